@@ -1,0 +1,150 @@
+/**
+ * Pure translation of a SpawnRequest into Docker's container-create body. No I/O: the Docker
+ * backend calls this and sends the result; the unit tests compare its output with literals.
+ */
+import type { ContainerCreateOptions, MountSettings } from 'dockerode';
+import { serverLabels, serverResourceName } from './names.ts';
+import type { SpawnRequest } from './types.ts';
+
+/** Port the Jupyter server listens on inside the container. */
+export const CONTAINER_PORT = 8888;
+
+/** Deployment-wide choices that are not part of a single request. */
+export interface ContainerSpecOptions {
+  /** Prefix of every resource name (`orrery-`; tests use `orrery-test-`). */
+  namePrefix: string;
+  /** Value of the `org.orrery.deployment` label; listManaged only sees its own deployment. */
+  deployment: string;
+  /** Docker network the server joins (the Orrery user network, see docker/network.ts). */
+  network: string;
+  /** Where the workspace volume is mounted; also the Jupyter root directory. */
+  workspacePath: string;
+  /** `uid:gid` the server runs as; must not be root. */
+  user: string;
+  /** Host address the Jupyter port is published on (Docker picks the host port). */
+  publishHostIp: string;
+}
+
+export const defaultContainerSpecOptions: ContainerSpecOptions = {
+  namePrefix: 'orrery-',
+  deployment: 'default',
+  network: 'orrery-users',
+  workspacePath: '/home/jovyan/work',
+  user: '1000:1000',
+  publishHostIp: '127.0.0.1',
+};
+
+/**
+ * Shell script run as the container command. It is constant: every request-dependent value
+ * arrives through the environment, so nothing a user controls is ever parsed by a shell.
+ * The secret becomes Jupyter's token through JUPYTER_TOKEN (read by the IdentityProvider) rather
+ * than `--IdentityProvider.token=...`, which would show it in the host's process list.
+ */
+export const JUPYTER_START_SCRIPT = [
+  'export JUPYTER_TOKEN="$ORRERY_SERVER_SECRET"',
+  'unset ORRERY_SERVER_SECRET',
+  'exec jupyter lab --no-browser --ip=0.0.0.0 --port=' + CONTAINER_PORT,
+  ' --ServerApp.base_url="$ORRERY_BASE_URL" --ServerApp.root_dir="$ORRERY_WORKSPACE"',
+  ' --ServerApp.trust_xheaders=True --ServerApp.allow_remote_access=True',
+].join('\n');
+
+/** Names Docker accepts for volumes; rejects paths, so no bind mount can be requested. */
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/** Throws a TypeError naming the first invalid field of `request`. */
+export function validateSpawnRequest(request: SpawnRequest, workspacePath: string): void {
+  const fail = (message: string): never => {
+    throw new TypeError(`invalid spawn request: ${message}`);
+  };
+  if (!request.user.name) fail('user.name is empty');
+  if (!request.user.safeName) fail('user.safeName is empty');
+  if (!request.image) fail('image is empty');
+  if (!/^\/(.*\/)?$/.test(request.baseUrl)) fail('baseUrl must start and end with "/"');
+  if (request.authSecret.length < 16) fail('authSecret must be at least 16 characters');
+  if (!VOLUME_NAME.test(request.workspaceVolume)) fail('workspaceVolume is not a volume name');
+  const { memoryBytes, cpus, pids } = request.limits;
+  if (!(Number.isInteger(memoryBytes) && memoryBytes >= 6 * 1024 * 1024)) {
+    fail('limits.memoryBytes must be an integer of at least 6 MiB');
+  }
+  if (!(cpus > 0)) fail('limits.cpus must be positive');
+  if (!(Number.isInteger(pids) && pids > 0)) fail('limits.pids must be a positive integer');
+  for (const key of Object.keys(request.env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) fail(`env key ${JSON.stringify(key)}`);
+    if (key.startsWith('ORRERY_') || key === 'JUPYTER_TOKEN') fail(`env key ${key} is reserved`);
+  }
+  const targets = new Set([workspacePath]);
+  for (const volume of request.extraVolumes ?? []) {
+    if (!VOLUME_NAME.test(volume.name)) fail(`extra volume ${JSON.stringify(volume.name)}`);
+    if (!volume.mountPath.startsWith('/')) fail(`mountPath ${volume.mountPath} is not absolute`);
+    if (targets.has(volume.mountPath)) fail(`mountPath ${volume.mountPath} used twice`);
+    targets.add(volume.mountPath);
+  }
+}
+
+/** Environment of the server: the request's plus Orrery's reserved variables. */
+export function serverEnv(request: SpawnRequest, workspacePath: string): Record<string, string> {
+  return {
+    ...request.env,
+    ORRERY_USER: request.user.name,
+    ORRERY_SERVER_NAME: request.serverName,
+    ORRERY_BASE_URL: request.baseUrl,
+    ORRERY_WORKSPACE: workspacePath,
+    ORRERY_SERVER_SECRET: request.authSecret,
+  };
+}
+
+/** Mounts: the workspace volume read-write, then the extra volumes. Never a bind mount. */
+export function serverMounts(request: SpawnRequest, workspacePath: string): MountSettings[] {
+  return [
+    { Type: 'volume', Source: request.workspaceVolume, Target: workspacePath, ReadOnly: false },
+    ...(request.extraVolumes ?? []).map(
+      (volume): MountSettings => ({
+        Type: 'volume',
+        Source: volume.name,
+        Target: volume.mountPath,
+        ReadOnly: volume.readOnly,
+      }),
+    ),
+  ];
+}
+
+/**
+ * The container-create body for `request`, hardened by default: not privileged, every
+ * capability dropped, no-new-privileges, a non-root user, memory (without extra swap), CPU and
+ * pids limits, named volumes only (so no Docker socket), the Orrery user network, and the
+ * Jupyter port published on `publishHostIp` with a host port Docker picks.
+ */
+export function buildContainerSpec(
+  request: SpawnRequest,
+  options: ContainerSpecOptions = defaultContainerSpecOptions,
+): ContainerCreateOptions {
+  validateSpawnRequest(request, options.workspacePath);
+  if (/^0*(:|$)|^root(:|$)/.test(options.user)) {
+    throw new TypeError('container user must not be root');
+  }
+  const port = `${CONTAINER_PORT}/tcp`;
+  const env = serverEnv(request, options.workspacePath);
+  return {
+    name: serverResourceName(options.namePrefix, request.user, request.serverName),
+    Image: request.image,
+    Cmd: ['sh', '-c', JUPYTER_START_SCRIPT],
+    Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+    Labels: serverLabels(options.deployment, request.user.name, request.serverName),
+    User: options.user,
+    WorkingDir: options.workspacePath,
+    ExposedPorts: { [port]: {} },
+    HostConfig: {
+      Privileged: false,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      Memory: request.limits.memoryBytes,
+      MemorySwap: request.limits.memoryBytes,
+      NanoCpus: Math.round(request.limits.cpus * 1e9),
+      PidsLimit: request.limits.pids,
+      Mounts: serverMounts(request, options.workspacePath),
+      NetworkMode: options.network,
+      PortBindings: { [port]: [{ HostIp: options.publishHostIp, HostPort: '' }] },
+      RestartPolicy: { Name: 'no' },
+    },
+  };
+}

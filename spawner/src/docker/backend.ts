@@ -1,0 +1,303 @@
+/**
+ * DockerBackend: Jupyter servers as containers on a compute domain, i.e. a set of Docker hosts
+ * reached over a local socket, TCP(+TLS) or SSH. Placement is least-loaded with round-robin
+ * tie-break (placement.ts); the container body comes from the pure buildContainerSpec.
+ */
+import type { ContainerInfo } from 'dockerode';
+import {
+  buildContainerSpec,
+  CONTAINER_PORT,
+  type ContainerSpecOptions,
+  defaultContainerSpecOptions,
+} from '../containerSpec.ts';
+import { LABELS, serverResourceName } from '../names.ts';
+import type {
+  DockerSavedState,
+  ManagedServer,
+  PollResult,
+  SpawnerBackend,
+  SpawnRequest,
+} from '../types.ts';
+import {
+  connectDocker,
+  type DockerClient,
+  type DockerEndpoint,
+  isAlreadyGone,
+  isNotFound,
+} from './client.ts';
+import {
+  applyFirewallRules,
+  defaultFirewallOptions,
+  ensureUserNetwork,
+  type FirewallOptions,
+  firewallRules,
+} from './network.ts';
+import { chooseHost } from './placement.ts';
+
+/** One Docker host of the compute domain. */
+export interface DockerHostConfig extends DockerEndpoint {
+  /** Stable name, saved in server state; renaming a host orphans its servers. */
+  name: string;
+  /** Address the hub uses to reach ports published on this host. Default `127.0.0.1`. */
+  publicAddress?: string;
+  /** Address ports are published on, on the host. Default `127.0.0.1`. */
+  publishHostIp?: string;
+  /** Bridge interface of the user network on this host. Default `orrery0`. */
+  bridgeName?: string;
+  /**
+   * `local-iptables`: the host is this machine and the backend installs the user-network
+   * firewall (docker/network.ts). `none`: the host's provisioning installs it. Default `none`.
+   */
+  firewall?: 'local-iptables' | 'none';
+}
+
+export interface DockerBackendConfig {
+  hosts: DockerHostConfig[];
+  /** Resource naming, labels, user, workspace path and network name (see ContainerSpecOptions). */
+  spec?: Partial<Omit<ContainerSpecOptions, 'publishHostIp'>>;
+  firewall?: Partial<FirewallOptions>;
+  /** How long `start` waits for the container to be running with its port published. */
+  startTimeoutMs?: number;
+  /** Seconds Docker waits after SIGTERM before SIGKILL on stop. */
+  stopGraceSeconds?: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Host {
+  config: DockerHostConfig;
+  docker: DockerClient;
+  /** Resolves once the user network (and firewall) exist on this host. */
+  ready?: Promise<void>;
+}
+
+export class DockerBackend implements SpawnerBackend<DockerSavedState> {
+  readonly kind = 'docker' as const;
+  private readonly hosts = new Map<string, Host>();
+  private readonly spec: Omit<ContainerSpecOptions, 'publishHostIp'>;
+  private readonly firewall: FirewallOptions;
+  private readonly startTimeoutMs: number;
+  private readonly stopGraceSeconds: number;
+  private cursor = 0;
+
+  constructor(config: DockerBackendConfig) {
+    if (config.hosts.length === 0) throw new TypeError('DockerBackend needs at least one host');
+    for (const host of config.hosts) {
+      if (this.hosts.has(host.name)) throw new TypeError(`duplicate Docker host ${host.name}`);
+      this.hosts.set(host.name, { config: host, docker: connectDocker(host) });
+    }
+    const { publishHostIp: _unused, ...defaults } = defaultContainerSpecOptions;
+    this.spec = { ...defaults, ...config.spec };
+    this.firewall = { ...defaultFirewallOptions, ...config.firewall };
+    this.startTimeoutMs = config.startTimeoutMs ?? 60_000;
+    this.stopGraceSeconds = config.stopGraceSeconds ?? 10;
+  }
+
+  /** Names of the configured hosts, in configuration order. */
+  get hostNames(): string[] {
+    return [...this.hosts.keys()];
+  }
+
+  async start(request: SpawnRequest): Promise<{ url: string; state: DockerSavedState }> {
+    const name = serverResourceName(this.spec.namePrefix, request.user, request.serverName);
+    await this.removeEverywhere(name);
+    const host = await this.place();
+    await this.prepareHost(host);
+    const docker = host.docker;
+    const spec = buildContainerSpec(request, {
+      ...this.spec,
+      publishHostIp: host.config.publishHostIp ?? '127.0.0.1',
+    });
+    await this.ensureVolume(docker, request.workspaceVolume, request.user.name);
+    for (const volume of request.extraVolumes ?? []) {
+      await this.ensureVolume(docker, volume.name, request.user.name);
+    }
+    const container = await docker.createContainer(spec);
+    const state: DockerSavedState = {
+      backend: 'docker',
+      host: host.config.name,
+      containerId: container.id,
+      containerName: name,
+    };
+    try {
+      await container.start();
+      const port = await this.waitForPort(docker, container.id);
+      return { url: `http://${host.config.publicAddress ?? '127.0.0.1'}:${port}`, state };
+    } catch (error) {
+      await this.stop(state).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async stop(state: DockerSavedState): Promise<void> {
+    const container = this.host(state.host).docker.getContainer(state.containerId);
+    try {
+      await container.stop({ t: this.stopGraceSeconds });
+    } catch (error) {
+      if (!isAlreadyGone(error)) throw error;
+    }
+    try {
+      await container.remove({ force: true, v: false });
+    } catch (error) {
+      if (!isAlreadyGone(error)) throw error;
+    }
+  }
+
+  async poll(state: DockerSavedState): Promise<PollResult> {
+    try {
+      const info = await this.host(state.host).docker.getContainer(state.containerId).inspect();
+      if (info.State.Running) return { running: true };
+      return { running: false, exitCode: info.State.ExitCode };
+    } catch (error) {
+      if (isNotFound(error)) return { running: false, exitCode: null };
+      throw error;
+    }
+  }
+
+  async listManaged(): Promise<ManagedServer<DockerSavedState>[]> {
+    const found: ManagedServer<DockerSavedState>[] = [];
+    for (const host of this.hosts.values()) {
+      for (const info of await this.listOn(host)) {
+        const hostPort = info.Ports.find(
+          (port) => port.PrivatePort === CONTAINER_PORT && port.PublicPort,
+        )?.PublicPort;
+        const running = info.State === 'running';
+        found.push({
+          owner: info.Labels[LABELS.owner] ?? '',
+          serverName: info.Labels[LABELS.server] ?? '',
+          running,
+          url:
+            running && hostPort
+              ? `http://${host.config.publicAddress ?? '127.0.0.1'}:${hostPort}`
+              : null,
+          state: {
+            backend: 'docker',
+            host: host.config.name,
+            containerId: info.Id,
+            containerName: (info.Names[0] ?? '').replace(/^\//, ''),
+          },
+        });
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Accepts the current shape and two older ones:
+   * - `{ containerId, containerName? }` without `backend`/`host` (single-host Orrery);
+   * - dockerspawner-style `{ container_id, container_name?, host? }`.
+   * A missing host means the first configured host; a missing name is left empty.
+   */
+  loadState(raw: unknown): DockerSavedState {
+    if (typeof raw !== 'object' || raw === null)
+      throw new TypeError('Docker state must be an object');
+    const record = raw as Record<string, unknown>;
+    if (record['backend'] !== undefined && record['backend'] !== 'docker') {
+      throw new TypeError(`not a Docker state: backend ${String(record['backend'])}`);
+    }
+    const id = record['containerId'] ?? record['container_id'];
+    const name = record['containerName'] ?? record['container_name'] ?? '';
+    const host = record['host'] ?? this.hostNames[0];
+    if (typeof id !== 'string' || id === '')
+      throw new TypeError('Docker state has no container id');
+    if (typeof name !== 'string' || typeof host !== 'string') {
+      throw new TypeError('Docker state has a malformed name or host');
+    }
+    return { backend: 'docker', host, containerId: id, containerName: name };
+  }
+
+  async close(): Promise<void> {
+    // dockerode keeps no persistent connections; nothing to release.
+  }
+
+  /** Managed containers of this deployment on `host`, running or not. */
+  private listOn(host: Host): Promise<ContainerInfo[]> {
+    return host.docker.listContainers({
+      all: true,
+      filters: {
+        label: [`${LABELS.managed}=true`, `${LABELS.deployment}=${this.spec.deployment}`],
+      },
+    });
+  }
+
+  private host(name: string): Host {
+    const host = this.hosts.get(name);
+    if (!host) throw new Error(`Docker host ${name} is not in the compute domain`);
+    return host;
+  }
+
+  /** Least-loaded reachable host; unreachable hosts are skipped. */
+  private async place(): Promise<Host> {
+    const load = new Map<string, number>();
+    const errors: string[] = [];
+    await Promise.all(
+      [...this.hosts.values()].map(async (host) => {
+        try {
+          load.set(host.config.name, (await this.listOn(host)).length);
+        } catch (error) {
+          errors.push(`${host.config.name}: ${(error as Error).message}`);
+        }
+      }),
+    );
+    const decision = chooseHost(this.hostNames, load, this.cursor);
+    if (!decision) throw new Error(`no Docker host reachable (${errors.join('; ')})`);
+    this.cursor = decision.cursor;
+    return this.host(decision.host);
+  }
+
+  private prepareHost(host: Host): Promise<void> {
+    if (!host.ready) {
+      host.ready = (async () => {
+        const bridge = host.config.bridgeName ?? 'orrery0';
+        await ensureUserNetwork(host.docker, { name: this.spec.network, bridgeName: bridge });
+        if (host.config.firewall === 'local-iptables') {
+          await applyFirewallRules(firewallRules(bridge, this.firewall));
+        }
+      })();
+      host.ready.catch(() => {
+        host.ready = undefined;
+      });
+    }
+    return host.ready;
+  }
+
+  /** Remove any container called `name` on any reachable host (a leftover of a crash). */
+  private async removeEverywhere(name: string): Promise<void> {
+    for (const host of this.hosts.values()) {
+      try {
+        await host.docker.getContainer(name).remove({ force: true, v: false });
+      } catch (error) {
+        if (isAlreadyGone(error)) continue;
+        if (error instanceof Error && 'code' in error) continue; // host unreachable
+        throw error;
+      }
+    }
+  }
+
+  private async ensureVolume(docker: DockerClient, name: string, owner: string): Promise<void> {
+    try {
+      await docker.getVolume(name).inspect();
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      await docker.createVolume({
+        Name: name,
+        Labels: { [LABELS.managed]: 'true', [LABELS.owner]: owner },
+      });
+    }
+  }
+
+  /** Wait until the container runs and its Jupyter port has a host port; return that port. */
+  private async waitForPort(docker: DockerClient, id: string): Promise<number> {
+    const deadline = Date.now() + this.startTimeoutMs;
+    for (;;) {
+      const info = await docker.getContainer(id).inspect();
+      if (!info.State.Running && info.State.Status !== 'created') {
+        throw new Error(`container exited during start (status ${info.State.ExitCode})`);
+      }
+      const binding = info.NetworkSettings.Ports?.[`${CONTAINER_PORT}/tcp`]?.[0]?.HostPort;
+      if (info.State.Running && binding) return Number(binding);
+      if (Date.now() > deadline) throw new Error('container did not start in time');
+      await sleep(100);
+    }
+  }
+}

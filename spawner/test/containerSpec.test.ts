@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  buildContainerSpec,
+  defaultContainerSpecOptions,
+  JUPYTER_START_SCRIPT,
+} from '../src/containerSpec.ts';
+import { serverResourceName } from '../src/names.ts';
+import type { SpawnRequest } from '../src/types.ts';
+
+const request: SpawnRequest = {
+  user: { name: 'Ada Lovelace', safeName: 'ada' },
+  serverName: 'gpu',
+  image: 'orrery/lab:latest',
+  env: { TZ: 'UTC' },
+  workspaceVolume: 'orrery-ws-ada',
+  extraVolumes: [{ name: 'orrery-data-sdss', mountPath: '/data/sdss', readOnly: true }],
+  limits: { memoryBytes: 512 * 1024 * 1024, cpus: 1.5, pids: 256 },
+  baseUrl: '/user/ada/gpu/',
+  authSecret: 'a-secret-of-sufficient-length',
+};
+
+describe('buildContainerSpec', () => {
+  it('builds the hardened container body', () => {
+    const name = serverResourceName('orrery-', request.user, 'gpu');
+    assert.match(name, /^orrery-ada-gpu-[0-9a-f]{8}$/);
+    assert.deepEqual(buildContainerSpec(request, defaultContainerSpecOptions), {
+      name,
+      Image: 'orrery/lab:latest',
+      Cmd: ['sh', '-c', JUPYTER_START_SCRIPT],
+      Env: [
+        'TZ=UTC',
+        'ORRERY_USER=Ada Lovelace',
+        'ORRERY_SERVER_NAME=gpu',
+        'ORRERY_BASE_URL=/user/ada/gpu/',
+        'ORRERY_WORKSPACE=/home/jovyan/work',
+        'ORRERY_SERVER_SECRET=a-secret-of-sufficient-length',
+      ],
+      Labels: {
+        'org.orrery.managed': 'true',
+        'org.orrery.deployment': 'default',
+        'org.orrery.owner': 'Ada Lovelace',
+        'org.orrery.server': 'gpu',
+      },
+      User: '1000:1000',
+      WorkingDir: '/home/jovyan/work',
+      ExposedPorts: { '8888/tcp': {} },
+      HostConfig: {
+        Privileged: false,
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        Memory: 536870912,
+        MemorySwap: 536870912,
+        NanoCpus: 1500000000,
+        PidsLimit: 256,
+        Mounts: [
+          { Type: 'volume', Source: 'orrery-ws-ada', Target: '/home/jovyan/work', ReadOnly: false },
+          { Type: 'volume', Source: 'orrery-data-sdss', Target: '/data/sdss', ReadOnly: true },
+        ],
+        NetworkMode: 'orrery-users',
+        PortBindings: { '8888/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
+        RestartPolicy: { Name: 'no' },
+      },
+    });
+  });
+
+  it('keeps the secret and base URL out of the command line', () => {
+    const spec = buildContainerSpec(request);
+    assert.ok(!JSON.stringify(spec.Cmd).includes(request.authSecret));
+    assert.ok(!JSON.stringify(spec.Cmd).includes(request.baseUrl));
+    assert.match(JUPYTER_START_SCRIPT, /JUPYTER_TOKEN="\$ORRERY_SERVER_SECRET"/);
+    assert.match(JUPYTER_START_SCRIPT, /--ServerApp.base_url="\$ORRERY_BASE_URL"/);
+  });
+
+  it('applies deployment options', () => {
+    const spec = buildContainerSpec(request, {
+      ...defaultContainerSpecOptions,
+      namePrefix: 'orrery-test-',
+      deployment: 'ci',
+      network: 'orrery-test-net',
+      publishHostIp: '10.0.0.5',
+    });
+    assert.match(spec.name ?? '', /^orrery-test-ada-gpu-/);
+    assert.equal(spec.Labels?.['org.orrery.deployment'], 'ci');
+    assert.equal(spec.HostConfig?.NetworkMode, 'orrery-test-net');
+    assert.deepEqual(spec.HostConfig?.PortBindings, {
+      '8888/tcp': [{ HostIp: '10.0.0.5', HostPort: '' }],
+    });
+  });
+
+  it('rejects root, bind mounts, reserved env and malformed requests', () => {
+    const bad: Array<[string, Partial<SpawnRequest>]> = [
+      ['workspace path', { workspaceVolume: '/var/run/docker.sock' }],
+      ['extra bind mount', { extraVolumes: [{ name: '/', mountPath: '/host', readOnly: true }] }],
+      ['reserved env', { env: { ORRERY_SERVER_SECRET: 'x' } }],
+      ['token env', { env: { JUPYTER_TOKEN: 'x' } }],
+      ['base url', { baseUrl: 'user/ada/' }],
+      ['short secret', { authSecret: 'short' }],
+      ['pids', { limits: { memoryBytes: 1 << 30, cpus: 1, pids: 0 } }],
+      ['cpus', { limits: { memoryBytes: 1 << 30, cpus: 0, pids: 10 } }],
+      [
+        'duplicate mount',
+        { extraVolumes: [{ name: 'v1', mountPath: '/home/jovyan/work', readOnly: false }] },
+      ],
+    ];
+    for (const [label, change] of bad) {
+      assert.throws(() => buildContainerSpec({ ...request, ...change }), TypeError, label);
+    }
+    for (const user of ['0', 'root', '0:0', 'root:users']) {
+      assert.throws(
+        () => buildContainerSpec(request, { ...defaultContainerSpecOptions, user }),
+        /root/,
+      );
+    }
+  });
+});
+
+describe('serverResourceName', () => {
+  it('maps look-alike users and servers to distinct names', () => {
+    const cases: Array<[string, string, string]> = [
+      ['a-b', 'a-b', 'c'],
+      ['a', 'a', 'b-c'],
+      ['a_b', 'a_b', ''],
+      ['A-B', 'A-B', ''],
+      ['a-b', 'a-b', ''],
+      ['秀樹', '秀樹', ''],
+      ['has@', 'has@', ''],
+      ['has_', 'has_', ''],
+    ];
+    const names = cases.map(([name, safeName, server]) =>
+      serverResourceName('orrery-', { name, safeName }, server),
+    );
+    assert.equal(new Set(names).size, names.length, names.join(' '));
+    for (const name of names) assert.match(name, /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/);
+  });
+
+  it('is stable and readable', () => {
+    const user = { name: 'ada', safeName: 'ada' };
+    assert.equal(serverResourceName('orrery-', user, ''), serverResourceName('orrery-', user, ''));
+    assert.match(serverResourceName('orrery-', user, ''), /^orrery-ada-default-[0-9a-f]{8}$/);
+  });
+});
