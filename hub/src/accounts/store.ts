@@ -1,0 +1,91 @@
+/** SQL for the users table. */
+import type { UserRecord } from '../auth/principal.ts';
+import type { Queryable } from '../db/pool.ts';
+
+const COLUMNS = `id, name, safe_name AS "safeName", email, admin, approved,
+  created_at AS "createdAt", last_login_at AS "lastLoginAt"`;
+
+export interface NewUser {
+  name: string;
+  safeName: string;
+  email: string | null;
+  passwordHash: string | null;
+  admin?: boolean;
+  approved: boolean;
+}
+
+export async function insertUser(db: Queryable, user: NewUser): Promise<UserRecord> {
+  const { rows } = await db.query(
+    `INSERT INTO users (name, safe_name, email, password_hash, admin, approved)
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+    [user.name, user.safeName, user.email, user.passwordHash, user.admin ?? false, user.approved],
+  );
+  return rows[0];
+}
+
+export async function findUserByName(db: Queryable, name: string): Promise<UserRecord | undefined> {
+  const { rows } = await db.query(`SELECT ${COLUMNS} FROM users WHERE name = $1`, [name]);
+  return rows[0];
+}
+
+export async function findUserById(db: Queryable, id: number): Promise<UserRecord | undefined> {
+  const { rows } = await db.query(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id]);
+  return rows[0];
+}
+
+export async function passwordHashOf(
+  db: Queryable,
+  name: string,
+): Promise<{ user: UserRecord; hash: string | null } | undefined> {
+  const { rows } = await db.query(`SELECT ${COLUMNS}, password_hash FROM users WHERE name = $1`, [
+    name,
+  ]);
+  if (!rows[0]) return undefined;
+  const { password_hash: hash, ...user } = rows[0];
+  return { user, hash };
+}
+
+export async function setPasswordHash(db: Queryable, userId: number, hash: string): Promise<void> {
+  await db.query('UPDATE users SET password_hash = $2 WHERE id = $1', [userId, hash]);
+}
+
+export async function recordLogin(db: Queryable, userId: number): Promise<void> {
+  await db.query('UPDATE users SET last_login_at = now() WHERE id = $1', [userId]);
+}
+
+/** Names starting with `prefix`, for completion when inviting or sharing. */
+export async function searchUsers(
+  db: Queryable,
+  prefix: string,
+  limit: number,
+): Promise<UserRecord[]> {
+  const pattern = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const { rows } = await db.query(
+    `SELECT ${COLUMNS} FROM users WHERE name LIKE $1 ORDER BY name LIMIT $2`,
+    [pattern, limit],
+  );
+  return rows;
+}
+
+export async function updateUserFlags(
+  db: Queryable,
+  userId: number,
+  flags: { admin?: boolean; approved?: boolean },
+): Promise<UserRecord | undefined> {
+  const { rows } = await db.query(
+    `UPDATE users SET admin = COALESCE($2, admin), approved = COALESCE($3, approved)
+     WHERE id = $1 RETURNING ${COLUMNS}`,
+    [userId, flags.admin ?? null, flags.approved ?? null],
+  );
+  return rows[0];
+}
+
+export async function deleteUser(db: Queryable, userId: number): Promise<boolean> {
+  const { rowCount } = await db.query('DELETE FROM users WHERE id = $1', [userId]);
+  return (rowCount ?? 0) > 0;
+}
+
+export async function countAdmins(db: Queryable): Promise<number> {
+  const { rows } = await db.query('SELECT count(*)::int AS n FROM users WHERE admin');
+  return rows[0].n;
+}

@@ -1,0 +1,58 @@
+/** Builds the express application: middleware order is the security story, so it reads top to bottom. */
+import cookieParser from 'cookie-parser';
+import express from 'express';
+import { xsrf } from './auth/xsrf.ts';
+import { errorWriter, HttpError } from './http/errors.ts';
+import { API_BASE, buildOpenApi } from './http/openapi.ts';
+import { buildRouter } from './http/router.ts';
+import type { Hub } from './hub.ts';
+import { clip } from './log.ts';
+import { pageRoutes } from './pages/routes.ts';
+import { apiRoutes } from './routes.ts';
+
+export function createApp(hub: Hub, extra: { routers?: express.Router[] } = {}): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', hub.config.trustProxy ? 'loopback, linklocal, uniquelocal' : false);
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      hub.log.debug(
+        {
+          method: req.method,
+          path: clip(req.path, 120),
+          status: res.statusCode,
+          ms: Math.round(ms * 10) / 10,
+        },
+        'request',
+      );
+    });
+    res.set({
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'same-origin',
+      'X-Frame-Options': 'DENY',
+    });
+    next();
+  });
+  app.use(cookieParser());
+  app.use(express.json({ limit: hub.config.maxBodyBytes }));
+  app.use(
+    express.urlencoded({ extended: false, limit: hub.config.maxBodyBytes, parameterLimit: 50 }),
+  );
+  app.use(xsrf(hub.config.secureCookies));
+
+  const openapi = buildOpenApi(apiRoutes, hub.version);
+  app.get(`${API_BASE}/openapi.json`, (_req, res) => {
+    res.json(openapi);
+  });
+  app.use(API_BASE, buildRouter(hub, apiRoutes));
+  app.use(API_BASE, (req, _res, next) =>
+    next(new HttpError(404, `No API route ${req.method} ${clip(req.path, 100)}`)),
+  );
+  for (const router of extra.routers ?? []) app.use(router);
+  app.use(pageRoutes(hub));
+  app.use((req, _res, next) => next(new HttpError(404, `Nothing at ${clip(req.path, 100)}`)));
+  app.use(errorWriter(hub.log));
+  return app;
+}

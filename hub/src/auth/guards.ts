@@ -1,0 +1,59 @@
+/**
+ * Guards a route declares next to its scope. Each refuses with 404 when the
+ * caller may not even know the thing exists, and 403 when they may see it but
+ * not do this to it.
+ */
+
+import { atLeast, type Role } from '../groups/roles.ts';
+import { findGroup, roleIn } from '../groups/store.ts';
+import { HttpError } from '../http/errors.ts';
+import type { Guard } from '../http/route.ts';
+import { actionsOf, findResource } from '../racm/store.ts';
+
+const isPlatformAdmin = (ctx: Parameters<Guard['check']>[0]) => ctx.caller.scopes.has('admin');
+
+/** The `:name` in the path is the caller, or the caller is a platform admin. */
+export const selfOrAdmin = (param = 'name'): Guard => ({
+  describe: 'only for yourself, or a platform admin',
+  async check(ctx) {
+    if (ctx.params[param] === ctx.caller.user.name || isPlatformAdmin(ctx)) return;
+    throw new HttpError(403, 'You can only do this for your own account');
+  },
+});
+
+/** The `:name` in the path is the caller (admins included: e.g. minting a token for someone else is not allowed). */
+export const selfOnly = (param = 'name'): Guard => ({
+  describe: 'only for yourself',
+  async check(ctx) {
+    if (ctx.params[param] === ctx.caller.user.name) return;
+    throw new HttpError(403, 'You can only do this for your own account');
+  },
+});
+
+/** The caller holds at least `minimum` in the group `:id` (platform admins pass). */
+export const groupRole = (minimum: Role, param = 'id'): Guard => ({
+  describe: `group role ${minimum} or higher (or a platform admin)`,
+  async check(ctx) {
+    const groupId = ctx.params[param] as number;
+    const group = await findGroup(ctx.hub.db, groupId);
+    if (!group) throw new HttpError(404, 'Group not found');
+    if (isPlatformAdmin(ctx)) return;
+    const role = await roleIn(ctx.hub.db, groupId, ctx.caller.user.id);
+    if (role === null) throw new HttpError(404, 'Group not found');
+    if (!atLeast(role, minimum))
+      throw new HttpError(403, `This needs the ${minimum} role in the group`);
+  },
+});
+
+/** The caller may do `action` on the RACM resource `:id` (any action, when `action` is undefined). */
+export const racmAction = (action: string | undefined, param = 'id'): Guard => ({
+  describe: action ? `RACM action "${action}" on the resource` : 'any RACM action on the resource',
+  async check(ctx) {
+    const resourceId = ctx.params[param] as number;
+    const resource = await findResource(ctx.hub.db, resourceId);
+    const held = resource ? await actionsOf(ctx.hub.db, ctx.caller.user.id, resourceId) : [];
+    if (!resource || held.length === 0) throw new HttpError(404, 'Resource not found');
+    if (action && !held.includes(action))
+      throw new HttpError(403, `This needs the "${action}" privilege on the resource`);
+  },
+});

@@ -1,0 +1,94 @@
+/** API tokens: a user creates, lists and revokes their own. */
+import { Type } from '@sinclair/typebox';
+import { findUserByName } from '../accounts/store.ts';
+import { recordFor } from '../activity/record.ts';
+import { HttpError, notFound } from '../http/errors.ts';
+import { route } from '../http/route.ts';
+import { Id, NameParams, NoQuery, Username } from '../http/schemas.ts';
+import { selfOnly, selfOrAdmin } from './guards.ts';
+import { effectiveScopes, isScope, SCOPES } from './scopes.ts';
+import { createToken, listTokens, revokeToken } from './tokens.ts';
+
+const ScopeName = Type.Union(Object.keys(SCOPES).map((scope) => Type.Literal(scope)));
+
+export const tokenRoutes = [
+  route({
+    method: 'get',
+    path: '/users/:name/tokens',
+    tag: 'tokens',
+    summary: 'List live API tokens (never their values)',
+    access: { scope: 'tokens', guard: selfOrAdmin() },
+    params: NameParams,
+    query: NoQuery,
+    async handler({ hub, params }) {
+      const user = await findUserByName(hub.db, params.name);
+      if (!user) throw notFound('User');
+      return { tokens: await listTokens(hub.db, user.id) };
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/users/:name/tokens',
+    tag: 'tokens',
+    summary: 'Create an API token; its value is shown once',
+    access: { scope: 'tokens', guard: selfOnly() },
+    params: NameParams,
+    body: Type.Object(
+      {
+        note: Type.Optional(Type.String({ maxLength: 200 })),
+        scopes: Type.Optional(Type.Array(ScopeName, { maxItems: 20, uniqueItems: true })),
+        expiresInSeconds: Type.Optional(Type.Integer({ minimum: 60 })),
+      },
+      { additionalProperties: false },
+    ),
+    status: 201,
+    async handler({ hub, req, caller, body }) {
+      const scopes = body.scopes ?? ['all'];
+      const held = caller!.scopes;
+      // A token never does more than its owner, nor more than the credential that mints it.
+      const wanted = effectiveScopes(scopes, true);
+      for (const scope of wanted) {
+        if (!held.has(scope))
+          throw new HttpError(
+            403,
+            `You cannot give a token the "${scope}" scope: you do not hold it`,
+          );
+      }
+      if (!scopes.every(isScope)) throw new HttpError(400, 'Unknown scope');
+      const seconds = body.expiresInSeconds ?? hub.config.maxTokenSeconds;
+      if (seconds > hub.config.maxTokenSeconds) {
+        throw new HttpError(400, `A token may live at most ${hub.config.maxTokenSeconds} seconds`);
+      }
+      const { token, record } = await createToken(hub.db, caller!.user.id, {
+        scopes,
+        seconds,
+        ...(body.note ? { note: body.note } : {}),
+      });
+      await recordFor(hub.db, req, {
+        type: 'token.create',
+        userId: caller!.user.id,
+        payload: { tokenId: record.id, note: record.note, scopes },
+      });
+      return { ...record, token };
+    },
+  }),
+  route({
+    method: 'delete',
+    path: '/users/:name/tokens/:tokenId',
+    tag: 'tokens',
+    summary: 'Revoke an API token',
+    access: { scope: 'tokens', guard: selfOrAdmin() },
+    params: Type.Object({ name: Username, tokenId: Id }, { additionalProperties: false }),
+    status: 204,
+    async handler({ hub, req, caller, params }) {
+      const user = await findUserByName(hub.db, params.name);
+      if (!user || !(await revokeToken(hub.db, user.id, params.tokenId))) throw notFound('Token');
+      await recordFor(hub.db, req, {
+        type: 'token.revoke',
+        userId: user.id,
+        actorId: caller!.user.id,
+        payload: { tokenId: params.tokenId },
+      });
+    },
+  }),
+];

@@ -1,0 +1,113 @@
+/** API tokens: made by users, or issued to a server for the code inside it. Stored as sha256. */
+import type { Queryable } from '../db/pool.ts';
+import { hashSecret, newSecret } from './secrets.ts';
+
+export interface TokenRecord {
+  id: number;
+  kind: 'api' | 'server';
+  serverName: string | null;
+  prefix: string;
+  note: string;
+  scopes: string[];
+  createdAt: Date;
+  expiresAt: Date;
+  lastUsedAt: Date | null;
+}
+
+const COLUMNS = `id, kind, server_name AS "serverName", prefix, note, scopes,
+  created_at AS "createdAt", expires_at AS "expiresAt", last_used_at AS "lastUsedAt"`;
+
+// Tokens start with a recognisable marker so leaked ones can be found by secret scanners.
+const TOKEN_MARKER = 'orr_';
+
+export async function createToken(
+  db: Queryable,
+  userId: number,
+  options: { scopes: string[]; seconds: number; note?: string; serverName?: string },
+): Promise<{ token: string; record: TokenRecord }> {
+  const token = `${TOKEN_MARKER}${newSecret()}`;
+  const { rows } = await db.query(
+    `INSERT INTO api_tokens (user_id, kind, server_name, prefix, token_hash, note, scopes, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8)) RETURNING ${COLUMNS}`,
+    [
+      userId,
+      options.serverName ? 'server' : 'api',
+      options.serverName ?? null,
+      token.slice(0, TOKEN_MARKER.length + 4),
+      hashSecret(token),
+      options.note ?? '',
+      options.scopes,
+      options.seconds,
+    ],
+  );
+  return { token, record: rows[0] };
+}
+
+/** A live token's owner and scopes. Touches last_used_at at most once a minute to spare writes. */
+export async function lookupToken(
+  db: Queryable,
+  token: string,
+): Promise<
+  { id: number; userId: number; scopes: string[]; serverName: string | null } | undefined
+> {
+  const { rows } = await db.query(
+    `UPDATE api_tokens SET last_used_at = CASE
+       WHEN last_used_at IS NULL OR last_used_at < now() - interval '1 minute' THEN now() ELSE last_used_at END
+     WHERE token_hash = $1 AND expires_at > now()
+     RETURNING id, user_id AS "userId", scopes, server_name AS "serverName"`,
+    [hashSecret(token)],
+  );
+  return rows[0];
+}
+
+export async function listTokens(db: Queryable, userId: number): Promise<TokenRecord[]> {
+  const { rows } = await db.query(
+    `SELECT ${COLUMNS} FROM api_tokens WHERE user_id = $1 AND expires_at > now() ORDER BY id`,
+    [userId],
+  );
+  return rows;
+}
+
+export async function revokeToken(
+  db: Queryable,
+  userId: number,
+  tokenId: number,
+): Promise<boolean> {
+  const { rowCount } = await db.query('DELETE FROM api_tokens WHERE user_id = $1 AND id = $2', [
+    userId,
+    tokenId,
+  ]);
+  return (rowCount ?? 0) > 0;
+}
+
+/** Replace a server's token: the old one stops working when the server gets a new one. */
+export async function issueServerToken(
+  db: Queryable,
+  userId: number,
+  serverName: string,
+  scopes: string[],
+  seconds: number,
+): Promise<string> {
+  await db.query(
+    `DELETE FROM api_tokens WHERE user_id = $1 AND kind = 'server' AND server_name = $2`,
+    [userId, serverName],
+  );
+  const { token } = await createToken(db, userId, {
+    scopes,
+    seconds,
+    serverName,
+    note: `server ${serverName}`,
+  });
+  return token;
+}
+
+export async function revokeServerToken(
+  db: Queryable,
+  userId: number,
+  serverName: string,
+): Promise<void> {
+  await db.query(
+    `DELETE FROM api_tokens WHERE user_id = $1 AND kind = 'server' AND server_name = $2`,
+    [userId, serverName],
+  );
+}

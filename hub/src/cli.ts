@@ -1,0 +1,100 @@
+/**
+ * Operator commands:
+ *   migrate                     apply pending schema migrations
+ *   create-admin  --username U  make an admin (password from ORRERY_ADMIN_PASSWORD, else generated and printed)
+ *   create-user   --username U [--password P] [--admin]
+ *   create-token  --username U [--scopes a,b] [--note N]   print a new API token
+ * Secrets never travel on the command line except --password for throwaway test accounts.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { normaliseUsername } from './accounts/names.ts';
+import { createAccount } from './accounts/service.ts';
+import { findUserByName, setPasswordHash, updateUserFlags } from './accounts/store.ts';
+import { hashPassword } from './auth/passwords.ts';
+import { effectiveScopes } from './auth/scopes.ts';
+import { createToken } from './auth/tokens.ts';
+import { loadConfig } from './config.ts';
+import { migrate } from './db/migrate.ts';
+import { createPool, inTransaction } from './db/pool.ts';
+
+const [command, ...rest] = process.argv.slice(2);
+const { values } = parseArgs({
+  args: rest,
+  options: {
+    username: { type: 'string' },
+    password: { type: 'string' },
+    admin: { type: 'boolean', default: false },
+    scopes: { type: 'string' },
+    note: { type: 'string' },
+    email: { type: 'string' },
+  },
+});
+const config = loadConfig();
+
+async function main(): Promise<void> {
+  if (command === 'migrate') {
+    const ran = await migrate(config.databaseUrl);
+    console.log(ran.length ? `applied: ${ran.join(', ')}` : 'the schema is up to date');
+    return;
+  }
+  if (!values.username) throw new Error(`${command ?? 'a command'} needs --username`);
+  const db = createPool(config.databaseUrl, 2);
+  try {
+    if (command === 'create-admin' || command === 'create-user') {
+      const admin = command === 'create-admin' || values.admin === true;
+      const generated = !values.password && !process.env.ORRERY_ADMIN_PASSWORD;
+      const password =
+        values.password ??
+        process.env.ORRERY_ADMIN_PASSWORD ??
+        randomBytes(12).toString('base64url');
+      const name = normaliseUsername(values.username);
+      const existing = await findUserByName(db, name);
+      if (existing) {
+        // Re-running is how an operator resets a lost admin password.
+        await setPasswordHash(db, existing.id, await hashPassword(password, config.argon2));
+        await updateUserFlags(db, existing.id, { admin: admin || existing.admin, approved: true });
+      } else {
+        await inTransaction(db, (client) =>
+          createAccount(
+            client,
+            config,
+            { username: name, email: values.email ?? null, password, admin, approved: true },
+            {
+              type: 'user.create',
+              payload: { via: 'cli', admin },
+            },
+          ),
+        );
+      }
+      console.log(
+        `${existing ? 'updated' : 'created'} ${admin ? 'admin' : 'user'} ${name}${generated ? ` with password ${password}` : ''}`,
+      );
+      return;
+    }
+    if (command === 'create-token') {
+      const user = await findUserByName(db, normaliseUsername(values.username));
+      if (!user) throw new Error(`no user named ${values.username}`);
+      const scopes = values.scopes ? values.scopes.split(',') : ['all'];
+      const allowed = effectiveScopes(scopes, user.admin);
+      if (allowed.size === 0) throw new Error('none of those scopes exist');
+      const { token } = await createToken(db, user.id, {
+        scopes,
+        seconds: config.maxTokenSeconds,
+        note: values.note ?? 'cli',
+      });
+      console.log(token);
+      return;
+    }
+    throw new Error(
+      `unknown command "${command}"; try migrate, create-admin, create-user, create-token`,
+    );
+  } finally {
+    await db.end();
+  }
+}
+
+main().catch((err) => {
+  console.error(`orrery-hub: ${err instanceof Error ? err.message : err}`);
+  process.exit(1);
+});

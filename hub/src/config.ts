@@ -1,0 +1,120 @@
+/**
+ * The hub's one typed configuration object. This is the only module that reads
+ * the environment; everything else receives a `HubConfig`.
+ * Secrets come from the environment or from a file named by `<NAME>_FILE`, never argv.
+ */
+import { readFileSync } from 'node:fs';
+
+export interface HubConfig {
+  /** Address the hub listens on. Env ORRERY_BIND. Default 127.0.0.1 (loopback only). */
+  bind: string;
+  /** Port the hub listens on. Env ORRERY_PORT. Default 8000 (JupyterHub's). */
+  port: number;
+  /** Public URL of the hub as users reach it; used for OIDC redirects and links. Env ORRERY_PUBLIC_URL. */
+  publicUrl: string;
+  /** PostgreSQL connection string. Env DATABASE_URL. Default the local server's `orrery` database. */
+  databaseUrl: string;
+  /** Apply pending migrations at start instead of refusing to start. Env ORRERY_MIGRATE=1 or `--migrate`. */
+  migrateOnStart: boolean;
+  /** Log level for pino. Env ORRERY_LOG_LEVEL. Default info. */
+  logLevel: string;
+  /** Mark cookies Secure (set when the hub is served over https). Env ORRERY_SECURE_COOKIES=1. */
+  secureCookies: boolean;
+  /** Trust X-Forwarded-* from a reverse proxy in front of the hub. Env ORRERY_TRUST_PROXY=1. */
+  trustProxy: boolean;
+  /** Lifetime of a browser session, seconds. Env ORRERY_SESSION_SECONDS. Default 24 h (SciServer's token lifetime). */
+  sessionSeconds: number;
+  /** Lifetime of a per-server token handed to code in a user's container, seconds. Default 24 h. */
+  serverTokenSeconds: number;
+  /** Longest lifetime a user may give an API token, seconds. Env ORRERY_MAX_TOKEN_SECONDS. Default 365 days. */
+  maxTokenSeconds: number;
+  /** New registrations wait for an admin's approval before they can log in. Env ORRERY_REQUIRE_APPROVAL=1. */
+  requireApproval: boolean;
+  /** Anyone may register (otherwise admins create accounts). Env ORRERY_OPEN_REGISTRATION. Default true. */
+  openRegistration: boolean;
+  /** argon2id cost; tests lower it. Env ORRERY_ARGON2_MEMORY_KIB / ORRERY_ARGON2_TIME. */
+  argon2: { memoryCost: number; timeCost: number };
+  /** Login attempts allowed per account and per address within `loginWindowSeconds`. */
+  loginAttemptsPerAccount: number;
+  loginAttemptsPerAddress: number;
+  loginWindowSeconds: number;
+  /** API requests allowed per user per minute. Env ORRERY_API_REQUESTS_PER_MINUTE. Default 1200. */
+  apiRequestsPerMinute: number;
+  /** Largest JSON request body, bytes. Default 64 KiB. */
+  maxBodyBytes: number;
+  /** External OpenID Connect provider, if any (env ORRERY_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET). */
+  oidc: OidcConfig | null;
+}
+
+export interface OidcConfig {
+  /** Issuer URL, discovered via /.well-known/openid-configuration. */
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** Short name shown on the login button and stored with the external identity. */
+  name: string;
+  /** Allow plain http to the provider (tests and loopback only). Env ORRERY_OIDC_ALLOW_HTTP=1. */
+  allowHttp: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+function secret(env: Env, name: string): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (file) return readFileSync(file, 'utf8').trim();
+  return env[name];
+}
+
+function int(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0)
+    throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  return ['1', 'true', 'yes', 'on'].includes(raw.toLowerCase());
+}
+
+export function loadConfig(env: Env = process.env, argv: string[] = []): HubConfig {
+  const port = int(env, 'ORRERY_PORT', 8000);
+  const bind = env.ORRERY_BIND ?? '127.0.0.1';
+  const issuer = env.ORRERY_OIDC_ISSUER;
+  return {
+    bind,
+    port,
+    publicUrl: (env.ORRERY_PUBLIC_URL ?? `http://127.0.0.1:${port}`).replace(/\/$/, ''),
+    databaseUrl: secret(env, 'DATABASE_URL') ?? 'postgres://127.0.0.1:5432/orrery',
+    migrateOnStart: argv.includes('--migrate') || flag(env, 'ORRERY_MIGRATE', false),
+    logLevel: env.ORRERY_LOG_LEVEL ?? 'info',
+    secureCookies: flag(env, 'ORRERY_SECURE_COOKIES', false),
+    trustProxy: flag(env, 'ORRERY_TRUST_PROXY', false),
+    sessionSeconds: int(env, 'ORRERY_SESSION_SECONDS', 24 * 3600),
+    serverTokenSeconds: int(env, 'ORRERY_SERVER_TOKEN_SECONDS', 24 * 3600),
+    maxTokenSeconds: int(env, 'ORRERY_MAX_TOKEN_SECONDS', 365 * 24 * 3600),
+    requireApproval: flag(env, 'ORRERY_REQUIRE_APPROVAL', false),
+    openRegistration: flag(env, 'ORRERY_OPEN_REGISTRATION', true),
+    argon2: {
+      memoryCost: int(env, 'ORRERY_ARGON2_MEMORY_KIB', 19456),
+      timeCost: int(env, 'ORRERY_ARGON2_TIME', 2),
+    },
+    loginAttemptsPerAccount: int(env, 'ORRERY_LOGIN_ATTEMPTS_PER_ACCOUNT', 10),
+    loginAttemptsPerAddress: int(env, 'ORRERY_LOGIN_ATTEMPTS_PER_ADDRESS', 50),
+    loginWindowSeconds: int(env, 'ORRERY_LOGIN_WINDOW_SECONDS', 300),
+    apiRequestsPerMinute: int(env, 'ORRERY_API_REQUESTS_PER_MINUTE', 1200),
+    maxBodyBytes: int(env, 'ORRERY_MAX_BODY_BYTES', 64 * 1024),
+    oidc: issuer
+      ? {
+          issuer,
+          clientId: env.ORRERY_OIDC_CLIENT_ID ?? '',
+          clientSecret: secret(env, 'ORRERY_OIDC_CLIENT_SECRET') ?? '',
+          name: env.ORRERY_OIDC_NAME ?? 'sso',
+          allowHttp: flag(env, 'ORRERY_OIDC_ALLOW_HTTP', false),
+        }
+      : null,
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * One error type and one error writer. User-facing text (`message`) and log
+ * text (`logMessage`) are kept apart; stack traces never reach a client.
+ */
+import type { ErrorRequestHandler } from 'express';
+import { clip, type Logger } from '../log.ts';
+
+const REASONS: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'too_many_requests',
+  500: 'internal_error',
+  503: 'unavailable',
+};
+
+export class HttpError extends Error {
+  readonly status: number;
+  readonly reason: string;
+  readonly logMessage: string | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    status: number,
+    message: string,
+    options: { reason?: string; logMessage?: string; headers?: Record<string, string> } = {},
+  ) {
+    super(message);
+    this.status = status;
+    this.reason = options.reason ?? REASONS[status] ?? 'error';
+    this.logMessage = options.logMessage;
+    this.headers = options.headers ?? {};
+  }
+}
+
+export const notFound = (what: string) => new HttpError(404, `${what} not found`);
+export const forbidden = (message = 'You are not allowed to do this') =>
+  new HttpError(403, message);
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+}
+
+/** Express's body parser raises its own errors; translate the ones a client can cause. */
+function fromBodyParser(err: BodyParserError): HttpError | undefined {
+  switch (err.type) {
+    case 'entity.too.large':
+      return new HttpError(413, 'The request body is too large');
+    case 'entity.parse.failed':
+      return new HttpError(400, 'The request body is not valid JSON');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new HttpError(415, 'The request body encoding is not supported');
+    case 'request.aborted':
+      return new HttpError(400, 'The request was aborted');
+    default:
+      if (err.expose && (err.status ?? 0) >= 400 && (err.status ?? 0) < 500) {
+        return new HttpError(err.status!, 'The request could not be read');
+      }
+      return undefined;
+  }
+}
+
+/** Postgres constraint violations that a racing client can cause become 409, not 500. */
+function fromDatabase(err: { code?: string }): HttpError | undefined {
+  if (err.code === '23505') return new HttpError(409, 'That already exists');
+  if (err.code === '23503')
+    return new HttpError(409, 'That refers to something that no longer exists');
+  return undefined;
+}
+
+export function errorWriter(log: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const known =
+      err instanceof HttpError ? err : (fromBodyParser(err) ?? fromDatabase(err) ?? undefined);
+    const httpError = known ?? new HttpError(500, 'Something went wrong on our side');
+    const fields = { method: req.method, path: clip(req.path, 120), status: httpError.status };
+    if (httpError.status >= 500) {
+      log.error(
+        { ...fields, err: { message: clip(err?.message, 300), stack: clip(err?.stack, 600) } },
+        'request failed',
+      );
+    } else {
+      log.info(
+        {
+          ...fields,
+          reason: httpError.reason,
+          detail: clip(httpError.logMessage ?? httpError.message, 200),
+        },
+        'request refused',
+      );
+    }
+    if (res.headersSent) return;
+    res
+      .status(httpError.status)
+      .set(httpError.headers)
+      .json({ error: httpError.reason, message: httpError.message });
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * Routes are declared as data: method, path, schemas and the access they need.
+ * The same table builds the express router, the request validators, the
+ * OpenAPI document and the authorisation-matrix test, so none can drift.
+ */
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { Request, Response } from 'express';
+import type { Principal } from '../auth/principal.ts';
+import { assertScope, type Scope } from '../auth/scopes.ts';
+import type { Hub } from '../hub.ts';
+
+export type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
+
+/** A check that runs after authentication; throws an HttpError (403 or 404) to refuse. */
+export interface Guard {
+  /** Shown in the OpenAPI description, e.g. "group role ADMIN". */
+  describe: string;
+  check(ctx: GuardContext): Promise<void>;
+}
+
+export interface GuardContext {
+  hub: Hub;
+  caller: Principal;
+  params: Record<string, unknown>;
+}
+
+export type Access =
+  /** Anyone, signed in or not (register, login). */
+  | { anonymous: true }
+  /** A signed-in caller holding `scope`, passing `guard` if given. */
+  | { scope: Scope; guard?: Guard };
+
+export interface HandlerContext<B, Q, P> {
+  hub: Hub;
+  req: Request;
+  res: Response;
+  /** Null only on anonymous routes. */
+  caller: Principal | null;
+  body: B;
+  query: Q;
+  params: P;
+}
+
+export interface RouteDef<
+  B extends TSchema = TSchema,
+  Q extends TSchema = TSchema,
+  P extends TSchema = TSchema,
+> {
+  method: Method;
+  /** Express-style path under the API base, e.g. `/groups/:id`. */
+  path: string;
+  summary: string;
+  tag: string;
+  access: Access;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Success status; 204 sends no body. Default 200. */
+  status?: number;
+  response?: TSchema;
+  handler(ctx: HandlerContext<Static<B>, Static<Q>, Static<P>>): Promise<unknown>;
+}
+
+/** Declare a route; checks the scope name now, so a typo fails at load, not at request time. */
+export function route<B extends TSchema, Q extends TSchema, P extends TSchema>(
+  def: RouteDef<B, Q, P>,
+): RouteDef {
+  if ('scope' in def.access) assertScope(def.access.scope);
+  return def as unknown as RouteDef;
+}
+
+export const routeId = (def: Pick<RouteDef, 'method' | 'path'>) =>
+  `${def.method.toUpperCase()} ${def.path}`;

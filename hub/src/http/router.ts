@@ -1,0 +1,57 @@
+/**
+ * Turns the route table into an express router. Every request passes the same
+ * steps in the same order: authenticate, check scope, validate path and query,
+ * run the route's guard, validate the body, rate-limit, handle.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { authenticate } from '../auth/authenticate.ts';
+import type { Hub } from '../hub.ts';
+import { HttpError } from './errors.ts';
+import type { RouteDef } from './route.ts';
+import { compileValidator, validatePart } from './validate.ts';
+
+export function buildRouter(hub: Hub, routes: RouteDef[]): express.Router {
+  const router = express.Router();
+  for (const def of routes) {
+    const params = def.params && compileValidator(def.params, 'path');
+    const query = def.query && compileValidator(def.query, 'query');
+    const body = def.body && compileValidator(def.body, 'body');
+    router[def.method](def.path, async (req: Request, res: Response, next: NextFunction) => {
+      const caller = await authenticate(hub, req);
+      if (!('anonymous' in def.access)) {
+        if (!caller)
+          throw new HttpError(401, 'Sign in, or send an API token in the Authorization header');
+        if (!caller.scopes.has(def.access.scope)) {
+          throw new HttpError(
+            403,
+            `This needs the "${def.access.scope}" scope, which your credentials do not have`,
+          );
+        }
+      }
+      const pathValues = { ...req.params };
+      if (params) validatePart(params, pathValues, 'path');
+      const queryValues = { ...(req.query as Record<string, unknown>) };
+      if (query) validatePart(query, queryValues, 'query');
+      if (caller && 'scope' in def.access && def.access.guard) {
+        await def.access.guard.check({ hub, caller, params: pathValues });
+      }
+      if (body) validatePart(body, req.body, 'body');
+      if (caller) hub.limits.apiPerUser.check(`user:${caller.user.id}`, 'Too many requests');
+      const result = await def.handler({
+        hub,
+        req,
+        res,
+        caller,
+        body: req.body,
+        query: queryValues,
+        params: pathValues,
+      });
+      if (res.headersSent) return;
+      const status = def.status ?? 200;
+      if (status === 204) res.status(204).end();
+      else res.status(status).json(result);
+      void next;
+    });
+  }
+  return router;
+}

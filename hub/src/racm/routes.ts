@@ -1,0 +1,299 @@
+/** RACM over HTTP: contexts and types, resources I can use, privileges to grant and revoke. */
+import { Type } from '@sinclair/typebox';
+import { findUserByName } from '../accounts/store.ts';
+import { recordFor } from '../activity/record.ts';
+import { racmAction } from '../auth/guards.ts';
+import { inTransaction } from '../db/pool.ts';
+import { findGroup, roleIn } from '../groups/store.ts';
+import { HttpError, notFound } from '../http/errors.ts';
+import { route } from '../http/route.ts';
+import { Id, IdParams, NoQuery, Username } from '../http/schemas.ts';
+import {
+  actionsOf,
+  deleteResource,
+  findPrivilege,
+  findResource,
+  GRANT,
+  grant,
+  listAllowed,
+  listContexts,
+  listPrivileges,
+  may,
+  registerContext,
+  registerResource,
+  resourceType,
+  revoke,
+} from './store.ts';
+
+const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z][A-Za-z0-9_.:-]*$' });
+const ResourceName = Type.String({ minLength: 1, maxLength: 500 });
+
+export const racmRoutes = [
+  route({
+    method: 'get',
+    path: '/racm/contexts',
+    tag: 'racm',
+    summary: 'Resource contexts with their resource types and actions',
+    access: { scope: 'read:racm' },
+    query: NoQuery,
+    async handler({ hub }) {
+      return { contexts: await listContexts(hub.db) };
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/racm/contexts',
+    tag: 'racm',
+    summary: 'Register or update a resource context and its types (platform admins and services)',
+    access: { scope: 'admin' },
+    body: Type.Object(
+      {
+        name: Name,
+        description: Type.Optional(Type.String({ maxLength: 2000 })),
+        url: Type.Optional(Type.String({ format: 'uri', maxLength: 2000 })),
+        resourceTypes: Type.Array(
+          Type.Object(
+            {
+              name: Name,
+              description: Type.Optional(Type.String({ maxLength: 2000 })),
+              actions: Type.Array(Name, { minItems: 1, maxItems: 50, uniqueItems: true }),
+              userCreatable: Type.Optional(Type.Boolean()),
+            },
+            { additionalProperties: false },
+          ),
+          { maxItems: 100 },
+        ),
+      },
+      { additionalProperties: false },
+    ),
+    status: 201,
+    async handler({ hub, req, caller, body }) {
+      await inTransaction(hub.db, async (client) => {
+        await registerContext(client, body);
+        await recordFor(client, req, {
+          type: 'racm.context',
+          userId: caller!.user.id,
+          payload: { name: body.name },
+        });
+      });
+      return {
+        contexts: (await listContexts(hub.db)).filter((context) => context.name === body.name),
+      };
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/racm/resources',
+    tag: 'racm',
+    summary: 'Resources of a type on which I may do an action (default: any action)',
+    access: { scope: 'read:racm' },
+    query: Type.Object(
+      {
+        type: Name,
+        action: Type.Optional(Name),
+        after: Type.Optional(Id),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 1000 })),
+      },
+      { additionalProperties: false },
+    ),
+    async handler({ hub, caller, query }) {
+      const type = await resourceType(hub.db, query.type);
+      if (!type) throw new HttpError(404, `No resource type "${query.type}"`);
+      const action = query.action ?? GRANT;
+      if (!type.actions.includes(action))
+        throw new HttpError(400, `Resource type ${type.name} has no action "${action}"`);
+      const page = { limit: query.limit ?? 1000, ...(query.after ? { afterId: query.after } : {}) };
+      return { resources: await listAllowed(hub.db, caller!.user.id, type.name, action, page) };
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/racm/resources',
+    tag: 'racm',
+    summary: 'Register a resource; you own it and hold all its actions',
+    access: { scope: 'racm' },
+    body: Type.Object(
+      {
+        type: Name,
+        name: ResourceName,
+        description: Type.Optional(Type.String({ maxLength: 2000 })),
+      },
+      { additionalProperties: false },
+    ),
+    status: 201,
+    async handler({ hub, req, caller, body }) {
+      const type = await resourceType(hub.db, body.type);
+      if (!type) throw new HttpError(404, `No resource type "${body.type}"`);
+      if (!type.userCreatable && !caller!.scopes.has('admin')) {
+        throw new HttpError(403, `Only platform admins register ${type.name} resources`);
+      }
+      return inTransaction(hub.db, async (client) => {
+        const id = await registerResource(client, {
+          typeId: type.id,
+          name: body.name,
+          description: body.description ?? '',
+          ownerId: caller!.user.id,
+        });
+        await recordFor(client, req, {
+          type: 'racm.register',
+          userId: caller!.user.id,
+          payload: { resourceId: id, type: type.name, name: body.name },
+        });
+        return { ...(await findResource(client, id)), actions: type.actions };
+      });
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/racm/resources/:id',
+    tag: 'racm',
+    summary: 'A resource, the actions I hold on it, and (if I hold grant) who holds what',
+    access: { scope: 'read:racm', guard: racmAction(undefined) },
+    params: IdParams,
+    query: NoQuery,
+    async handler({ hub, caller, params }) {
+      const resource = await findResource(hub.db, params.id);
+      if (!resource) throw notFound('Resource');
+      const actions = await actionsOf(hub.db, caller!.user.id, resource.id);
+      const { ownerId: _ownerId, typeId: _typeId, ...visible } = resource;
+      return {
+        ...visible,
+        myActions: actions,
+        privileges: actions.includes(GRANT) ? await listPrivileges(hub.db, resource.id) : [],
+      };
+    },
+  }),
+  route({
+    method: 'delete',
+    path: '/racm/resources/:id',
+    tag: 'racm',
+    summary: 'Unregister a resource (its owner, or a platform admin)',
+    access: { scope: 'racm', guard: racmAction(GRANT) },
+    params: IdParams,
+    status: 204,
+    async handler({ hub, req, caller, params }) {
+      const resource = await findResource(hub.db, params.id);
+      if (!resource) throw notFound('Resource');
+      if (resource.ownerId !== caller!.user.id && !caller!.scopes.has('admin')) {
+        throw new HttpError(403, 'Only the owner can unregister a resource');
+      }
+      await inTransaction(hub.db, async (client) => {
+        await deleteResource(client, resource.id);
+        await recordFor(client, req, {
+          type: 'racm.unregister',
+          userId: caller!.user.id,
+          payload: { resourceId: resource.id, name: resource.name },
+        });
+      });
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/racm/resources/:id/privileges',
+    tag: 'racm',
+    summary: 'Give an action on the resource to a user or a group (needs grant)',
+    access: { scope: 'racm', guard: racmAction(GRANT) },
+    params: IdParams,
+    body: Type.Union([
+      Type.Object({ action: Name, user: Username }, { additionalProperties: false }),
+      Type.Object({ action: Name, group: Id }, { additionalProperties: false }),
+    ]),
+    status: 201,
+    async handler({ hub, req, caller, params, body }) {
+      const resource = await findResource(hub.db, params.id);
+      if (!resource) throw notFound('Resource');
+      const type = await resourceType(hub.db, resource.type);
+      if (!type?.actions.includes(body.action))
+        throw new HttpError(400, `Resource type ${resource.type} has no action "${body.action}"`);
+      let grantee: { userId: number } | { groupId: number };
+      let granteeName: string;
+      if ('user' in body) {
+        const user = await findUserByName(hub.db, body.user.normalize('NFKC').toLowerCase());
+        if (!user) throw new HttpError(404, `No user named "${body.user}"`);
+        grantee = { userId: user.id };
+        granteeName = user.name;
+      } else {
+        const group = await findGroup(hub.db, body.group);
+        const visible =
+          group &&
+          (group.kind !== 'group' ||
+            caller!.scopes.has('admin') ||
+            (await roleIn(hub.db, group.id, caller!.user.id)));
+        if (!group || !visible) throw new HttpError(404, 'Group not found');
+        if (group.kind === 'public' && !caller!.scopes.has('admin')) {
+          throw new HttpError(403, 'Only platform admins may share with the Public group');
+        }
+        grantee = { groupId: group.id };
+        granteeName = group.name;
+      }
+      return inTransaction(hub.db, async (client) => {
+        const id = await grant(client, {
+          resourceId: resource.id,
+          typeId: resource.typeId,
+          action: body.action,
+          grantedBy: caller!.user.id,
+          ...grantee,
+        });
+        await recordFor(client, req, {
+          type: 'racm.grant',
+          userId: caller!.user.id,
+          payload: {
+            resourceId: resource.id,
+            resource: resource.name,
+            action: body.action,
+            to: granteeName,
+            privilegeId: id,
+          },
+        });
+        return {
+          id,
+          action: body.action,
+          ...('user' in body
+            ? { user: granteeName }
+            : { group: { id: body.group, name: granteeName } }),
+        };
+      });
+    },
+  }),
+  route({
+    method: 'delete',
+    path: '/racm/resources/:id/privileges/:privilegeId',
+    tag: 'racm',
+    summary: 'Take a privilege back (needs grant; the owner’s own cannot be taken)',
+    access: { scope: 'racm', guard: racmAction(GRANT) },
+    params: Type.Object({ id: Id, privilegeId: Id }, { additionalProperties: false }),
+    status: 204,
+    async handler({ hub, req, caller, params }) {
+      const resource = await findResource(hub.db, params.id);
+      const privilege = resource && (await findPrivilege(hub.db, resource.id, params.privilegeId));
+      if (!resource || !privilege) throw notFound('Privilege');
+      if (privilege.userId !== null && privilege.userId === resource.ownerId) {
+        throw new HttpError(409, 'The owner’s own privileges cannot be revoked');
+      }
+      await inTransaction(hub.db, async (client) => {
+        await revoke(client, resource.id, privilege.id);
+        await recordFor(client, req, {
+          type: 'racm.revoke',
+          userId: caller!.user.id,
+          payload: {
+            resourceId: resource.id,
+            resource: resource.name,
+            action: privilege.action,
+            privilegeId: privilege.id,
+          },
+        });
+      });
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/racm/check',
+    tag: 'racm',
+    summary: 'May I do this action on this resource?',
+    access: { scope: 'read:racm' },
+    query: Type.Object({ resource: Id, action: Name }, { additionalProperties: false }),
+    async handler({ hub, caller, query }) {
+      return { allowed: await may(hub.db, caller!.user.id, query.action, query.resource) };
+    },
+  }),
+];

@@ -1,0 +1,66 @@
+/** Start and stop a hub: used by main.ts, the CLI's `up`, tests and benchmarks. */
+import type { Server } from 'node:http';
+import { createApp } from './app.ts';
+import type { HubConfig } from './config.ts';
+import { migrate, pendingMigrations } from './db/migrate.ts';
+import { createPool } from './db/pool.ts';
+import { createHub, type Hub } from './hub.ts';
+import { createLogger, type Logger } from './log.ts';
+import { registerCoreContexts } from './racm/contexts.ts';
+
+export interface RunningHub {
+  hub: Hub;
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+export class PendingMigrationsError extends Error {}
+
+export async function startHub(
+  config: HubConfig,
+  log: Logger = createLogger(config.logLevel),
+): Promise<RunningHub> {
+  const db = createPool(config.databaseUrl);
+  try {
+    const pending = await pendingMigrations(db);
+    if (pending.length > 0) {
+      if (!config.migrateOnStart) {
+        throw new PendingMigrationsError(
+          `The database has ${pending.length} pending migration(s) (${pending.join(', ')}); run "npm run migrate" or start with --migrate`,
+        );
+      }
+      log.info({ migrations: await migrate(config.databaseUrl) }, 'migrated');
+    }
+    await registerCoreContexts(db);
+  } catch (err) {
+    await db.end();
+    throw err;
+  }
+  const hub = createHub(config, db, log);
+  const app = createApp(hub);
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(config.port, config.bind, (err?: Error) =>
+      err ? reject(err) : resolve(listening),
+    );
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.bind.includes(':') ? `[${config.bind}]` : config.bind}:${port}`;
+  log.info({ url }, 'hub listening');
+  let closing: Promise<void> | undefined;
+  return {
+    hub,
+    server,
+    url,
+    close() {
+      // Stop taking connections, let requests in flight finish, then release the pool.
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 5000).unref();
+      }).then(() => db.end());
+      return closing;
+    },
+  };
+}
