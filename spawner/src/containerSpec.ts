@@ -43,10 +43,10 @@ export const defaultContainerSpecOptions: ContainerSpecOptions = {
 export const JUPYTER_START_SCRIPT = [
   'export JUPYTER_TOKEN="$ORRERY_SERVER_SECRET"',
   'unset ORRERY_SERVER_SECRET',
-  'exec jupyter lab --no-browser --ip=0.0.0.0 --port=' + CONTAINER_PORT,
-  ' --ServerApp.base_url="$ORRERY_BASE_URL" --ServerApp.root_dir="$ORRERY_WORKSPACE"',
-  ' --ServerApp.trust_xheaders=True --ServerApp.allow_remote_access=True',
-].join('\n');
+  `exec jupyter lab --no-browser --ip=0.0.0.0 --port=${CONTAINER_PORT}` +
+    ' --ServerApp.base_url="$ORRERY_BASE_URL" --ServerApp.root_dir="$ORRERY_WORKSPACE"' +
+    ' --ServerApp.trust_xheaders=True --ServerApp.allow_remote_access=True',
+].join('; ');
 
 /** Names Docker accepts for volumes; rejects paths, so no bind mount can be requested. */
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
