@@ -1,12 +1,14 @@
 /**
  * Operator commands:
  *   migrate                     apply pending schema migrations
+ *   schema:dump                 migrate, then rewrite schema/schema.sql from the database
  *   create-admin  --username U  make an admin (password from ORRERY_ADMIN_PASSWORD, else generated and printed)
  *   create-user   --username U [--password P] [--admin]
  *   create-token  --username U [--scopes a,b] [--note N]   print a new API token
  * Secrets never travel on the command line except --password for throwaway test accounts.
  */
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { normaliseUsername } from './accounts/names.ts';
 import { createAccount } from './accounts/service.ts';
@@ -17,6 +19,7 @@ import { createToken } from './auth/tokens.ts';
 import { loadConfig } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { createPool, inTransaction } from './db/pool.ts';
+import { dumpSchema, SCHEMA_DUMP_PATH } from './db/schemaDump.ts';
 
 const [command, ...rest] = process.argv.slice(2);
 const { values } = parseArgs({
@@ -33,6 +36,12 @@ const { values } = parseArgs({
 const config = loadConfig();
 
 async function main(): Promise<void> {
+  if (command === 'schema:dump') {
+    await migrate(config.databaseUrl);
+    writeFileSync(SCHEMA_DUMP_PATH, dumpSchema(config.databaseUrl));
+    console.log(`wrote ${SCHEMA_DUMP_PATH}`);
+    return;
+  }
   if (command === 'migrate') {
     const ran = await migrate(config.databaseUrl);
     console.log(ran.length ? `applied: ${ran.join(', ')}` : 'the schema is up to date');

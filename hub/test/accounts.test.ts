@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import pg from 'pg';
+import { SERVER_TOKEN_SCOPES } from '../src/auth/scopes.ts';
+import { issueServerToken } from '../src/auth/tokens.ts';
+import { Client, signUp, startTestHub, type TestHub } from './support.ts';
+
+let hub: TestHub;
+before(async () => {
+  hub = await startTestHub('accounts', { loginAttemptsPerAccount: 3 });
+});
+after(async () => {
+  await hub.stop();
+});
+
+test('odd usernames: distinct accounts with distinct safe names, or a clear refusal', async () => {
+  const safe = new Map<string, string>();
+  for (const name of ['a-b', 'a_b', '秀樹']) {
+    const client = await signUp(hub.url, name);
+    const me = await client.get('/hub/api/user');
+    assert.equal(me.json.name, name);
+    safe.set(name, me.json.safeName);
+  }
+  assert.equal(new Set(safe.values()).size, 3);
+  const taken = await new Client(hub.url).post('/hub/api/register', {
+    username: 'A-B',
+    email: 'x@example.org',
+    password: 'password1',
+  });
+  assert.equal(taken.status, 409);
+  assert.match(taken.json.message, /"a-b" is taken/);
+  const bad = await new Client(hub.url).post('/hub/api/register', {
+    username: 'has@',
+    email: 'x@example.org',
+    password: 'password1',
+  });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.message, /letters, digits/);
+});
+
+test('register, log in, log out; the session cookie is HttpOnly and SameSite and lasts 24 hours', async () => {
+  const client = new Client(hub.url);
+  await client.post('/hub/api/register', {
+    username: 'carla',
+    email: 'carla@example.org',
+    password: 'long enough',
+  });
+  const login = await client.post('/hub/api/login', { username: 'Carla', password: 'long enough' });
+  assert.equal(login.status, 200);
+  const cookie = login.headers.getSetCookie().find((c) => c.startsWith('orrery-session='))!;
+  assert.match(cookie, /HttpOnly/);
+  assert.match(cookie, /SameSite=Lax/);
+  assert.match(cookie, /Max-Age=86400/);
+  assert.equal((await client.get('/hub/api/user')).json.name, 'carla');
+  assert.equal((await client.post('/hub/api/logout')).status, 204);
+  assert.equal((await client.get('/hub/api/user')).status, 401);
+});
+
+test('passwords are stored as argon2id hashes only', async () => {
+  const db = new pg.Client({ connectionString: hub.databaseUrl });
+  await db.connect();
+  const { rows } = await db.query(`SELECT password_hash FROM users WHERE name = 'carla'`);
+  await db.end();
+  assert.match(rows[0].password_hash, /^\$argon2id\$/);
+  assert.ok(!rows[0].password_hash.includes('long enough'));
+});
+
+test('wrong passwords are refused alike for real and unknown accounts, then rate-limited with Retry-After', async () => {
+  await signUp(hub.url, 'dora');
+  const client = new Client(hub.url);
+  const unknown = await client.post('/hub/api/login', {
+    username: 'nobody',
+    password: 'whatever1',
+  });
+  assert.equal(unknown.status, 403);
+  const statuses: number[] = [];
+  let last: Awaited<ReturnType<Client['post']>> | undefined;
+  for (let i = 0; i < 4; i++) {
+    last = await client.post('/hub/api/login', { username: 'dora', password: 'wrong password' });
+    statuses.push(last.status);
+  }
+  assert.deepEqual(statuses, [403, 403, 403, 429]);
+  assert.equal(unknown.json.message, 'Wrong username or password');
+  assert.ok(Number(last!.headers.get('retry-after')) > 0);
+  assert.equal(last!.json.error, 'too_many_requests');
+  const events = await (await signUp(hub.url, 'dora2')).get(
+    '/hub/api/activity?type=user.login_failed',
+  );
+  assert.deepEqual(events.json.events, [], 'other users do not see dora’s failed logins');
+});
+
+test('API tokens: created once, listed without their value, scoped, never more than the owner, revocable', async () => {
+  const eve = await signUp(hub.url, 'eve');
+  const made = await eve.post('/hub/api/users/eve/tokens', {
+    note: 'laptop',
+    scopes: ['read:groups'],
+    expiresInSeconds: 3600,
+  });
+  assert.equal(made.status, 201);
+  assert.match(made.json.token, /^orr_/);
+  const listed = await eve.get('/hub/api/users/eve/tokens');
+  assert.equal(listed.json.tokens.length, 1);
+  assert.equal(listed.json.tokens[0].token, undefined);
+  assert.equal(listed.json.tokens[0].note, 'laptop');
+
+  const narrow = Client.withToken(hub.url, made.json.token);
+  assert.equal((await narrow.get('/hub/api/groups')).status, 200);
+  const refused = await narrow.post('/hub/api/groups', { name: 'nope' });
+  assert.equal(refused.status, 403);
+  assert.match(refused.json.message, /"groups" scope/);
+  assert.equal((await narrow.get('/hub/api/user')).status, 403);
+
+  const admin = await eve.post('/hub/api/users/eve/tokens', { scopes: ['admin'] });
+  assert.equal(admin.status, 403, 'a non-admin cannot mint an admin token');
+  const escalate = await Client.withToken(hub.url, made.json.token).post(
+    '/hub/api/users/eve/tokens',
+    { scopes: ['all'] },
+  );
+  assert.equal(escalate.status, 403, 'a narrow token cannot mint a broader one');
+
+  const db = new pg.Client({ connectionString: hub.databaseUrl });
+  await db.connect();
+  const stored = await db.query('SELECT token_hash FROM api_tokens WHERE id = $1', [made.json.id]);
+  await db.end();
+  assert.equal(stored.rows[0].token_hash.length, 32, 'only a sha256 is stored');
+
+  assert.equal((await eve.delete(`/hub/api/users/eve/tokens/${made.json.id}`)).status, 204);
+  assert.equal((await narrow.get('/hub/api/groups')).status, 401);
+});
+
+test('a per-server token is short-lived, narrow, and replaced when the server gets a new one', async () => {
+  const frank = await signUp(hub.url, 'frank');
+  const me = await frank.get('/hub/api/user');
+  const db = new pg.Pool({ connectionString: hub.databaseUrl });
+  const { rows } = await db.query(`SELECT id FROM users WHERE name = 'frank'`);
+  const first = await issueServerToken(db, rows[0].id, 'lab', SERVER_TOKEN_SCOPES, 60);
+  const inside = Client.withToken(hub.url, first);
+  const who = await inside.get('/hub/api/user');
+  assert.equal(who.json.name, me.json.name);
+  assert.equal(who.json.server, 'lab');
+  assert.ok(!who.json.scopes.includes('tokens'));
+  assert.equal(
+    (await inside.post('/hub/api/users/frank/tokens', {})).status,
+    403,
+    'code in a server cannot mint tokens',
+  );
+  const second = await issueServerToken(db, rows[0].id, 'lab', SERVER_TOKEN_SCOPES, 60);
+  await db.end();
+  assert.equal(
+    (await inside.get('/hub/api/user')).status,
+    401,
+    'the old server token stopped working',
+  );
+  assert.equal((await Client.withToken(hub.url, second).get('/hub/api/user')).status, 200);
+});
+
+test('with approval required, a new account cannot log in until an admin approves it', async () => {
+  const gated = await startTestHub('approval', { requireApproval: true });
+  try {
+    const db = new pg.Client({ connectionString: gated.databaseUrl });
+    const client = new Client(gated.url);
+    const registered = await client.post('/hub/api/register', {
+      username: 'gina',
+      email: 'g@example.org',
+      password: 'password1',
+    });
+    assert.equal(registered.status, 201);
+    assert.equal(registered.json.pendingApproval, true);
+    const early = await client.post('/hub/api/login', { username: 'gina', password: 'password1' });
+    assert.equal(early.status, 403);
+    assert.match(early.json.message, /approval/);
+    await db.connect();
+    await db.query(`UPDATE users SET approved = true, admin = true WHERE name = 'gina'`);
+    await db.end();
+    assert.equal(
+      (await client.post('/hub/api/login', { username: 'gina', password: 'password1' })).status,
+      200,
+    );
+    await client.post('/hub/api/register', {
+      username: 'hal',
+      email: 'h@example.org',
+      password: 'password1',
+    });
+    assert.equal((await client.patch('/hub/api/users/hal', { approved: true })).status, 200);
+    assert.equal(
+      (
+        await new Client(gated.url).post('/hub/api/login', {
+          username: 'hal',
+          password: 'password1',
+        })
+      ).status,
+      200,
+    );
+  } finally {
+    await gated.stop();
+  }
+});

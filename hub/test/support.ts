@@ -1,0 +1,164 @@
+/**
+ * Test support: each test file gets its own freshly migrated database on the
+ * real PostgreSQL server and a real hub listening on a free port.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { type HubConfig, loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/log.ts';
+import { type RunningHub, startHub } from '../src/server.ts';
+
+/** The server tests create their databases on. Env ORRERY_TEST_DATABASE_URL, else the local server. */
+export const ADMIN_DATABASE_URL =
+  process.env.ORRERY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export function databaseUrlFor(name: string): string {
+  const url = new URL(ADMIN_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Create an empty database named orrery_test_<label>_<random>; returns its URL and a drop function. */
+export async function createTestDatabase(
+  label: string,
+): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+  const name = `orrery_test_${label.replace(/[^a-z0-9_]/g, '_')}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  return {
+    url: databaseUrlFor(name),
+    name,
+    async drop() {
+      const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+/** Config for tests: cheap argon2, generous API limits, a free port. */
+export function testConfig(databaseUrl: string, overrides: Partial<HubConfig> = {}): HubConfig {
+  return {
+    ...loadConfig({
+      ORRERY_PORT: '0',
+      DATABASE_URL: databaseUrl,
+      ORRERY_ARGON2_MEMORY_KIB: '1024',
+      ORRERY_ARGON2_TIME: '1',
+    }),
+    migrateOnStart: true,
+    logLevel: 'warn',
+    ...overrides,
+  };
+}
+
+export interface TestHub extends RunningHub {
+  databaseUrl: string;
+  logLines: string[];
+  stop(): Promise<void>;
+}
+
+/** A real hub on a fresh database; log lines are captured for assertions. */
+export async function startTestHub(
+  label: string,
+  overrides: Partial<HubConfig> = {},
+): Promise<TestHub> {
+  const database = await createTestDatabase(label);
+  const logLines: string[] = [];
+  const config = testConfig(database.url, overrides);
+  const log = createLogger(config.logLevel, { write: (line: string) => void logLines.push(line) });
+  const running = await startHub(config, log);
+  return {
+    ...running,
+    databaseUrl: database.url,
+    logLines,
+    async stop() {
+      await running.close();
+      await database.drop();
+    },
+  };
+}
+
+/** A small HTTP client that keeps cookies and sends the XSRF header, like a browser page would. */
+export class Client {
+  private readonly cookies = new Map<string, string>();
+  constructor(
+    readonly base: string,
+    private readonly token?: string,
+  ) {}
+
+  static withToken(base: string, token: string): Client {
+    return new Client(base, token);
+  }
+
+  get xsrf(): string | undefined {
+    return this.cookies.get('_xsrf');
+  }
+
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) {
+    if (!this.token && !this.cookies.has('_xsrf') && method !== 'GET')
+      await this.request('GET', '/hub/api/');
+    const init: RequestInit = {
+      method,
+      redirect: 'manual',
+      headers: {
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(this.token ? { authorization: `token ${this.token}` } : {}),
+        ...(this.cookies.size
+          ? { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') }
+          : {}),
+        ...(!this.token && this.xsrf ? { 'x-xsrftoken': this.xsrf } : {}),
+        ...headers,
+      },
+      ...(body !== undefined
+        ? { body: typeof body === 'string' ? body : JSON.stringify(body) }
+        : {}),
+    };
+    const res = await fetch(this.base + path, init);
+    for (const cookie of res.headers.getSetCookie()) {
+      const [pair] = cookie.split(';');
+      const [name, ...value] = pair!.split('=');
+      if (/expires=Thu, 01 Jan 1970/i.test(cookie)) this.cookies.delete(name!);
+      else this.cookies.set(name!, value.join('='));
+    }
+    const text = await res.text();
+    let json: any;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, headers: res.headers, json, text };
+  }
+
+  get = (path: string) => this.request('GET', path);
+  post = (path: string, body?: unknown) => this.request('POST', path, body ?? {});
+  patch = (path: string, body: unknown) => this.request('PATCH', path, body);
+  delete = (path: string) => this.request('DELETE', path);
+}
+
+/** Register and log in a user; returns a cookie client for them. */
+export async function signUp(
+  base: string,
+  username: string,
+  password = 'correct horse',
+): Promise<Client> {
+  const client = new Client(base);
+  const registered = await client.post('/hub/api/register', {
+    username,
+    email: `${encodeURIComponent(username)}@example.org`.replace(/%/g, 'x'),
+    password,
+  });
+  if (registered.status !== 201)
+    throw new Error(`register ${username}: ${registered.status} ${registered.text}`);
+  const login = await client.post('/hub/api/login', { username, password });
+  if (login.status !== 200) throw new Error(`login ${username}: ${login.status} ${login.text}`);
+  return client;
+}
