@@ -1,0 +1,128 @@
+/** LocalProcessBackend with a real `jupyter lab` from the repository's .venv. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { LocalProcessBackend } from '../src/local/backend.ts';
+import type { SpawnRequest } from '../src/types.ts';
+import { httpStatus, SECRET, TEST_PREFIX, waitForHttp } from './helpers.ts';
+
+const run = promisify(execFile);
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const venv = path.join(repoRoot, '.venv');
+const jupyter = path.join(venv, 'bin', 'jupyter');
+
+/** Create .venv with JupyterLab if missing (shared with the labextension, hence the lock). */
+async function ensureVenv(): Promise<void> {
+  if (existsSync(path.join(venv, 'bin', 'jupyter-lab'))) return;
+  await run(
+    'flock',
+    [
+      '/tmp/orrery-venv.lock',
+      'sh',
+      '-c',
+      'test -x .venv/bin/python || python3 -m venv .venv; test -x .venv/bin/jupyter-lab || .venv/bin/pip install -q jupyterlab==4.6.6',
+    ],
+    { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 },
+  );
+}
+
+function request(user: string): SpawnRequest {
+  return {
+    user: { name: user, safeName: user },
+    serverName: '',
+    image: 'unused',
+    env: { TZ: 'UTC' },
+    workspaceVolume: `${TEST_PREFIX}ws-${user}`,
+    limits: { memoryBytes: 1 << 30, cpus: 1, pids: 256 },
+    baseUrl: `/user/${user}/`,
+    authSecret: SECRET,
+  };
+}
+
+describe('LocalProcessBackend', () => {
+  let dir: string;
+  let backend: LocalProcessBackend;
+
+  before(async () => {
+    await ensureVenv();
+    dir = await mkdtemp(path.join(os.tmpdir(), TEST_PREFIX));
+    backend = new LocalProcessBackend({
+      workspaceRoot: path.join(dir, 'workspaces'),
+      stateDir: path.join(dir, 'state'),
+      jupyterCommand: jupyter,
+      namePrefix: TEST_PREFIX,
+      allowRoot: process.getuid?.() === 0,
+    });
+  });
+
+  after(async () => {
+    for (const server of await backend.listManaged()) await backend.stop(server.state);
+    assert.deepEqual(await backend.listManaged(), [], 'processes leaked');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('starts jupyter on a free port behind the secret and stops it', async (t) => {
+    const started = Date.now();
+    const { url, state } = await backend.start(request('lena'));
+    const readyMs = await waitForHttp(`${url}/user/lena/api/status`, SECRET, 60_000);
+    t.diagnostic(
+      `local server answered ${Date.now() - started} ms after start() (${readyMs} ms wait)`,
+    );
+    assert.equal(await httpStatus(`${url}/user/lena/api/status`), 403);
+    assert.deepEqual(await backend.poll(state), { running: true });
+    // The secret is not on the command line.
+    const cmdline = await readFile(`/proc/${state.pid}/cmdline`, 'utf8');
+    assert.ok(!cmdline.includes(SECRET));
+
+    // A new backend object (a restarted hub) finds the server through the state directory.
+    const again = new LocalProcessBackend({
+      workspaceRoot: path.join(dir, 'workspaces'),
+      stateDir: path.join(dir, 'state'),
+      jupyterCommand: jupyter,
+      namePrefix: TEST_PREFIX,
+      allowRoot: process.getuid?.() === 0,
+    });
+    assert.deepEqual(await again.listManaged(), [
+      { owner: 'lena', serverName: '', state, running: true, url },
+    ]);
+    await writeFile(path.join(dir, 'workspaces', 'lena', 'work', 'kept.txt'), 'kept');
+    await again.stop(state);
+    assert.deepEqual(await backend.poll(state), { running: false, exitCode: null });
+    assert.equal(await httpStatus(`${url}/user/lena/api/status`, SECRET), 0);
+    await backend.stop(state); // idempotent
+    assert.deepEqual(await backend.listManaged(), []);
+    assert.equal(
+      await readFile(path.join(dir, 'workspaces', 'lena', 'work', 'kept.txt'), 'utf8'),
+      'kept',
+    );
+  });
+
+  it('does not mistake a reused pid for the server', async () => {
+    const state = {
+      backend: 'local' as const,
+      host: 'localhost' as const,
+      name: `${TEST_PREFIX}x`,
+      pid: process.pid,
+      port: 1,
+    };
+    assert.deepEqual(await backend.poll(state), { running: false, exitCode: null });
+    await backend.stop(state); // must not signal this process
+  });
+
+  it('loads saved state of this and older shapes', () => {
+    const current = { backend: 'local', host: 'localhost', name: 'orrery-a', pid: 42, port: 8000 };
+    assert.deepEqual(backend.loadState(current), current);
+    assert.deepEqual(backend.loadState({ pid: 42, port: 8000, name: 'orrery-a' }), current);
+    assert.throws(() => backend.loadState({ pid: 42 }), TypeError);
+    assert.throws(
+      () => backend.loadState({ backend: 'docker', pid: 42, port: 1, name: 'a' }),
+      TypeError,
+    );
+  });
+});
