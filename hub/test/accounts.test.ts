@@ -110,6 +110,15 @@ test('API tokens: created once, listed without their value, scoped, never more t
   assert.match(refused.json.message, /"groups" scope/);
   assert.equal((await narrow.get('/hub/api/user')).status, 403);
 
+  const everything = await eve.post('/hub/api/users/eve/tokens', { note: 'default' });
+  assert.equal(everything.status, 201, everything.text);
+  const scopes = (await Client.withToken(hub.url, everything.json.token).get('/hub/api/user')).json
+    .scopes;
+  assert.ok(
+    scopes.includes('groups') && !scopes.includes('admin'),
+    'a default token does what its owner may, and no more',
+  );
+  await eve.delete(`/hub/api/users/eve/tokens/${everything.json.id}`);
   const admin = await eve.post('/hub/api/users/eve/tokens', { scopes: ['admin'] });
   assert.equal(admin.status, 403, 'a non-admin cannot mint an admin token');
   const escalate = await Client.withToken(hub.url, made.json.token).post(

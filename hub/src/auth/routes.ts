@@ -46,7 +46,10 @@ export const tokenRoutes = [
       const scopes = body.scopes ?? ['all'];
       const held = caller!.scopes;
       // A token never does more than its owner, nor more than the credential that mints it.
-      const wanted = effectiveScopes(scopes, true);
+      if (scopes.includes('admin') && !caller!.user.admin) {
+        throw new HttpError(403, 'You cannot give a token the "admin" scope: you are not an admin');
+      }
+      const wanted = effectiveScopes(scopes, caller!.user.admin);
       for (const scope of wanted) {
         if (!held.has(scope))
           throw new HttpError(

@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import pg from 'pg';
+import { type Client, signUp, startTestHub, type TestHub } from './support.ts';
+
+let hub: TestHub;
+let alice: Client;
+let bob: Client;
+let carol: Client;
+before(async () => {
+  hub = await startTestHub('groups');
+  [alice, bob, carol] = await Promise.all(
+    ['alice', 'bob', 'carol'].map((name) => signUp(hub.url, name)),
+  );
+});
+after(async () => {
+  await hub.stop();
+});
+
+test('everyone is in the Public group, and nobody can leave it or be invited to it', async () => {
+  const groups = (await carol.get('/hub/api/groups')).json.groups;
+  const publicGroup = groups.find((g: { kind: string }) => g.kind === 'public');
+  assert.equal(publicGroup.name, 'Public');
+  assert.equal((await carol.delete(`/hub/api/groups/${publicGroup.id}/members/carol`)).status, 409);
+  assert.equal(
+    (
+      await carol.post(`/hub/api/groups/${publicGroup.id}/invitations`, {
+        username: 'bob',
+        role: 'MEMBER',
+      })
+    ).status,
+    403,
+  );
+});
+
+test('alice creates a group and invites bob; bob accepts; carol sees nothing of it', async () => {
+  const created = await alice.post('/hub/api/groups', {
+    name: 'Galaxy Zoo',
+    description: 'Spirals',
+  });
+  assert.equal(created.status, 201);
+  const id = created.json.id;
+  const invited = await alice.post(`/hub/api/groups/${id}/invitations`, {
+    username: 'bob',
+    role: 'MEMBER',
+  });
+  assert.equal(invited.status, 201);
+  assert.equal(
+    (await alice.post(`/hub/api/groups/${id}/invitations`, { username: 'bob', role: 'MEMBER' }))
+      .status,
+    409,
+  );
+
+  const pending = (await bob.get('/hub/api/invitations')).json.invitations;
+  assert.equal(pending.length, 1);
+  assert.equal(pending[0].group.name, 'Galaxy Zoo');
+  assert.equal(pending[0].invitedBy, 'alice');
+  assert.equal(
+    (await carol.post(`/hub/api/invitations/${pending[0].id}/accept`)).status,
+    404,
+    'not carol’s invitation',
+  );
+  assert.equal((await bob.post(`/hub/api/invitations/${pending[0].id}/accept`)).status, 200);
+  assert.equal(
+    (await bob.post(`/hub/api/invitations/${pending[0].id}/accept`)).status,
+    404,
+    'answered once',
+  );
+
+  const members = (await bob.get(`/hub/api/groups/${id}`)).json.members;
+  assert.deepEqual(
+    members.map((m: { name: string; role: string }) => `${m.name}:${m.role}`),
+    ['alice:OWNER', 'bob:MEMBER'],
+  );
+  assert.equal((await carol.get(`/hub/api/groups/${id}`)).status, 404);
+  assert.ok(
+    !(await carol.get('/hub/api/groups')).json.groups.some((g: { id: number }) => g.id === id),
+  );
+
+  assert.equal(
+    (await bob.post(`/hub/api/groups/${id}/invitations`, { username: 'carol', role: 'MEMBER' }))
+      .status,
+    403,
+    'members do not invite',
+  );
+  assert.equal(
+    (await alice.patch(`/hub/api/groups/${id}/members/bob`, { role: 'ADMIN' })).status,
+    200,
+  );
+  assert.equal(
+    (await bob.post(`/hub/api/groups/${id}/invitations`, { username: 'carol', role: 'MEMBER' }))
+      .status,
+    201,
+  );
+  const carolInvite = (await carol.get('/hub/api/invitations')).json.invitations[0];
+  assert.equal((await carol.post(`/hub/api/invitations/${carolInvite.id}/decline`)).status, 200);
+  assert.equal((await carol.get(`/hub/api/groups/${id}`)).status, 404, 'declining does not join');
+
+  assert.equal(
+    (await bob.patch(`/hub/api/groups/${id}/members/alice`, { role: 'MEMBER' })).status,
+    403,
+    'admins cannot demote owners',
+  );
+  assert.equal(
+    (await alice.delete(`/hub/api/groups/${id}/members/alice`)).status,
+    409,
+    'the last owner cannot leave',
+  );
+  assert.equal((await bob.delete(`/hub/api/groups/${id}/members/bob`)).status, 204, 'bob leaves');
+  assert.equal((await bob.get(`/hub/api/groups/${id}`)).status, 404);
+  assert.equal((await bob.delete(`/hub/api/groups/${id}`)).status, 404);
+  assert.equal((await alice.delete(`/hub/api/groups/${id}`)).status, 204);
+});
+
+test('inviting someone who does not exist says so', async () => {
+  const { json } = await alice.post('/hub/api/groups', { name: 'Lonely' });
+  const res = await alice.post(`/hub/api/groups/${json.id}/invitations`, {
+    username: 'zed',
+    role: 'MEMBER',
+  });
+  assert.equal(res.status, 404);
+  assert.deepEqual(res.json, { error: 'not_found', message: 'No user named "zed"' });
+});
+
+test('group names are unique regardless of case', async () => {
+  await alice.post('/hub/api/groups', { name: 'Quasars' });
+  const again = await bob.post('/hub/api/groups', { name: 'QUASARS' });
+  assert.equal(again.status, 409);
+});
+
+test('nesting: a group inside a group; cycles are refused', async () => {
+  const outer = (await alice.post('/hub/api/groups', { name: 'Outer' })).json.id;
+  const middle = (await alice.post('/hub/api/groups', { name: 'Middle' })).json.id;
+  const inner = (await alice.post('/hub/api/groups', { name: 'Inner' })).json.id;
+  assert.equal(
+    (await alice.post(`/hub/api/groups/${outer}/subgroups`, { groupId: middle })).status,
+    201,
+  );
+  assert.equal(
+    (await alice.post(`/hub/api/groups/${middle}/subgroups`, { groupId: inner })).status,
+    201,
+  );
+  const cycle = await alice.post(`/hub/api/groups/${inner}/subgroups`, { groupId: outer });
+  assert.equal(cycle.status, 409);
+  assert.match(cycle.json.message, /cycle/);
+  assert.equal(
+    (await alice.post(`/hub/api/groups/${inner}/subgroups`, { groupId: inner })).status,
+    400,
+  );
+  const bobs = (await bob.post('/hub/api/groups', { name: 'Bobs' })).json.id;
+  assert.equal(
+    (await alice.post(`/hub/api/groups/${outer}/subgroups`, { groupId: bobs })).status,
+    404,
+    'cannot nest a group you are not in',
+  );
+
+  const db = new pg.Client({ connectionString: hub.databaseUrl });
+  await db.connect();
+  const closure = async () =>
+    (
+      await db.query(
+        'SELECT ancestor_id, descendant_id FROM group_closure WHERE ancestor_id <> descendant_id ORDER BY 1, 2',
+      )
+    ).rows.map((r) => `${r.ancestor_id}>${r.descendant_id}`);
+  assert.deepEqual(
+    await closure(),
+    [`${outer}>${middle}`, `${outer}>${inner}`, `${middle}>${inner}`].sort(),
+  );
+  assert.equal((await alice.delete(`/hub/api/groups/${middle}`)).status, 204);
+  assert.deepEqual(await closure(), [], 'paths through a deleted group go with it');
+  await db.end();
+});
+
+test('science domains: only admins create them, anyone joins and leaves', async () => {
+  const refused = await alice.post('/hub/api/domains', { name: 'Astronomy' });
+  assert.equal(refused.status, 403);
+  const db = new pg.Client({ connectionString: hub.databaseUrl });
+  await db.connect();
+  await db.query(`UPDATE users SET admin = true WHERE name = 'carol'`);
+  await db.end();
+  const made = await carol.post('/hub/api/domains', {
+    name: 'Astronomy',
+    description: 'Stars and galaxies',
+  });
+  assert.equal(made.status, 201);
+  const id = made.json.id;
+  assert.equal((await bob.post(`/hub/api/domains/${id}/join`)).json.joined, true);
+  assert.equal(
+    (await bob.get('/hub/api/domains')).json.domains.find((d: { id: number }) => d.id === id)
+      .joined,
+    true,
+  );
+  assert.equal(
+    (await bob.post(`/hub/api/groups/${id}/invitations`, { username: 'alice', role: 'MEMBER' }))
+      .status,
+    403,
+  );
+  assert.equal((await bob.post(`/hub/api/domains/${id}/leave`)).json.joined, false);
+  assert.equal(
+    (await bob.get('/hub/api/domains')).json.domains.find((d: { id: number }) => d.id === id)
+      .joined,
+    false,
+  );
+});

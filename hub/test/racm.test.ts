@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import pg from 'pg';
+import { may } from '../src/racm/store.ts';
+import { type Client, signUp, startTestHub, type TestHub } from './support.ts';
+
+let hub: TestHub;
+let alice: Client;
+let bob: Client;
+let carol: Client;
+let dan: Client;
+let db: pg.Pool;
+const userId = async (name: string) =>
+  (await db.query('SELECT id FROM users WHERE name = $1', [name])).rows[0].id;
+
+before(async () => {
+  hub = await startTestHub('racm');
+  [alice, bob, carol, dan] = await Promise.all(
+    ['alice', 'bob', 'carol', 'dan'].map((name) => signUp(hub.url, name)),
+  );
+  db = new pg.Pool({ connectionString: hub.databaseUrl });
+});
+after(async () => {
+  await db.end();
+  await hub.stop();
+});
+
+test('the hub’s services register their contexts with types and actions (grant on every type)', async () => {
+  const { contexts } = (await alice.get('/hub/api/racm/contexts')).json;
+  const types = Object.fromEntries(
+    contexts.flatMap((c: { resourceTypes: { name: string; actions: string[] }[] }) =>
+      c.resourceTypes.map((t) => [t.name, t.actions]),
+    ),
+  );
+  assert.deepEqual(types.UserVolume, ['grant', 'read', 'write']);
+  assert.deepEqual(types.DatabaseContext, ['grant', 'read', 'submitQuery', 'write']);
+  assert.deepEqual(types.DockerImage, ['grant', 'use']);
+  assert.deepEqual(types.ComputeDomain, ['grant', 'use']);
+});
+
+test('owner holds every action; grant lets you give actions; group privileges reach nested members', async () => {
+  const volume = await alice.post('/hub/api/racm/resources', {
+    type: 'UserVolume',
+    name: 'alice/thesis',
+  });
+  assert.equal(volume.status, 201);
+  const id = volume.json.id;
+  assert.deepEqual((await alice.get(`/hub/api/racm/resources/${id}`)).json.myActions, [
+    'grant',
+    'read',
+    'write',
+  ]);
+  assert.equal(
+    (await bob.get(`/hub/api/racm/resources/${id}`)).status,
+    404,
+    'bob does not know it exists',
+  );
+
+  const toBob = await alice.post(`/hub/api/racm/resources/${id}/privileges`, {
+    action: 'read',
+    user: 'bob',
+  });
+  assert.equal(toBob.status, 201);
+  assert.deepEqual((await bob.get(`/hub/api/racm/resources/${id}`)).json.myActions, ['read']);
+  assert.equal(
+    (await bob.post(`/hub/api/racm/resources/${id}/privileges`, { action: 'read', user: 'carol' }))
+      .status,
+    403,
+    'read is not grant',
+  );
+  assert.equal(
+    (await alice.post(`/hub/api/racm/resources/${id}/privileges`, { action: 'fly', user: 'carol' }))
+      .status,
+    400,
+  );
+
+  // carol is in "Inner", which sits inside "Outer"; alice gives write to Outer.
+  const outer = (await alice.post('/hub/api/groups', { name: 'Outer' })).json.id;
+  const inner = (await carol.post('/hub/api/groups', { name: 'Inner' })).json.id;
+  await carol.post(`/hub/api/groups/${inner}/invitations`, { username: 'alice', role: 'ADMIN' });
+  const invitation = (await alice.get('/hub/api/invitations')).json.invitations[0];
+  await alice.post(`/hub/api/invitations/${invitation.id}/accept`);
+  assert.equal(
+    (await alice.post(`/hub/api/groups/${outer}/subgroups`, { groupId: inner })).status,
+    201,
+  );
+  const toGroup = await alice.post(`/hub/api/racm/resources/${id}/privileges`, {
+    action: 'write',
+    group: outer,
+  });
+  assert.equal(toGroup.status, 201);
+  assert.ok(
+    await may(db, await userId('carol'), 'write', id),
+    'carol writes through the nested group',
+  );
+  assert.ok(!(await may(db, await userId('dan'), 'write', id)));
+  assert.ok(
+    !(await may(db, await userId('carol'), 'read', id)),
+    'only the action given flows down',
+  );
+
+  const listed = (await carol.get('/hub/api/racm/resources?type=UserVolume&action=write')).json
+    .resources;
+  assert.deepEqual(
+    listed.map((r: { name: string }) => r.name),
+    ['alice/thesis'],
+  );
+  assert.deepEqual(
+    (await dan.get('/hub/api/racm/resources?type=UserVolume&action=read')).json.resources,
+    [],
+  );
+
+  // Taking carol's group out of Outer takes her privilege away.
+  assert.equal((await alice.delete(`/hub/api/groups/${outer}/subgroups/${inner}`)).status, 204);
+  assert.ok(!(await may(db, await userId('carol'), 'write', id)));
+
+  const privileges = (await alice.get(`/hub/api/racm/resources/${id}`)).json.privileges;
+  const bobs = privileges.find((p: { user: string | null }) => p.user === 'bob');
+  assert.equal(
+    (await alice.delete(`/hub/api/racm/resources/${id}/privileges/${bobs.id}`)).status,
+    204,
+  );
+  assert.equal((await bob.get(`/hub/api/racm/resources/${id}`)).status, 404);
+  const own = privileges.find((p: { user: string | null }) => p.user === 'alice');
+  assert.equal(
+    (await alice.delete(`/hub/api/racm/resources/${id}/privileges/${own.id}`)).status,
+    409,
+    'the owner keeps their own',
+  );
+});
+
+test('holding grant lets a delegate share further', async () => {
+  const id = (
+    await alice.post('/hub/api/racm/resources', { type: 'UserVolume', name: 'alice/shared' })
+  ).json.id;
+  await alice.post(`/hub/api/racm/resources/${id}/privileges`, { action: 'grant', user: 'bob' });
+  assert.equal(
+    (await bob.post(`/hub/api/racm/resources/${id}/privileges`, { action: 'read', user: 'dan' }))
+      .status,
+    201,
+  );
+  assert.deepEqual((await dan.get(`/hub/api/racm/resources/${id}`)).json.myActions, ['read']);
+});
+
+test('only platform admins share with the Public group or register admin-only types', async () => {
+  const id = (
+    await alice.post('/hub/api/racm/resources', { type: 'UserVolume', name: 'alice/public' })
+  ).json.id;
+  const publicId = (await db.query(`SELECT id FROM groups WHERE kind = 'public'`)).rows[0].id;
+  const refused = await alice.post(`/hub/api/racm/resources/${id}/privileges`, {
+    action: 'read',
+    group: publicId,
+  });
+  assert.equal(refused.status, 403);
+  assert.match(refused.json.message, /Public group/);
+  assert.equal(
+    (
+      await alice.post('/hub/api/racm/resources', {
+        type: 'DockerImage',
+        name: 'orrery/lab:latest',
+      })
+    ).status,
+    403,
+  );
+
+  await db.query(`UPDATE users SET admin = true WHERE name = 'dan'`);
+  const image = await dan.post('/hub/api/racm/resources', {
+    type: 'DockerImage',
+    name: 'orrery/lab:latest',
+  });
+  assert.equal(image.status, 201);
+  assert.equal(
+    (
+      await dan.post(`/hub/api/racm/resources/${image.json.id}/privileges`, {
+        action: 'use',
+        group: publicId,
+      })
+    ).status,
+    201,
+  );
+  assert.ok(
+    await may(db, await userId('carol'), 'use', image.json.id),
+    'everyone may use a publicly shared image',
+  );
+  const check = await carol.get(`/hub/api/racm/check?resource=${image.json.id}&action=use`);
+  assert.deepEqual(check.json, { allowed: true });
+});

@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import pg from 'pg';
+import { Client, signUp, startTestHub, type TestHub } from './support.ts';
+
+let hub: TestHub;
+let alice: Client;
+before(async () => {
+  hub = await startTestHub('security', { logLevel: 'debug' });
+  alice = await signUp(hub.url, 'alice', 'alice password');
+});
+after(async () => {
+  await hub.stop();
+});
+
+const countRows = async () => {
+  const db = new pg.Client({ connectionString: hub.databaseUrl });
+  await db.connect();
+  const { rows } = await db.query(
+    `SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM groups) + (SELECT count(*) FROM group_invitations)
+       + (SELECT count(*) FROM api_tokens) + (SELECT count(*) FROM racm_resources) AS n`,
+  );
+  await db.end();
+  return Number(rows[0].n);
+};
+
+test('XSRF: a cookie-authenticated state change without the header, or with a wrong one, is refused', async () => {
+  const cookies = `orrery-session=${(alice as unknown as { cookies: Map<string, string> }).cookies.get('orrery-session')}; _xsrf=${alice.xsrf}`;
+  const before = await countRows();
+  for (const headers of [{}, { 'x-xsrftoken': 'wrong-wrong-wrong-wrong' }, { 'x-xsrftoken': '' }]) {
+    const res = await fetch(`${hub.url}/hub/api/groups`, {
+      method: 'POST',
+      headers: { cookie: cookies, 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ name: 'csrf' }),
+    });
+    assert.equal(res.status, 403);
+    assert.match((await res.json()).message, /XSRF/);
+  }
+  // A forged form post: the attacker's page cannot read the _xsrf cookie, so it cannot echo it.
+  const form = await fetch(`${hub.url}/hub/api/logout`, {
+    method: 'POST',
+    headers: { cookie: cookies },
+  });
+  assert.equal(form.status, 403);
+  // A request that brings no _xsrf cookie at all cannot pass by sending a header of its own choosing.
+  const fresh = await fetch(`${hub.url}/hub/api/groups`, {
+    method: 'POST',
+    headers: {
+      cookie: cookies.replace(/; _xsrf=.*/, ''),
+      'content-type': 'application/json',
+      'x-xsrftoken': 'a'.repeat(43),
+    },
+    body: JSON.stringify({ name: 'csrf' }),
+  });
+  assert.equal(fresh.status, 403);
+  assert.equal(await countRows(), before, 'nothing was written');
+  assert.equal(
+    (await alice.post('/hub/api/groups', { name: 'legit' })).status,
+    201,
+    'with the header it works',
+  );
+});
+
+test('the login form keeps next= on the hub', async () => {
+  for (const [next, expected] of [
+    ['//evil.example', '/hub/home'],
+    ['/\\evil.example', '/hub/home'],
+    ['https:evil.example', '/hub/home'],
+    ['https://evil.example/x', '/hub/home'],
+    ['/user/alice/lab', '/user/alice/lab'],
+  ] as const) {
+    const client = new Client(hub.url);
+    await client.get('/hub/login');
+    const body = new URLSearchParams({
+      username: 'alice',
+      password: 'alice password',
+      _xsrf: client.xsrf!,
+    }).toString();
+    const res = await client.request('POST', `/hub/login?next=${encodeURIComponent(next)}`, body, {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    assert.equal(res.status, 303, res.text);
+    assert.equal(res.headers.get('location'), expected, `next=${next}`);
+  }
+});
+
+test('the login page refuses a wrong password with a readable page, not a stack trace', async () => {
+  const client = new Client(hub.url);
+  const page = await client.get('/hub/login');
+  assert.match(page.text, /Sign in to Orrery/);
+  const body = new URLSearchParams({
+    username: 'alice',
+    password: 'nope nope',
+    _xsrf: client.xsrf!,
+  }).toString();
+  const res = await client.request('POST', '/hub/login', body, {
+    'content-type': 'application/x-www-form-urlencoded',
+  });
+  assert.equal(res.status, 403);
+  assert.match(res.text, /Wrong username or password/);
+});
+
+test('bad input: 4xx with a clear JSON message, a short log line, nothing written', async () => {
+  const own = (await alice.post('/hub/api/groups', { name: 'mine' })).json.id;
+  const before = await countRows();
+  const logStart = hub.logLines.length;
+  const cases: [string, string, unknown, number, RegExp][] = [
+    [
+      'POST',
+      '/hub/api/register',
+      { username: 'x'.repeat(65536), email: 'a@example.org', password: 'password1' },
+      413,
+      /too large/,
+    ],
+    [
+      'POST',
+      '/hub/api/register',
+      { username: 'x'.repeat(2000), email: 'a@example.org', password: 'password1' },
+      400,
+      /"username"/,
+    ],
+    [
+      'POST',
+      '/hub/api/register',
+      { username: 42, email: 'a@example.org', password: 'password1' },
+      400,
+      /"username": must be string/,
+    ],
+    [
+      'POST',
+      '/hub/api/register',
+      { username: 'newbie', email: 'not-an-email', password: 'password1' },
+      400,
+      /"email"/,
+    ],
+    [
+      'POST',
+      '/hub/api/register',
+      { username: 'newbie', email: 'a@example.org', password: 'short' },
+      400,
+      /at least 8/,
+    ],
+    [
+      'POST',
+      '/hub/api/register',
+      { username: 'newbie', email: 'a@example.org', password: 'password1', admin: true },
+      400,
+      /Unknown body field "admin"/,
+    ],
+    ['POST', '/hub/api/register', '{"username": "newbie",', 400, /not valid JSON/],
+    ['POST', '/hub/api/register', [1, 2, 3], 400, /body/],
+    ['POST', '/hub/api/groups', { name: { nested: true } }, 400, /"name": must be string/],
+    ['POST', '/hub/api/groups', { name: '' }, 400, /"name"/],
+    ['POST', '/hub/api/groups', { name: 'x'.repeat(70000) }, 413, /too large/],
+    ['GET', '/hub/api/groups/not-a-number', undefined, 400, /path parameter "id"/],
+    ['GET', '/hub/api/groups/99999999999999999999', undefined, 400, /path parameter "id"/],
+    ['GET', '/hub/api/activity?limit=abc', undefined, 400, /query parameter "limit"/],
+    ['GET', '/hub/api/activity?bogus=1', undefined, 400, /Unknown query parameter "bogus"/],
+    ['POST', '/hub/api/users/alice/tokens', { scopes: ['root'] }, 400, /"scopes/],
+    ['PATCH', `/hub/api/groups/${own}`, {}, 400, /body/],
+    ['GET', '/hub/api/no/such/route', undefined, 404, /No API route/],
+  ];
+  for (const [method, path, body, status, message] of cases) {
+    const res = await alice.request(method, path, body);
+    assert.equal(res.status, status, `${method} ${path}: ${res.text.slice(0, 200)}`);
+    assert.equal(
+      res.json?.error !== undefined && typeof res.json.message,
+      'string',
+      `${method} ${path} answers {error, message}`,
+    );
+    assert.match(res.json.message, message, `${method} ${path}`);
+    assert.ok(!/at .*\.ts:\d+/.test(res.text), 'no stack trace');
+  }
+  const wrongType = await alice.request('POST', '/hub/api/groups', 'name=x', {
+    'content-type': 'text/plain',
+  });
+  assert.equal(wrongType.status, 400);
+  assert.match(wrongType.json.message, /JSON request body is required/);
+  assert.equal(await countRows(), before, 'nothing was written');
+  const lines = hub.logLines.slice(logStart);
+  assert.ok(lines.length > 0);
+  for (const line of lines)
+    assert.ok(
+      Buffer.byteLength(line) < 1024,
+      `log line of ${Buffer.byteLength(line)} bytes: ${line.slice(0, 200)}`,
+    );
+});
+
+test('API calls per user are rate-limited with 429 and Retry-After', async () => {
+  const limited = await startTestHub('ratelimit', { apiRequestsPerMinute: 5 });
+  try {
+    const user = await signUp(limited.url, 'busy');
+    const statuses = [];
+    for (let i = 0; i < 7; i++) statuses.push((await user.get('/hub/api/user')).status);
+    assert.deepEqual(statuses.slice(0, 5), [200, 200, 200, 200, 200]);
+    const last = await user.get('/hub/api/user');
+    assert.equal(last.status, 429);
+    assert.ok(Number(last.headers.get('retry-after')) > 0);
+  } finally {
+    await limited.stop();
+  }
+});
+
+test('the OpenAPI document describes every route the hub serves', async () => {
+  const doc = (await new Client(hub.url).get('/hub/api/openapi.json')).json;
+  assert.equal(doc.openapi, '3.1.0');
+  const { apiRoutes } = await import('../src/routes.ts');
+  const operations = Object.values(doc.paths).flatMap((p) => Object.keys(p as object)).length;
+  assert.equal(operations, apiRoutes.length);
+  assert.ok(doc.paths['/groups/{id}/invitations'].post.requestBody);
+});
