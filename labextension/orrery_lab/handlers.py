@@ -1,0 +1,134 @@
+"""The hub proxy: ``<base_url>orrery/hub/<path>`` -> ``$ORRERY_HUB_URL/hub/api/<path>``.
+
+The browser authenticates to this Jupyter server as for any Jupyter API call
+(token or login cookie, plus XSRF for cookie-authenticated writes). This handler
+adds the hub token on the way out, so the token never reaches the page.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote, unquote
+
+import tornado.web
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+
+from .config import OrreryLab
+
+#: Only these answer headers are copied from the hub to the browser (never Set-Cookie).
+_PASSED_RESPONSE_HEADERS = ("Content-Type",)
+
+
+class HubProxyHandler(APIHandler):
+    """Forward one request to the hub API, adding the server-side token."""
+
+    def initialize(self, orrery: OrreryLab) -> None:
+        self.orrery = orrery
+
+    def _fail(self, status: int, error: str, message: str) -> None:
+        """Answer in the hub's own error shape, so the frontend has one error path."""
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"error": error, "message": message}))
+
+    def _target_path(self, raw: str) -> str | None:
+        """Re-encode the path segment by segment; refuse dot-segments and empties."""
+        segments = [unquote(s) for s in raw.split("/")]
+        if any(s in ("", ".", "..") or "/" in s or "\\" in s for s in segments):
+            return None
+        return "/".join(quote(s, safe="") for s in segments)
+
+    async def _forward(self, path: str) -> None:
+        target = self._target_path(path)
+        if target is None or not self.orrery.is_allowed(target):
+            self._fail(404, "not_found", f"The hub proxy does not forward '{path}'.")
+            return
+        if not self.orrery.hub_url or not self.orrery.api_token:
+            self._fail(
+                503,
+                "hub_not_configured",
+                "This JupyterLab is not connected to an Orrery hub "
+                "(set ORRERY_HUB_URL and ORRERY_API_TOKEN).",
+            )
+            return
+        body = self.request.body or None
+        if body is not None and len(body) > self.orrery.max_body_bytes:
+            self._fail(413, "too_large", "The request body is too large.")
+            return
+
+        url = f"{self.orrery.hub_url.rstrip('/')}/hub/api/{target}"
+        if self.request.query:
+            url += "?" + self.request.query
+        headers = {
+            "Authorization": f"token {self.orrery.api_token}",
+            "Accept": "application/json",
+        }
+        if body is not None:
+            headers["Content-Type"] = self.request.headers.get("Content-Type", "application/json")
+        request = HTTPRequest(
+            url,
+            method=self.request.method,
+            headers=headers,
+            body=body if self.request.method in ("POST", "PUT", "PATCH") else None,
+            allow_nonstandard_methods=True,
+            follow_redirects=False,
+            request_timeout=self.orrery.request_timeout,
+        )
+        try:
+            response = await AsyncHTTPClient().fetch(request, raise_error=False)
+        except HTTPClientError as e:  # raised for timeouts even with raise_error=False
+            self.log.warning("orrery_lab: hub request %s %s failed: %s", request.method, target, e)
+            self._fail(504, "hub_timeout", "The Orrery hub did not answer in time.")
+            return
+        except OSError as e:
+            self.log.warning("orrery_lab: hub unreachable at %s: %s", self.orrery.hub_url, e)
+            self._fail(502, "hub_unreachable", "The Orrery hub cannot be reached.")
+            return
+
+        if response.code == 599:
+            self.log.warning("orrery_lab: hub request %s %s: %s", request.method, target, response.error)
+            self._fail(502, "hub_unreachable", "The Orrery hub cannot be reached.")
+            return
+        if 300 <= response.code < 400:
+            self._fail(502, "hub_redirect", "The Orrery hub answered with a redirect.")
+            return
+        self.set_status(response.code)
+        for name in _PASSED_RESPONSE_HEADERS:
+            value = response.headers.get(name)
+            if value:
+                self.set_header(name, value)
+        if response.code == 204 or not response.body:
+            self.finish()
+        else:
+            self.finish(response.body)
+
+    @tornado.web.authenticated
+    async def get(self, path: str) -> None:
+        await self._forward(path)
+
+    @tornado.web.authenticated
+    async def post(self, path: str) -> None:
+        await self._forward(path)
+
+    @tornado.web.authenticated
+    async def patch(self, path: str) -> None:
+        await self._forward(path)
+
+    @tornado.web.authenticated
+    async def put(self, path: str) -> None:
+        await self._forward(path)
+
+    @tornado.web.authenticated
+    async def delete(self, path: str) -> None:
+        await self._forward(path)
+
+
+def setup_handlers(server_app) -> None:  # noqa: ANN001 (ServerApp)
+    web_app = server_app.web_app
+    orrery = OrreryLab(parent=server_app)
+    if not orrery.hub_url:
+        server_app.log.warning("orrery_lab: no hub URL (ORRERY_HUB_URL or c.OrreryLab.hub_url)")
+    route = url_path_join(web_app.settings["base_url"], "orrery", "hub", "(.*)")
+    web_app.add_handlers(".*$", [(route, HubProxyHandler, {"orrery": orrery})])

@@ -1,0 +1,179 @@
+/**
+ * The only module that makes requests. Everything goes to the Jupyter server's
+ * `<base_url>orrery/hub/<path>` proxy (see `orrery_lab/handlers.py`), which adds the
+ * hub token server-side; Jupyter's own auth and XSRF apply via `ServerConnection`.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+import type {
+  HubId,
+  IDomain,
+  IGroupDetail,
+  IGroupSummary,
+  IHubClient,
+  IHubErrorBody,
+  IHubUser,
+  IInvitation,
+  InvitableRole,
+  IUserName,
+} from './tokens.js';
+
+/** A failed hub request: HTTP status (0 when the server was not reached), code, readable message. */
+export class HubError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HubError';
+  }
+
+  /** Build from a parsed body if it has the hub's `{error, message}` shape. */
+  static fromBody(status: number, body: unknown, fallback: string): HubError {
+    if (body && typeof body === 'object') {
+      const b = body as Partial<IHubErrorBody> & { reason?: string };
+      if (typeof b.message === 'string' && b.message) {
+        return new HubError(status, typeof b.error === 'string' ? b.error : 'error', b.message);
+      }
+    }
+    return new HubError(status, 'http_error', fallback);
+  }
+}
+
+/** True for errors that carry a message fit for a dialog. */
+export function isHubError(e: unknown): e is HubError {
+  return e instanceof HubError;
+}
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+/** URL path segment (ids and user names may contain anything). */
+const seg = (v: HubId): string => encodeURIComponent(String(v));
+
+/**
+ * Make one hub request through the proxy and decode the JSON answer.
+ * Rejects with `HubError` for every failure, including network errors.
+ */
+export async function requestHub<T>(
+  settings: ServerConnection.ISettings,
+  method: Method,
+  path: string,
+  body?: unknown,
+  query?: Record<string, string>,
+): Promise<T> {
+  const url =
+    URLExt.join(settings.baseUrl, 'orrery', 'hub', path) +
+    (query ? URLExt.objectToQueryString(query) : '');
+  const init: RequestInit = { method };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { 'Content-Type': 'application/json' };
+  }
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    throw new HubError(0, 'network_error', `Could not reach the Jupyter server: ${reason}`);
+  }
+  const text = await response.text();
+  let data: unknown;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = undefined;
+    }
+  }
+  if (!response.ok) {
+    throw HubError.fromBody(
+      response.status,
+      data,
+      `The hub answered ${response.status} ${response.statusText}`.trim(),
+    );
+  }
+  return data as T;
+}
+
+/** `IHubClient` over the Jupyter server proxy. */
+export class HubClient implements IHubClient {
+  constructor(readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
+
+  private req<T>(
+    method: Method,
+    path: string,
+    body?: unknown,
+    query?: Record<string, string>,
+  ): Promise<T> {
+    return requestHub<T>(this.settings, method, path, body, query);
+  }
+
+  currentUser(): Promise<IHubUser> {
+    return this.req('GET', 'user');
+  }
+
+  async searchUsers(prefix: string, limit = 10): Promise<IUserName[]> {
+    const r = await this.req<{ users: IUserName[] }>('GET', 'users', undefined, {
+      prefix,
+      limit: String(limit),
+    });
+    return r.users;
+  }
+
+  async listGroups(): Promise<IGroupSummary[]> {
+    return (await this.req<{ groups: IGroupSummary[] }>('GET', 'groups')).groups;
+  }
+
+  getGroup(id: HubId): Promise<IGroupDetail> {
+    return this.req('GET', `groups/${seg(id)}`);
+  }
+
+  createGroup(name: string, description: string): Promise<IGroupSummary> {
+    return this.req('POST', 'groups', { name, description });
+  }
+
+  async updateGroup(id: HubId, patch: { name?: string; description?: string }): Promise<void> {
+    await this.req('PATCH', `groups/${seg(id)}`, patch);
+  }
+
+  async deleteGroup(id: HubId): Promise<void> {
+    await this.req('DELETE', `groups/${seg(id)}`);
+  }
+
+  async invite(groupId: HubId, username: string, role: InvitableRole): Promise<void> {
+    await this.req('POST', `groups/${seg(groupId)}/invitations`, { username, role });
+  }
+
+  async listInvitations(): Promise<IInvitation[]> {
+    return (await this.req<{ invitations: IInvitation[] }>('GET', 'invitations')).invitations;
+  }
+
+  async acceptInvitation(id: HubId): Promise<void> {
+    await this.req('POST', `invitations/${seg(id)}/accept`);
+  }
+
+  async declineInvitation(id: HubId): Promise<void> {
+    await this.req('POST', `invitations/${seg(id)}/decline`);
+  }
+
+  async setMemberRole(groupId: HubId, username: string, role: InvitableRole): Promise<void> {
+    await this.req('PATCH', `groups/${seg(groupId)}/members/${seg(username)}`, { role });
+  }
+
+  async removeMember(groupId: HubId, username: string): Promise<void> {
+    await this.req('DELETE', `groups/${seg(groupId)}/members/${seg(username)}`);
+  }
+
+  async listDomains(): Promise<IDomain[]> {
+    return (await this.req<{ domains: IDomain[] }>('GET', 'domains')).domains;
+  }
+
+  async joinDomain(id: HubId): Promise<void> {
+    await this.req('POST', `domains/${seg(id)}/join`);
+  }
+
+  async leaveDomain(id: HubId): Promise<void> {
+    await this.req('POST', `domains/${seg(id)}/leave`);
+  }
+}
