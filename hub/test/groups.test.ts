@@ -9,9 +9,9 @@ let bob: Client;
 let carol: Client;
 before(async () => {
   hub = await startTestHub('groups');
-  [alice, bob, carol] = await Promise.all(
-    ['alice', 'bob', 'carol'].map((name) => signUp(hub.url, name)),
-  );
+  alice = await signUp(hub.url, 'alice');
+  bob = await signUp(hub.url, 'bob');
+  carol = await signUp(hub.url, 'carol');
 });
 after(async () => {
   await hub.stop();

@@ -99,6 +99,7 @@ class Browser {
 describe('single sign-on with OpenID Connect', () => {
   let hub: TestHub;
   let providerServer: Server;
+  let provider: Provider;
   let providerPort: number;
   let issuer: string;
   let callback: string;
@@ -188,7 +189,7 @@ describe('single sign-on with OpenID Connect', () => {
     assert.match(body.message, /testsso.*cannot be reached/);
     assert.doesNotMatch(JSON.stringify(body), /at .*\.ts|stack/);
 
-    const provider = new Provider(issuer, {
+    provider = new Provider(issuer, {
       clients: [
         {
           client_id: CLIENT_ID,
@@ -326,6 +327,21 @@ describe('single sign-on with OpenID Connect', () => {
     assert.match(html, /You did not allow testsso to sign you in/);
     assert.match(html, /href="\/hub\/login"/);
     assert.deepEqual(await linkedTo('sub-frank'), []);
+  });
+
+  test('a provider that goes down before the code is exchanged gives 503, not 500', async () => {
+    const browser = new Browser();
+    const url = await toCallback(browser, 'sub-erin');
+    await close(providerServer);
+    try {
+      const res = await browser.fetch(url);
+      assert.equal(res.status, 503);
+      assert.match(((await res.json()) as { message: string }).message, /cannot be reached/);
+    } finally {
+      providerServer = createServer(provider.callback());
+      await listen(providerServer, providerPort);
+    }
+    assert.deepEqual(await linkedTo('sub-erin'), []);
   });
 
   test('with approval required, a new account waits and gets no session', async () => {

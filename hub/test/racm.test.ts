@@ -15,9 +15,10 @@ const userId = async (name: string) =>
 
 before(async () => {
   hub = await startTestHub('racm');
-  [alice, bob, carol, dan] = await Promise.all(
-    ['alice', 'bob', 'carol', 'dan'].map((name) => signUp(hub.url, name)),
-  );
+  alice = await signUp(hub.url, 'alice');
+  bob = await signUp(hub.url, 'bob');
+  carol = await signUp(hub.url, 'carol');
+  dan = await signUp(hub.url, 'dan');
   db = new pg.Pool({ connectionString: hub.databaseUrl });
 });
 after(async () => {
