@@ -27,7 +27,12 @@ const countRows = async () => {
 test('XSRF: a cookie-authenticated state change without the header, or with a wrong one, is refused', async () => {
   const cookies = `orrery-session=${(alice as unknown as { cookies: Map<string, string> }).cookies.get('orrery-session')}; _xsrf=${alice.xsrf}`;
   const before = await countRows();
-  for (const headers of [{}, { 'x-xsrftoken': 'wrong-wrong-wrong-wrong' }, { 'x-xsrftoken': '' }]) {
+  const attempts: Record<string, string>[] = [
+    {},
+    { 'x-xsrftoken': 'wrong-wrong-wrong-wrong' },
+    { 'x-xsrftoken': '' },
+  ];
+  for (const headers of attempts) {
     const res = await fetch(`${hub.url}/hub/api/groups`, {
       method: 'POST',
       headers: { cookie: cookies, 'content-type': 'application/json', ...headers },
