@@ -7,6 +7,7 @@ import { API_BASE, buildOpenApi } from './http/openapi.ts';
 import { buildRouter } from './http/router.ts';
 import type { Hub } from './hub.ts';
 import { clip } from './log.ts';
+import { oidcRoutes } from './oidc/routes.ts';
 import { pageRoutes } from './pages/routes.ts';
 import { apiRoutes } from './routes.ts';
 
@@ -51,6 +52,7 @@ export function createApp(hub: Hub, extra: { routers?: express.Router[] } = {}):
     next(new HttpError(404, `No API route ${req.method} ${clip(req.path, 100)}`)),
   );
   for (const router of extra.routers ?? []) app.use(router);
+  if (hub.config.oidc) app.use(oidcRoutes(hub, hub.config.oidc));
   app.use(pageRoutes(hub));
   app.use((req, _res, next) => next(new HttpError(404, `Nothing at ${clip(req.path, 100)}`)));
   app.use(errorWriter(hub.log));
