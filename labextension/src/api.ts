@@ -65,7 +65,9 @@ export async function requestHub<T>(
   const url =
     URLExt.join(settings.baseUrl, 'orrery', 'hub', path) +
     (query ? URLExt.objectToQueryString(query) : '');
-  const init: RequestInit = { method };
+  // 'no-cache' (revalidate) rather than the default 'no-store', for which ServerConnection
+  // appends a timestamp to the query string that would be forwarded to the hub.
+  const init: RequestInit = { method, cache: 'no-cache' };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers = { 'Content-Type': 'application/json' };

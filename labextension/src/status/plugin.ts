@@ -2,7 +2,8 @@ import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/applica
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { CommandIDs, IHubClient, PluginIDs } from '../tokens.js';
-import { IdentityModel, SignedInStatus } from './widget.js';
+import { IdentityModel } from './model.js';
+import { SignedInStatus } from './widget.js';
 
 /** "Orrery: alice" in the status bar. */
 export const statusPlugin: JupyterFrontEndPlugin<void> = {
