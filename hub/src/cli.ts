@@ -2,6 +2,7 @@
  * Operator commands:
  *   migrate                     apply pending schema migrations
  *   schema:dump                 migrate, then rewrite schema/schema.sql from the database
+ *   ensure-admin  --username U  make an admin with a generated password unless an admin exists; print it
  *   create-admin  --username U  make an admin (password from ORRERY_ADMIN_PASSWORD, else generated and printed)
  *   create-user   --username U [--password P] [--admin]
  *   create-token  --username U [--scopes a,b] [--note N]   print a new API token
@@ -12,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { normaliseUsername } from './accounts/names.ts';
 import { createAccount } from './accounts/service.ts';
-import { findUserByName, setPasswordHash, updateUserFlags } from './accounts/store.ts';
+import { countAdmins, findUserByName, setPasswordHash, updateUserFlags } from './accounts/store.ts';
 import { hashPassword } from './auth/passwords.ts';
 import { effectiveScopes } from './auth/scopes.ts';
 import { createToken } from './auth/tokens.ts';
@@ -50,6 +51,24 @@ async function main(): Promise<void> {
   if (!values.username) throw new Error(`${command ?? 'a command'} needs --username`);
   const db = createPool(config.databaseUrl, 2);
   try {
+    if (command === 'ensure-admin') {
+      if ((await countAdmins(db)) > 0) {
+        console.log('an admin account exists (reset one with create-admin --username NAME)');
+        return;
+      }
+      const password = process.env.ORRERY_ADMIN_PASSWORD ?? randomBytes(12).toString('base64url');
+      const name = normaliseUsername(values.username);
+      await inTransaction(db, (client) =>
+        createAccount(
+          client,
+          config,
+          { username: name, password, admin: true, approved: true },
+          { type: 'user.create', payload: { via: 'cli', admin: true } },
+        ),
+      );
+      console.log(`admin login: ${name} / ${password}`);
+      return;
+    }
     if (command === 'create-admin' || command === 'create-user') {
       const admin = command === 'create-admin' || values.admin === true;
       const generated = !values.password && !process.env.ORRERY_ADMIN_PASSWORD;

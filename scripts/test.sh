@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The whole test suite: lint and types, then every tier of tests against real
+# PostgreSQL (and, where provisioned, real Docker and real JupyterLab in Chromium).
+# Ends with one line "Total: N passed, N failed". Exits non-zero if anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .orrery/test-results
+
+passed=0
+failed=0
+status=0
+
+stage() { printf '\n\033[1m== %s ==\033[0m\n' "$1"; }
+
+# Add a stage's counts from a TAP file written by node's test runner.
+count_tap() {
+  local file=$1 p f
+  p=$(grep -E '^# pass ' "$file" | tail -1 | awk '{print $3}')
+  f=$(grep -E '^# fail ' "$file" | tail -1 | awk '{print $3}')
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+  if [ -z "$p" ]; then failed=$((failed + 1)); fi
+}
+
+# Run node:test files with a readable report on stdout and TAP for counting.
+node_tests() {
+  local name=$1 concurrency=$2
+  shift 2
+  local tap=.orrery/test-results/$name.tap
+  node --import tsx --test --test-concurrency="$concurrency" \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$tap" "$@" || status=1
+  count_tap "$tap"
+}
+
+if [ ! -d node_modules ]; then npm ci --no-audit --no-fund || exit 1; fi
+
+stage "lint and types"
+if npx biome check . && npx tsc -p hub --noEmit && npx tsc -p spawner --noEmit \
+  && { [ ! -f bench/tsconfig.json ] || npx tsc -p bench --noEmit; }; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); status=1
+fi
+
+stage "hub: unit tests"
+node_tests hub-unit 2 hub/test/unit/*.test.ts
+
+stage "hub: integration tests (real PostgreSQL)"
+node_tests hub-integration 2 hub/test/*.test.ts
+
+if [ -d spawner/test ]; then
+  stage "spawner: unit and integration tests (real Docker where available)"
+  node_tests spawner 1 spawner/test/*.test.ts
+fi
+
+if [ -f labextension/package.json ] && grep -q '"test:ui"' labextension/package.json; then
+  stage "labextension: unit tests"
+  if npm test -w labextension; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
+  stage "labextension: browser tests (real JupyterLab in Chromium)"
+  if npm run test:ui -w labextension; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
+fi
+
+echo
+echo "Total: ${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ] || status=1
+exit $status

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Bring Orrery up on http://127.0.0.1:8000 on a fresh Debian/Ubuntu machine.
+#   - installs the npm dependencies if missing;
+#   - uses the PostgreSQL at $DATABASE_URL if given; else the local server on
+#     127.0.0.1:5432 if it lets us in; else starts its own cluster in .orrery/pg
+#     (installing Debian's postgresql package first if needed);
+#   - applies migrations, makes the first admin (printing its password once),
+#   - runs the hub in the foreground (Ctrl-C stops it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+state=.orrery
+mkdir -p "$state"
+
+say() { printf '\033[1morrery:\033[0m %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  say "Node 20 or newer is needed (found: $(node --version 2>/dev/null || echo none))"; exit 1
+fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm dependencies"
+  npm ci --no-audit --no-fund
+fi
+
+start_own_postgres() {
+  local port=5433 data=$state/pg
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    say "installing PostgreSQL (Debian package)"
+    as_root apt-get update -qq && as_root apt-get install -y -qq postgresql >/dev/null
+  fi
+  local bin
+  bin=$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")
+  # PostgreSQL refuses to run as root; run it as the postgres system user then.
+  local run=()
+  if [ "$(id -u)" = 0 ]; then run=(runuser -u postgres --); fi
+  if [ ! -f "$data/PG_VERSION" ]; then
+    mkdir -p "$data"; [ "$(id -u)" = 0 ] && chown postgres "$data"
+    "${run[@]}" "$bin/initdb" -D "$data" -U postgres --auth=trust >/dev/null
+  fi
+  if ! "$bin/pg_isready" -h 127.0.0.1 -p $port -q; then
+    say "starting PostgreSQL in $data on port $port"
+    "${run[@]}" "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w \
+      -o "-p $port -k $(realpath "$data") -c listen_addresses=127.0.0.1" start >/dev/null
+  fi
+  echo "postgres://postgres@127.0.0.1:$port/orrery"
+}
+
+if [ -z "${DATABASE_URL:-}" ]; then
+  if command -v psql >/dev/null && psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1 </dev/null; then
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/orrery
+  else
+    DATABASE_URL=$(start_own_postgres)
+  fi
+  db=${DATABASE_URL##*/}
+  server=${DATABASE_URL%/*}/postgres
+  if [ "$(psql "$server" -Atqc "select 1 from pg_database where datname = '$db'")" != 1 ]; then
+    psql "$server" -qc "create database $db" >/dev/null
+  fi
+fi
+export DATABASE_URL
+say "database: $DATABASE_URL"
+
+npx tsx hub/src/cli.ts migrate
+admin=$(npx tsx hub/src/cli.ts ensure-admin --username hubadmin)
+case "$admin" in
+  "admin login:"*) umask 077; echo "$admin" > "$state/admin-login"; say "$admin (also saved in $state/admin-login)" ;;
+  *) say "$admin" ;;
+esac
+
+if docker info >/dev/null 2>&1; then
+  say "a Docker daemon answers: servers will run in containers"
+else
+  say "no Docker daemon answers: servers will run as local processes"
+fi
+say "open http://127.0.0.1:${ORRERY_PORT:-8000}/hub/login"
+exec npx tsx hub/src/main.ts
