@@ -3,7 +3,7 @@
 #   - installs the npm dependencies if missing;
 #   - uses the PostgreSQL at $DATABASE_URL if given; else the local server on
 #     127.0.0.1:5432 if it lets us in; else starts its own cluster in .orrery/pg
-#     (installing Debian's postgresql package first if needed);
+#     (installing Debian's postgresql package first if needed; ORRERY_OWN_POSTGRES=1 forces this);
 #   - applies migrations, makes the first admin (printing its password once),
 #   - runs the hub in the foreground (Ctrl-C stops it).
 set -euo pipefail
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 state=.orrery
 mkdir -p "$state"
 
-say() { printf '\033[1morrery:\033[0m %s\n' "$*"; }
+say() { printf '\033[1morrery:\033[0m %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
@@ -47,7 +47,7 @@ start_own_postgres() {
 }
 
 if [ -z "${DATABASE_URL:-}" ]; then
-  if command -v psql >/dev/null && psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1 </dev/null; then
+  if [ "${ORRERY_OWN_POSTGRES:-0}" != 1 ] && command -v psql >/dev/null && psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1 </dev/null; then
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/orrery
   else
     DATABASE_URL=$(start_own_postgres)
