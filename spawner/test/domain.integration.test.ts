@@ -29,6 +29,11 @@ import {
 const run = promisify(execFile);
 const SECOND = 'tcp://127.0.0.1:23750';
 const BRIDGES = ['orrerytst0', 'orrerytst1'];
+/**
+ * Default bridge of the second daemon. It must not be `none`: a daemon with its default
+ * bridge disabled deletes `docker0`, which belongs to the first daemon on this machine.
+ */
+const SECOND_DEFAULT_BRIDGE = 'orrerytst2';
 
 async function answers(host: string): Promise<boolean> {
   return docker(['info', '--format', '{{.ServerVersion}}'], host).then(
@@ -40,6 +45,12 @@ async function answers(host: string): Promise<boolean> {
 /** Start the second daemon (plain TCP on loopback, no iptables of its own). Returns its pid. */
 async function startSecondDaemon(): Promise<number> {
   const log = openSync('/var/log/dockerd2.log', 'a');
+  const link = await run('ip', ['link', 'show', SECOND_DEFAULT_BRIDGE]).catch(() => null);
+  if (!link) {
+    await run('ip', ['link', 'add', 'name', SECOND_DEFAULT_BRIDGE, 'type', 'bridge']);
+    await run('ip', ['addr', 'add', '10.231.0.1/24', 'dev', SECOND_DEFAULT_BRIDGE]);
+    await run('ip', ['link', 'set', SECOND_DEFAULT_BRIDGE, 'up']);
+  }
   const child = spawn(
     'dockerd',
     [
@@ -50,7 +61,7 @@ async function startSecondDaemon(): Promise<number> {
       SECOND,
       '-H',
       'unix:///var/run/docker2.sock',
-      '--bridge=none',
+      `--bridge=${SECOND_DEFAULT_BRIDGE}`,
       '--iptables=false',
       '--ip-masq=false',
     ],
@@ -112,6 +123,7 @@ describe('DockerBackend over a two-host compute domain', () => {
       for (let i = 0; i < 100 && (await answers(SECOND)); i++) {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
+      await run('ip', ['link', 'delete', SECOND_DEFAULT_BRIDGE]).catch(() => undefined);
     }
   });
 
