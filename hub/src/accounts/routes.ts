@@ -48,7 +48,8 @@ export async function startSession(
   res.cookie(SESSION_COOKIE, secret, {
     httpOnly: true,
     sameSite: 'lax',
-    secure: hub.config.secureCookies,
+    // Secure when configured, or when the request came over https (directly or via a trusted proxy).
+    secure: hub.config.secureCookies || req.secure,
     path: '/',
     maxAge: hub.config.sessionSeconds * 1000,
   });

@@ -17,7 +17,11 @@ export function xsrf(secureCookies: boolean): RequestHandler {
     let cookie: unknown = req.cookies?.[XSRF_COOKIE];
     if (typeof cookie !== 'string' || cookie.length < 16) {
       cookie = newSecret();
-      res.cookie(XSRF_COOKIE, cookie, { sameSite: 'lax', secure: secureCookies, path: '/' });
+      res.cookie(XSRF_COOKIE, cookie, {
+        sameSite: 'lax',
+        secure: secureCookies || req.secure,
+        path: '/',
+      });
       // A request that arrived without the cookie cannot have echoed it.
       (req as { xsrfFresh?: boolean }).xsrfFresh = true;
     }
