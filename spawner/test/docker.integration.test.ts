@@ -19,6 +19,7 @@ import {
   httpStatus,
   LAB_IMAGE,
   leftovers,
+  lockDockerTests,
   requireDocker,
   SECRET,
   sweep,
@@ -71,17 +72,23 @@ describe('DockerBackend on the local daemon', () => {
   let backend: DockerBackend;
   let available = false;
 
+  let release: () => void = () => undefined;
   before(async () => {
+    release = await lockDockerTests();
     backend = new DockerBackend(testConfig);
     await sweep();
   });
 
   after(async () => {
-    if (!available) return;
-    const left = await sweep();
-    await removeFirewallRules(firewallRules(BRIDGE, defaultFirewallOptions));
-    assert.deepEqual(left, [], 'test objects leaked');
-    assert.deepEqual(await leftovers(), []);
+    try {
+      if (!available) return;
+      const left = await sweep();
+      await removeFirewallRules(firewallRules(BRIDGE, defaultFirewallOptions));
+      assert.deepEqual(left, [], 'test objects leaked');
+      assert.deepEqual(await leftovers(), []);
+    } finally {
+      release();
+    }
   });
 
   it('starts a server that requires the secret, and reports it', async (t) => {

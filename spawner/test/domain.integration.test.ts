@@ -19,6 +19,7 @@ import {
   httpStatus,
   LAB_IMAGE,
   leftovers,
+  lockDockerTests,
   requireDocker,
   SECRET,
   sweep,
@@ -93,7 +94,9 @@ describe('DockerBackend over a two-host compute domain', () => {
   let daemonPid: number | undefined;
   let available = false;
 
+  let release: () => void = () => undefined;
   before(async () => {
+    release = await lockDockerTests();
     if (!(await answers('unix:///var/run/docker.sock'))) return;
     if (!(await answers(SECOND))) daemonPid = await startSecondDaemon();
     const has = await docker(['image', 'inspect', '--format', '{{.Id}}', LAB_IMAGE], SECOND).catch(
@@ -110,20 +113,24 @@ describe('DockerBackend over a two-host compute domain', () => {
   });
 
   after(async () => {
-    if (available) {
-      assert.deepEqual(await sweep(), []);
-      assert.deepEqual(await sweep(SECOND), []);
-      assert.deepEqual([...(await leftovers()), ...(await leftovers(SECOND))], []);
-    }
-    for (const bridge of BRIDGES) {
-      await removeFirewallRules(firewallRules(bridge, defaultFirewallOptions));
-    }
-    if (daemonPid !== undefined) {
-      process.kill(daemonPid, 'SIGTERM');
-      for (let i = 0; i < 100 && (await answers(SECOND)); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 200));
+    try {
+      if (available) {
+        assert.deepEqual(await sweep(), []);
+        assert.deepEqual(await sweep(SECOND), []);
+        assert.deepEqual([...(await leftovers()), ...(await leftovers(SECOND))], []);
       }
-      await run('ip', ['link', 'delete', SECOND_DEFAULT_BRIDGE]).catch(() => undefined);
+      for (const bridge of BRIDGES) {
+        await removeFirewallRules(firewallRules(bridge, defaultFirewallOptions));
+      }
+      if (daemonPid !== undefined) {
+        process.kill(daemonPid, 'SIGTERM');
+        for (let i = 0; i < 100 && (await answers(SECOND)); i++) {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        await run('ip', ['link', 'delete', SECOND_DEFAULT_BRIDGE]).catch(() => undefined);
+      }
+    } finally {
+      release();
     }
   });
 

@@ -112,3 +112,36 @@ export async function sweep(host?: string): Promise<string[]> {
   }
   return leftovers(host);
 }
+
+const LOCK_DIR = '/tmp/orrery-spawner-docker-tests.lock';
+
+/**
+ * Serialise the Docker integration files across processes (two test runs at once would sweep
+ * each other's `orrery-test-*` objects and share one swarm). Returns the release function.
+ */
+export async function lockDockerTests(timeoutMs = 20 * 60_000): Promise<() => void> {
+  const { mkdirSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
+  const started = Date.now();
+  for (;;) {
+    try {
+      mkdirSync(LOCK_DIR);
+      writeFileSync(`${LOCK_DIR}/pid`, String(process.pid));
+      return () => rmSync(LOCK_DIR, { recursive: true, force: true });
+    } catch {
+      const holder = Number(readFileSync(`${LOCK_DIR}/pid`, { encoding: 'utf8', flag: 'a+' }));
+      let alive = false;
+      try {
+        if (holder > 0) {
+          process.kill(holder, 0);
+          alive = true;
+        }
+      } catch {
+        alive = false;
+      }
+      // A lock without a live holder (crashed run, or pid not written yet for a while) is stale.
+      if (!alive && Date.now() - started > 2000) rmSync(LOCK_DIR, { recursive: true, force: true });
+      if (Date.now() - started > timeoutMs) throw new Error(`${LOCK_DIR} held by pid ${holder}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}

@@ -8,6 +8,7 @@ import {
   docker,
   httpStatus,
   LAB_IMAGE,
+  lockDockerTests,
   requireDocker,
   SECRET,
   sweep,
@@ -60,7 +61,9 @@ describe('SwarmBackend on a one-node swarm', () => {
     spec: { namePrefix: TEST_PREFIX, deployment: 'orrery-test' },
   });
 
+  let release: () => void = () => undefined;
   before(async () => {
+    release = await lockDockerTests();
     try {
       const state = await docker(['info', '--format', '{{.Swarm.LocalNodeState}}']);
       if (state !== 'active') {
@@ -73,8 +76,12 @@ describe('SwarmBackend on a one-node swarm', () => {
   });
 
   after(async () => {
-    if (available) assert.deepEqual(await sweep(), [], 'test objects leaked');
-    if (joinedByTest) await docker(['swarm', 'leave', '--force']);
+    try {
+      if (available) assert.deepEqual(await sweep(), [], 'test objects leaked');
+      if (joinedByTest) await docker(['swarm', 'leave', '--force']);
+    } finally {
+      release();
+    }
   });
 
   it('runs a server as a service and stops it', async (t) => {
