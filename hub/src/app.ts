@@ -9,9 +9,10 @@ import type { Hub } from './hub.ts';
 import { clip } from './log.ts';
 import { oidcRoutes } from './oidc/routes.ts';
 import { pageRoutes } from './pages/routes.ts';
+import type { ServerProxy } from './proxy/proxy.ts';
 import { apiRoutes } from './routes.ts';
 
-export function createApp(hub: Hub, extra: { routers?: express.Router[] } = {}): express.Express {
+export function createApp(hub: Hub, proxy?: ServerProxy): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', hub.config.trustProxy ? 'loopback, linklocal, uniquelocal' : false);
@@ -36,6 +37,12 @@ export function createApp(hub: Hub, extra: { routers?: express.Router[] } = {}):
     });
     next();
   });
+  // Users' servers come first: their bodies are streamed upstream, never parsed here.
+  if (proxy)
+    app.use(
+      '/user',
+      (req, res) => void proxy.handle(Object.assign(req, { url: req.originalUrl }), res),
+    );
   app.use(cookieParser());
   app.use(express.json({ limit: hub.config.maxBodyBytes }));
   app.use(
@@ -51,7 +58,6 @@ export function createApp(hub: Hub, extra: { routers?: express.Router[] } = {}):
   app.use(API_BASE, (req, _res, next) =>
     next(new HttpError(404, `No API route ${req.method} ${clip(req.path, 100)}`)),
   );
-  for (const router of extra.routers ?? []) app.use(router);
   if (hub.config.oidc) app.use(oidcRoutes(hub, hub.config.oidc));
   app.use(pageRoutes(hub));
   app.use((req, _res, next) => next(new HttpError(404, `Nothing at ${clip(req.path, 100)}`)));

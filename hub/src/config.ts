@@ -3,7 +3,8 @@
  * the environment; everything else receives a `HubConfig`.
  * Secrets come from the environment or from a file named by `<NAME>_FILE`, never argv.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 
 export interface HubConfig {
   /** Address the hub listens on. Env ORRERY_BIND. Default 127.0.0.1 (loopback only). */
@@ -44,6 +45,49 @@ export interface HubConfig {
   maxBodyBytes: number;
   /** External OpenID Connect provider, if any (env ORRERY_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET). */
   oidc: OidcConfig | null;
+  /** Where the hub keeps local state (its secret key, local servers' files). Env ORRERY_STATE_DIR. Default .orrery */
+  stateDir: string;
+  /**
+   * Key that derives each server's upstream secret (so none is stored). Env ORRERY_SECRET_KEY(_FILE);
+   * default: generated once into <stateDir>/secret-key.
+   */
+  secretKey: string | undefined;
+  compute: ComputeConfig;
+}
+
+export interface ComputeConfig {
+  /** 'docker', 'swarm', 'local', or 'auto' (docker when a daemon answers, else local). Env ORRERY_COMPUTE. */
+  backend: 'auto' | 'docker' | 'swarm' | 'local';
+  /** Docker hosts of the default compute domain. Env ORRERY_DOCKER_HOSTS (comma-separated unix:// or tcp:// URLs). */
+  dockerHosts: string[];
+  /** Name of the compute domain the hub's backend serves (a RACM ComputeDomain). Env ORRERY_COMPUTE_DOMAIN. */
+  domain: string;
+  /** Images users may start (the allow-list; each is a RACM DockerImage). Env ORRERY_IMAGES, comma-separated. */
+  images: string[];
+  /** Servers one user may run at once (SciServer: 3). Env ORRERY_MAX_SERVERS_PER_USER. */
+  maxServersPerUser: number;
+  /** Spawns in progress at once across the hub; above it a start answers 429. Env ORRERY_MAX_CONCURRENT_SPAWNS. */
+  maxConcurrentSpawns: number;
+  /** How long a spawn may take before it is abandoned and cleaned up. Env ORRERY_SPAWN_TIMEOUT_SECONDS. */
+  spawnTimeoutSeconds: number;
+  /** A server idle this long is stopped, its files kept (SciServer: 3 days). Env ORRERY_IDLE_CULL_SECONDS; 0 disables. */
+  idleCullSeconds: number;
+  /** How long before culling the user is warned inside JupyterLab. Env ORRERY_CULL_WARNING_SECONDS. */
+  cullWarningSeconds: number;
+  /** How often the culler and the reconcile loop run. Env ORRERY_COMPUTE_LOOP_SECONDS. */
+  loopSeconds: number;
+  /** Per-server limits. Env ORRERY_SERVER_MEMORY_MB, ORRERY_SERVER_CPUS, ORRERY_SERVER_PIDS. */
+  limits: { memoryBytes: number; cpus: number; pids: number };
+  /** The jupyter command of the local-process backend. Env ORRERY_JUPYTER. Default .venv/bin/jupyter if present, else jupyter. */
+  jupyterCommand: string;
+  /** Prefix of every container, volume and service name (tests use their own). Env ORRERY_NAME_PREFIX. */
+  namePrefix: string;
+  /**
+   * The hub's URL as code inside a server reaches it. Env ORRERY_HUB_URL_FOR_SERVERS. Default the
+   * public URL; with Docker, set it to an address the containers reach (e.g. the orrery0 bridge's
+   * gateway, with the hub listening there) — the user-network firewall admits only the hub's port.
+   */
+  hubUrlForServers: string | null;
 }
 
 export interface OidcConfig {
@@ -80,8 +124,26 @@ function flag(env: Env, name: string, fallback: boolean): boolean {
   return ['1', 'true', 'yes', 'on'].includes(raw.toLowerCase());
 }
 
+function list(env: Env, name: string, fallback: string[]): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function choice<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!allowed.includes(raw as T))
+    throw new Error(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
 export function loadConfig(env: Env = process.env, argv: string[] = []): HubConfig {
   const port = int(env, 'ORRERY_PORT', 8000);
+  const stateDir = env.ORRERY_STATE_DIR ?? '.orrery';
   const bind = env.ORRERY_BIND ?? '127.0.0.1';
   const issuer = env.ORRERY_OIDC_ISSUER;
   return {
@@ -116,5 +178,29 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
           allowHttp: flag(env, 'ORRERY_OIDC_ALLOW_HTTP', false),
         }
       : null,
+    stateDir,
+    secretKey: secret(env, 'ORRERY_SECRET_KEY'),
+    compute: {
+      backend: choice(env, 'ORRERY_COMPUTE', ['auto', 'docker', 'swarm', 'local'] as const, 'auto'),
+      dockerHosts: list(env, 'ORRERY_DOCKER_HOSTS', ['unix:///var/run/docker.sock']),
+      domain: env.ORRERY_COMPUTE_DOMAIN ?? 'local',
+      images: list(env, 'ORRERY_IMAGES', ['orrery/lab:latest']),
+      maxServersPerUser: int(env, 'ORRERY_MAX_SERVERS_PER_USER', 3),
+      maxConcurrentSpawns: int(env, 'ORRERY_MAX_CONCURRENT_SPAWNS', 10),
+      spawnTimeoutSeconds: int(env, 'ORRERY_SPAWN_TIMEOUT_SECONDS', 120),
+      idleCullSeconds: int(env, 'ORRERY_IDLE_CULL_SECONDS', 3 * 24 * 3600),
+      cullWarningSeconds: int(env, 'ORRERY_CULL_WARNING_SECONDS', 3600),
+      loopSeconds: int(env, 'ORRERY_COMPUTE_LOOP_SECONDS', 30),
+      limits: {
+        memoryBytes: int(env, 'ORRERY_SERVER_MEMORY_MB', 2048) * 1024 * 1024,
+        cpus: Number(env.ORRERY_SERVER_CPUS ?? 1),
+        pids: int(env, 'ORRERY_SERVER_PIDS', 512),
+      },
+      jupyterCommand:
+        env.ORRERY_JUPYTER ??
+        (existsSync('.venv/bin/jupyter') ? path.resolve('.venv/bin/jupyter') : 'jupyter'),
+      namePrefix: env.ORRERY_NAME_PREFIX ?? 'orrery-',
+      hubUrlForServers: env.ORRERY_HUB_URL_FOR_SERVERS ?? null,
+    },
   };
 }

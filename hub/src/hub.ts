@@ -1,4 +1,5 @@
 /** Everything a route handler may use, built once at start. */
+import type { Compute } from './compute/orchestrator.ts';
 import type { HubConfig } from './config.ts';
 import type { Db } from './db/pool.ts';
 import { RateLimiter } from './http/rateLimit.ts';
@@ -14,6 +15,8 @@ export interface Hub {
     apiPerUser: RateLimiter;
   };
   version: string;
+  /** Users' servers; set once the backend is ready (null in a hub built without compute). */
+  compute: Compute | null;
 }
 
 export function createHub(config: HubConfig, db: Db, log: Logger): Hub {
@@ -28,5 +31,6 @@ export function createHub(config: HubConfig, db: Db, log: Logger): Hub {
       apiPerUser: new RateLimiter(config.apiRequestsPerMinute, 60_000),
     },
     version: '0.1.0',
+    compute: null,
   };
 }

@@ -2,6 +2,7 @@
 import { accountRoutes } from './accounts/routes.ts';
 import { activityRoutes } from './activity/routes.ts';
 import { tokenRoutes } from './auth/routes.ts';
+import { computeRoutes } from './compute/routes.ts';
 import { groupRoutes } from './groups/routes.ts';
 import type { RouteDef } from './http/route.ts';
 import { racmRoutes } from './racm/routes.ts';
@@ -12,4 +13,5 @@ export const apiRoutes: RouteDef[] = [
   ...groupRoutes,
   ...racmRoutes,
   ...activityRoutes,
+  ...computeRoutes,
 ];

@@ -1,11 +1,15 @@
 /** Start and stop a hub: used by main.ts, the CLI's `up`, tests and benchmarks. */
 import type { Server } from 'node:http';
 import { createApp } from './app.ts';
+import { Compute } from './compute/orchestrator.ts';
+import { loadOrCreateKey } from './compute/secrets.ts';
+import { createComputeBackend, registerComputeResources } from './compute/setup.ts';
 import type { HubConfig } from './config.ts';
 import { migrate, pendingMigrations } from './db/migrate.ts';
 import { createPool } from './db/pool.ts';
 import { createHub, type Hub } from './hub.ts';
 import { createLogger, type Logger } from './log.ts';
+import { ServerProxy } from './proxy/proxy.ts';
 import { registerCoreContexts } from './racm/contexts.ts';
 
 export interface RunningHub {
@@ -38,12 +42,36 @@ export async function startHub(
     throw err;
   }
   const hub = createHub(config, db, log);
-  const app = createApp(hub);
+  let compute: Compute;
+  try {
+    await registerComputeResources(db, config);
+    compute = new Compute({
+      config,
+      db,
+      log,
+      backend: await createComputeBackend(config, log),
+      key: loadOrCreateKey(config.secretKey, config.stateDir),
+      hubUrlForServers: config.compute.hubUrlForServers ?? config.publicUrl,
+    });
+    // The route table comes from the database before the first request is served.
+    await compute.reconcile();
+  } catch (err) {
+    await db.end();
+    throw err;
+  }
+  hub.compute = compute;
+  const proxy = new ServerProxy(hub, compute);
+  const app = createApp(hub, proxy);
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.port, config.bind, (err?: Error) =>
       err ? reject(err) : resolve(listening),
     );
   });
+  server.on('upgrade', (req, socket, head) => {
+    if (ServerProxy.matches(req.url)) void proxy.handleUpgrade(req, socket, head);
+    else socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+  });
+  compute.startLoops();
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.bind.includes(':') ? `[${config.bind}]` : config.bind}:${port}`;
@@ -59,7 +87,9 @@ export async function startHub(
         server.close(() => resolve());
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 5000).unref();
-      }).then(() => db.end());
+      })
+        .then(() => Promise.all([compute.close(), proxy.close()]))
+        .then(() => db.end());
       return closing;
     },
   };

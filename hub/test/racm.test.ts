@@ -158,7 +158,7 @@ test('only platform admins share with the Public group or register admin-only ty
     (
       await alice.post('/hub/api/racm/resources', {
         type: 'DockerImage',
-        name: 'orrery/lab:latest',
+        name: 'orrery/custom:1',
       })
     ).status,
     403,
@@ -167,7 +167,7 @@ test('only platform admins share with the Public group or register admin-only ty
   await db.query(`UPDATE users SET admin = true WHERE name = 'dan'`);
   const image = await dan.post('/hub/api/racm/resources', {
     type: 'DockerImage',
-    name: 'orrery/lab:latest',
+    name: 'orrery/custom:1',
   });
   assert.equal(image.status, 201);
   assert.equal(

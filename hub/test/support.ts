@@ -3,6 +3,8 @@
  * real PostgreSQL server and a real hub listening on a free port.
  */
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { type HubConfig, loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
@@ -39,18 +41,32 @@ export async function createTestDatabase(
   };
 }
 
-/** Config for tests: cheap argon2, generous API limits, a free port. */
+/**
+ * Config for tests: cheap argon2, a free port, and compute kept to itself: local processes,
+ * a private state folder and name prefix, so one test hub never touches another's servers.
+ */
 export function testConfig(databaseUrl: string, overrides: Partial<HubConfig> = {}): HubConfig {
+  const base = loadConfig({
+    ORRERY_PORT: '0',
+    DATABASE_URL: databaseUrl,
+    ORRERY_ARGON2_MEMORY_KIB: '1024',
+    ORRERY_ARGON2_TIME: '1',
+  });
+  const id = randomBytes(3).toString('hex');
   return {
-    ...loadConfig({
-      ORRERY_PORT: '0',
-      DATABASE_URL: databaseUrl,
-      ORRERY_ARGON2_MEMORY_KIB: '1024',
-      ORRERY_ARGON2_TIME: '1',
-    }),
+    ...base,
     migrateOnStart: true,
     logLevel: 'warn',
+    stateDir: path.join(tmpdir(), `orrery-test-${id}`),
+    secretKey: randomBytes(32).toString('base64url'),
     ...overrides,
+    compute: {
+      ...base.compute,
+      backend: 'local',
+      namePrefix: `orrery-test-${id}-`,
+      loopSeconds: 3600,
+      ...overrides.compute,
+    },
   };
 }
 

@@ -70,7 +70,7 @@ export function validateSpawnRequest(request: SpawnRequest, workspacePath: strin
   if (!(Number.isInteger(pids) && pids > 0)) fail('limits.pids must be a positive integer');
   for (const key of Object.keys(request.env)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) fail(`env key ${JSON.stringify(key)}`);
-    if (key.startsWith('ORRERY_') || key === 'JUPYTER_TOKEN') fail(`env key ${key} is reserved`);
+    if (RESERVED_ENV.has(key)) fail(`env key ${key} is reserved`);
   }
   const targets = new Set([workspacePath]);
   for (const volume of request.extraVolumes ?? []) {
@@ -80,6 +80,17 @@ export function validateSpawnRequest(request: SpawnRequest, workspacePath: strin
     targets.add(volume.mountPath);
   }
 }
+
+/** Variables the backend sets itself; a request may not override them. */
+const RESERVED_ENV = new Set([
+  'ORRERY_USER',
+  'ORRERY_SERVER_NAME',
+  'ORRERY_BASE_URL',
+  'ORRERY_WORKSPACE',
+  'ORRERY_SERVER_SECRET',
+  'ORRERY_RESOURCE_NAME',
+  'JUPYTER_TOKEN',
+]);
 
 /** Environment of the server: the request's plus Orrery's reserved variables. */
 export function serverEnv(request: SpawnRequest, workspacePath: string): Record<string, string> {

@@ -13,6 +13,7 @@ export const SCOPES = {
   'read:racm': 'See resources and privileges you hold',
   racm: 'Register resources and grant or revoke privileges on them',
   'read:activity': 'Search your activity log',
+  'read:servers': 'See your servers, their progress and when an idle one will be stopped',
   servers: 'Start and stop your servers',
   'access:servers': 'Reach your running servers through the proxy',
   admin: 'Platform administration (only for admin accounts)',
@@ -23,6 +24,7 @@ export type Scope = keyof typeof SCOPES;
 const IMPLIES: Partial<Record<Scope, Scope[]>> = {
   groups: ['read:groups'],
   racm: ['read:racm'],
+  servers: ['read:servers'],
 };
 
 /** Scopes given to the token that code inside a user's server receives: no tokens, no admin. */

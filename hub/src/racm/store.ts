@@ -229,7 +229,7 @@ export async function grant(
     action: string;
     userId?: number;
     groupId?: number;
-    grantedBy: number;
+    grantedBy: number | null;
   },
 ): Promise<number | undefined> {
   const column = spec.userId !== undefined ? 'user_id' : 'group_id';

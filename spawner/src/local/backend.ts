@@ -129,8 +129,8 @@ export class LocalProcessBackend implements SpawnerBackend<LocalSavedState> {
       child.once('error', reject);
       child.once('spawn', () => resolve(child.pid!));
     });
-    await log.close();
-    const pid = await spawned;
+    // Close our copy of the log descriptor whatever happens; the child keeps its own.
+    const pid = await spawned.finally(() => log.close());
     child.unref();
     const state: LocalSavedState = { backend: 'local', host: 'localhost', name, pid, port };
     const file: StateFile = { ...state, owner: request.user.name, serverName: request.serverName };

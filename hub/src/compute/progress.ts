@@ -1,0 +1,55 @@
+/**
+ * Spawn progress, as JupyterHub streams it: each server being started has a list of events
+ * that late subscribers replay, ending with a `ready` or `failed` event.
+ */
+import { EventEmitter } from 'node:events';
+
+export interface ProgressEvent {
+  /** 0–100. */
+  progress: number;
+  message: string;
+  ready?: boolean;
+  failed?: boolean;
+  /** Where to go once ready. */
+  url?: string;
+}
+
+interface Stream {
+  events: ProgressEvent[];
+  emitter: EventEmitter;
+  done: boolean;
+}
+
+export class SpawnProgress {
+  private readonly streams = new Map<string, Stream>();
+
+  begin(key: string): void {
+    const old = this.streams.get(key);
+    old?.emitter.removeAllListeners();
+    this.streams.set(key, { events: [], emitter: new EventEmitter(), done: false });
+  }
+
+  emit(key: string, event: ProgressEvent): void {
+    const stream = this.streams.get(key);
+    if (!stream || stream.done) return;
+    stream.events.push(event);
+    stream.done = Boolean(event.ready || event.failed);
+    stream.emitter.emit('event', event);
+    // Keep the finished stream a little while for late subscribers, then forget it.
+    if (stream.done)
+      setTimeout(
+        () => this.streams.get(key) === stream && this.streams.delete(key),
+        60_000,
+      ).unref();
+  }
+
+  /** Replay past events then follow new ones; returns an unsubscribe function, or undefined if unknown. */
+  subscribe(key: string, listener: (event: ProgressEvent) => void): (() => void) | undefined {
+    const stream = this.streams.get(key);
+    if (!stream) return undefined;
+    for (const event of stream.events) listener(event);
+    if (stream.done) return () => {};
+    stream.emitter.on('event', listener);
+    return () => stream.emitter.off('event', listener);
+  }
+}

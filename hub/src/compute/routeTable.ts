@@ -1,0 +1,47 @@
+/** The proxy's routes, in memory: /user/<safe name>/<server>/ → the server's URL. Rebuilt from the database at start. */
+import type { ServerRecord } from './store.ts';
+
+export interface ProxyRoute {
+  serverId: number;
+  userId: number;
+  ownerSafeName: string;
+  serverName: string;
+  url: string;
+  startedAt: Date;
+}
+
+export class RouteTable {
+  private readonly byPath = new Map<string, ProxyRoute>();
+  private readonly byId = new Map<number, string>();
+
+  set(
+    server: Pick<ServerRecord, 'id' | 'userId' | 'ownerSafeName' | 'name' | 'url' | 'startedAt'>,
+  ): void {
+    if (!server.url) return;
+    const key = `${server.ownerSafeName}/${server.name}`;
+    this.byPath.set(key, {
+      serverId: server.id,
+      userId: server.userId,
+      ownerSafeName: server.ownerSafeName,
+      serverName: server.name,
+      url: server.url,
+      startedAt: new Date(server.startedAt),
+    });
+    this.byId.set(server.id, key);
+  }
+
+  delete(serverId: number): void {
+    const key = this.byId.get(serverId);
+    if (key === undefined) return;
+    this.byId.delete(serverId);
+    if (this.byPath.get(key)?.serverId === serverId) this.byPath.delete(key);
+  }
+
+  lookup(ownerSafeName: string, serverName: string): ProxyRoute | undefined {
+    return this.byPath.get(`${ownerSafeName}/${serverName}`);
+  }
+
+  get size(): number {
+    return this.byPath.size;
+  }
+}

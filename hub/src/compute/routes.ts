@@ -1,0 +1,194 @@
+/** Users' servers over HTTP: list, start (with streamed progress), stop, keep alive. */
+import { Type } from '@sinclair/typebox';
+import { findUserByName } from '../accounts/store.ts';
+import { selfOrAdmin } from '../auth/guards.ts';
+import { HttpError, notFound } from '../http/errors.ts';
+import { route } from '../http/route.ts';
+import { NameParams, NoQuery, Username } from '../http/schemas.ts';
+import type { Hub } from '../hub.ts';
+import { findResourceByName, may } from '../racm/store.ts';
+import { type Compute, serverBaseUrl } from './orchestrator.ts';
+import { findServer, type ServerRecord, serversOf, setActivity } from './store.ts';
+
+const ServerName = Type.String({
+  pattern: '^[a-z0-9][a-z0-9-]{0,31}$',
+  description: 'lower-case letters, digits and "-"',
+});
+const ServerParams = Type.Object(
+  { name: Username, server: ServerName },
+  { additionalProperties: false },
+);
+
+function computeOf(hub: Hub): Compute {
+  if (!hub.compute) throw new HttpError(503, 'Compute is not available on this hub');
+  return hub.compute;
+}
+
+function describe(compute: Compute, server: ServerRecord) {
+  const url = serverBaseUrl(server.ownerSafeName, server.name);
+  return {
+    name: server.name,
+    image: server.image,
+    domain: server.domain,
+    status: server.status,
+    url,
+    progressUrl: `/hub/api/users/${encodeURIComponent(server.owner)}/servers/${server.name}/progress`,
+    startedAt: server.startedAt,
+    readyAt: server.readyAt,
+    lastActivityAt: server.lastActivityAt,
+    cullAt: compute.cullAt(server),
+  };
+}
+
+async function userOrThrow(hub: Hub, name: string) {
+  const user = await findUserByName(hub.db, name);
+  if (!user) throw notFound('User');
+  return user;
+}
+
+async function serverOrThrow(hub: Hub, name: string, server: string) {
+  const user = await userOrThrow(hub, name);
+  const record = await findServer(hub.db, user.id, server);
+  if (!record) throw new HttpError(404, `No server named "${server}" is running`);
+  return { user, record };
+}
+
+export const computeRoutes = [
+  route({
+    method: 'get',
+    path: '/compute',
+    tag: 'compute',
+    summary: 'What I may start: images, the compute domain, limits',
+    access: { scope: 'read:servers' },
+    query: NoQuery,
+    async handler({ hub, caller }) {
+      const compute = computeOf(hub);
+      const images: string[] = [];
+      for (const image of hub.config.compute.images) {
+        const resource = await findResourceByName(hub.db, 'DockerImage', image);
+        if (resource && (await may(hub.db, caller!.user.id, 'use', resource.id)))
+          images.push(image);
+      }
+      return {
+        backend: compute.backend.kind,
+        domain: hub.config.compute.domain,
+        images,
+        maxServers: hub.config.compute.maxServersPerUser,
+        idleCullSeconds: hub.config.compute.idleCullSeconds,
+        cullWarningSeconds: hub.config.compute.cullWarningSeconds,
+        limits: hub.config.compute.limits,
+      };
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/users/:name/servers',
+    tag: 'compute',
+    summary: 'A user’s servers',
+    access: { scope: 'read:servers', guard: selfOrAdmin() },
+    params: NameParams,
+    query: NoQuery,
+    async handler({ hub, params }) {
+      const compute = computeOf(hub);
+      const user = await userOrThrow(hub, params.name);
+      return {
+        servers: (await serversOf(hub.db, user.id)).map((server) => describe(compute, server)),
+      };
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/users/:name/servers/:server',
+    tag: 'compute',
+    summary: 'One server: status, where it answers, when it would be stopped for idleness',
+    access: { scope: 'read:servers', guard: selfOrAdmin() },
+    params: ServerParams,
+    query: NoQuery,
+    async handler({ hub, params }) {
+      const { record } = await serverOrThrow(hub, params.name, params.server);
+      return describe(computeOf(hub), record);
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/users/:name/servers/:server',
+    tag: 'compute',
+    summary: 'Start a server; follow progressUrl (server-sent events) until it is ready',
+    access: { scope: 'servers', guard: selfOrAdmin() },
+    params: ServerParams,
+    body: Type.Object(
+      { image: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })) },
+      { additionalProperties: false },
+    ),
+    status: 202,
+    async handler({ hub, params, body }) {
+      const compute = computeOf(hub);
+      const user = await userOrThrow(hub, params.name);
+      const image = body.image ?? hub.config.compute.images[0];
+      if (!image) throw new HttpError(503, 'No image is offered on this hub');
+      return describe(compute, await compute.start(user, params.server, image));
+    },
+  }),
+  route({
+    method: 'delete',
+    path: '/users/:name/servers/:server',
+    tag: 'compute',
+    summary: 'Stop a server; its files stay in the workspace',
+    access: { scope: 'servers', guard: selfOrAdmin() },
+    params: ServerParams,
+    status: 204,
+    async handler({ hub, caller, params }) {
+      const { user, record } = await serverOrThrow(hub, params.name, params.server);
+      await computeOf(hub).stop(record, caller!.user.id === user.id ? 'user' : 'admin');
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/users/:name/servers/:server/keepalive',
+    tag: 'compute',
+    summary: 'Count now as activity, postponing the idle stop (the “extend” button)',
+    access: { scope: 'access:servers', guard: selfOrAdmin() },
+    params: ServerParams,
+    async handler({ hub, params }) {
+      const { record } = await serverOrThrow(hub, params.name, params.server);
+      await setActivity(hub.db, record.id, new Date());
+      const { record: fresh } = await serverOrThrow(hub, params.name, params.server);
+      return describe(computeOf(hub), fresh);
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/users/:name/servers/:server/progress',
+    tag: 'compute',
+    summary: 'Spawn progress as server-sent events: {progress, message, ready?, failed?, url?}',
+    access: { scope: 'read:servers', guard: selfOrAdmin() },
+    params: ServerParams,
+    query: NoQuery,
+    async handler({ hub, req, res, params }) {
+      const compute = computeOf(hub);
+      const { record } = await serverOrThrow(hub, params.name, params.server);
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+      });
+      const send = (event: object) => res.write(`data: ${JSON.stringify(event)}\n\n`);
+      const url = serverBaseUrl(record.ownerSafeName, record.name);
+      const unsubscribe = compute.progress.subscribe(String(record.id), (event) => {
+        send(event);
+        if (event.ready || event.failed) res.end();
+      });
+      if (!unsubscribe) {
+        // Started by an earlier hub process, or long ago: say where it stands.
+        send(
+          record.status === 'running'
+            ? { progress: 100, message: 'Server ready', ready: true, url }
+            : { progress: 50, message: `Server is ${record.status}` },
+        );
+        res.end();
+        return;
+      }
+      req.on('close', unsubscribe);
+    },
+  }),
+];
