@@ -1,0 +1,33 @@
+/** Prints a compact summary of bench/results/*.json: each figure with its floor, ratio and target. */
+import { existsSync, readFileSync } from 'node:fs';
+import { RESULTS_DIR } from './support/stats.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: results are JSON written by the benchmarks themselves.
+function load(name: string): any {
+  const path = `${RESULTS_DIR}/${name}.json`;
+  return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : undefined;
+}
+
+const verdict = (met: boolean) => (met ? 'met' : 'MISSED');
+const lines: string[] = ['', 'Summary'];
+const racm = load('racm');
+if (racm) {
+  lines.push(
+    `  racm (${racm.machine.date}, ${racm.machine.cpus} cores, load ${racm.machine.loadAverage1m}): seed ${racm.seed.totalSeconds} s`,
+  );
+  for (const name of ['may', 'listAllowed'] as const) {
+    const s = racm[name];
+    lines.push(
+      `    ${name.padEnd(11)} ${s.n}/${s.planned}  p50 ${s.p50} ms  p99 ${s.p99} ms  vs SELECT 1 ${s.ratioP50}x / ${s.ratioP99}x  p99 < ${s.targetP99Ms} ms ${verdict(s.meetsTarget)}`,
+    );
+  }
+}
+const users = load('users');
+if (users) {
+  const { hub, ratios } = users;
+  lines.push(
+    `  users (${users.machine.date}, load ${users.machine.loadAverage1m}): ${users.requests} concurrent GETs  wall best ${hub.best.wallMs} ms, median ${hub.median.wallMs} ms  p50 ${hub.median.latency.p50} / p99 ${hub.median.latency.p99} ms`,
+    `    vs bare http ${ratios.vsBareHttp.wallMedian}x wall, vs direct SQL ${ratios.vsDirectSql.wallMedian}x wall  wall < ${users.targetWallMs} ms ${verdict(users.meetsTarget)}`,
+  );
+}
+console.log(lines.join('\n'));
