@@ -215,6 +215,31 @@ ALTER TABLE public.racm_resources ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTI
     CACHE 1
 );
 
+CREATE TABLE public.servers (
+    id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    name text NOT NULL,
+    image text NOT NULL,
+    domain text NOT NULL,
+    status text NOT NULL,
+    state jsonb,
+    url text,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    ready_at timestamp with time zone,
+    last_activity_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT servers_name_check CHECK ((name ~ '^[a-z0-9][a-z0-9-]{0,31}$'::text)),
+    CONSTRAINT servers_status_check CHECK ((status = ANY (ARRAY['starting'::text, 'running'::text, 'stopping'::text])))
+);
+
+ALTER TABLE public.servers ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.servers_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.sessions (
     id bigint NOT NULL,
     user_id bigint NOT NULL,
@@ -314,6 +339,12 @@ ALTER TABLE ONLY public.racm_resources
 ALTER TABLE ONLY public.racm_resources
     ADD CONSTRAINT racm_resources_type_id_name_key UNIQUE (type_id, name);
 
+ALTER TABLE ONLY public.servers
+    ADD CONSTRAINT servers_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.servers
+    ADD CONSTRAINT servers_user_id_name_key UNIQUE (user_id, name);
+
 ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_pkey PRIMARY KEY (id);
 
@@ -362,6 +393,8 @@ CREATE UNIQUE INDEX racm_privileges_group ON public.racm_privileges USING btree 
 CREATE UNIQUE INDEX racm_privileges_user ON public.racm_privileges USING btree (resource_id, action_id, user_id) WHERE (user_id IS NOT NULL);
 
 CREATE INDEX racm_resources_owner ON public.racm_resources USING btree (owner_id);
+
+CREATE INDEX servers_activity ON public.servers USING btree (last_activity_at) WHERE (status = 'running'::text);
 
 CREATE INDEX sessions_user ON public.sessions USING btree (user_id);
 
@@ -433,6 +466,9 @@ ALTER TABLE ONLY public.racm_resources
 
 ALTER TABLE ONLY public.racm_resources
     ADD CONSTRAINT racm_resources_type_id_fkey FOREIGN KEY (type_id) REFERENCES public.racm_resource_types(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.servers
+    ADD CONSTRAINT servers_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;

@@ -49,6 +49,8 @@ interface Fixture {
   groupPrivilege: number;
   victim: string;
   unique: string;
+  /** A server row of the owner's, "running" as a process that is long gone. */
+  server: string;
 }
 
 interface Cell {
@@ -187,6 +189,30 @@ const MATRIX: Record<string, Cell> = {
     allowed: SIGNED_IN,
   },
   'GET /activity': { path: () => '/activity', allowed: SIGNED_IN },
+  'GET /compute': { path: () => '/compute', allowed: SIGNED_IN },
+  'GET /users/:name/servers': { path: () => '/users/owner/servers', allowed: ['owner', 'admin'] },
+  'GET /users/:name/servers/:server': {
+    path: (f) => `/users/owner/servers/${f.server}`,
+    allowed: ['owner', 'admin'],
+  },
+  // The spawn itself fails in the background (the matrix hub's jupyter is /bin/false); access is decided first.
+  'POST /users/:name/servers/:server': {
+    path: (f) => `/users/owner/servers/new-${f.unique}`,
+    body: () => ({}),
+    allowed: ['owner', 'admin'],
+  },
+  'DELETE /users/:name/servers/:server': {
+    path: (f) => `/users/owner/servers/${f.server}`,
+    allowed: ['owner', 'admin'],
+  },
+  'POST /users/:name/servers/:server/keepalive': {
+    path: (f) => `/users/owner/servers/${f.server}/keepalive`,
+    allowed: ['owner', 'admin'],
+  },
+  'GET /users/:name/servers/:server/progress': {
+    path: (f) => `/users/owner/servers/${f.server}/progress`,
+    allowed: ['owner', 'admin'],
+  },
 };
 
 let hub: TestHub;
@@ -200,6 +226,12 @@ before(async () => {
     apiRequestsPerMinute: 100_000,
     loginAttemptsPerAccount: 100_000,
     loginAttemptsPerAddress: 100_000,
+    compute: {
+      ...testConfig('').compute,
+      jupyterCommand: '/bin/false',
+      spawnTimeoutSeconds: 1,
+      maxServersPerUser: 10_000,
+    },
   });
   db = new pg.Pool({ connectionString: hub.databaseUrl });
   const sessions: Partial<Record<Who, Client>> = { anonymous: new Client(hub.url) };
@@ -284,6 +316,21 @@ async function makeFixture(): Promise<Fixture> {
       groupId: group,
       grantedBy: ids.owner!,
     }))!;
+    const server = `s-${unique}`;
+    await client.query(
+      `INSERT INTO servers (user_id, name, image, domain, status, state, url) VALUES ($1, $2, 'orrery/lab:latest', 'local', 'running', $3, 'http://127.0.0.1:9')`,
+      [
+        ids.owner,
+        server,
+        JSON.stringify({
+          backend: 'local',
+          host: 'localhost',
+          name: `orrery-test-gone-${unique}`,
+          pid: 2 ** 22 + 1,
+          port: 9,
+        }),
+      ],
+    );
     const victim = `victim${unique}`;
     await createAccount(
       client,
@@ -301,6 +348,7 @@ async function makeFixture(): Promise<Fixture> {
       groupPrivilege,
       victim,
       unique,
+      server,
     };
   });
 }

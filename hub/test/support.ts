@@ -113,6 +113,12 @@ export class Client {
     return this.cookies.get('_xsrf');
   }
 
+  /** Headers that carry this client's credentials, for requests made by other means (WebSockets, SSE). */
+  authHeaders(): Record<string, string> {
+    if (this.token) return { authorization: `token ${this.token}` };
+    return { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
+  }
+
   async request(
     method: string,
     path: string,

@@ -66,6 +66,7 @@ export class Compute {
   readonly backend: SpawnerBackend;
   private spawning = 0;
   private readonly inFlight = new Set<number>();
+  private readonly spawns = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private loopRunning: Promise<void> | undefined;
 
@@ -141,10 +142,12 @@ export class Compute {
     this.inFlight.add(id);
     this.progress.begin(String(id));
     this.progress.emit(String(id), { progress: 5, message: 'Server requested' });
-    void this.spawn(record, user).finally(() => {
+    const spawn = this.spawn(record, user).finally(() => {
       this.spawning -= 1;
       this.inFlight.delete(id);
+      this.spawns.delete(spawn);
     });
+    this.spawns.add(spawn);
     return record;
   }
 
@@ -406,6 +409,8 @@ export class Compute {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.loopRunning;
+    // Spawns end within their timeout, cleaning up after themselves; wait for them.
+    await Promise.allSettled([...this.spawns]);
     await this.backend.close();
   }
 }

@@ -1,0 +1,242 @@
+/**
+ * The hub's compute side end to end with real Jupyter servers run as local processes:
+ * spawn with progress, the authenticated proxy (HTTP and WebSocket), limits, failures
+ * that leave nothing behind, workspaces that outlive servers, culling and reconciling.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, test } from 'node:test';
+import pg from 'pg';
+import { Client, signUp, startTestHub, type TestHub, testConfig } from '../support.ts';
+import { kernelInfo, openSocket, readProgress, waitForStatus } from './support.ts';
+
+let hub: TestHub;
+let alice: Client;
+let bob: Client;
+let db: pg.Pool;
+
+before(async () => {
+  hub = await startTestHub('compute', {
+    compute: { ...testConfig('').compute, maxServersPerUser: 2 },
+  });
+  alice = await signUp(hub.url, 'alice');
+  bob = await signUp(hub.url, 'bob');
+  db = new pg.Pool({ connectionString: hub.databaseUrl });
+});
+after(async () => {
+  for (const row of (
+    await db.query(
+      'SELECT u.name, s.name AS server FROM servers s JOIN users u ON u.id = s.user_id',
+    )
+  ).rows) {
+    await new Client(hub.url).get('/');
+    await (row.name === 'alice' ? alice : bob).delete(
+      `/hub/api/users/${row.name}/servers/${row.server}`,
+    );
+  }
+  await db.end();
+  await hub.stop();
+});
+
+test('start streams progress to ready; the owner reaches JupyterLab through the proxy, others do not', async () => {
+  const started = await alice.post('/hub/api/users/alice/servers/lab', {});
+  assert.equal(started.status, 202);
+  assert.equal(started.json.url, '/user/alice/lab/');
+  const events = await readProgress(hub.url, started.json.progressUrl, alice.authHeaders());
+  assert.equal(events.at(-1)?.ready, true, JSON.stringify(events));
+  assert.ok(
+    events.map((e) => e.progress).every((p, i, all) => i === 0 || p >= all[i - 1]!),
+    'progress only goes up',
+  );
+  await waitForStatus(alice, 'alice', 'lab', 'running');
+
+  const status = await alice.get('/user/alice/lab/api/status');
+  assert.equal(status.status, 200);
+  assert.equal(typeof status.json.last_activity, 'string');
+  assert.equal((await bob.get('/user/alice/lab/api/status')).status, 403);
+  assert.equal((await new Client(hub.url).get('/user/alice/lab/api/status')).status, 401);
+  const page = await new Client(hub.url).request('GET', '/user/alice/lab/lab', undefined, {
+    accept: 'text/html',
+  });
+  assert.equal(page.status, 302);
+  assert.equal(
+    page.headers.get('location'),
+    `/hub/login?next=${encodeURIComponent('/user/alice/lab/lab')}`,
+  );
+  assert.equal((await alice.get('/user/alice/other/api/status')).status, 503);
+});
+
+test('the Jupyter server itself refuses requests that lack the secret the proxy adds', async () => {
+  const { rows } = await db.query(`SELECT url FROM servers WHERE name = 'lab'`);
+  const direct = await fetch(`${rows[0].url}/user/alice/lab/api/status`);
+  assert.equal(direct.status, 403);
+});
+
+test('kernels work over the proxied WebSocket; another user’s upgrade is refused', async () => {
+  const kernel = await alice.post('/user/alice/lab/api/kernels', { name: 'python3' });
+  assert.equal(kernel.status, 201, kernel.text);
+  const wsUrl = `${hub.url.replace('http', 'ws')}/user/alice/lab/api/kernels/${kernel.json.id}/channels`;
+  const socket = await openSocket(wsUrl, alice.authHeaders());
+  const info = await kernelInfo(socket);
+  assert.equal(info.status, 'ok');
+  socket.close();
+  await assert.rejects(openSocket(wsUrl, bob.authHeaders()), /refused with 403/);
+  await assert.rejects(openSocket(wsUrl, {}), /refused with 401/);
+  await assert.rejects(
+    openSocket(wsUrl, { ...alice.authHeaders(), origin: 'http://evil.example' }),
+    /refused with 403/,
+  );
+  assert.equal((await alice.delete(`/user/alice/lab/api/kernels/${kernel.json.id}`)).status, 204);
+});
+
+test('a WebSocket upgrade is authenticated before any upstream connection opens, and the hub cookie never goes upstream', async () => {
+  let connections = 0;
+  let seen = '';
+  const upstream = net.createServer((socket) => {
+    connections += 1;
+    socket.once('data', (chunk) => {
+      seen = String(chunk);
+      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n');
+    });
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const port = (upstream.address() as net.AddressInfo).port;
+  const { rows } = await db.query(`SELECT id FROM users WHERE name = 'bob'`);
+  const inserted = await db.query(
+    `INSERT INTO servers (user_id, name, image, domain, status, state, url) VALUES ($1, 'fake', 'x', 'local', 'running', $2, $3) RETURNING id, started_at`,
+    [
+      rows[0].id,
+      JSON.stringify({
+        backend: 'local',
+        host: 'localhost',
+        name: 'orrery-test-fake',
+        pid: 2 ** 22 + 3,
+        port,
+      }),
+      `http://127.0.0.1:${port}`,
+    ],
+  );
+  hub.hub.compute!.routes.set({
+    id: inserted.rows[0].id,
+    userId: rows[0].id,
+    ownerSafeName: 'bob',
+    name: 'fake',
+    url: `http://127.0.0.1:${port}`,
+    startedAt: inserted.rows[0].started_at,
+  });
+  try {
+    const url = `${hub.url.replace('http', 'ws')}/user/bob/fake/api/kernels/x/channels`;
+    await assert.rejects(openSocket(url, alice.authHeaders()), /403/);
+    await assert.rejects(openSocket(url, {}), /401/);
+    assert.equal(connections, 0, 'refused upgrades never reached the upstream');
+    await assert.rejects(openSocket(url, bob.authHeaders()), /400/);
+    assert.equal(connections, 1);
+    assert.match(seen, /authorization: token \S+/i, 'the proxy adds the server secret');
+    assert.doesNotMatch(seen, /orrery-session=/, 'the hub session cookie is not forwarded');
+  } finally {
+    hub.hub.compute!.routes.delete(inserted.rows[0].id);
+    await db.query('DELETE FROM servers WHERE id = $1', [inserted.rows[0].id]);
+    upstream.close();
+  }
+});
+
+test('files written in JupyterLab survive a stop and a new start', async () => {
+  const put = await alice.request('PUT', '/user/alice/lab/api/contents/notes.txt', {
+    type: 'file',
+    format: 'text',
+    content: 'M31 tonight',
+  });
+  assert.equal(put.status, 201, put.text);
+  assert.equal((await alice.delete('/hub/api/users/alice/servers/lab')).status, 204);
+  await waitForStatus(alice, 'alice', 'lab', 'gone');
+  assert.equal((await alice.get('/user/alice/lab/api/status')).status, 503);
+  await alice.post('/hub/api/users/alice/servers/lab', {});
+  await waitForStatus(alice, 'alice', 'lab', 'running');
+  const read = await alice.get('/user/alice/lab/api/contents/notes.txt');
+  assert.equal(read.json.content, 'M31 tonight');
+});
+
+test('a user may run a limited number of servers, and names are unique', async () => {
+  assert.equal((await alice.post('/hub/api/users/alice/servers/lab', {})).status, 409);
+  assert.equal((await alice.post('/hub/api/users/alice/servers/second', {})).status, 202);
+  const third = await alice.post('/hub/api/users/alice/servers/third', {});
+  assert.equal(third.status, 409);
+  assert.match(third.json.message, /at most 2 servers/);
+  await waitForStatus(alice, 'alice', 'second', 'running');
+  assert.equal((await alice.delete('/hub/api/users/alice/servers/second')).status, 204);
+  const bad = await alice.post('/hub/api/users/alice/servers/Bad_Name', {});
+  assert.equal(bad.status, 400);
+  const image = await alice.post('/hub/api/users/alice/servers/x', { image: 'evil/miner' });
+  assert.equal(image.status, 400);
+  assert.match(image.json.message, /not offered/);
+});
+
+test('a spawn that fails leaves no row, no route, no process; the reason reaches the user and the log', async () => {
+  const broken = await startTestHub('compute_fail', {
+    compute: { ...testConfig('').compute, jupyterCommand: '/bin/false', spawnTimeoutSeconds: 3 },
+  });
+  try {
+    const carol = await signUp(broken.url, 'carol');
+    const started = await carol.post('/hub/api/users/carol/servers/lab', {});
+    const events = await readProgress(broken.url, started.json.progressUrl, carol.authHeaders());
+    assert.equal(events.at(-1)?.failed, true);
+    assert.match(events.at(-1)!.message, /Could not start the server/);
+    await waitForStatus(carol, 'carol', 'lab', 'gone');
+    assert.equal(broken.hub.compute!.routes.size, 0);
+    assert.deepEqual(await broken.hub.compute!.backend.listManaged(), []);
+    const activity = await carol.get('/hub/api/activity?type=server.start_failed');
+    assert.equal(activity.json.events.length, 1);
+  } finally {
+    await broken.stop();
+  }
+});
+
+test('above the global spawn limit a start answers 429 with Retry-After', async () => {
+  const busy = await startTestHub('compute_busy', {
+    compute: {
+      ...testConfig('').compute,
+      jupyterCommand: '/bin/false',
+      spawnTimeoutSeconds: 3,
+      maxConcurrentSpawns: 1,
+    },
+  });
+  try {
+    const dan = await signUp(busy.url, 'dan');
+    assert.equal((await dan.post('/hub/api/users/dan/servers/one', {})).status, 202);
+    const second = await dan.post('/hub/api/users/dan/servers/two', {});
+    assert.equal(second.status, 429);
+    assert.ok(Number(second.headers.get('retry-after')) > 0);
+  } finally {
+    await busy.stop();
+  }
+});
+
+test('an idle server is stopped by the culler; its files stay', async () => {
+  await waitForStatus(alice, 'alice', 'lab', 'running');
+  const compute = hub.hub.compute!;
+  const info = (await alice.get('/hub/api/users/alice/servers/lab')).json;
+  assert.ok(info.cullAt, 'the user can see when an idle server will stop');
+  const kept = await alice.post('/hub/api/users/alice/servers/lab/keepalive');
+  assert.ok(new Date(kept.json.cullAt) >= new Date(info.cullAt), 'keep-alive postpones the stop');
+  assert.equal(await compute.cullIdle(new Date(Date.now() + 3 * 24 * 3600 * 1000 + 60_000)), 1);
+  await waitForStatus(alice, 'alice', 'lab', 'gone');
+  const culled = await alice.get('/hub/api/activity?type=server.culled');
+  assert.equal(culled.json.events.length, 1);
+  await alice.post('/hub/api/users/alice/servers/lab', {});
+  await waitForStatus(alice, 'alice', 'lab', 'running');
+  assert.equal(
+    (await alice.get('/user/alice/lab/api/contents/notes.txt')).json.content,
+    'M31 tonight',
+  );
+});
+
+test('the reconcile loop notices a server that died outside the hub', async () => {
+  const { rows } = await db.query(`SELECT state FROM servers WHERE name = 'lab'`);
+  process.kill(-rows[0].state.pid, 'SIGKILL');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await hub.hub.compute!.reconcile();
+  await waitForStatus(alice, 'alice', 'lab', 'gone');
+  const died = await alice.get('/hub/api/activity?type=server.died');
+  assert.equal(died.json.events.length, 1);
+  assert.equal((await alice.get('/user/alice/lab/api/status')).status, 503);
+});
