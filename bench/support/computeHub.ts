@@ -1,0 +1,45 @@
+/**
+ * The hub of the compute benchmark, run as a child process (`fork` with an IPC channel) so that
+ * its CPU and memory are its own: the load generator does not share its event loop, and its
+ * RSS can be read from /proc/<pid>/status. The parent sends the configuration over IPC (never
+ * on the command line: it holds the hub's secret key) and may ask for a garbage collection.
+ *
+ * Messages in:  {type: 'start', config} | {type: 'gc'} | {type: 'stop'}
+ * Messages out: {type: 'started', url} | {type: 'gc', heapUsed} | {type: 'stopped'} | {type: 'error', message}
+ */
+import type { HubConfig } from '../../hub/src/config.ts';
+import { type RunningHub, startHub } from '../../hub/src/server.ts';
+
+export type HubRequest = { type: 'start'; config: HubConfig } | { type: 'gc' } | { type: 'stop' };
+export type HubReply =
+  | { type: 'started'; url: string }
+  | { type: 'gc'; heapUsed: number }
+  | { type: 'stopped' }
+  | { type: 'error'; message: string };
+
+const send = (reply: HubReply) => process.send?.(reply);
+let running: RunningHub | undefined;
+
+process.on('message', (message: HubRequest) => {
+  void (async () => {
+    try {
+      if (message.type === 'start') {
+        running = await startHub(message.config);
+        send({ type: 'started', url: running.url });
+      } else if (message.type === 'gc') {
+        (globalThis as { gc?: () => void }).gc?.();
+        send({ type: 'gc', heapUsed: process.memoryUsage().heapUsed });
+      } else if (message.type === 'stop') {
+        await running?.close();
+        send({ type: 'stopped' });
+        process.disconnect();
+      }
+    } catch (err) {
+      send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    }
+  })();
+});
+// The parent going away must not leave a hub behind.
+process.on('disconnect', () => {
+  void (running?.close() ?? Promise.resolve()).finally(() => process.exit(0));
+});
