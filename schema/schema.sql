@@ -390,6 +390,8 @@ CREATE INDEX racm_privileges_by_user ON public.racm_privileges USING btree (user
 
 CREATE UNIQUE INDEX racm_privileges_group ON public.racm_privileges USING btree (resource_id, action_id, group_id) WHERE (group_id IS NOT NULL);
 
+CREATE INDEX racm_privileges_resource ON public.racm_privileges USING btree (resource_id, action_id);
+
 CREATE UNIQUE INDEX racm_privileges_user ON public.racm_privileges USING btree (resource_id, action_id, user_id) WHERE (user_id IS NOT NULL);
 
 CREATE INDEX racm_resources_owner ON public.racm_resources USING btree (owner_id);

@@ -53,3 +53,16 @@ def _init_subclass(cls, **kwargs):
 
 if _enabled and _previous_init_subclass is None:
     WebSocketHandler.__init_subclass__ = classmethod(_init_subclass)
+
+
+# Behind the Orrery hub, tell JupyterLab where the hub is (the keys JupyterHub's single-user
+# server sets), so its built-in "Hub Control Panel" and "Log Out" menu items lead to the hub.
+_hub_user = os.environ.get("JUPYTERHUB_USER")
+if _hub_user:
+    c = get_config()  # noqa: F821 - provided by Jupyter when it loads this file
+    c.ServerApp.tornado_settings = {
+        **dict(c.ServerApp.tornado_settings or {}),
+        "hub_prefix": "/hub/",
+        "hub_host": os.environ.get("JUPYTERHUB_HOST", ""),
+        "user": _hub_user,
+    }

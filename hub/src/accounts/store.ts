@@ -24,12 +24,20 @@ export async function insertUser(db: Queryable, user: NewUser): Promise<UserReco
 }
 
 export async function findUserByName(db: Queryable, name: string): Promise<UserRecord | undefined> {
-  const { rows } = await db.query(`SELECT ${COLUMNS} FROM users WHERE name = $1`, [name]);
+  const { rows } = await db.query({
+    name: 'user-by-name',
+    text: `SELECT ${COLUMNS} FROM users WHERE name = $1`,
+    values: [name],
+  });
   return rows[0];
 }
 
 export async function findUserById(db: Queryable, id: number): Promise<UserRecord | undefined> {
-  const { rows } = await db.query(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id]);
+  const { rows } = await db.query({
+    name: 'user-by-id',
+    text: `SELECT ${COLUMNS} FROM users WHERE id = $1`,
+    values: [id],
+  });
   return rows[0];
 }
 

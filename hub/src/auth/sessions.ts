@@ -21,10 +21,11 @@ export async function createSession(
 
 /** The user id of a live session, or undefined. */
 export async function sessionUser(db: Queryable, secret: string): Promise<number | undefined> {
-  const { rows } = await db.query(
-    'SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > now()',
-    [hashSecret(secret)],
-  );
+  const { rows } = await db.query({
+    name: 'session-user',
+    text: 'SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > now()',
+    values: [hashSecret(secret)],
+  });
   return rows[0]?.user_id;
 }
 

@@ -43,21 +43,34 @@ export async function createToken(
   return { token, record: rows[0] };
 }
 
-/** A live token's owner and scopes. Touches last_used_at at most once a minute to spare writes. */
+/**
+ * A live token's owner and scopes. A read, so concurrent requests with one token never queue
+ * on its row; last_used_at is refreshed separately, at most once a minute per token.
+ */
 export async function lookupToken(
   db: Queryable,
   token: string,
 ): Promise<
   { id: number; userId: number; scopes: string[]; serverName: string | null } | undefined
 > {
-  const { rows } = await db.query(
-    `UPDATE api_tokens SET last_used_at = CASE
-       WHEN last_used_at IS NULL OR last_used_at < now() - interval '1 minute' THEN now() ELSE last_used_at END
-     WHERE token_hash = $1 AND expires_at > now()
-     RETURNING id, user_id AS "userId", scopes, server_name AS "serverName"`,
-    [hashSecret(token)],
-  );
-  return rows[0];
+  const { rows } = await db.query({
+    name: 'token-lookup',
+    text: `SELECT id, user_id AS "userId", scopes, server_name AS "serverName",
+       last_used_at IS NULL OR last_used_at < now() - interval '1 minute' AS stale
+     FROM api_tokens WHERE token_hash = $1 AND expires_at > now()`,
+    values: [hashSecret(token)],
+  });
+  const found = rows[0];
+  if (!found) return undefined;
+  if (found.stale) {
+    // Fire and forget: a lost update only makes "last used" a minute older.
+    db.query(
+      `UPDATE api_tokens SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
+      [found.id],
+    ).catch(() => {});
+  }
+  const { stale: _stale, ...token_ } = found;
+  return token_;
 }
 
 export async function listTokens(db: Queryable, userId: number): Promise<TokenRecord[]> {

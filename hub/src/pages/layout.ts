@@ -5,7 +5,10 @@ export const escapeHtml = (text: string) =>
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
   );
 
-export function page(title: string, body: string): string {
+export function page(title: string, body: string, data: Record<string, string> = {}): string {
+  const attributes = Object.entries(data)
+    .map(([key, value]) => ` data-${key}="${escapeHtml(value)}"`)
+    .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)} · Orrery</title>
@@ -29,7 +32,22 @@ export function page(title: string, body: string): string {
   @media (prefers-color-scheme: dark) { .error { background: #3a1d1d; color: #f6b6b6; } }
   .muted { color: var(--muted); }
   a { color: var(--accent); }
+  h2 { font-size: 17px; margin: 0 0 8px; }
+  .wide { max-width: none; }
+  .toolbar { display: flex; align-items: baseline; justify-content: space-between; gap: 16px; flex-wrap: wrap; }
+  .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); gap: 12px; }
+  table { width: 100%; border-collapse: collapse; background: var(--card); border: 1px solid var(--border); border-radius: 10px; overflow: hidden; margin: 16px 0; }
+  th, td { text-align: left; padding: 10px 14px; border-bottom: 1px solid var(--border); }
+  th { font-size: 12px; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); }
+  td.actions { text-align: right; white-space: nowrap; }
+  .small { margin: 0 0 0 8px; padding: 5px 12px; font-size: 13px; }
+  .badge { padding: 2px 8px; border-radius: 999px; font-size: 12px; background: var(--border); }
+  .badge.running { background: #d3f9d8; color: #1b5e20; }
+  .badge.starting { background: #fff3bf; color: #7a5b00; }
+  @media (prefers-color-scheme: dark) { .badge.running { background: #1f3d25; color: #b2f2bb; } .badge.starting { background: #3d3414; color: #ffe066; } }
+  progress { width: 100%; height: 10px; accent-color: var(--accent); margin-top: 8px; }
+  form.card, #progress { margin-top: 16px; }
 </style></head>
-<body><header><a class="brand" href="/hub/home">Orrery</a><nav id="nav"></nav></header>
+<body${attributes}><header><a class="brand" href="/hub/home">Orrery</a><nav id="nav"></nav></header>
 <main>${body}</main></body></html>`;
 }

@@ -7,7 +7,9 @@ import { XSRF_COOKIE } from '../auth/xsrf.ts';
 import { HttpError } from '../http/errors.ts';
 import { safeNext } from '../http/redirect.ts';
 import type { Hub } from '../hub.ts';
+import { homePage } from './home.ts';
 import { escapeHtml, page } from './layout.ts';
+import { signupPage } from './signup.ts';
 
 function loginForm(hub: Hub, req: Request, next: string, error?: string): string {
   const xsrf = escapeHtml(
@@ -77,15 +79,10 @@ export function pageRoutes(hub: Hub): express.Router {
       res.redirect(303, `/hub/login?next=${encodeURIComponent('/hub/home')}`);
       return;
     }
-    res.type('html').send(
-      page(
-        'Home',
-        `<div class="card wide"><h1>Welcome, ${escapeHtml(caller.user.name)}</h1>
-        <p class="muted">Signed in${caller.user.admin ? ' as a platform admin' : ''}. The API is described at
-        <a href="/hub/api/openapi.json">/hub/api/openapi.json</a>.</p>
-        <a class="button secondary" href="/hub/logout">Sign out</a></div>`,
-      ),
-    );
+    res.type('html').send(homePage(caller));
+  });
+  router.get('/hub/signup', (_req, res) => {
+    res.type('html').send(signupPage(hub.config.requireApproval, hub.config.openRegistration));
   });
   router.get('/', (_req, res) => res.redirect(302, '/hub/home'));
   router.get('/hub', (_req, res) => res.redirect(302, '/hub/home'));

@@ -92,7 +92,7 @@ export const racmRoutes = [
         type: Name,
         action: Type.Optional(Name),
         after: Type.Optional(Id),
-        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 1000 })),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
       },
       { additionalProperties: false },
     ),
@@ -102,7 +102,7 @@ export const racmRoutes = [
       const action = query.action ?? GRANT;
       if (!type.actions.includes(action))
         throw new HttpError(400, `Resource type ${type.name} has no action "${action}"`);
-      const page = { limit: query.limit ?? 1000, ...(query.after ? { afterId: query.after } : {}) };
+      const page = { limit: query.limit ?? 100, ...(query.after ? { afterId: query.after } : {}) };
       return { resources: await listAllowed(hub.db, caller!.user.id, type.name, action, page) };
     },
   }),

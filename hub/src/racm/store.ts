@@ -143,14 +143,16 @@ export async function may(
   action: string,
   resourceId: number,
 ): Promise<boolean> {
-  const { rows } = await db.query(
-    `SELECT EXISTS (
+  const { rows } = await db.query({
+    // A named statement is planned once per connection; planning was most of this check's time.
+    name: 'racm-may',
+    text: `SELECT EXISTS (
        SELECT 1 FROM racm_privileges p JOIN racm_actions a ON a.id = p.action_id
        WHERE p.resource_id = $2 AND a.name = $3
          AND (p.user_id = $1 OR p.group_id IN (${GROUPS_OF_USER}))
      ) AS allowed`,
-    [userId, resourceId, action],
-  );
+    values: [userId, resourceId, action],
+  });
   return rows[0].allowed;
 }
 
@@ -160,11 +162,12 @@ export async function actionsOf(
   userId: number,
   resourceId: number,
 ): Promise<string[]> {
-  const { rows } = await db.query(
-    `SELECT DISTINCT a.name FROM racm_privileges p JOIN racm_actions a ON a.id = p.action_id
+  const { rows } = await db.query({
+    name: 'racm-actions-of',
+    text: `SELECT DISTINCT a.name FROM racm_privileges p JOIN racm_actions a ON a.id = p.action_id
      WHERE p.resource_id = $2 AND (p.user_id = $1 OR p.group_id IN (${GROUPS_OF_USER})) ORDER BY a.name`,
-    [userId, resourceId],
-  );
+    values: [userId, resourceId],
+  });
   return rows.map((row) => row.name);
 }
 
@@ -174,10 +177,11 @@ export async function listAllowed(
   userId: number,
   type: string,
   action: string,
-  page: { limit: number; afterId?: number } = { limit: 1000 },
+  page: { limit: number; afterId?: number } = { limit: 100 },
 ): Promise<ResourceRecord[]> {
-  const { rows } = await db.query(
-    `WITH act AS (
+  const { rows } = await db.query({
+    name: 'racm-list-allowed',
+    text: `WITH act AS (
        SELECT a.id FROM racm_actions a JOIN racm_resource_types t ON t.id = a.type_id
        WHERE t.name = $2 AND a.name = $3
      ), allowed AS (
@@ -189,8 +193,8 @@ export async function listAllowed(
      SELECT ${RESOURCE_COLUMNS} FROM ${RESOURCE_FROM}
      WHERE r.id IN (SELECT resource_id FROM allowed) AND r.id > $4
      ORDER BY r.id LIMIT $5`,
-    [userId, type, action, page.afterId ?? 0, page.limit],
-  );
+    values: [userId, type, action, page.afterId ?? 0, page.limit],
+  });
   return rows;
 }
 
