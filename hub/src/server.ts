@@ -51,7 +51,7 @@ export async function startHub(
       log,
       backend: await createComputeBackend(config, log),
       key: loadOrCreateKey(config.secretKey, config.stateDir),
-      hubUrlForServers: config.compute.hubUrlForServers ?? config.publicUrl,
+      hubUrlForServers: config.compute.hubUrlForServers,
     });
     // The route table comes from the database before the first request is served.
     await compute.reconcile();
@@ -75,6 +75,8 @@ export async function startHub(
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.bind.includes(':') ? `[${config.bind}]` : config.bind}:${port}`;
+  // With a fixed port the public URL is right; with port 0 (tests) only now is the port known.
+  compute.useHubUrl(config.port === 0 ? url : config.publicUrl);
   log.info({ url }, 'hub listening');
   let closing: Promise<void> | undefined;
   return {

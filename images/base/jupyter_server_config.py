@@ -60,9 +60,11 @@ if _enabled and _previous_init_subclass is None:
 _hub_user = os.environ.get("JUPYTERHUB_USER")
 if _hub_user:
     c = get_config()  # noqa: F821 - provided by Jupyter when it loads this file
-    c.ServerApp.tornado_settings = {
-        **dict(c.ServerApp.tornado_settings or {}),
-        "hub_prefix": "/hub/",
-        "hub_host": os.environ.get("JUPYTERHUB_HOST", ""),
-        "user": _hub_user,
-    }
+    # update() merges with any tornado_settings set elsewhere instead of replacing them.
+    c.ServerApp.tornado_settings.update(
+        {
+            "hub_prefix": "/hub/",
+            "hub_host": os.environ.get("JUPYTERHUB_HOST", ""),
+            "user": _hub_user,
+        }
+    )

@@ -20,6 +20,10 @@ const COLUMNS = `id, kind, server_name AS "serverName", prefix, note, scopes,
 // Tokens start with a recognisable marker so leaked ones can be found by secret scanners.
 const TOKEN_MARKER = 'orr_';
 
+/** Whether a bearer token is one of the hub's (a Jupyter server's own token is not). */
+export const isHubToken = (token: string | undefined): token is string =>
+  Boolean(token?.startsWith(TOKEN_MARKER));
+
 export async function createToken(
   db: Queryable,
   userId: number,

@@ -4,6 +4,7 @@
  * answer, publish the route, record it; on any failure stop what was started and leave no
  * container, route or row behind. The backend and the proxy never call each other.
  */
+import { fileURLToPath } from 'node:url';
 import type { ManagedServer, SavedState, SpawnerBackend, SpawnRequest } from '@orrery/spawner';
 import { recordActivity } from '../activity/store.ts';
 import type { UserRecord } from '../auth/principal.ts';
@@ -33,6 +34,9 @@ import {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The Jupyter server configuration of the compute images (NODELAY, hub keys), for local servers. */
+const LOCAL_JUPYTER_CONFIG = fileURLToPath(new URL('../../../images/base', import.meta.url));
+
 /** The path a server answers under: JupyterHub's layout, with the URL-safe form of the name. */
 export const serverBaseUrl = (ownerSafeName: string, serverName: string) =>
   `/user/${ownerSafeName}/${serverName}/`;
@@ -56,8 +60,8 @@ export interface ComputeOptions {
   backend: SpawnerBackend;
   /** Derives servers' upstream secrets. */
   key: string;
-  /** URL code inside a server uses to reach the hub. */
-  hubUrlForServers: string;
+  /** URL code inside a server uses to reach the hub; set once the hub listens if not configured. */
+  hubUrlForServers: string | null;
 }
 
 export class Compute {
@@ -76,6 +80,11 @@ export class Compute {
 
   private get config() {
     return this.options.config.compute;
+  }
+
+  /** Where servers reach the hub, when the configuration did not say (known once the hub listens). */
+  useHubUrl(url: string): void {
+    this.options.hubUrlForServers ??= url;
   }
 
   secretFor(server: { id: number; startedAt: Date }): string {
@@ -230,8 +239,10 @@ export class Compute {
     baseUrl: string,
     token: string,
   ): Record<string, string> {
-    const hubUrl = this.options.hubUrlForServers;
+    const hubUrl = this.options.hubUrlForServers ?? this.options.config.publicUrl;
     return {
+      // Local servers read the same Jupyter server configuration the images carry.
+      ...(this.backend.kind === 'local' ? { JUPYTER_CONFIG_PATH: LOCAL_JUPYTER_CONFIG } : {}),
       ORRERY_HUB_URL: hubUrl,
       ORRERY_API_TOKEN: token,
       // JupyterHub's names, so hub-aware tools and JupyterLab's hub menu find their way.

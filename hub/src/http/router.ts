@@ -10,6 +10,17 @@ import { HttpError } from './errors.ts';
 import type { RouteDef } from './route.ts';
 import { compileValidator, validatePart } from './validate.ts';
 
+/**
+ * JupyterLab's ServerConnection adds a bare timestamp (`?1795319405434`) to GET requests to
+ * defeat caches; it carries no meaning, so it is dropped before the query is validated.
+ */
+function withoutCacheBuster(query: Record<string, unknown>): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(query))
+    if (!(/^\d+$/.test(key) && value === '')) kept[key] = value;
+  return kept;
+}
+
 export function buildRouter(hub: Hub, routes: RouteDef[]): express.Router {
   const router = express.Router();
   for (const def of routes) {
@@ -30,7 +41,7 @@ export function buildRouter(hub: Hub, routes: RouteDef[]): express.Router {
       }
       const pathValues = { ...req.params };
       if (params) validatePart(params, pathValues, 'path');
-      const queryValues = { ...(req.query as Record<string, unknown>) };
+      const queryValues = withoutCacheBuster(req.query as Record<string, unknown>);
       if (query) validatePart(query, queryValues, 'query');
       if (caller && 'scope' in def.access && def.access.guard) {
         await def.access.guard.check({ hub, caller, params: pathValues });

@@ -128,7 +128,7 @@ export function homePage(caller: Principal): string {
       <form id="start" class="card wide">
         <h2>Start a server</h2>
         <div class="grid">
-          <div><label for="name">Name</label><input id="name" value="lab" pattern="[a-z0-9][a-z0-9-]{0,31}" title="lower-case letters, digits and -" required></div>
+          <div><label for="name">Name</label><input id="name" value="lab" pattern="[a-z0-9][a-z0-9\\-]{0,31}" title="lower-case letters, digits and -" required></div>
           <div><label for="image">Image</label><select id="image"></select></div>
           <div><label for="domain">Compute domain</label><input id="domain" readonly></div>
         </div>

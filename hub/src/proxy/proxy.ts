@@ -12,6 +12,7 @@ import { authenticate, tokenFromHeader } from '../auth/authenticate.ts';
 import { parseCookieHeader as parseCookies } from '../auth/cookies.ts';
 import type { Principal } from '../auth/principal.ts';
 import { SESSION_COOKIE } from '../auth/sessions.ts';
+import { isHubToken } from '../auth/tokens.ts';
 import type { Compute } from '../compute/orchestrator.ts';
 import type { ProxyRoute } from '../compute/routeTable.ts';
 import { touchServers } from '../compute/store.ts';
@@ -73,17 +74,26 @@ export class ServerProxy {
     return PREFIX.test(url ?? '');
   }
 
+  /**
+   * The caller, from a hub API token or else the session cookie. JupyterLab may send its own
+   * server's token in Authorization; that is not a hub credential and is ignored here (the
+   * proxy replaces it upstream anyway).
+   */
   private async principalOf(req: http.IncomingMessage): Promise<Principal | null> {
     const cookies = parseCookies(req.headers.cookie ?? '');
-    const credential = tokenFromHeader(req.headers.authorization) ?? cookies[SESSION_COOKIE];
+    const bearer = tokenFromHeader(req.headers.authorization);
+    const token = isHubToken(bearer) ? bearer : undefined;
+    const credential = token ?? cookies[SESSION_COOKIE];
     if (!credential) return null;
     const key = AuthCache.keyOf(credential);
     const cached = this.cache.get(key);
     if (cached !== undefined) return cached;
-    const principal = await authenticate(
-      this.hub,
-      Object.assign(req, { cookies }) as unknown as Request,
-    );
+    const view = {
+      cookies: token ? {} : cookies,
+      get: (name: string) =>
+        name.toLowerCase() === 'authorization' && token ? `token ${token}` : undefined,
+    };
+    const principal = await authenticate(this.hub, view as unknown as Request);
     this.cache.set(key, principal);
     return principal;
   }
