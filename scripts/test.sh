@@ -47,7 +47,7 @@ stage "hub: unit tests"
 node_tests hub-unit 2 hub/test/unit/*.test.ts
 
 stage "hub: integration tests (real PostgreSQL)"
-node_tests hub-integration 2 hub/test/*.test.ts hub/test/compute/*.test.ts
+node_tests hub-integration 2 hub/test/*.test.ts hub/test/compute/*.test.ts hub/test/browser/*.test.ts
 
 if [ -d spawner/test ]; then
   stage "spawner: unit and integration tests (real Docker where available)"

@@ -1,0 +1,119 @@
+/**
+ * The compute flow as a person meets it, in real Chromium: register, sign in, start a
+ * server and watch the progress bar, land in JupyterLab through the proxy with Orrery's
+ * panels, run a notebook cell, stop the server. Another user is refused at the same URL.
+ * Needs Debian's chromium (scripts/provision-lab.sh); in CI a missing browser fails.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { startTestHub, type TestHub } from '../support.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const ARTIFACTS = 'test-results/hub';
+if (!existsSync(CHROMIUM) && process.env.CI === 'true')
+  throw new Error('Chromium is required in CI: run scripts/provision-lab.sh');
+const skip = existsSync(CHROMIUM) ? false : 'Debian chromium is not installed';
+
+let hub: TestHub;
+let browser: Browser;
+
+before(async () => {
+  if (skip) return;
+  mkdirSync(ARTIFACTS, { recursive: true });
+  hub = await startTestHub('browser');
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+});
+after(async () => {
+  if (skip) return;
+  await browser.close();
+  await hub.stop();
+});
+
+async function register(page: Page, username: string): Promise<void> {
+  await page.goto(`${hub.url}/hub/signup`);
+  await page.fill('#username', username);
+  await page.fill('#email', `${username}@example.org`);
+  await page.fill('#password', 'correct horse battery');
+  await page.click('button[type=submit]');
+  await page.waitForURL('**/hub/home');
+}
+
+test('register, start a server with progress, run a cell in JupyterLab through the proxy, stop it', {
+  skip,
+  timeout: 240_000,
+}, async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await register(page, 'alice');
+  await page.click('#start button[type=submit]');
+  const progress = page.locator('#progress progress');
+  await progress.waitFor({ state: 'visible' });
+  const seen = new Set<number>();
+  while (!page.url().includes('/user/alice/lab/')) {
+    const value = await progress.getAttribute('value').catch(() => null);
+    if (value) seen.add(Number(value));
+    await page.waitForTimeout(100);
+  }
+  assert.ok(
+    [...seen].some((value) => value > 0 && value < 100),
+    `the bar moved: ${[...seen]}`,
+  );
+
+  await page.waitForSelector('#jp-main-dock-panel', { timeout: 90_000 });
+  // Orrery's panels are present: the Groups sidebar and the signed-in status item.
+  await page.waitForSelector('text=Orrery: alice', { timeout: 30_000 });
+  const hubConfig = await page.evaluate(() =>
+    JSON.parse(document.getElementById('jupyter-config-data')!.textContent!),
+  );
+  assert.equal(
+    hubConfig.hubPrefix,
+    '/hub/',
+    'JupyterLab knows the hub (Hub Control Panel, Log Out)',
+  );
+  assert.equal(hubConfig.token, '', 'no server secret in the page');
+
+  await page.click('.jp-LauncherCard[data-category="Notebook"]');
+  const cell = page.locator('.jp-Cell .jp-InputArea-editor').first();
+  await cell.waitFor({ timeout: 60_000 });
+  // Type only once the kernel is connected and idle, as a person would wait for it.
+  await page.waitForSelector('.jp-StatusBar-Widget :text("| Idle")', { timeout: 90_000 });
+  await cell.click();
+  await page.keyboard.type('print(6 * 7)');
+  await page.keyboard.press('Shift+Enter');
+  await page
+    .waitForSelector('.jp-OutputArea-output:has-text("42")', { timeout: 60_000 })
+    .catch(async (err) => {
+      await page.screenshot({ path: `${ARTIFACTS}/cell-failed.png` });
+      throw err;
+    });
+  await page.screenshot({ path: `${ARTIFACTS}/jupyterlab-through-proxy.png` });
+
+  // Another user opening alice's server is refused.
+  const other = await browser.newContext();
+  const bobPage = await other.newPage();
+  await register(bobPage, 'bob');
+  const refused = await bobPage.goto(`${hub.url}/user/alice/lab/lab`);
+  assert.equal(refused?.status(), 403);
+  await other.close();
+
+  await page.goto(`${hub.url}/hub/home`);
+  await page.waitForSelector('tr[data-server="lab"] .badge.running');
+  await page.screenshot({ path: `${ARTIFACTS}/home-running.png` });
+  await page.click('tr[data-server="lab"] button:has-text("Stop")');
+  await page.waitForSelector('#empty:not([hidden])', { timeout: 60_000 });
+  const after = await page.request.get(`${hub.url}/user/alice/lab/api/status`);
+  assert.equal(after.status(), 503);
+  await context.close();
+});
