@@ -120,9 +120,13 @@ async function explain(
 ): Promise<string[]> {
   let sent: { text: string; values: unknown[] } | undefined;
   const recorder = {
-    query(text: string, values: unknown[]) {
-      sent = { text, values };
-      return db.query(text, values);
+    // The hub sends hot queries as named statements ({ name, text, values }); record either form.
+    query(query: string | { text: string; values?: unknown[] }, values?: unknown[]) {
+      sent =
+        typeof query === 'string'
+          ? { text: query, values: values ?? [] }
+          : { text: query.text, values: query.values ?? [] };
+      return db.query(sent.text, sent.values);
     },
   } as unknown as Queryable;
   await call(recorder);
