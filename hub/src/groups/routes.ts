@@ -1,10 +1,11 @@
 /** Groups: create, invite, answer, promote, remove, leave, nest; science domains to join and leave. */
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
+import type { Request } from 'express';
 import { findUserByName } from '../accounts/store.ts';
 import { recordFor } from '../activity/record.ts';
 import { groupRole } from '../auth/guards.ts';
 import type { Principal } from '../auth/principal.ts';
-import { inTransaction, type Queryable } from '../db/pool.ts';
+import { type Db, inTransaction, type Queryable } from '../db/pool.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { route } from '../http/route.ts';
 import { Id, IdParams, NoQuery, Role, Username } from '../http/schemas.ts';
@@ -69,6 +70,35 @@ async function loadUser(db: Queryable, name: string) {
   return user;
 }
 
+const NewGroup = Type.Object(
+  { name: GroupName, description: Type.Optional(Description) },
+  { additionalProperties: false },
+);
+
+/** Create a group or a science domain and record it, in one transaction. */
+function createRecorded(
+  db: Db,
+  req: Request,
+  caller: Principal,
+  body: Static<typeof NewGroup>,
+  kind: 'group' | 'domain',
+): Promise<GroupRecord> {
+  return inTransaction(db, async (client) => {
+    const group = await createGroup(client, {
+      name: body.name.trim(),
+      description: body.description ?? '',
+      kind,
+      creatorId: caller.user.id,
+    });
+    await recordFor(client, req, {
+      type: `${kind}.create`,
+      userId: caller.user.id,
+      payload: { groupId: group.id, name: group.name },
+    });
+    return group;
+  });
+}
+
 export const groupRoutes = [
   route({
     method: 'get',
@@ -87,26 +117,11 @@ export const groupRoutes = [
     tag: 'groups',
     summary: 'Create a group; you become its owner',
     access: { scope: 'groups' },
-    body: Type.Object(
-      { name: GroupName, description: Type.Optional(Description) },
-      { additionalProperties: false },
-    ),
+    body: NewGroup,
     status: 201,
     async handler({ hub, req, caller, body }) {
-      return inTransaction(hub.db, async (client) => {
-        const group = await createGroup(client, {
-          name: body.name.trim(),
-          description: body.description ?? '',
-          kind: 'group',
-          creatorId: caller!.user.id,
-        });
-        await recordFor(client, req, {
-          type: 'group.create',
-          userId: caller!.user.id,
-          payload: { groupId: group.id, name: group.name },
-        });
-        return { ...group, role: 'OWNER', memberCount: 1 };
-      });
+      const group = await createRecorded(hub.db, req, caller!, body, 'group');
+      return { ...group, role: 'OWNER', memberCount: 1 };
     },
   }),
   route({
@@ -418,26 +433,11 @@ export const groupRoutes = [
     tag: 'domains',
     summary: 'Create a science domain (platform admins)',
     access: { scope: 'admin' },
-    body: Type.Object(
-      { name: GroupName, description: Type.Optional(Description) },
-      { additionalProperties: false },
-    ),
+    body: NewGroup,
     status: 201,
     async handler({ hub, req, caller, body }) {
-      return inTransaction(hub.db, async (client) => {
-        const group = await createGroup(client, {
-          name: body.name.trim(),
-          description: body.description ?? '',
-          kind: 'domain',
-          creatorId: caller!.user.id,
-        });
-        await recordFor(client, req, {
-          type: 'domain.create',
-          userId: caller!.user.id,
-          payload: { groupId: group.id, name: group.name },
-        });
-        return { ...group, joined: false };
-      });
+      const domain = await createRecorded(hub.db, req, caller!, body, 'domain');
+      return { ...domain, joined: false };
     },
   }),
   ...(['join', 'leave'] as const).map((verb) =>
