@@ -4,7 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
+# `bash bench/run.sh compute` (or any names) runs just those benchmarks.
+if [ "$#" -gt 0 ]; then
+  for name in "$@"; do npx tsx "bench/$name.ts" || status=$?; done
+  exit "$status"
+fi
 npx tsx bench/racm.ts || status=$?
 npx tsx bench/users.ts || status=$?
+# Needs root, Docker and orrery/lab:latest (scripts/provision-docker.sh); about 5 minutes.
+npx tsx bench/compute.ts || status=$?
 npx tsx bench/summary.ts || status=$?
 exit "$status"

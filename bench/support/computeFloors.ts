@@ -125,17 +125,6 @@ export async function buildStockImage(image: string, tag: string): Promise<void>
   );
 }
 
-/** Containers labelled with the hub's default deployment that the benchmark did not make. */
-export async function foreignDefaultDeployment(docker: Docker): Promise<string[]> {
-  const containers = await docker.listContainers({
-    all: true,
-    filters: { label: [`${LABELS.deployment}=default`] },
-  });
-  return containers
-    .map((info) => (info.Names[0] ?? '').replace(/^\//, ''))
-    .filter((name) => !name.startsWith(BENCH_PREFIX));
-}
-
 /** Names of containers and volumes called `orrery-bench-*` (the leak check). */
 export async function benchLeftovers(docker: Docker): Promise<string[]> {
   const containers = await docker.listContainers({ all: true, filters: { name: [BENCH_PREFIX] } });

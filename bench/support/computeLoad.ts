@@ -89,7 +89,9 @@ export async function httpLoad(
       while (Date.now() < deadline) {
         const began = process.hrtime.bigint();
         try {
-          bytes += await get(url, headers, agent);
+          // Not `bytes += await ...`: that reads `bytes` before awaiting and loses updates.
+          const received = await get(url, headers, agent);
+          bytes += received;
           latencies.push(msSince(began));
         } catch (err) {
           errors += 1;
