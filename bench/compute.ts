@@ -571,7 +571,7 @@ function report(r: any) {
       `http ${cell}: proxy/direct ${value.vsDirect}, proxy/chp ${value.vsChp}  ${verdict(value.meetsTarget)}`,
     );
   log(
-    `memory: RSS ${r.memory.rssBeforeMiB} -> ${r.memory.rssAfterMiB} MiB after ${r.memory.sockets} WebSockets (${r.memory.failures} failed)`,
+    `memory: RSS ${r.memory.rssBeforeMiB} -> ${r.memory.rssAfterMiB} MiB, heap ${r.memory.heapBeforeMiB} -> ${r.memory.heapAfterMiB} MiB after ${r.memory.sockets} WebSockets (${r.memory.failures} failed)`,
   );
   const k = r.kernels;
   log(
