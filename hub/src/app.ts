@@ -9,10 +9,9 @@ import type { Hub } from './hub.ts';
 import { clip } from './log.ts';
 import { oidcRoutes } from './oidc/routes.ts';
 import { pageRoutes } from './pages/routes.ts';
-import type { ServerProxy } from './proxy/proxy.ts';
 import { apiRoutes } from './routes.ts';
 
-export function createApp(hub: Hub, proxy?: ServerProxy): express.Express {
+export function createApp(hub: Hub): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', hub.config.trustProxy ? 'loopback, linklocal, uniquelocal' : false);
@@ -37,12 +36,6 @@ export function createApp(hub: Hub, proxy?: ServerProxy): express.Express {
     });
     next();
   });
-  // Users' servers come first: their bodies are streamed upstream, never parsed here.
-  if (proxy)
-    app.use(
-      '/user',
-      (req, res) => void proxy.handle(Object.assign(req, { url: req.originalUrl }), res),
-    );
   app.use(cookieParser());
   app.use(express.json({ limit: hub.config.maxBodyBytes }));
   app.use(

@@ -1,5 +1,5 @@
 /** Start and stop a hub: used by main.ts, the CLI's `up`, tests and benchmarks. */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { createApp } from './app.ts';
 import { Compute } from './compute/orchestrator.ts';
 import { loadOrCreateKey } from './compute/secrets.ts';
@@ -25,7 +25,9 @@ export async function startHub(
   config: HubConfig,
   log: Logger = createLogger(config.logLevel),
 ): Promise<RunningHub> {
-  const db = createPool(config.databaseUrl);
+  const db = createPool(config.databaseUrl, 10, (err) =>
+    log.warn({ err: err.message }, 'idle database connection lost'),
+  );
   try {
     const pending = await pendingMigrations(db);
     if (pending.length > 0) {
@@ -61,11 +63,16 @@ export async function startHub(
   }
   hub.compute = compute;
   const proxy = new ServerProxy(hub, compute);
-  const app = createApp(hub, proxy);
-  const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(config.port, config.bind, (err?: Error) =>
-      err ? reject(err) : resolve(listening),
-    );
+  const app = createApp(hub);
+  // Users' servers are served before express sees the request: their bodies stream upstream
+  // untouched, and the proxy's hot path skips the hub's middleware.
+  const server = createServer((req, res) => {
+    if (ServerProxy.matches(req.url)) void proxy.handle(req, res);
+    else app(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.bind, () => resolve());
   });
   server.on('upgrade', (req, socket, head) => {
     if (ServerProxy.matches(req.url)) void proxy.handleUpgrade(req, socket, head);

@@ -66,7 +66,7 @@ export interface ComputeOptions {
 
 export class Compute {
   readonly progress = new SpawnProgress();
-  readonly routes = new RouteTable();
+  readonly routes = new RouteTable((server) => this.secretFor(server));
   readonly backend: SpawnerBackend;
   private spawning = 0;
   private readonly inFlight = new Set<number>();

@@ -8,11 +8,15 @@ export interface ProxyRoute {
   serverName: string;
   url: string;
   startedAt: Date;
+  /** The Authorization header the proxy sends upstream, computed once when the route is set. */
+  authorization: string;
 }
 
 export class RouteTable {
   private readonly byPath = new Map<string, ProxyRoute>();
   private readonly byId = new Map<number, string>();
+
+  constructor(private readonly secretFor: (server: { id: number; startedAt: Date }) => string) {}
 
   set(
     server: Pick<ServerRecord, 'id' | 'userId' | 'ownerSafeName' | 'name' | 'url' | 'startedAt'>,
@@ -26,6 +30,7 @@ export class RouteTable {
       serverName: server.name,
       url: server.url,
       startedAt: new Date(server.startedAt),
+      authorization: `token ${this.secretFor({ id: server.id, startedAt: new Date(server.startedAt) })}`,
     });
     this.byId.set(server.id, key);
   }

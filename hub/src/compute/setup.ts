@@ -34,7 +34,8 @@ export async function createComputeBackend(
           ...dockerEndpoint(url),
           ...(url.startsWith('unix:') ? { firewall: 'local-iptables' as const } : {}),
         })),
-        spec: { namePrefix: prefix },
+        // The prefix doubles as the deployment label: a hub only ever adopts or sweeps its own servers.
+        spec: { namePrefix: prefix, deployment: prefix },
         firewall: { allowHostPorts: [config.port] },
       });
     case 'swarm':
@@ -44,7 +45,8 @@ export async function createComputeBackend(
           name: 'swarm',
           ...dockerEndpoint(config.compute.dockerHosts[0] ?? 'unix:///var/run/docker.sock'),
         },
-        spec: { namePrefix: prefix },
+        // The prefix doubles as the deployment label: a hub only ever adopts or sweeps its own servers.
+        spec: { namePrefix: prefix, deployment: prefix },
       });
     default:
       return createBackend({

@@ -29,6 +29,7 @@ const HOP_BY_HOP = [
   'te',
   'trailer',
 ];
+const HOP_BY_HOP_SET = new Set(HOP_BY_HOP);
 
 type Verdict =
   | { ok: true; route: ProxyRoute; principal: Principal }
@@ -58,6 +59,10 @@ function crossOrigin(req: http.IncomingMessage): boolean {
 export class ServerProxy {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   private readonly cache = new AuthCache();
+  private readonly perConnection = new WeakMap<
+    object,
+    { credential: string; principal: Principal | null; expires: number }
+  >();
   private readonly touched = new Set<number>();
   private readonly flusher: NodeJS.Timeout;
 
@@ -85,6 +90,20 @@ export class ServerProxy {
     const token = isHubToken(bearer) ? bearer : undefined;
     const credential = token ?? cookies[SESSION_COOKIE];
     if (!credential) return null;
+    // A browser sends many requests on one keep-alive connection with the same credential.
+    const remembered = this.perConnection.get(req.socket);
+    if (remembered && remembered.credential === credential && remembered.expires > Date.now())
+      return remembered.principal;
+    const principal = await this.lookup(credential, token, cookies);
+    this.perConnection.set(req.socket, { credential, principal, expires: Date.now() + 10_000 });
+    return principal;
+  }
+
+  private async lookup(
+    credential: string,
+    token: string | undefined,
+    cookies: Record<string, string>,
+  ): Promise<Principal | null> {
     const key = AuthCache.keyOf(credential);
     const cached = this.cache.get(key);
     if (cached !== undefined) return cached;
@@ -147,16 +166,21 @@ export class ServerProxy {
     return { ok: true, route, principal };
   }
 
+  /** Upstream headers in one pass: no hop-by-hop (except for upgrades), no hub cookie, the server's secret. */
   private upstreamHeaders(
     req: http.IncomingMessage,
     route: ProxyRoute,
     upgrade: boolean,
   ): http.OutgoingHttpHeaders {
-    const headers: http.OutgoingHttpHeaders = { ...req.headers };
-    if (!upgrade) for (const name of HOP_BY_HOP) delete headers[name];
-    headers.cookie = stripSessionCookie(req.headers.cookie);
-    if (!headers.cookie) delete headers.cookie;
-    headers.authorization = `token ${this.compute.secretFor({ id: route.serverId, startedAt: route.startedAt })}`;
+    const headers: http.OutgoingHttpHeaders = {};
+    for (const name in req.headers) {
+      if (name === 'cookie' || name === 'authorization' || (!upgrade && HOP_BY_HOP_SET.has(name)))
+        continue;
+      headers[name] = req.headers[name];
+    }
+    const cookie = stripSessionCookie(req.headers.cookie);
+    if (cookie) headers.cookie = cookie;
+    headers.authorization = route.authorization;
     headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
     headers['x-forwarded-proto'] = 'http';
     return headers;
@@ -186,8 +210,9 @@ export class ServerProxy {
       agent: this.agent,
     });
     upstream.on('response', (answer) => {
-      const headers = { ...answer.headers };
-      for (const name of HOP_BY_HOP) delete headers[name];
+      const headers: http.OutgoingHttpHeaders = {};
+      for (const name in answer.headers)
+        if (!HOP_BY_HOP_SET.has(name)) headers[name] = answer.headers[name];
       res.writeHead(answer.statusCode ?? 502, headers);
       answer.pipe(res);
     });
