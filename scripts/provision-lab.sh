@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Provision what the JupyterLab side needs, idempotently:
+#   - Debian's chromium (browser tests; never a downloaded browser),
+#   - a Python venv at .venv with JupyterLab 4.6.6 and the extension's build tools,
+#   - the Orrery extension built against that JupyterLab and installed into the venv as a
+#     wheel (labextension/dist/orrery_lab-*.whl, which the compute image also installs).
+# CI calls it before scripts/provision-docker.sh.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.venv"
+log() { printf '[provision-lab] %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! command -v chromium >/dev/null 2>&1; then
+  log "installing chromium"
+  as_root apt-get update -q
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core
+fi
+
+# Another process may be creating the same venv: one at a time.
+exec 9>/tmp/orrery-venv.lock
+flock 9
+if [ ! -x "$venv/bin/jupyter-lab" ] || ! "$venv/bin/pip" show hatch-jupyter-builder >/dev/null 2>&1; then
+  log "creating $venv with JupyterLab"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --upgrade pip
+  "$venv/bin/pip" install -q -r "$root/images/base/requirements.txt" build hatchling 'hatch-jupyter-builder>=0.9'
+fi
+
+log "building the extension and its wheel"
+bash "$root/labextension/scripts/build-wheel.sh" >&2
+"$venv/bin/pip" install -q --force-reinstall --no-deps "$root"/labextension/dist/orrery_lab-*.whl
+"$venv/bin/jupyter" labextension list 2>&1 | grep -q '@orrery/labextension.*enabled' || {
+  log "the extension is not enabled after install"; exit 1
+}
+log "JupyterLab $("$venv/bin/jupyter-lab" --version) with @orrery/labextension"
+flock -u 9
