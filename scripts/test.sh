@@ -37,7 +37,7 @@ if [ ! -d node_modules ]; then npm ci --no-audit --no-fund || exit 1; fi
 
 stage "lint and types"
 if npx biome check . && npx tsc -p hub --noEmit && npx tsc -p spawner --noEmit \
-  && { [ ! -f bench/tsconfig.json ] || npx tsc -p bench --noEmit; }; then
+  && npx tsc -p bench --noEmit && npm run --silent typecheck -w labextension; then
   passed=$((passed + 1))
 else
   failed=$((failed + 1)); status=1
@@ -49,17 +49,22 @@ node_tests hub-unit 2 hub/test/unit/*.test.ts
 stage "hub: integration tests (real PostgreSQL)"
 node_tests hub-integration 2 hub/test/*.test.ts hub/test/compute/*.test.ts hub/test/browser/*.test.ts
 
-if [ -d spawner/test ]; then
-  stage "spawner: unit and integration tests (real Docker where available)"
-  node_tests spawner 1 spawner/test/*.test.ts
-fi
+stage "spawner: unit and integration tests (real Docker; CI=true fails without it)"
+node_tests spawner 1 spawner/test/*.test.ts
 
-if [ -f labextension/package.json ] && grep -q '"test:ui"' labextension/package.json; then
-  stage "labextension: unit tests"
-  if npm test -w labextension; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
-  stage "labextension: browser tests (real JupyterLab in Chromium)"
-  if npm run test:ui -w labextension; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
-fi
+stage "labextension: unit tests"
+node_tests labextension 1 labextension/test/*.test.ts
+
+stage "labextension: browser tests (Galata, real JupyterLab and hub, Chromium)"
+ui_log=.orrery/test-results/labextension-ui.log
+npm run test:ui -w labextension 2>&1 | tee "$ui_log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+# Playwright's own summary lines: "N passed", "N failed".
+ui_passed=$(grep -Eo '^ +[0-9]+ passed' "$ui_log" | tail -1 | grep -Eo '[0-9]+')
+ui_failed=$(grep -Eo '^ +[0-9]+ failed' "$ui_log" | tail -1 | grep -Eo '[0-9]+')
+passed=$((passed + ${ui_passed:-0}))
+failed=$((failed + ${ui_failed:-0}))
+if [ -z "$ui_passed" ] && [ -z "$ui_failed" ]; then failed=$((failed + 1)); status=1; fi
 
 echo
 echo "Total: ${passed} passed, ${failed} failed"
