@@ -33,7 +33,7 @@ node_tests() {
   count_tap "$tap"
 }
 
-if [ ! -d node_modules ]; then npm ci --no-audit --no-fund || exit 1; fi
+if [ ! -d node_modules ]; then npm install --no-audit --no-fund || exit 1; fi
 
 stage "lint and types"
 if npx biome check . && npx tsc -p hub --noEmit && npx tsc -p spawner --noEmit \

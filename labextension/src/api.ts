@@ -7,6 +7,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import type {
   HubId,
+  IComputeInfo,
   IDomain,
   IGroupDetail,
   IGroupSummary,
@@ -15,6 +16,7 @@ import type {
   IHubUser,
   IInvitation,
   InvitableRole,
+  IServerInfo,
   IUserName,
 } from './tokens.js';
 
@@ -177,5 +179,17 @@ export class HubClient implements IHubClient {
 
   async leaveDomain(id: HubId): Promise<void> {
     await this.req('POST', `domains/${seg(id)}/leave`);
+  }
+
+  computeInfo(): Promise<IComputeInfo> {
+    return this.req('GET', 'compute');
+  }
+
+  serverInfo(user: string, server: string): Promise<IServerInfo> {
+    return this.req('GET', `users/${seg(user)}/servers/${seg(server)}`);
+  }
+
+  keepServerAlive(user: string, server: string): Promise<IServerInfo> {
+    return this.req('POST', `users/${seg(user)}/servers/${seg(server)}/keepalive`, {});
   }
 }

@@ -1,11 +1,17 @@
 import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { hubClientPlugin } from './client-plugin.js';
+import { cullingPlugin } from './culling/plugin.js';
 import { groupsPlugin } from './groups/plugin.js';
 import { statusPlugin } from './status/plugin.js';
 
 export { HubClient, HubError, isHubError, requestHub } from './api.js';
 export * from './tokens.js';
 
-const plugins: JupyterFrontEndPlugin<unknown>[] = [hubClientPlugin, groupsPlugin, statusPlugin];
+const plugins: JupyterFrontEndPlugin<unknown>[] = [
+  hubClientPlugin,
+  groupsPlugin,
+  statusPlugin,
+  cullingPlugin,
+];
 
 export default plugins;

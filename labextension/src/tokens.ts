@@ -11,6 +11,7 @@ export const PluginIDs = {
   hubClient: `${EXTENSION_ID}:hub-client`,
   groups: `${EXTENSION_ID}:groups`,
   status: `${EXTENSION_ID}:status`,
+  culling: `${EXTENSION_ID}:culling`,
 } as const;
 
 /** Every user action is a command; the panel's buttons and the palette both run these. */
@@ -29,6 +30,7 @@ export enum CommandIDs {
   removeMember = 'orrery:remove-member',
   joinDomain = 'orrery:join-domain',
   leaveDomain = 'orrery:leave-domain',
+  keepServerAlive = 'orrery:keep-server-alive',
 }
 
 /** Arguments the group commands accept; missing ones are asked for in a dialog. */
@@ -57,6 +59,23 @@ export interface IHubUser {
   safeName: string;
   admin: boolean;
   email: string | null;
+  /** The server whose token made the request (inside a hub-spawned server), else null. */
+  server?: string | null;
+}
+
+/** One of the user's servers, as the hub reports it. */
+export interface IServerInfo {
+  name: string;
+  status: 'starting' | 'running' | 'stopping';
+  /** When the hub will stop the server if it stays idle (ISO time), or null. */
+  cullAt: string | null;
+  lastActivityAt: string;
+}
+
+/** What the hub offers for compute; the culler's settings among them. */
+export interface IComputeInfo {
+  idleCullSeconds: number;
+  cullWarningSeconds: number;
 }
 
 export interface IUserName {
@@ -149,6 +168,11 @@ export interface IHubClient {
   listDomains(): Promise<IDomain[]>;
   joinDomain(id: HubId): Promise<void>;
   leaveDomain(id: HubId): Promise<void>;
+
+  computeInfo(): Promise<IComputeInfo>;
+  serverInfo(user: string, server: string): Promise<IServerInfo>;
+  /** Counts as activity now, postponing the idle stop; returns the new state. */
+  keepServerAlive(user: string, server: string): Promise<IServerInfo>;
 }
 
 /** The hub client, shared by every Orrery panel. */

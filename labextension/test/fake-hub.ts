@@ -7,6 +7,7 @@ import { HubError } from '../src/api.js';
 import type {
   GroupRole,
   HubId,
+  IComputeInfo,
   IDomain,
   IGroupDetail,
   IGroupSummary,
@@ -14,6 +15,7 @@ import type {
   IHubUser,
   IInvitation,
   InvitableRole,
+  IServerInfo,
   IUserName,
 } from '../src/tokens.js';
 
@@ -38,6 +40,8 @@ export class FakeHub {
   groups = new Map<string, Group>();
   invitations: Invitation[] = [];
   domains: { id: string; name: string; description: string; members: Set<string> }[] = [];
+  /** Idle-stop times of running servers, by `user/server`. */
+  cullAt = new Map<string, string | null>();
   /** Every call, as `user method args`, for assertions on what the model asked. */
   calls: string[] = [];
   private nextId = 1;
@@ -271,5 +275,28 @@ export class FakeClient implements IHubClient {
   async leaveDomain(id: HubId): Promise<void> {
     await this.enter('leaveDomain', id);
     this.domain(id).members.delete(this.name);
+  }
+
+  async computeInfo(): Promise<IComputeInfo> {
+    await this.enter('computeInfo');
+    return { idleCullSeconds: 3 * 24 * 3600, cullWarningSeconds: 3600 };
+  }
+
+  async serverInfo(user: string, server: string): Promise<IServerInfo> {
+    await this.enter('serverInfo', user, server);
+    const cullAt = this.hub.cullAt.get(`${user}/${server}`);
+    if (cullAt === undefined) {
+      throw notFound(`No server named "${server}" is running`);
+    }
+    return { name: server, status: 'running', cullAt, lastActivityAt: new Date().toISOString() };
+  }
+
+  async keepServerAlive(user: string, server: string): Promise<IServerInfo> {
+    await this.enter('keepServerAlive', user, server);
+    this.hub.cullAt.set(
+      `${user}/${server}`,
+      new Date(Date.now() + 3 * 24 * 3600 * 1000).toISOString(),
+    );
+    return this.serverInfo(user, server);
   }
 }
