@@ -16,6 +16,9 @@ DEFAULT_ALLOWED_PATHS = [
     r"groups(/[^/]+(/invitations|/members/[^/]+)?)?",
     r"invitations(/[^/]+/(accept|decline))?",
     r"domains(/[^/]+/(join|leave))?",
+    # The idle-stop warning: what the hub offers, this server's state, and "keep it running".
+    r"compute",
+    r"users/[^/]+/servers/[^/]+(/keepalive)?",
 ]
 
 

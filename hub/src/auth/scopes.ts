@@ -33,6 +33,7 @@ export const SERVER_TOKEN_SCOPES: Scope[] = [
   'groups',
   'racm',
   'read:activity',
+  'read:servers',
   'access:servers',
 ];
 

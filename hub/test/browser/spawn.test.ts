@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { startTestHub, type TestHub } from '../support.ts';
+import { startTestHub, type TestHub, testConfig } from '../support.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
@@ -117,3 +117,55 @@ test('register, start a server with progress, run a cell in JupyterLab through t
   assert.equal(after.status(), 503);
   await context.close();
 });
+
+test('before an idle stop JupyterLab counts down, and "Keep it running" postpones it', {
+  skip,
+  timeout: 240_000,
+}, async () => {
+  // A hub whose idle limit is inside the warning window from the start, so the warning shows at once.
+  const soon = await startTestHub('browser_cull', {
+    compute: { ...testConfig('').compute, idleCullSeconds: 900, cullWarningSeconds: 3600 },
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${soon.url}/hub/signup`);
+    await page.fill('#username', 'carol');
+    await page.fill('#email', 'carol@example.org');
+    await page.fill('#password', 'correct horse battery');
+    await page.click('button[type=submit]');
+    await page.waitForURL('**/hub/home');
+    await page.click('#start button[type=submit]');
+    await page.waitForURL('**/user/carol/lab/**', { timeout: 90_000 });
+    const warning = page.locator('.Toastify__toast', { hasText: 'will be stopped in' });
+    await warning.waitFor({ timeout: 60_000 });
+    assert.match((await warning.textContent()) ?? '', /stopped in 1[0-4] min/);
+    await page.screenshot({ path: `${ARTIFACTS}/idle-warning.png` });
+    const before = (await page.request.get(`${soon.url}/hub/api/users/carol/servers/lab`)).json();
+    await warning.getByRole('button', { name: 'Keep it running' }).click();
+    await page
+      .locator('.Toastify__toast', { hasText: 'will keep running' })
+      .waitFor({ timeout: 30_000 });
+    const after = await (
+      await page.request.get(`${soon.url}/hub/api/users/carol/servers/lab`)
+    ).json();
+    assert.ok(
+      new Date(after.lastActivityAt) > new Date((await before).lastActivityAt),
+      'the hub counted the click as activity',
+    );
+    await page.request.delete(`${soon.url}/hub/api/users/carol/servers/lab`, {
+      headers: { 'x-xsrftoken': await xsrfOf(context, soon.url) },
+    });
+  } finally {
+    await context.close();
+    await soon.stop();
+  }
+});
+
+async function xsrfOf(
+  context: import('playwright-core').BrowserContext,
+  url: string,
+): Promise<string> {
+  const cookies = await context.cookies(url);
+  return cookies.find((cookie) => cookie.name === '_xsrf')?.value ?? '';
+}
