@@ -27,6 +27,9 @@ const secretKey = randomBytes(32).toString('base64url');
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let observer: SpawnerBackend;
 
+/** Every hub process started here; after() kills any a failed test left running. */
+const children = new Set<ChildProcess>();
+
 /** Run the hub as its own process, the way an operator does, so it can be killed for real. */
 async function runHub(): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'hub/src/main.ts'], {
@@ -45,6 +48,8 @@ async function runHub(): Promise<{ child: ChildProcess; url: string }> {
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -64,12 +69,13 @@ before(async () => {
   observer = createBackend({
     kind: 'docker',
     hosts: [{ name: 'local', socketPath: '/var/run/docker.sock' }],
-    spec: { namePrefix: prefix },
+    spec: { namePrefix: prefix, deployment: prefix },
   });
 });
 
 after(async () => {
   if (skip) return;
+  for (const child of children) child.kill('SIGKILL');
   for (const server of await observer.listManaged()) await observer.stop(server.state);
   assert.deepEqual(await observer.listManaged(), [], 'no test container is left behind');
   await observer.close();

@@ -40,9 +40,13 @@ export async function readProgress(base: string, path: string, headers: Record<s
 }
 
 /** Open a WebSocket through the hub; resolves on open, rejects with the HTTP status when refused. */
-export function openSocket(url: string, headers: Record<string, string>): Promise<WebSocket> {
+export function openSocket(
+  url: string,
+  headers: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, { headers });
+    const socket = new WebSocket(url, { headers, handshakeTimeout: timeoutMs });
     socket.once('open', () => resolve(socket));
     socket.once('unexpected-response', (_req, res) =>
       reject(new Error(`refused with ${res.statusCode}`)),
@@ -52,13 +56,15 @@ export function openSocket(url: string, headers: Record<string, string>): Promis
 }
 
 /** One kernel_info round trip on a kernel channels socket. */
-export function kernelInfo(socket: WebSocket): Promise<{ status: string }> {
+export function kernelInfo(socket: WebSocket, timeoutMs = 30_000): Promise<{ status: string }> {
   const msgId = `${Date.now()}-${Math.random()}`;
   return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no kernel_info_reply in time')), timeoutMs);
     const onMessage = (data: WebSocket.RawData) => {
       const message = JSON.parse(String(data));
       if (message.parent_header?.msg_id === msgId && message.msg_type === 'kernel_info_reply') {
         socket.off('message', onMessage);
+        clearTimeout(timer);
         resolve(message.content);
       }
     };
