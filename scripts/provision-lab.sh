@@ -11,7 +11,8 @@ venv="$root/.venv"
 log() { printf '[provision-lab] %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if ! command -v chromium >/dev/null 2>&1; then
+# ORRERY_SKIP_CHROMIUM=1: only JupyterLab and the extension (scripts/up.sh needs no browser).
+if [ "${ORRERY_SKIP_CHROMIUM:-0}" != 1 ] && ! command -v chromium >/dev/null 2>&1; then
   log "installing chromium"
   as_root apt-get update -q
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core

@@ -68,9 +68,17 @@ case "$admin" in
   *) say "$admin" ;;
 esac
 
+# Compute: containers when a Docker daemon answers (the image is built once, with no
+# registry), else local JupyterLab processes from .venv.
 if docker info >/dev/null 2>&1; then
+  if ! docker image inspect orrery/lab:latest >/dev/null 2>&1; then
+    say "building the compute image (first run only, several minutes)"
+    ORRERY_SKIP_CHROMIUM=1 bash scripts/provision-lab.sh
+    bash images/build.sh
+  fi
   say "a Docker daemon answers: servers will run in containers"
 else
+  [ -x .venv/bin/jupyter ] || ORRERY_SKIP_CHROMIUM=1 bash scripts/provision-lab.sh
   say "no Docker daemon answers: servers will run as local processes"
 fi
 say "open http://127.0.0.1:${ORRERY_PORT:-8000}/hub/login"
