@@ -274,7 +274,8 @@ export class Compute {
       } catch (err) {
         last = err instanceof Error ? err.message : String(err);
       }
-      await sleep(250);
+      // Often: every poll interval is added to the spawn time on average by half.
+      await sleep(100);
     }
     throw new Error(`JupyterLab did not answer in time (${last})`);
   }
