@@ -265,10 +265,7 @@ export class Compute {
     let last = 'no answer';
     while (Date.now() < deadline) {
       try {
-        const res = await fetch(`${url}${baseUrl}api/status`, {
-          headers: { authorization: `token ${secret}` },
-          signal: AbortSignal.timeout(2000),
-        });
+        const res = await jupyterStatus(url, baseUrl, secret);
         if (res.ok) return;
         last = `HTTP ${res.status}`;
       } catch (err) {
@@ -369,10 +366,11 @@ export class Compute {
   /** Kernel activity: Jupyter's own last_activity (kernels included) counts as activity. */
   private async refreshActivity(row: ServerRecord): Promise<void> {
     try {
-      const res = await fetch(`${row.url}${serverBaseUrl(row.ownerSafeName, row.name)}api/status`, {
-        headers: { authorization: `token ${this.secretFor(row)}` },
-        signal: AbortSignal.timeout(2000),
-      });
+      const res = await jupyterStatus(
+        row.url!,
+        serverBaseUrl(row.ownerSafeName, row.name),
+        this.secretFor(row),
+      );
       if (!res.ok) return;
       const status = (await res.json()) as { last_activity?: string };
       if (status.last_activity)
@@ -425,6 +423,14 @@ export class Compute {
     await Promise.allSettled([...this.spawns]);
     await this.backend.close();
   }
+}
+
+/** Jupyter's /api/status, asked with the server's secret (readiness, and kernel activity). */
+function jupyterStatus(url: string, baseUrl: string, secret: string): Promise<Response> {
+  return fetch(`${url}${baseUrl}api/status`, {
+    headers: { authorization: `token ${secret}` },
+    signal: AbortSignal.timeout(2000),
+  });
 }
 
 function withDeadline<T>(promise: Promise<T>, deadline: number, message: string): Promise<T> {

@@ -12,9 +12,8 @@ import { escapeHtml, page } from './layout.ts';
 import { signupPage } from './signup.ts';
 
 function loginForm(hub: Hub, req: Request, next: string, error?: string): string {
-  const xsrf = escapeHtml(
-    String(req.cookies?.[XSRF_COOKIE] ?? (req.res?.getHeader('set-cookie') ? '' : '')),
-  );
+  // A first visit has no _xsrf cookie yet; the page's script fills the field from the new one.
+  const xsrf = escapeHtml(String(req.cookies?.[XSRF_COOKIE] ?? ''));
   const sso = hub.config.oidc
     ? `<p class="muted">or</p><a class="button secondary" href="/hub/oauth/login?next=${encodeURIComponent(next)}">Sign in with ${escapeHtml(hub.config.oidc.name)}</a>`
     : '';
