@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { type ComputeDomainConfig, parseComputeDomains } from './compute/domainConfig.ts';
 
 export interface HubConfig {
   /** Address the hub listens on. Env ORRERY_BIND. Default 127.0.0.1 (loopback only). */
@@ -56,12 +57,13 @@ export interface HubConfig {
 }
 
 export interface ComputeConfig {
-  /** 'docker', 'swarm', 'local', or 'auto' (docker when a daemon answers, else local). Env ORRERY_COMPUTE. */
-  backend: 'auto' | 'docker' | 'swarm' | 'local';
-  /** Docker hosts of the default compute domain. Env ORRERY_DOCKER_HOSTS (comma-separated unix:// or tcp:// URLs). */
-  dockerHosts: string[];
-  /** Name of the compute domain the hub's backend serves (a RACM ComputeDomain). Env ORRERY_COMPUTE_DOMAIN. */
-  domain: string;
+  /**
+   * The compute domains users choose from, the first being the default (each a RACM
+   * ComputeDomain). Env ORRERY_COMPUTE_DOMAINS (syntax in compute/domainConfig.ts); without it one
+   * domain named ORRERY_COMPUTE_DOMAIN ('local') with backend ORRERY_COMPUTE ('auto': Docker when
+   * a daemon answers, else local processes) on the hosts ORRERY_DOCKER_HOSTS (comma-separated).
+   */
+  domains: ComputeDomainConfig[];
   /** Images users may start (the allow-list; each is a RACM DockerImage). Env ORRERY_IMAGES, comma-separated. */
   images: string[];
   /** Servers one user may run at once (SciServer: 3). Env ORRERY_MAX_SERVERS_PER_USER. */
@@ -83,9 +85,9 @@ export interface ComputeConfig {
   /** Prefix of every container, volume and service name (tests use their own). Env ORRERY_NAME_PREFIX. */
   namePrefix: string;
   /**
-   * The hub's URL as code inside a server reaches it. Env ORRERY_HUB_URL_FOR_SERVERS. Default the
-   * public URL; with Docker, set it to an address the containers reach (e.g. the orrery0 bridge's
-   * gateway, with the hub listening there) — the user-network firewall admits only the hub's port.
+   * The hub's URL as code inside a server reaches it. Env ORRERY_HUB_URL_FOR_SERVERS. Default:
+   * on a Docker host that is this machine, the hub listens on the user network's gateway and
+   * servers use that; elsewhere a host's `hub=` setting, else the public URL.
    */
   hubUrlForServers: string | null;
 }
@@ -181,9 +183,16 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
     stateDir,
     secretKey: secret(env, 'ORRERY_SECRET_KEY'),
     compute: {
-      backend: choice(env, 'ORRERY_COMPUTE', ['auto', 'docker', 'swarm', 'local'] as const, 'auto'),
-      dockerHosts: list(env, 'ORRERY_DOCKER_HOSTS', ['unix:///var/run/docker.sock']),
-      domain: env.ORRERY_COMPUTE_DOMAIN ?? 'local',
+      domains: parseComputeDomains(env.ORRERY_COMPUTE_DOMAINS, {
+        name: env.ORRERY_COMPUTE_DOMAIN ?? 'local',
+        backend: choice(
+          env,
+          'ORRERY_COMPUTE',
+          ['auto', 'docker', 'swarm', 'local'] as const,
+          'auto',
+        ),
+        hosts: list(env, 'ORRERY_DOCKER_HOSTS', []),
+      }),
       images: list(env, 'ORRERY_IMAGES', ['orrery/lab:latest']),
       maxServersPerUser: int(env, 'ORRERY_MAX_SERVERS_PER_USER', 3),
       maxConcurrentSpawns: int(env, 'ORRERY_MAX_CONCURRENT_SPAWNS', 10),

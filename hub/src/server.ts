@@ -1,9 +1,16 @@
 /** Start and stop a hub: used by main.ts, the CLI's `up`, tests and benchmarks. */
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { SpawnerBackend } from '@orrery/spawner';
 import { createApp } from './app.ts';
 import { Compute } from './compute/orchestrator.ts';
 import { loadOrCreateKey } from './compute/secrets.ts';
-import { createComputeBackend, registerComputeResources } from './compute/setup.ts';
+import {
+  createDomainBackend,
+  type HubAccess,
+  registerComputeResources,
+  resolveDomain,
+  userNetworkGateways,
+} from './compute/setup.ts';
 import type { HubConfig } from './config.ts';
 import { migrate, pendingMigrations } from './db/migrate.ts';
 import { createPool } from './db/pool.ts';
@@ -18,6 +25,8 @@ export interface RunningHub {
   url: string;
   close(): Promise<void>;
 }
+
+const WILDCARD = new Set(['0.0.0.0', '::']);
 
 export class PendingMigrationsError extends Error {}
 
@@ -44,26 +53,49 @@ export async function startHub(
     throw err;
   }
   const hub = createHub(config, db, log);
+  const app = createApp(hub);
+  // Servers in containers reach the hub's API on their user network's gateway; only the API.
+  const serverListeners: Server[] = [];
   let compute: Compute;
   try {
     await registerComputeResources(db, config);
+    const domains = await Promise.all(config.compute.domains.map((d) => resolveDomain(d, log)));
+    const access: HubAccess = {
+      configuredUrl: config.compute.hubUrlForServers,
+      listeners: new Map(),
+      ephemeral: config.port === 0,
+    };
+    for (const gateway of await userNetworkGateways(domains, access.configuredUrl)) {
+      // A hub listening on every address is on the gateway already.
+      if (WILDCARD.has(config.bind) && config.port !== 0) {
+        access.listeners.set(gateway, config.port);
+        continue;
+      }
+      const listener = await listenForServers(app, gateway, config);
+      serverListeners.push(listener.server);
+      access.listeners.set(gateway, listener.port);
+      log.info({ serversUrl: `http://${gateway}:${listener.port}` }, 'listening for servers');
+    }
+    const backends = new Map<string, SpawnerBackend>();
+    for (const domain of domains)
+      backends.set(domain.name, await createDomainBackend(config, domain, access));
     compute = new Compute({
       config,
       db,
       log,
-      backend: await createComputeBackend(config, log),
+      backends,
       key: loadOrCreateKey(config.secretKey, config.stateDir),
       hubUrlForServers: config.compute.hubUrlForServers,
     });
     // The route table comes from the database before the first request is served.
     await compute.reconcile();
   } catch (err) {
+    for (const listener of serverListeners) listener.close();
     await db.end();
     throw err;
   }
   hub.compute = compute;
   const proxy = new ServerProxy(hub, compute);
-  const app = createApp(hub);
   // Users' servers are served before express sees the request: their bodies stream upstream
   // untouched, and the proxy's hot path skips the hub's middleware.
   const server = createServer((req, res) => {
@@ -92,14 +124,43 @@ export async function startHub(
     url,
     close() {
       // Stop taking connections, let requests in flight finish, then release the pool.
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 5000).unref();
-      })
+      closing ??= Promise.all(
+        [server, ...serverListeners].map(
+          (listener) =>
+            new Promise<void>((resolve) => {
+              listener.close(() => resolve());
+              listener.closeIdleConnections();
+              setTimeout(() => listener.closeAllConnections(), 5000).unref();
+            }),
+        ),
+      )
         .then(() => Promise.all([compute.close(), proxy.close()]))
         .then(() => db.end());
       return closing;
     },
   };
+}
+
+/**
+ * Listen on a user network's gateway for the servers on it, serving the hub's API only (the
+ * pages and the proxy stay on the public listener). On the hub's own port when it has a fixed
+ * one, else on a port of the system's choosing.
+ */
+async function listenForServers(
+  app: RequestListener,
+  address: string,
+  config: HubConfig,
+): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith('/hub/api/')) app(req, res);
+    else {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'not_found', message: 'Only the hub API is served here' }));
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, address, () => resolve());
+  });
+  return { server, port: (server.address() as { port: number }).port };
 }

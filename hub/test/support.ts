@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { domain } from '../src/compute/domainConfig.ts';
 import { type HubConfig, loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { type RunningHub, startHub } from '../src/server.ts';
@@ -62,7 +63,7 @@ export function testConfig(databaseUrl: string, overrides: Partial<HubConfig> = 
     ...overrides,
     compute: {
       ...base.compute,
-      backend: 'local',
+      domains: [domain('local', 'local')],
       namePrefix: `orrery-test-${id}-`,
       loopSeconds: 3600,
       ...overrides.compute,

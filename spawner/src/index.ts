@@ -24,7 +24,7 @@ export {
   type DockerBackendConfig,
   type DockerHostConfig,
 } from './docker/backend.ts';
-export type { DockerEndpoint } from './docker/client.ts';
+export { connectDocker, type DockerEndpoint } from './docker/client.ts';
 export {
   applyFirewallRules,
   defaultFirewallOptions,
@@ -32,6 +32,7 @@ export {
   type FirewallRule,
   firewallRules,
   removeFirewallRules,
+  userNetworkGateway,
 } from './docker/network.ts';
 export { chooseHost, type PlacementDecision } from './docker/placement.ts';
 export { freePort, LocalProcessBackend, type LocalProcessConfig } from './local/backend.ts';

@@ -42,14 +42,14 @@ export const serverBaseUrl = (ownerSafeName: string, serverName: string) =>
   `/user/${ownerSafeName}/${serverName}/`;
 
 /** One identity per backend resource, to tell a known server from an orphan or a duplicate. */
-function identity(state: SavedState): string {
+function identity(domain: string, state: SavedState): string {
   switch (state.backend) {
     case 'docker':
-      return `docker:${state.host}:${state.containerId}`;
+      return `${domain}/docker:${state.host}:${state.containerId}`;
     case 'swarm':
-      return `swarm:${state.host}:${state.serviceId}`;
+      return `${domain}/swarm:${state.host}:${state.serviceId}`;
     case 'local':
-      return `local:${state.name}:${state.pid}`;
+      return `${domain}/local:${state.name}:${state.pid}`;
   }
 }
 
@@ -57,7 +57,8 @@ export interface ComputeOptions {
   config: HubConfig;
   db: Db;
   log: Logger;
-  backend: SpawnerBackend;
+  /** One backend per compute domain, by the domain's name; the first is the default. */
+  backends: Map<string, SpawnerBackend>;
   /** Derives servers' upstream secrets. */
   key: string;
   /** URL code inside a server uses to reach the hub; set once the hub listens if not configured. */
@@ -67,7 +68,7 @@ export interface ComputeOptions {
 export class Compute {
   readonly progress = new SpawnProgress();
   readonly routes = new RouteTable((server) => this.secretFor(server));
-  readonly backend: SpawnerBackend;
+  readonly backends: Map<string, SpawnerBackend>;
   private spawning = 0;
   private readonly inFlight = new Set<number>();
   private readonly spawns = new Set<Promise<void>>();
@@ -75,7 +76,22 @@ export class Compute {
   private loopRunning: Promise<void> | undefined;
 
   constructor(private readonly options: ComputeOptions) {
-    this.backend = options.backend;
+    this.backends = options.backends;
+    if (this.backends.size === 0) throw new TypeError('Compute needs at least one compute domain');
+  }
+
+  /** The domain a start without one goes to. */
+  get defaultDomain(): string {
+    return this.backends.keys().next().value!;
+  }
+
+  /** The backend of `domain`; 503 for a domain no longer configured (its servers stay put). */
+  backendOf(domain: string): SpawnerBackend {
+    const backend = this.backends.get(domain);
+    if (!backend) {
+      throw new HttpError(503, `The compute domain "${domain}" is not configured on this hub`);
+    }
+    return backend;
   }
 
   private get config() {
@@ -97,8 +113,14 @@ export class Compute {
     return new Date(new Date(server.lastActivityAt).getTime() + this.config.idleCullSeconds * 1000);
   }
 
-  /** May the user start `image` on this hub's compute domain? Throws 400/403 if not. */
-  private async checkAllowed(user: UserRecord, image: string): Promise<void> {
+  /** May the user start `image` on `domain`? Throws 400/403 if not. */
+  private async checkAllowed(user: UserRecord, image: string, domain: string): Promise<void> {
+    if (!this.backends.has(domain)) {
+      throw new HttpError(
+        400,
+        `There is no compute domain "${domain}"; choose one of: ${[...this.backends.keys()].join(', ')}`,
+      );
+    }
     if (!this.config.images.includes(image)) {
       throw new HttpError(
         400,
@@ -110,9 +132,9 @@ export class Compute {
     if (!imageResource || !(await may(db, user.id, 'use', imageResource.id))) {
       throw new HttpError(403, `You may not use the image "${image}"`);
     }
-    const domain = await findResourceByName(db, 'ComputeDomain', this.config.domain);
-    if (!domain || !(await may(db, user.id, 'use', domain.id))) {
-      throw new HttpError(403, `You may not use the compute domain "${this.config.domain}"`);
+    const domainResource = await findResourceByName(db, 'ComputeDomain', domain);
+    if (!domainResource || !(await may(db, user.id, 'use', domainResource.id))) {
+      throw new HttpError(403, `You may not use the compute domain "${domain}"`);
     }
   }
 
@@ -120,8 +142,13 @@ export class Compute {
    * Begin starting a server; resolves once the name is claimed (the spawn goes on in the
    * background and reports through `progress`). Refuses with 429 above the global spawn limit.
    */
-  async start(user: UserRecord, serverName: string, image: string): Promise<ServerRecord> {
-    await this.checkAllowed(user, image);
+  async start(
+    user: UserRecord,
+    serverName: string,
+    image: string,
+    domain = this.defaultDomain,
+  ): Promise<ServerRecord> {
+    await this.checkAllowed(user, image, domain);
     if (this.spawning >= this.config.maxConcurrentSpawns) {
       throw new HttpError(
         429,
@@ -142,7 +169,7 @@ export class Compute {
       userId: user.id,
       name: serverName,
       image,
-      domain: this.config.domain,
+      domain,
     });
     if (id === undefined)
       throw new HttpError(409, `You already have a server named "${serverName}"`);
@@ -165,6 +192,7 @@ export class Compute {
     const key = String(record.id);
     const deadline = Date.now() + this.config.spawnTimeoutSeconds * 1000;
     const baseUrl = serverBaseUrl(user.safeName, record.name);
+    const backend = this.backendOf(record.domain);
     let state: SavedState | undefined;
     let pending: Promise<{ url: string; state: SavedState }> | undefined;
     try {
@@ -179,7 +207,7 @@ export class Compute {
         user: { name: user.name, safeName: user.safeName },
         serverName: record.name,
         image: record.image,
-        env: this.serverEnvironment(user, record.name, baseUrl, token),
+        env: this.serverEnvironment(backend, user, record.name, baseUrl, token),
         workspaceVolume: `${this.config.namePrefix}${user.safeName}-work`,
         limits: this.config.limits,
         baseUrl,
@@ -187,9 +215,9 @@ export class Compute {
       };
       this.progress.emit(key, {
         progress: 20,
-        message: `Starting ${record.image} on ${this.config.domain}`,
+        message: `Starting ${record.image} on ${record.domain}`,
       });
-      pending = this.backend.start(request);
+      pending = backend.start(request);
       const started = await withDeadline(pending, deadline, 'the server did not start in time');
       state = started.state;
       await saveState(db, record.id, state);
@@ -218,10 +246,10 @@ export class Compute {
       });
       // Whatever was created goes: a start that finishes after the deadline is stopped too.
       if (state)
-        await this.backend
+        await backend
           .stop(state)
           .catch((stopErr) => log.error({ err: stopErr }, 'cleanup stop failed'));
-      else pending?.then((late) => this.backend.stop(late.state)).catch(() => {});
+      else pending?.then((late) => backend.stop(late.state)).catch(() => {});
       this.routes.delete(record.id);
       await deleteServer(db, record.id);
       await revokeServerToken(db, user.id, record.name);
@@ -234,6 +262,7 @@ export class Compute {
   }
 
   private serverEnvironment(
+    backend: SpawnerBackend,
     user: UserRecord,
     serverName: string,
     baseUrl: string,
@@ -242,7 +271,7 @@ export class Compute {
     const hubUrl = this.options.hubUrlForServers ?? this.options.config.publicUrl;
     return {
       // Local servers read the same Jupyter server configuration the images carry.
-      ...(this.backend.kind === 'local' ? { JUPYTER_CONFIG_PATH: LOCAL_JUPYTER_CONFIG } : {}),
+      ...(backend.kind === 'local' ? { JUPYTER_CONFIG_PATH: LOCAL_JUPYTER_CONFIG } : {}),
       ORRERY_HUB_URL: hubUrl,
       ORRERY_API_TOKEN: token,
       // JupyterHub's names, so hub-aware tools and JupyterLab's hub menu find their way.
@@ -280,11 +309,12 @@ export class Compute {
   /** Stop a server and forget it; its workspace stays. */
   async stop(server: ServerRecord, reason: 'user' | 'idle' | 'admin' = 'user'): Promise<void> {
     const { db } = this.options;
+    const backend = this.backendOf(server.domain);
     const claimed = await claimForStop(db, server.id);
     if (!claimed) return;
     this.routes.delete(server.id);
     try {
-      if (claimed.state) await this.backend.stop(this.backend.loadState(claimed.state));
+      if (claimed.state) await backend.stop(backend.loadState(claimed.state));
     } catch (err) {
       // Still running somewhere: keep the row so a later stop (or the reconcile loop) retries.
       await db.query(`UPDATE servers SET status = 'running' WHERE id = $1`, [server.id]);
@@ -309,16 +339,23 @@ export class Compute {
     const rows = await allServers(db);
     const known = new Set<string>();
     for (const row of rows) {
-      if (this.inFlight.has(row.id)) {
-        if (row.state) known.add(identity(this.backend.loadState(row.state)));
+      const backend = this.backends.get(row.domain);
+      if (!backend) {
+        // Its domain left the configuration: nothing here can poll or stop it, so it stays.
+        if (row.status === 'running' && row.url) this.routes.set(row);
+        log.warn({ server: row.id, domain: row.domain }, 'server on an unconfigured domain');
         continue;
       }
-      const state = row.state ? this.backend.loadState(row.state) : undefined;
-      if (state) known.add(identity(state));
+      if (this.inFlight.has(row.id)) {
+        if (row.state) known.add(identity(row.domain, backend.loadState(row.state)));
+        continue;
+      }
+      const state = row.state ? backend.loadState(row.state) : undefined;
+      if (state) known.add(identity(row.domain, state));
       if (row.status !== 'running' || !state || !row.url) {
         // A spawn or stop that a previous hub process did not finish.
         if (state)
-          await this.backend
+          await backend
             .stop(state)
             .catch((err) => log.warn({ err: String(err) }, 'cleanup failed'));
         await deleteServer(db, row.id);
@@ -326,7 +363,7 @@ export class Compute {
         this.routes.delete(row.id);
         continue;
       }
-      const polled = await this.backend.poll(state).catch(() => undefined);
+      const polled = await backend.poll(state).catch(() => undefined);
       if (polled === undefined) {
         this.routes.set(row); // cannot tell right now: keep serving it
       } else if (polled.running) {
@@ -337,7 +374,7 @@ export class Compute {
           { server: row.id, owner: row.owner, exitCode: polled.exitCode },
           'server went away',
         );
-        await this.backend.stop(state).catch(() => {});
+        await backend.stop(state).catch(() => {});
         await deleteServer(db, row.id);
         await revokeServerToken(db, row.userId, row.name);
         this.routes.delete(row.id);
@@ -348,18 +385,23 @@ export class Compute {
         });
       }
     }
-    let managed: ManagedServer[] = [];
-    try {
-      managed = await this.backend.listManaged();
-    } catch (err) {
-      log.warn({ err: String(err) }, 'could not list managed servers');
-    }
-    for (const server of managed) {
-      if (known.has(identity(server.state))) continue;
-      log.warn({ owner: server.owner, server: server.serverName }, 'stopping an orphaned server');
-      await this.backend
-        .stop(server.state)
-        .catch((err) => log.error({ err: String(err) }, 'orphan stop failed'));
+    for (const [domain, backend] of this.backends) {
+      let managed: ManagedServer[] = [];
+      try {
+        managed = await backend.listManaged();
+      } catch (err) {
+        log.warn({ domain, err: String(err) }, 'could not list managed servers');
+      }
+      for (const server of managed) {
+        if (known.has(identity(domain, server.state))) continue;
+        log.warn(
+          { domain, owner: server.owner, server: server.serverName },
+          'stopping an orphaned server',
+        );
+        await backend
+          .stop(server.state)
+          .catch((err) => log.error({ err: String(err) }, 'orphan stop failed'));
+      }
     }
   }
 
@@ -421,7 +463,7 @@ export class Compute {
     await this.loopRunning;
     // Spawns end within their timeout, cleaning up after themselves; wait for them.
     await Promise.allSettled([...this.spawns]);
-    await this.backend.close();
+    await Promise.all([...this.backends.values()].map((backend) => backend.close()));
   }
 }
 

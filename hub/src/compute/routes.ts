@@ -58,7 +58,7 @@ export const computeRoutes = [
     method: 'get',
     path: '/compute',
     tag: 'compute',
-    summary: 'What I may start: images, the compute domain, limits',
+    summary: 'What I may start: images, compute domains (the first is the default), limits',
     access: { scope: 'read:servers' },
     query: NoQuery,
     async handler({ hub, caller }) {
@@ -69,9 +69,14 @@ export const computeRoutes = [
         if (resource && (await may(hub.db, caller!.user.id, 'use', resource.id)))
           images.push(image);
       }
+      const domains: { name: string; backend: string }[] = [];
+      for (const [name, backend] of compute.backends) {
+        const resource = await findResourceByName(hub.db, 'ComputeDomain', name);
+        if (resource && (await may(hub.db, caller!.user.id, 'use', resource.id)))
+          domains.push({ name, backend: backend.kind });
+      }
       return {
-        backend: compute.backend.kind,
-        domain: hub.config.compute.domain,
+        domains,
         images,
         maxServers: hub.config.compute.maxServersPerUser,
         idleCullSeconds: hub.config.compute.idleCullSeconds,
@@ -117,7 +122,12 @@ export const computeRoutes = [
     access: { scope: 'servers', guard: selfOrAdmin() },
     params: ServerParams,
     body: Type.Object(
-      { image: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })) },
+      {
+        image: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
+        domain: Type.Optional(
+          Type.String({ minLength: 1, maxLength: 64, description: 'default: the first domain' }),
+        ),
+      },
       { additionalProperties: false },
     ),
     status: 202,
@@ -126,7 +136,7 @@ export const computeRoutes = [
       const user = await userOrThrow(hub, params.name);
       const image = body.image ?? hub.config.compute.images[0];
       if (!image) throw new HttpError(503, 'No image is offered on this hub');
-      return describe(compute, await compute.start(user, params.server, image));
+      return describe(compute, await compute.start(user, params.server, image, body.domain));
     },
   }),
   route({

@@ -1,52 +1,146 @@
-/** Build the compute backend the configuration asks for, and register what it offers in RACM. */
+/**
+ * Build one backend per configured compute domain, register the domains and images in RACM,
+ * and make the hub reachable from the servers: on a Docker host that is this machine, the hub
+ * also listens on the user network's gateway (the firewall admits that port and nothing else).
+ */
 import path from 'node:path';
-import { createBackend, dockerAvailable, type SpawnerBackend } from '@orrery/spawner';
+import {
+  connectDocker,
+  createBackend,
+  type DockerEndpoint,
+  type DockerHostConfig,
+  dockerAvailable,
+  type SpawnerBackend,
+  userNetworkGateway,
+} from '@orrery/spawner';
 import type { HubConfig } from '../config.ts';
 import { type Db, inTransaction, type Queryable } from '../db/pool.ts';
 import { publicGroupId } from '../groups/store.ts';
 import type { Logger } from '../log.ts';
 import { findResourceByName, grant, registerResource, resourceType } from '../racm/store.ts';
+import type { ComputeDomainConfig, DockerHostSetting } from './domainConfig.ts';
+
+/** The Docker network every server joins (its bridge differs per host, see domainConfig.ts). */
+export const USER_NETWORK = 'orrery-users';
 
 /** `unix:///var/run/docker.sock` or `tcp://host:port` → a dockerode endpoint. */
-function dockerEndpoint(url: string) {
+function dockerEndpoint(url: string): DockerEndpoint {
   const parsed = new URL(url);
   if (parsed.protocol === 'unix:') return { socketPath: parsed.pathname };
   return { host: parsed.hostname, port: Number(parsed.port || 2375), protocol: 'http' as const };
 }
 
-export async function createComputeBackend(
-  config: HubConfig,
+/** A domain with `auto` resolved: Docker when its first host answers, else local processes. */
+export async function resolveDomain(
+  domain: ComputeDomainConfig,
   log: Logger,
-): Promise<SpawnerBackend> {
-  let kind = config.compute.backend;
-  if (kind === 'auto') {
-    const first = config.compute.dockerHosts[0];
-    kind = first && (await dockerAvailable(dockerEndpoint(first))) ? 'docker' : 'local';
-    log.info({ backend: kind }, 'compute backend chosen');
+): Promise<ComputeDomainConfig> {
+  if (domain.backend !== 'auto') return domain;
+  const first = domain.hosts[0];
+  const backend = first && (await dockerAvailable(dockerEndpoint(first.url))) ? 'docker' : 'local';
+  log.info({ domain: domain.name, backend }, 'compute backend chosen');
+  return { ...domain, backend, hosts: backend === 'local' ? [] : domain.hosts };
+}
+
+/**
+ * Where each host's servers reach the hub: for a host on this machine, the gateway of its
+ * user network (created now if needed), where the hub will listen.
+ */
+export async function userNetworkGateways(
+  domains: ComputeDomainConfig[],
+  configuredUrl: string | null,
+): Promise<Set<string>> {
+  const gateways = new Set<string>();
+  if (configuredUrl) return gateways;
+  for (const domain of domains) {
+    if (domain.backend !== 'docker') continue;
+    for (const host of domain.hosts) {
+      if (!host.local || host.hubUrl) continue;
+      gateways.add(
+        await userNetworkGateway(connectDocker(dockerEndpoint(host.url)), {
+          name: USER_NETWORK,
+          bridgeName: host.bridge,
+        }),
+      );
+    }
   }
+  return gateways;
+}
+
+export interface HubAccess {
+  /** The hub URL servers use when the configuration says so (ORRERY_HUB_URL_FOR_SERVERS). */
+  configuredUrl: string | null;
+  /** The hub's listeners on user networks: gateway address → port. */
+  listeners: Map<string, number>;
+  /** Were those ports chosen by the system (port 0), so they are this process's alone? */
+  ephemeral: boolean;
+}
+
+/**
+ * The hub URL for servers on `host`: its own setting, the configured one, or the gateway
+ * listener; null leaves it to the orchestrator's default (the hub's own URL).
+ */
+async function hubUrlFor(host: DockerHostSetting, access: HubAccess): Promise<string | null> {
+  if (host.hubUrl) return host.hubUrl;
+  if (access.configuredUrl) return access.configuredUrl;
+  if (host.local) {
+    const gateway = await userNetworkGateway(connectDocker(dockerEndpoint(host.url)), {
+      name: USER_NETWORK,
+      bridgeName: host.bridge,
+    });
+    const port = access.listeners.get(gateway);
+    if (port) return `http://${gateway}:${port}`;
+  }
+  return null;
+}
+
+async function dockerHosts(
+  domain: ComputeDomainConfig,
+  access: HubAccess,
+): Promise<DockerHostConfig[]> {
+  return Promise.all(
+    domain.hosts.map(async (host) => {
+      const hubUrl = await hubUrlFor(host, access);
+      return {
+        name: host.name,
+        ...dockerEndpoint(host.url),
+        bridgeName: host.bridge,
+        ...(host.local
+          ? { firewall: 'local-iptables' as const, reachContainerAddress: true }
+          : { firewall: 'none' as const }),
+        ...(hubUrl
+          ? { serverEnv: { ORRERY_HUB_URL: hubUrl, JUPYTERHUB_API_URL: `${hubUrl}/hub/api` } }
+          : {}),
+      };
+    }),
+  );
+}
+
+export async function createDomainBackend(
+  config: HubConfig,
+  domain: ComputeDomainConfig,
+  access: HubAccess,
+): Promise<SpawnerBackend> {
+  // Labels are per domain, so two domains on one daemon (say Docker and Swarm) never adopt
+  // or sweep each other's servers; the prefix keeps deployments apart.
   const prefix = config.compute.namePrefix;
-  switch (kind) {
-    case 'docker':
+  const spec = { namePrefix: prefix, deployment: `${prefix}${domain.name}` };
+  switch (domain.backend) {
+    case 'docker': {
+      const ports = [...new Set(access.listeners.values())];
       return createBackend({
         kind: 'docker',
-        hosts: config.compute.dockerHosts.map((url, index) => ({
-          name: index === 0 ? 'local' : new URL(url).host,
-          ...dockerEndpoint(url),
-          ...(url.startsWith('unix:') ? { firewall: 'local-iptables' as const } : {}),
-        })),
-        // The prefix doubles as the deployment label: a hub only ever adopts or sweeps its own servers.
-        spec: { namePrefix: prefix, deployment: prefix },
-        firewall: { allowHostPorts: [config.port] },
+        hosts: await dockerHosts(domain, access),
+        spec: { ...spec, network: USER_NETWORK },
+        firewall: { allowHostPorts: ports },
+        releaseHostPortsOnClose: access.ephemeral ? ports : [],
       });
+    }
     case 'swarm':
       return createBackend({
         kind: 'swarm',
-        manager: {
-          name: 'swarm',
-          ...dockerEndpoint(config.compute.dockerHosts[0] ?? 'unix:///var/run/docker.sock'),
-        },
-        // The prefix doubles as the deployment label: a hub only ever adopts or sweeps its own servers.
-        spec: { namePrefix: prefix, deployment: prefix },
+        manager: { name: 'swarm', ...dockerEndpoint(domain.hosts[0]!.url) },
+        spec,
       });
     default:
       return createBackend({
@@ -86,7 +180,8 @@ async function offer(
 
 export async function registerComputeResources(db: Db, config: HubConfig): Promise<void> {
   await inTransaction(db, async (client) => {
-    await offer(client, 'ComputeDomain', config.compute.domain, 'The hub’s compute domain');
+    for (const domain of config.compute.domains)
+      await offer(client, 'ComputeDomain', domain.name, `Compute domain (${domain.backend})`);
     for (const image of config.compute.images)
       await offer(client, 'DockerImage', image, 'A compute image');
   });

@@ -93,7 +93,8 @@ async function loadOptions() {
     const compute = await api('/compute');
     const select = $('#image');
     select.replaceChildren(...compute.images.map((image) => { const o = document.createElement('option'); o.value = image; o.textContent = image; return o; }));
-    $('#domain').value = compute.domain;
+    $('#domain').replaceChildren(...compute.domains.map((domain) => { const o = document.createElement('option'); o.value = domain.name; o.textContent = domain.name + ' (' + domain.backend + ')'; return o; }));
+    if (compute.domains.length === 0) { $('#start button').disabled = true; showError('No compute domain is available to you; ask an administrator.'); }
     $('#limits').textContent = 'Up to ' + compute.maxServers + ' servers · ' + Math.round(compute.limits.memoryBytes / 1048576) + ' MiB memory and ' + compute.limits.cpus + ' CPU each' + (compute.idleCullSeconds ? ' · idle servers stop after ' + Math.round(compute.idleCullSeconds / 3600) + ' h, files kept' : '');
     if (compute.images.length === 0) { $('#start button').disabled = true; showError('No image is available to you; ask an administrator.'); }
   } catch (err) { showError(err.message); }
@@ -104,7 +105,7 @@ $('#start').onsubmit = async (event) => {
   showError('');
   const name = $('#name').value.trim();
   try {
-    const server = await api('/users/' + encodeURIComponent(user) + '/servers/' + encodeURIComponent(name), { method: 'POST', body: JSON.stringify({ image: $('#image').value }) });
+    const server = await api('/users/' + encodeURIComponent(user) + '/servers/' + encodeURIComponent(name), { method: 'POST', body: JSON.stringify({ image: $('#image').value, domain: $('#domain').value }) });
     await refresh();
     follow(server);
   } catch (err) { showError(err.message); }
@@ -130,7 +131,7 @@ export function homePage(caller: Principal): string {
         <div class="grid">
           <div><label for="name">Name</label><input id="name" value="lab" pattern="[a-z0-9][a-z0-9\\-]{0,31}" title="lower-case letters, digits and -" required></div>
           <div><label for="image">Image</label><select id="image"></select></div>
-          <div><label for="domain">Compute domain</label><input id="domain" readonly></div>
+          <div><label for="domain">Compute domain</label><select id="domain"></select></div>
         </div>
         <p id="limits" class="muted"></p>
         <button type="submit">Start</button>

@@ -4,18 +4,26 @@
  * In CI (CI=true) a missing Docker daemon fails these tests instead of skipping them.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { createBackend, dockerAvailable, type SpawnerBackend } from '@orrery/spawner';
+import { promisify } from 'node:util';
+import {
+  createBackend,
+  dockerAvailable,
+  firewallRules,
+  removeFirewallRules,
+  type SpawnerBackend,
+} from '@orrery/spawner';
 import { migrate } from '../../src/db/migrate.ts';
 import { Client, createTestDatabase, signUp } from '../support.ts';
 import { kernelInfo, openSocket, waitForStatus } from './support.ts';
 
+const run = promisify(execFile);
 const available = await dockerAvailable();
 if (!available && process.env.CI === 'true')
   throw new Error('Docker is required in CI: run scripts/provision-docker.sh');
@@ -26,6 +34,9 @@ const stateDir = mkdtempSync(path.join(tmpdir(), 'orrery-docker-'));
 const secretKey = randomBytes(32).toString('base64url');
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let observer: SpawnerBackend;
+
+/** Ports the hubs started here listened on for their servers (firewall openings). */
+const hubPorts: number[] = [];
 
 /** Every hub process started here; after() kills any a failed test left running. */
 const children = new Set<ChildProcess>();
@@ -55,7 +66,12 @@ async function runHub(): Promise<{ child: ChildProcess; url: string }> {
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk;
       const found = output.match(/"url":"(http:\/\/[^"]+)"/);
-      if (found) resolve(found[1]!);
+      if (found) {
+        // Killed hubs cannot close their firewall openings; after() does.
+        for (const port of output.matchAll(/"serversUrl":"http:\/\/[^"]+:(\d+)"/g))
+          hubPorts.push(Number(port[1]));
+        resolve(found[1]!);
+      }
     });
     child.once('exit', () => reject(new Error(`hub exited: ${output.slice(-2000)}`)));
   });
@@ -69,18 +85,47 @@ before(async () => {
   observer = createBackend({
     kind: 'docker',
     hosts: [{ name: 'local', socketPath: '/var/run/docker.sock' }],
-    spec: { namePrefix: prefix, deployment: prefix },
+    spec: { namePrefix: prefix, deployment: `${prefix}local` },
   });
 });
 
 after(async () => {
   if (skip) return;
   for (const child of children) child.kill('SIGKILL');
+  await removeFirewallRules(
+    firewallRules('orrery0', { allowHostPorts: hubPorts, blockedNetworks: [] }).filter(
+      (rule) => rule.args.includes('--dport'),
+    ),
+  );
   for (const server of await observer.listManaged()) await observer.stop(server.state);
   assert.deepEqual(await observer.listManaged(), [], 'no test container is left behind');
   await observer.close();
   await database.drop();
 });
+
+/** Python run inside the container: what its environment lets it reach. */
+const INSIDE_PROBE = `
+import json, os, socket, urllib.request, urllib.error
+hub = os.environ['ORRERY_HUB_URL']
+req = urllib.request.Request(hub + '/hub/api/user', headers={'Authorization': 'token ' + os.environ['ORRERY_API_TOKEN']})
+user = json.load(urllib.request.urlopen(req, timeout=10))['name']
+try:
+    pages = urllib.request.urlopen(hub + '/hub/login', timeout=10).status
+except urllib.error.HTTPError as e:
+    pages = e.code
+gateway = hub.split('//')[1].split(':')[0]
+try:
+    socket.create_connection((gateway, 5432), timeout=3).close()
+    database = 'reachable'
+except OSError:
+    database = 'unreachable'
+print(json.dumps({'user': user, 'pages': pages, 'database': database, 'hub': hub}))
+`;
+
+async function insideContainer(id: string, code: string): Promise<Record<string, unknown>> {
+  const { stdout } = await run('docker', ['exec', id, 'python3', '-c', code]);
+  return JSON.parse(stdout);
+}
 
 test('a server in a container, reached through the proxy; the hub killed with SIGKILL finds it again', {
   skip,
@@ -100,6 +145,14 @@ test('a server in a container, reached through the proxy; the hub killed with SI
   socket.close();
   const before = await observer.listManaged();
   assert.equal(before.length, 1);
+
+  // Code inside the container reaches the hub's API with its own token, over the user network;
+  // the hub's pages and every other host port stay out of reach.
+  const id = (before[0]!.state as { containerId: string }).containerId;
+  const inside = await insideContainer(id, INSIDE_PROBE);
+  assert.equal(inside.user, 'alice', JSON.stringify(inside));
+  assert.equal(inside.pages, 404, 'only the API is served to servers');
+  assert.equal(inside.database, 'unreachable', 'the host database is firewalled');
 
   hub.child.kill('SIGKILL');
   await once(hub.child, 'exit');

@@ -183,7 +183,7 @@ test('a spawn that fails leaves no row, no route, no process; the reason reaches
     assert.match(events.at(-1)!.message, /Could not start the server/);
     await waitForStatus(carol, 'carol', 'lab', 'gone');
     assert.equal(broken.hub.compute!.routes.size, 0);
-    assert.deepEqual(await broken.hub.compute!.backend.listManaged(), []);
+    assert.deepEqual(await broken.hub.compute!.backendOf('local').listManaged(), []);
     const activity = await carol.get('/hub/api/activity?type=server.start_failed');
     assert.equal(activity.json.events.length, 1);
   } finally {

@@ -31,6 +31,7 @@ import {
   ensureUserNetwork,
   type FirewallOptions,
   firewallRules,
+  removeFirewallRules,
 } from './network.ts';
 import { chooseHost } from './placement.ts';
 
@@ -49,6 +50,16 @@ export interface DockerHostConfig extends DockerEndpoint {
    * firewall (docker/network.ts). `none`: the host's provisioning installs it. Default `none`.
    */
   firewall?: 'local-iptables' | 'none';
+  /**
+   * Environment for servers placed on this host, over the request's own (e.g. the hub URL as
+   * seen from this host's user network).
+   */
+  serverEnv?: Record<string, string>;
+  /**
+   * Reach servers at their address on the user network instead of the published port: skips
+   * Docker's userland port proxy. Only for a host that is this machine. Default false.
+   */
+  reachContainerAddress?: boolean;
 }
 
 export interface DockerBackendConfig {
@@ -56,6 +67,11 @@ export interface DockerBackendConfig {
   /** Resource naming, labels, user, workspace path and network name (see ContainerSpecOptions). */
   spec?: Partial<Omit<ContainerSpecOptions, 'publishHostIp'>>;
   firewall?: Partial<FirewallOptions>;
+  /**
+   * Ports of `firewall.allowHostPorts` that belong to this process only (an ephemeral port):
+   * `close()` removes their rules from the local firewall again.
+   */
+  releaseHostPortsOnClose?: number[];
   /** How long `start` waits for the container to be running with its port published. */
   startTimeoutMs?: number;
   /** Seconds Docker waits after SIGTERM before SIGKILL on stop. */
@@ -78,6 +94,7 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
   private readonly firewall: FirewallOptions;
   private readonly startTimeoutMs: number;
   private readonly stopGraceSeconds: number;
+  private readonly releaseHostPorts: number[];
   private cursor = 0;
 
   constructor(config: DockerBackendConfig) {
@@ -91,6 +108,7 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
     this.firewall = { ...defaultFirewallOptions, ...config.firewall };
     this.startTimeoutMs = config.startTimeoutMs ?? 60_000;
     this.stopGraceSeconds = config.stopGraceSeconds ?? 10;
+    this.releaseHostPorts = config.releaseHostPortsOnClose ?? [];
   }
 
   /** Names of the configured hosts, in configuration order. */
@@ -104,10 +122,14 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
     const host = await this.place();
     await this.prepareHost(host);
     const docker = host.docker;
-    const spec = buildContainerSpec(request, {
-      ...this.spec,
-      publishHostIp: host.config.publishHostIp ?? '127.0.0.1',
-    });
+    const env = { ...request.env, ...host.config.serverEnv };
+    const spec = buildContainerSpec(
+      { ...request, env },
+      {
+        ...this.spec,
+        publishHostIp: host.config.publishHostIp ?? '127.0.0.1',
+      },
+    );
     await this.ensureVolume(docker, request.workspaceVolume, request.user.name);
     for (const volume of request.extraVolumes ?? []) {
       await this.ensureVolume(docker, volume.name, request.user.name);
@@ -121,8 +143,7 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
     };
     try {
       await container.start();
-      const port = await this.waitForPort(docker, container.id);
-      return { url: `http://${host.config.publicAddress ?? '127.0.0.1'}:${port}`, state };
+      return { url: await this.waitForUrl(host, container.id), state };
     } catch (error) {
       await this.stop(state).catch(() => undefined);
       throw error;
@@ -162,14 +183,15 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
           (port) => port.PrivatePort === CONTAINER_PORT && port.PublicPort,
         )?.PublicPort;
         const running = info.State === 'running';
+        const address = info.NetworkSettings?.Networks?.[this.spec.network]?.IPAddress;
+        const url = host.config.reachContainerAddress
+          ? address && `http://${address}:${CONTAINER_PORT}`
+          : hostPort && `http://${host.config.publicAddress ?? '127.0.0.1'}:${hostPort}`;
         found.push({
           owner: info.Labels[LABELS.owner] ?? '',
           serverName: info.Labels[LABELS.server] ?? '',
           running,
-          url:
-            running && hostPort
-              ? `http://${host.config.publicAddress ?? '127.0.0.1'}:${hostPort}`
-              : null,
+          url: running && url ? url : null,
           state: {
             backend: 'docker',
             host: host.config.name,
@@ -207,7 +229,16 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
   }
 
   async close(): Promise<void> {
-    // dockerode keeps no persistent connections; nothing to release.
+    // dockerode keeps no persistent connections; only this process's firewall openings go.
+    if (this.releaseHostPorts.length === 0) return;
+    for (const host of this.hosts.values()) {
+      if (host.config.firewall !== 'local-iptables') continue;
+      const openings = firewallRules(host.config.bridgeName ?? 'orrery0', {
+        allowHostPorts: this.releaseHostPorts,
+        blockedNetworks: [],
+      }).filter((rule) => rule.args.includes('--dport'));
+      await removeFirewallRules(openings);
+    }
   }
 
   /** Managed containers of this deployment on `host`, running or not. */
@@ -286,16 +317,25 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
     }
   }
 
-  /** Wait until the container runs and its Jupyter port has a host port; return that port. */
-  private async waitForPort(docker: DockerClient, id: string): Promise<number> {
+  /**
+   * Wait until the container runs and its Jupyter port is reachable (published, or addressed
+   * on the user network); return the URL the hub uses.
+   */
+  private async waitForUrl(host: Host, id: string): Promise<string> {
     const deadline = Date.now() + this.startTimeoutMs;
     for (;;) {
-      const info = await docker.getContainer(id).inspect();
+      const info = await host.docker.getContainer(id).inspect();
       if (!info.State.Running && info.State.Status !== 'created') {
         throw new Error(`container exited during start (status ${info.State.ExitCode})`);
       }
       const binding = info.NetworkSettings.Ports?.[`${CONTAINER_PORT}/tcp`]?.[0]?.HostPort;
-      if (info.State.Running && binding) return Number(binding);
+      const address = info.NetworkSettings.Networks?.[this.spec.network]?.IPAddress;
+      if (info.State.Running && host.config.reachContainerAddress && address) {
+        return `http://${address}:${CONTAINER_PORT}`;
+      }
+      if (info.State.Running && binding && !host.config.reachContainerAddress) {
+        return `http://${host.config.publicAddress ?? '127.0.0.1'}:${binding}`;
+      }
       if (Date.now() > deadline) throw new Error('container did not start in time');
       await sleep(100);
     }

@@ -154,3 +154,20 @@ export async function ensureUserNetwork(
     return info.Id as string;
   }
 }
+
+/**
+ * The user network's gateway address on `docker`'s host (creating the network if needed): where
+ * a process on that host listens to be reachable from user servers, e.g. the hub's API.
+ */
+export async function userNetworkGateway(
+  docker: DockerClient,
+  options: UserNetworkOptions,
+): Promise<string> {
+  await ensureUserNetwork(docker, options);
+  const info = await docker.getNetwork(options.name).inspect();
+  const gateway = (info.IPAM?.Config ?? []).find((entry: { Gateway?: string }) =>
+    entry.Gateway?.includes('.'),
+  )?.Gateway as string | undefined;
+  if (!gateway) throw new Error(`network ${options.name} has no IPv4 gateway`);
+  return gateway;
+}

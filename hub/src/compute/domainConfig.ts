@@ -1,0 +1,127 @@
+/**
+ * Compute domains as configured: pure parsing of `ORRERY_COMPUTE_DOMAINS` (and of the
+ * single-domain variables), so a typo stops the hub at start with a message naming it.
+ *
+ *   ORRERY_COMPUTE_DOMAINS="local=docker:unix:///var/run/docker.sock;big=swarm:tcp://mgr:2375"
+ *
+ * Each `;`-separated entry is `name=backend[:host,host,…]`. A host is a Docker URL
+ * (`unix:///path` or `tcp://host:port`) with optional query settings:
+ * - `bridge=orrery1`: the user network's bridge interface on that host (default `orrery0`);
+ *   two daemons on one machine need different bridges;
+ * - `firewall=local|none`: whether the host is this machine, so the hub installs the user
+ *   network firewall and listens on that network for its servers (default: local for `unix:`);
+ * - `hub=<url>`: how servers on that host reach the hub, when the hub does not listen there
+ *   itself (percent-encoded).
+ */
+
+export type ComputeBackendKind = 'auto' | 'docker' | 'swarm' | 'local';
+
+export interface DockerHostSetting {
+  /** The URL without its query: `unix:///var/run/docker.sock`, `tcp://10.0.0.5:2375`. */
+  url: string;
+  /** Stable name saved with each server's state: `local` for a socket, else `host:port`. */
+  name: string;
+  bridge: string;
+  /** Is this host this machine (the hub manages its firewall and listens on its network)? */
+  local: boolean;
+  /** Where its servers reach the hub, if set explicitly. */
+  hubUrl: string | null;
+}
+
+export interface ComputeDomainConfig {
+  /** The RACM ComputeDomain's name, shown to users. */
+  name: string;
+  backend: ComputeBackendKind;
+  /** Docker hosts (docker: the domain's hosts; swarm: its manager first). Empty for local. */
+  hosts: DockerHostSetting[];
+}
+
+const BACKENDS: readonly ComputeBackendKind[] = ['auto', 'docker', 'swarm', 'local'];
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+export function parseDockerHost(raw: string): DockerHostSetting {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new Error(`"${raw}" is not a Docker host URL (unix:///path or tcp://host:port)`);
+  }
+  if (parsed.protocol !== 'unix:' && parsed.protocol !== 'tcp:') {
+    throw new Error(`"${raw}": a Docker host is unix:///path or tcp://host:port`);
+  }
+  const known = new Set(['bridge', 'firewall', 'hub']);
+  for (const key of parsed.searchParams.keys()) {
+    if (!known.has(key)) throw new Error(`"${raw}": unknown setting "${key}"`);
+  }
+  const firewall = parsed.searchParams.get('firewall');
+  if (firewall !== null && firewall !== 'local' && firewall !== 'none') {
+    throw new Error(`"${raw}": firewall must be local or none`);
+  }
+  const bridge = parsed.searchParams.get('bridge') ?? 'orrery0';
+  if (!/^[A-Za-z0-9_-]{1,15}$/.test(bridge)) {
+    throw new Error(`"${raw}": bridge must be an interface name of at most 15 characters`);
+  }
+  const isSocket = parsed.protocol === 'unix:';
+  return {
+    url: isSocket ? `unix://${parsed.pathname}` : `tcp://${parsed.host}`,
+    name: isSocket ? 'local' : parsed.host,
+    bridge,
+    local: firewall ? firewall === 'local' : isSocket,
+    hubUrl: parsed.searchParams.get('hub'),
+  };
+}
+
+/** One `name=backend[:hosts]` entry. */
+function parseDomain(entry: string): ComputeDomainConfig {
+  const eq = entry.indexOf('=');
+  if (eq < 0) throw new Error(`"${entry}": a compute domain is name=backend[:host,host]`);
+  const name = entry.slice(0, eq).trim();
+  if (!NAME.test(name)) throw new Error(`"${name}" is not a valid compute domain name`);
+  const rest = entry.slice(eq + 1).trim();
+  const colon = rest.indexOf(':');
+  const backend = (colon < 0 ? rest : rest.slice(0, colon)) as ComputeBackendKind;
+  if (!BACKENDS.includes(backend)) {
+    throw new Error(`compute domain "${name}": backend must be one of ${BACKENDS.join(', ')}`);
+  }
+  const hostList = colon < 0 ? '' : rest.slice(colon + 1);
+  return domain(
+    name,
+    backend,
+    hostList
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean),
+  );
+}
+
+/** A domain from its parts; Docker-based backends default to the local socket. */
+export function domain(
+  name: string,
+  backend: ComputeBackendKind,
+  hosts: string[] = [],
+): ComputeDomainConfig {
+  const urls = hosts.length > 0 || backend === 'local' ? hosts : ['unix:///var/run/docker.sock'];
+  const parsed = urls.map(parseDockerHost);
+  const names = new Set(parsed.map((h) => h.name));
+  if (names.size !== parsed.length) throw new Error(`compute domain "${name}" lists a host twice`);
+  return { name, backend, hosts: parsed };
+}
+
+/**
+ * The configured domains: `ORRERY_COMPUTE_DOMAINS` when set, else one domain from
+ * `ORRERY_COMPUTE_DOMAIN` (name), `ORRERY_COMPUTE` (backend) and `ORRERY_DOCKER_HOSTS`.
+ */
+export function parseComputeDomains(
+  domainsVariable: string | undefined,
+  single: { name: string; backend: ComputeBackendKind; hosts: string[] },
+): ComputeDomainConfig[] {
+  if (!domainsVariable?.trim()) return [domain(single.name, single.backend, single.hosts)];
+  const domains = domainsVariable
+    .split(';')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map(parseDomain);
+  const names = new Set(domains.map((d) => d.name));
+  if (names.size !== domains.length) throw new Error('ORRERY_COMPUTE_DOMAINS names a domain twice');
+  return domains;
+}
