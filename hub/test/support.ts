@@ -46,7 +46,12 @@ export async function createTestDatabase(
  * Config for tests: cheap argon2, a free port, and compute kept to itself: local processes,
  * a private state folder and name prefix, so one test hub never touches another's servers.
  */
-export function testConfig(databaseUrl: string, overrides: Partial<HubConfig> = {}): HubConfig {
+/** Settings a test changes; compute settings merge with the test defaults one by one. */
+export type TestOverrides = Partial<Omit<HubConfig, 'compute'>> & {
+  compute?: Partial<HubConfig['compute']>;
+};
+
+export function testConfig(databaseUrl: string, overrides: TestOverrides = {}): HubConfig {
   const base = loadConfig({
     ORRERY_PORT: '0',
     DATABASE_URL: databaseUrl,
@@ -78,10 +83,7 @@ export interface TestHub extends RunningHub {
 }
 
 /** A real hub on a fresh database; log lines are captured for assertions. */
-export async function startTestHub(
-  label: string,
-  overrides: Partial<HubConfig> = {},
-): Promise<TestHub> {
+export async function startTestHub(label: string, overrides: TestOverrides = {}): Promise<TestHub> {
   const database = await createTestDatabase(label);
   const logLines: string[] = [];
   const config = testConfig(database.url, overrides);

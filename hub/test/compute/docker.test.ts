@@ -93,8 +93,8 @@ after(async () => {
   if (skip) return;
   for (const child of children) child.kill('SIGKILL');
   await removeFirewallRules(
-    firewallRules('orrery0', { allowHostPorts: hubPorts, blockedNetworks: [] }).filter(
-      (rule) => rule.args.includes('--dport'),
+    firewallRules('orrery0', { allowHostPorts: hubPorts, blockedNetworks: [] }).filter((rule) =>
+      rule.args.includes('--dport'),
     ),
   );
   for (const server of await observer.listManaged()) await observer.stop(server.state);

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseComputeDomains, parseDockerHost } from '../../src/compute/domainConfig.ts';
+
+const single = { name: 'local', backend: 'auto' as const, hosts: [] };
+
+test('without ORRERY_COMPUTE_DOMAINS there is one domain on the local socket', () => {
+  const [only, ...rest] = parseComputeDomains(undefined, single);
+  assert.deepEqual(rest, []);
+  assert.equal(only!.name, 'local');
+  assert.equal(only!.backend, 'auto');
+  assert.deepEqual(only!.hosts, [
+    {
+      url: 'unix:///var/run/docker.sock',
+      name: 'local',
+      bridge: 'orrery0',
+      local: true,
+      hubUrl: null,
+    },
+  ]);
+  assert.deepEqual(parseComputeDomains('', { ...single, backend: 'local' })[0]!.hosts, []);
+});
+
+test('several domains, each with its backend and hosts', () => {
+  const domains = parseComputeDomains(
+    'local=docker:unix:///var/run/docker.sock ; big=docker:tcp://10.0.0.5:2375,tcp://127.0.0.1:2376?bridge=orrery1&firewall=local;cluster=swarm:tcp://mgr:2377?hub=http%3A%2F%2Fhub.internal%3A8000;laptop=local',
+    single,
+  );
+  assert.deepEqual(
+    domains.map((d) => [d.name, d.backend, d.hosts.map((h) => h.name)]),
+    [
+      ['local', 'docker', ['local']],
+      ['big', 'docker', ['10.0.0.5:2375', '127.0.0.1:2376']],
+      ['cluster', 'swarm', ['mgr:2377']],
+      ['laptop', 'local', []],
+    ],
+  );
+  assert.equal(domains[1]!.hosts[0]!.local, false, 'a TCP host is remote unless it says so');
+  assert.equal(domains[2]!.hosts[0]!.hubUrl, 'http://hub.internal:8000');
+});
+
+test('host settings are parsed and checked', () => {
+  const host = parseDockerHost('tcp://127.0.0.1:2376?bridge=orrery1&firewall=local');
+  assert.deepEqual(host, {
+    url: 'tcp://127.0.0.1:2376',
+    name: '127.0.0.1:2376',
+    bridge: 'orrery1',
+    local: true,
+    hubUrl: null,
+  });
+  assert.equal(parseDockerHost('unix:///run/docker.sock?firewall=none').local, false);
+  assert.throws(() => parseDockerHost('http://x:2375'), /unix:\/\/\/path or tcp:\/\/host:port/);
+  assert.throws(() => parseDockerHost('tcp://x:2375?colour=red'), /unknown setting "colour"/);
+  assert.throws(() => parseDockerHost('tcp://x:2375?firewall=maybe'), /firewall must be/);
+  assert.throws(() => parseDockerHost('tcp://x:2375?bridge=a-very-long-bridge-name'), /15/);
+});
+
+test('mistakes in ORRERY_COMPUTE_DOMAINS name what is wrong', () => {
+  assert.throws(() => parseComputeDomains('local', single), /name=backend/);
+  assert.throws(() => parseComputeDomains('a=kubernetes', single), /backend must be one of/);
+  assert.throws(() => parseComputeDomains('a b=local', single), /not a valid compute domain name/);
+  assert.throws(() => parseComputeDomains('a=local;a=docker', single), /names a domain twice/);
+  assert.throws(
+    () => parseComputeDomains('a=docker:tcp://h:1,tcp://h:1', single),
+    /lists a host twice/,
+  );
+});
