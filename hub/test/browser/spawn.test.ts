@@ -2,13 +2,16 @@
  * The compute flow as a person meets it, in real Chromium: register, sign in, start a
  * server and watch the progress bar, land in JupyterLab through the proxy with Orrery's
  * panels, run a notebook cell, stop the server. Another user is refused at the same URL.
+ * The server is a Docker container when a daemon answers (in CI it must), else a process.
  * Needs Debian's chromium (scripts/provision-lab.sh); in CI a missing browser fails.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
+import { dockerAvailable } from '@orrery/spawner';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { startTestHub, type TestHub, testConfig } from '../support.ts';
+import { domain } from '../../src/compute/domainConfig.ts';
+import { startTestHub, type TestHub } from '../support.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
@@ -32,7 +35,12 @@ let browser: Browser;
 before(async () => {
   if (skip) return;
   mkdirSync(ARTIFACTS, { recursive: true });
-  hub = await startTestHub('browser');
+  // Containers when Docker answers (always in CI): the panels then reach the hub from inside one.
+  if (process.env.CI === 'true' && !(await dockerAvailable()))
+    throw new Error('Docker is required in CI: run scripts/provision-docker.sh');
+  hub = await startTestHub('browser', {
+    compute: { domains: [domain('local', (await dockerAvailable()) ? 'docker' : 'local')] },
+  });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
 });
 after(async () => {
@@ -124,7 +132,7 @@ test('before an idle stop JupyterLab counts down, and "Keep it running" postpone
 }, async () => {
   // A hub whose idle limit is inside the warning window from the start, so the warning shows at once.
   const soon = await startTestHub('browser_cull', {
-    compute: { ...testConfig('').compute, idleCullSeconds: 900, cullWarningSeconds: 3600 },
+    compute: { idleCullSeconds: 900, cullWarningSeconds: 3600 },
   });
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   try {
