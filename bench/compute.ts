@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createAccount } from '../hub/src/accounts/service.ts';
 import { createToken } from '../hub/src/auth/tokens.ts';
+import { domain } from '../hub/src/compute/domainConfig.ts';
 import { serverSecret } from '../hub/src/compute/secrets.ts';
 import { findServer } from '../hub/src/compute/store.ts';
 import { type HubConfig, loadConfig } from '../hub/src/config.ts';
@@ -58,6 +59,28 @@ const CONCURRENT = Number(process.env.ORRERY_BENCH_CONCURRENT_SPAWNS ?? 20);
 /** Seconds per throughput measurement (per target, payload and concurrency). */
 const LOAD_SECONDS = Number(process.env.ORRERY_BENCH_LOAD_SECONDS ?? 4);
 const CONCURRENCIES = [1, 10, 50];
+/**
+ * Which phases run (comma list, default all): spawn, concurrent, http, websocket, memory,
+ * kernels. `ORRERY_BENCH_PHASES=http,kernels` measures only the proxy against its floors.
+ */
+const ALL_PHASES = ['spawn', 'concurrent', 'http', 'websocket', 'memory', 'kernels'] as const;
+type Phase = (typeof ALL_PHASES)[number];
+const PHASES = new Set(
+  (process.env.ORRERY_BENCH_PHASES ?? ALL_PHASES.join(','))
+    .split(',')
+    .map((phase) => phase.trim())
+    .filter(Boolean),
+);
+for (const phase of PHASES)
+  if (!(ALL_PHASES as readonly string[]).includes(phase))
+    throw new Error(`ORRERY_BENCH_PHASES: unknown phase "${phase}" (${ALL_PHASES.join(', ')})`);
+const runs = (phase: Phase) => PHASES.has(phase);
+/**
+ * Rounds of the HTTP matrix and of the kernel round trips (default 1). Each round rotates the
+ * order of the targets; a cell reports the median over rounds, and its ratios are the medians
+ * of the per-round ratios (each against the floor measured seconds apart in the same round).
+ */
+const ROUNDS = Math.max(1, Number(process.env.ORRERY_BENCH_ROUNDS ?? 1));
 const ROUND_TRIPS = 200;
 const CHURN = 2000;
 const SPAWN_TARGET = 1.1;
@@ -89,7 +112,7 @@ function hubConfig(databaseUrl: string): HubConfig {
     secretKey: randomBytes(32).toString('base64url'),
     compute: {
       ...base.compute,
-      backend: 'docker',
+      domains: [domain('local', 'docker')],
       images: [IMAGE, STOCK_IMAGE],
       namePrefix: BENCH_PREFIX,
       maxConcurrentSpawns: 50,
@@ -252,64 +275,189 @@ async function concurrentSpawns(hub: HubProcess, config: HubConfig, users: Bench
   };
 }
 
+type Target = { base: string; headers: Record<string, string> };
 interface Targets {
-  orrery: { base: string; headers: Record<string, string> };
-  direct: { base: string; headers: Record<string, string> };
-  chp: { base: string; headers: Record<string, string> };
+  orrery: Target;
+  direct: Target;
+  chp: Target;
+  /** Straight to the container's own address on the user network (no docker-proxy). */
+  bridge: Target;
+  /** The Orrery proxy with its route pointed at the container's own address. */
+  orreryBridge: Target;
 }
 type TargetName = keyof Targets;
-const TARGETS: TargetName[] = ['orrery', 'direct', 'chp'];
+type MainTarget = 'orrery' | 'direct' | 'chp';
+const TARGETS: MainTarget[] = ['orrery', 'direct', 'chp'];
+/**
+ * The HTTP matrix also measures the container's own address, straight and through the proxy
+ * (route re-pointed for that measurement only), unless ORRERY_BENCH_BRIDGE=0: Docker's userland
+ * proxy behind the published port is a copying hop of its own.
+ */
+const HTTP_TARGETS: TargetName[] =
+  process.env.ORRERY_BENCH_BRIDGE === '0' ? [...TARGETS] : [...TARGETS, 'orreryBridge', 'bridge'];
 
-async function throughput(targets: Targets, hubPid: number, chpPid: number) {
+/** One target in one cell: medians over the rounds, and each round's figure. */
+interface CellResult {
+  concurrency: number;
+  rounds: number;
+  requests: number;
+  errors: number;
+  firstError?: string;
+  reqPerSec: number;
+  mbPerSec: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  cpuMsPerRequest?: number;
+  reqPerSecRounds: number[];
+}
+interface CellRatios {
+  vsDirect: number;
+  vsChp: number;
+  cpuVsChp?: number;
+  bridgeProxyVsBridge?: number;
+  bridgeProxyVsDirect?: number;
+  directVsBridge?: number;
+  vsDirectRounds: number[];
+  vsChpRounds: number[];
+}
+
+const median = (values: number[]) => {
+  const sorted = values.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+async function throughput(
+  targets: Targets,
+  hubPid: number,
+  chpPid: number,
+  /** Called before each measurement of a target (the proxy's route depends on it). */
+  prepare: (name: TargetName) => Promise<void>,
+) {
   const payloads = { small: 'api/status', large: 'files/bench-1mib.bin' } as const;
+  const TARGETS: TargetName[] = HTTP_TARGETS;
   // Warm every path (connections, JIT, the proxy's auth cache) before anything counts.
-  for (const name of TARGETS)
+  for (const name of TARGETS) {
+    await prepare(name);
     await httpLoad(`${targets[name].base}${payloads.small}`, targets[name].headers, 10, 1);
-  const out: Record<
-    string,
-    Record<string, Record<TargetName, LoadResult & { cpuMsPerRequest?: number }>>
-  > = {};
-  for (const [payload, suffix] of Object.entries(payloads)) {
-    out[payload] = {};
-    for (const concurrency of CONCURRENCIES) {
-      const row = {} as Record<TargetName, LoadResult & { cpuMsPerRequest?: number }>;
-      for (const name of TARGETS) {
-        const pid = name === 'orrery' ? hubPid : name === 'chp' ? chpPid : undefined;
-        const cpuBefore = pid ? cpuSeconds(pid) : 0;
-        const result = await httpLoad(
-          `${targets[name].base}${suffix}`,
-          targets[name].headers,
-          concurrency,
-          LOAD_SECONDS,
+  }
+  type Measured = LoadResult & { cpuMsPerRequest?: number };
+  const measured: Record<string, Record<TargetName, Measured>[]> = {};
+  for (let r = 0; r < ROUNDS; r++) {
+    // Rotate who goes first so drift in the machine's load falls on every target.
+    const order = TARGETS.map((_, i) => TARGETS[(i + r) % TARGETS.length]!);
+    for (const [payload, suffix] of Object.entries(payloads)) {
+      for (const concurrency of CONCURRENCIES) {
+        const row = {} as Record<TargetName, Measured>;
+        for (const name of order) {
+          await prepare(name);
+          const pid = name.startsWith('orrery') ? hubPid : name === 'chp' ? chpPid : undefined;
+          const cpuBefore = pid ? cpuSeconds(pid) : 0;
+          const result = await httpLoad(
+            `${targets[name].base}${suffix}`,
+            targets[name].headers,
+            concurrency,
+            LOAD_SECONDS,
+          );
+          row[name] = pid
+            ? {
+                ...result,
+                cpuMsPerRequest: round(
+                  ((cpuSeconds(pid) - cpuBefore) * 1000) / Math.max(1, result.requests),
+                  3,
+                ),
+              }
+            : result;
+        }
+        const key = `${payload} c=${concurrency}`;
+        measured[key] = [...(measured[key] ?? []), row];
+        const cell = (name: TargetName) =>
+          payload === 'small' ? `${row[name].reqPerSec} req/s` : `${row[name].mbPerSec} MB/s`;
+        log(
+          `  ${ROUNDS > 1 ? `round ${r + 1}/${ROUNDS} ` : ''}${key}: orrery ${cell('orrery')}, direct ${cell('direct')}, chp ${cell('chp')}` +
+            `  (proxy/direct ${ratio(row.orrery.reqPerSec, row.direct.reqPerSec)}, proxy/chp ${ratio(row.orrery.reqPerSec, row.chp.reqPerSec)};` +
+            ` CPU ms/req orrery ${row.orrery.cpuMsPerRequest}, chp ${row.chp.cpuMsPerRequest})` +
+            (row.bridge
+              ? `; container address: direct ${cell('bridge')}, orrery ${cell('orreryBridge')} (CPU ${row.orreryBridge.cpuMsPerRequest})`
+              : ''),
         );
-        row[name] = pid
-          ? {
-              ...result,
-              cpuMsPerRequest: round(
-                ((cpuSeconds(pid) - cpuBefore) * 1000) / Math.max(1, result.requests),
-                3,
-              ),
-            }
-          : result;
       }
-      out[payload]![String(concurrency)] = row;
-      const cell = (name: TargetName) =>
-        payload === 'small' ? `${row[name].reqPerSec} req/s` : `${row[name].mbPerSec} MB/s`;
-      log(
-        `  ${payload} c=${concurrency}: orrery ${cell('orrery')}, direct ${cell('direct')}, chp ${cell('chp')}` +
-          `  (proxy/direct ${ratio(row.orrery.reqPerSec, row.direct.reqPerSec)}, proxy/chp ${ratio(row.orrery.reqPerSec, row.chp.reqPerSec)})`,
-      );
     }
   }
-  return out;
+  const cells: Record<string, Record<TargetName, CellResult>> = {};
+  const ratios: Record<string, CellRatios & { meetsTarget: boolean }> = {};
+  for (const [key, rows] of Object.entries(measured)) {
+    const summary = {} as Record<TargetName, CellResult>;
+    for (const name of TARGETS) {
+      const of = rows.map((row) => row[name]);
+      const cpu = of.map((result) => result.cpuMsPerRequest ?? Number.NaN);
+      summary[name] = {
+        concurrency: of[0]!.concurrency,
+        rounds: of.length,
+        requests: of.reduce((sum, result) => sum + result.requests, 0),
+        errors: of.reduce((sum, result) => sum + result.errors, 0),
+        ...(of.find((result) => result.firstError)
+          ? { firstError: of.find((result) => result.firstError)!.firstError }
+          : {}),
+        reqPerSec: round(median(of.map((result) => result.reqPerSec))),
+        mbPerSec: round(median(of.map((result) => result.mbPerSec))),
+        latencyP50Ms: round(median(of.map((result) => result.latencyMs.p50)), 3),
+        latencyP99Ms: round(median(of.map((result) => result.latencyMs.p99)), 3),
+        ...(name === 'direct' || name === 'bridge'
+          ? {}
+          : { cpuMsPerRequest: round(median(cpu), 3) }),
+        reqPerSecRounds: of.map((result) => result.reqPerSec),
+      };
+    }
+    cells[key] = summary;
+    const vsDirectRounds = rows.map((row) => round(row.orrery.reqPerSec / row.direct.reqPerSec, 2));
+    const vsChpRounds = rows.map((row) => round(row.orrery.reqPerSec / row.chp.reqPerSec, 2));
+    const vsDirect = round(median(vsDirectRounds), 2);
+    const vsChp = round(median(vsChpRounds), 2);
+    ratios[key] = {
+      vsDirect,
+      vsChp,
+      cpuVsChp: round(
+        median(
+          rows.map(
+            (row) => (row.orrery.cpuMsPerRequest ?? Number.NaN) / (row.chp.cpuMsPerRequest ?? 1),
+          ),
+        ),
+        2,
+      ),
+      vsDirectRounds,
+      vsChpRounds,
+      meetsTarget: vsDirect >= 0.8 && vsChp >= 1,
+      ...(rows[0]!.bridge && rows[0]!.orreryBridge
+        ? {
+            // Without docker-proxy on either side: the proxy to the container's address versus
+            // the client to the container's address; and what the published port costs direct.
+            bridgeProxyVsBridge: round(
+              median(rows.map((row) => row.orreryBridge.reqPerSec / row.bridge.reqPerSec)),
+              2,
+            ),
+            bridgeProxyVsDirect: round(
+              median(rows.map((row) => row.orreryBridge.reqPerSec / row.direct.reqPerSec)),
+              2,
+            ),
+            directVsBridge: round(
+              median(rows.map((row) => row.direct.reqPerSec / row.bridge.reqPerSec)),
+              2,
+            ),
+          }
+        : {}),
+    };
+  }
+  return { cells, ratios };
 }
 
 async function websockets(
-  wsTargets: Record<TargetName, { url: string; headers: Record<string, string> }>,
+  wsTargets: Record<MainTarget, { url: string; headers: Record<string, string> }>,
 ) {
-  const out: Record<string, Record<TargetName, RoundTripResult>> = {};
+  const out: Record<string, Record<MainTarget, RoundTripResult>> = {};
   for (const connections of CONCURRENCIES) {
-    const row = {} as Record<TargetName, RoundTripResult>;
+    const row = {} as Record<MainTarget, RoundTripResult>;
     for (const name of TARGETS)
       row[name] = await kernelRoundTrips(
         wsTargets[name].url,
@@ -319,7 +467,7 @@ async function websockets(
         LOAD_SECONDS,
       );
     out[String(connections)] = row;
-    const cell = (name: TargetName) => `${row[name].latencyMs.p50}/${row[name].latencyMs.p99} ms`;
+    const cell = (name: MainTarget) => `${row[name].latencyMs.p50}/${row[name].latencyMs.p99} ms`;
     log(
       `  ws c=${connections} p50/p99: orrery ${cell('orrery')}, direct ${cell('direct')}, chp ${cell('chp')}`,
     );
@@ -385,6 +533,7 @@ async function serverTargets(
   const address = info.NetworkSettings.Networks[NETWORK]?.IPAddress;
   return {
     upstream: row.url,
+    bridgeUpstream: `http://${address}:8888`,
     bridge: {
       base: `http://${address}:8888${proxyPath}`,
       headers: { authorization: `token ${secret}` },
@@ -409,86 +558,147 @@ function countProcesses(name: string): number {
 
 const wsUrl = (base: string, rest: string) => `${base.replace(/^http/, 'ws')}${rest}`;
 
+/** kernel_info round trips on one connection per path, ROUNDS times in rotating order, pooled. */
+async function kernelPaths(
+  paths: Record<string, { url: string; headers: Record<string, string> }>,
+) {
+  const names = Object.keys(paths);
+  const samples: Record<string, number[]> = {};
+  const p50Rounds: Record<string, number[]> = {};
+  const planned: Record<string, number> = {};
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = names.map((_, i) => names[(i + r) % names.length]!);
+    for (const name of order) {
+      const result = await kernelRoundTrips(
+        paths[name]!.url,
+        paths[name]!.headers,
+        1,
+        ROUND_TRIPS,
+        20,
+        true,
+      );
+      samples[name] = [...(samples[name] ?? []), ...(result.samples ?? [])];
+      p50Rounds[name] = [...(p50Rounds[name] ?? []), result.latencyMs.p50];
+      planned[name] = (planned[name] ?? 0) + result.planned;
+    }
+  }
+  return Object.fromEntries(
+    names.map((name) => [
+      name,
+      {
+        connections: 1,
+        planned: planned[name]!,
+        latencyMs: percentiles(samples[name]!),
+        p50Rounds: p50Rounds[name]!,
+      },
+    ]),
+  );
+}
+
 async function proxyAndKernels(db: Db, config: HubConfig, hub: HubProcess, user: BenchUser) {
-  log('proxy: starting a NODELAY server and a stock one');
+  const wantsStock = runs('kernels');
+  log(`proxy: starting a NODELAY server${wantsStock ? ' and a stock one' : ''}`);
   const lab = await hubSpawn(hub, user, 'lab');
-  const stock = await hubSpawn(hub, user, 'stock', STOCK_IMAGE);
+  const stock = wantsStock ? await hubSpawn(hub, user, 'stock', STOCK_IMAGE) : undefined;
   const labTargets = await serverTargets(db, config, hub, user, 'lab', lab.url);
-  const stockTargets = await serverTargets(db, config, hub, user, 'stock', stock.url);
+  const stockTargets = stock
+    ? await serverTargets(db, config, hub, user, 'stock', stock.url)
+    : undefined;
   const chp = await startChp(lab.url, labTargets.upstream);
   try {
     const targets: Targets = {
       orrery: labTargets.orrery,
       direct: labTargets.direct,
       chp: { base: `${chp.url}${lab.url}`, headers: labTargets.direct.headers },
+      bridge: labTargets.bridge,
+      orreryBridge: labTargets.orrery,
     };
-    const put = await fetch(`${targets.direct.base}api/contents/bench-1mib.bin`, {
-      method: 'PUT',
-      headers: { ...targets.direct.headers, 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'file', format: 'text', content: 'x'.repeat(2 ** 20) }),
-    });
-    if (put.status !== 200 && put.status !== 201) throw new Error(`PUT 1 MiB: HTTP ${put.status}`);
-    log(`proxy: HTTP throughput, ${LOAD_SECONDS} s per cell`);
-    const http = await throughput(targets, hub.pid, chp.pid);
+    let routedTo = labTargets.upstream;
+    const prepare = async (name: TargetName) => {
+      const want = name === 'orreryBridge' ? labTargets.bridgeUpstream : labTargets.upstream;
+      if (want === routedTo) return;
+      await hub.route(user.safeName, 'lab', want);
+      routedTo = want;
+    };
+    let http: Awaited<ReturnType<typeof throughput>> | undefined;
+    if (runs('http')) {
+      const put = await fetch(`${targets.direct.base}api/contents/bench-1mib.bin`, {
+        method: 'PUT',
+        headers: { ...targets.direct.headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'file', format: 'text', content: 'x'.repeat(2 ** 20) }),
+      });
+      if (put.status !== 200 && put.status !== 201)
+        throw new Error(`PUT 1 MiB: HTTP ${put.status}`);
+      log(`proxy: HTTP throughput, ${LOAD_SECONDS} s per cell, ${ROUNDS} round(s)`);
+      http = await throughput(targets, hub.pid, chp.pid, prepare);
+      await prepare('orrery');
+    }
 
     const kernel = await startKernel(targets.direct);
     const channels = `api/kernels/${kernel}/channels`;
-    log(`proxy: kernel WebSocket round trips, up to ${ROUND_TRIPS} per connection`);
-    const ws = await websockets({
-      orrery: { url: wsUrl(targets.orrery.base, channels), headers: targets.orrery.headers },
-      direct: { url: wsUrl(targets.direct.base, channels), headers: targets.direct.headers },
-      chp: { url: wsUrl(targets.chp.base, channels), headers: targets.chp.headers },
-    });
+    let ws: Awaited<ReturnType<typeof websockets>> | undefined;
+    if (runs('websocket')) {
+      log(`proxy: kernel WebSocket round trips, up to ${ROUND_TRIPS} per connection`);
+      ws = await websockets({
+        orrery: { url: wsUrl(targets.orrery.base, channels), headers: targets.orrery.headers },
+        direct: { url: wsUrl(targets.direct.base, channels), headers: targets.direct.headers },
+        chp: { url: wsUrl(targets.chp.base, channels), headers: targets.chp.headers },
+      });
+    }
 
-    log(`proxy: hub RSS around ${CHURN} WebSocket opens and closes`);
-    const memory = await memoryChurn(
-      hub,
-      wsUrl(targets.orrery.base, 'api/events/subscribe'),
-      user.auth,
-    );
+    let memory: Awaited<ReturnType<typeof memoryChurn>> | undefined;
+    if (runs('memory')) {
+      log(`proxy: hub RSS around ${CHURN} WebSocket opens and closes`);
+      memory = await memoryChurn(
+        hub,
+        wsUrl(targets.orrery.base, 'api/events/subscribe'),
+        user.auth,
+      );
+    }
 
-    log('kernels: NODELAY (orrery/lab) versus stock (ORRERY_WS_NODELAY=0), one connection');
-    const stockKernel = await startKernel(stockTargets.direct);
-    const one = (base: string, id: string, headers: Record<string, string>) =>
-      kernelRoundTrips(wsUrl(base, `api/kernels/${id}/channels`), headers, 1, ROUND_TRIPS, 20);
-    const kernels = {
-      nodelayProxy: await one(labTargets.orrery.base, kernel, labTargets.orrery.headers),
-      stockProxy: await one(stockTargets.orrery.base, stockKernel, stockTargets.orrery.headers),
-      nodelayDirect: await one(labTargets.direct.base, kernel, labTargets.direct.headers),
-      stockDirect: await one(stockTargets.direct.base, stockKernel, stockTargets.direct.headers),
-      // Published ports on 127.0.0.1 go through docker-proxy when Docker's userland proxy is on.
-      nodelayBridge: await one(labTargets.bridge.base, kernel, labTargets.bridge.headers),
-      dockerProxyProcesses: countProcesses('docker-proxy'),
-    };
+    let kernels: Record<string, unknown> | undefined;
+    if (stockTargets) {
+      log(
+        `kernels: NODELAY (orrery/lab) versus stock (ORRERY_WS_NODELAY=0), one connection, ${ROUNDS} round(s)`,
+      );
+      const stockKernel = await startKernel(stockTargets.direct);
+      const path = (base: string, id: string, headers: Record<string, string>) => ({
+        url: wsUrl(base, `api/kernels/${id}/channels`),
+        headers,
+      });
+      const measured = await kernelPaths({
+        nodelayProxy: path(labTargets.orrery.base, kernel, labTargets.orrery.headers),
+        stockProxy: path(stockTargets.orrery.base, stockKernel, stockTargets.orrery.headers),
+        nodelayDirect: path(labTargets.direct.base, kernel, labTargets.direct.headers),
+        stockDirect: path(stockTargets.direct.base, stockKernel, stockTargets.direct.headers),
+        // Published ports on 127.0.0.1 go through docker-proxy when Docker's userland proxy is on.
+        nodelayBridge: path(labTargets.bridge.base, kernel, labTargets.bridge.headers),
+      });
+      const proxyP50 = measured.nodelayProxy!.latencyMs.p50;
+      kernels = {
+        ...measured,
+        dockerProxyProcesses: countProcesses('docker-proxy'),
+        targetP50Ms: KERNEL_TARGET_MS,
+        meetsTarget: proxyP50 <= KERNEL_TARGET_MS,
+        proxyAddedP50Ms: round(proxyP50 - measured.nodelayDirect!.latencyMs.p50, 3),
+        proxyAddedP50MsRounds: measured.nodelayProxy!.p50Rounds.map((p50, i) =>
+          round(p50 - measured.nodelayDirect!.p50Rounds[i]!, 3),
+        ),
+      };
+    }
     return { http, ws, memory, kernels };
   } finally {
     await chp.stop();
     await hubStop(hub, user, 'lab').catch(() => 0);
-    await hubStop(hub, user, 'stock').catch(() => 0);
+    if (stock) await hubStop(hub, user, 'stock').catch(() => 0);
   }
-}
-
-function proxyRatios(http: Awaited<ReturnType<typeof throughput>>) {
-  const ratios: Record<string, { vsDirect: number; vsChp: number; meetsTarget: boolean }> = {};
-  for (const [payload, rows] of Object.entries(http)) {
-    for (const [concurrency, row] of Object.entries(rows)) {
-      const vsDirect = round(row.orrery.reqPerSec / row.direct.reqPerSec, 2);
-      const vsChp = round(row.orrery.reqPerSec / row.chp.reqPerSec, 2);
-      ratios[`${payload} c=${concurrency}`] = {
-        vsDirect,
-        vsChp,
-        meetsTarget: vsDirect >= 0.8 && vsChp >= 1,
-      };
-    }
-  }
-  return ratios;
 }
 
 async function main() {
   const began = process.hrtime.bigint();
   const docker = connectLocalDocker();
   await sweep(docker, STOCK_IMAGE);
-  await buildStockImage(IMAGE, STOCK_IMAGE);
+  if (runs('kernels')) await buildStockImage(IMAGE, STOCK_IMAGE);
   const database = await createBenchDatabase('compute');
   const config = hubConfig(database.url);
   const profileDir = process.env.ORRERY_BENCH_PROFILE
@@ -507,29 +717,26 @@ async function main() {
     ]);
     const [spawner, proxyuser, ...crowd] = users;
     const rssAtStartMiB = round(residentBytes(hub.pid) / 2 ** 20);
-    const spawn = await spawnLatency(hub, config, spawner!);
-    const concurrent = await concurrentSpawns(hub, config, crowd);
-    const proxy = await proxyAndKernels(db, config, hub, proxyuser!);
+    const spawn = runs('spawn') ? await spawnLatency(hub, config, spawner!) : undefined;
+    const concurrent = runs('concurrent') ? await concurrentSpawns(hub, config, crowd) : undefined;
+    const proxy = ['http', 'websocket', 'memory', 'kernels'].some((phase) => PHASES.has(phase))
+      ? await proxyAndKernels(db, config, hub, proxyuser!)
+      : undefined;
     const result = {
       benchmark: 'compute',
       machine: await machine(),
       image: IMAGE,
+      phases: [...PHASES],
+      rounds: ROUNDS,
+      loadSeconds: LOAD_SECONDS,
       hubRssAtStartMiB: rssAtStartMiB,
       spawn,
       concurrent,
-      http: proxy.http,
-      httpRatios: proxyRatios(proxy.http),
-      websocket: proxy.ws,
-      memory: proxy.memory,
-      kernels: {
-        ...proxy.kernels,
-        targetP50Ms: KERNEL_TARGET_MS,
-        meetsTarget: proxy.kernels.nodelayProxy.latencyMs.p50 <= KERNEL_TARGET_MS,
-        proxyAddedP50Ms: round(
-          proxy.kernels.nodelayProxy.latencyMs.p50 - proxy.kernels.nodelayDirect.latencyMs.p50,
-          3,
-        ),
-      },
+      http: proxy?.http?.cells,
+      httpRatios: proxy?.http?.ratios,
+      websocket: proxy?.ws,
+      memory: proxy?.memory,
+      kernels: proxy?.kernels,
       seconds: 0,
       leftovers: [] as string[],
     };
@@ -539,7 +746,7 @@ async function main() {
     leftovers = await benchLeftovers(docker);
     result.leftovers = leftovers;
     result.seconds = round(msSince(began) / 1000);
-    const file = writeResult('compute', result);
+    const file = writeResult(process.env.ORRERY_BENCH_RESULT ?? 'compute', result);
     report(result);
     log(`results: ${file}`);
   } finally {
@@ -557,26 +764,32 @@ async function main() {
 // biome-ignore lint/suspicious/noExplicitAny: the result object printed is the one just built.
 function report(r: any) {
   const verdict = (met: boolean) => (met ? 'met' : 'MISSED');
-  log(
-    `spawn (n=${r.spawn.n}): hub p50 ${round(r.spawn.hubMs.p50)} ms vs bare ${round(r.spawn.bareMs.p50)} ms = ${r.spawn.ratioP50}x (+${r.spawn.addedP50Ms} ms); <= 1.1x ${verdict(r.spawn.meetsTarget)}`,
-  );
-  log(
-    `spawn x${r.concurrent.users}: ${r.concurrent.succeeded}/${r.concurrent.users} ok, p50 ${round(r.concurrent.hubMs.p50)} / p95 ${round(r.concurrent.hubMs.p95)} ms (bare ${round(r.concurrent.bareMs.p50)} / ${round(r.concurrent.bareMs.p95)} ms)`,
-  );
-  for (const [cell, value] of Object.entries(r.httpRatios) as [
-    string,
-    { vsDirect: number; vsChp: number; meetsTarget: boolean },
-  ][])
+  if (r.spawn)
     log(
-      `http ${cell}: proxy/direct ${value.vsDirect}, proxy/chp ${value.vsChp}  ${verdict(value.meetsTarget)}`,
+      `spawn (n=${r.spawn.n}): hub p50 ${round(r.spawn.hubMs.p50)} ms vs bare ${round(r.spawn.bareMs.p50)} ms = ${r.spawn.ratioP50}x (+${r.spawn.addedP50Ms} ms); <= 1.1x ${verdict(r.spawn.meetsTarget)}`,
     );
-  log(
-    `memory: RSS ${r.memory.rssBeforeMiB} -> ${r.memory.rssAfterMiB} MiB, heap ${r.memory.heapBeforeMiB} -> ${r.memory.heapAfterMiB} MiB after ${r.memory.sockets} WebSockets (${r.memory.failures} failed)`,
-  );
+  if (r.concurrent)
+    log(
+      `spawn x${r.concurrent.users}: ${r.concurrent.succeeded}/${r.concurrent.users} ok, p50 ${round(r.concurrent.hubMs.p50)} / p95 ${round(r.concurrent.hubMs.p95)} ms (bare ${round(r.concurrent.bareMs.p50)} / ${round(r.concurrent.bareMs.p95)} ms)`,
+    );
+  for (const [cell, value] of Object.entries(r.httpRatios ?? {}) as [
+    string,
+    { vsDirect: number; vsChp: number; cpuVsChp: number; meetsTarget: boolean },
+  ][]) {
+    const row = r.http[cell];
+    log(
+      `http ${cell}: proxy/direct ${value.vsDirect}, proxy/chp ${value.vsChp}; CPU ms/req orrery ${row.orrery.cpuMsPerRequest}, chp ${row.chp.cpuMsPerRequest} (${value.cpuVsChp}x)  ${verdict(value.meetsTarget)}`,
+    );
+  }
+  if (r.memory)
+    log(
+      `memory: RSS ${r.memory.rssBeforeMiB} -> ${r.memory.rssAfterMiB} MiB, heap ${r.memory.heapBeforeMiB} -> ${r.memory.heapAfterMiB} MiB after ${r.memory.sockets} WebSockets (${r.memory.failures} failed)`,
+    );
   const k = r.kernels;
-  log(
-    `kernel_info p50: proxy nodelay ${k.nodelayProxy.latencyMs.p50} ms, stock ${k.stockProxy.latencyMs.p50} ms; direct nodelay ${k.nodelayDirect.latencyMs.p50} ms, stock ${k.stockDirect.latencyMs.p50} ms; container address ${k.nodelayBridge.latencyMs.p50} ms (docker-proxy processes: ${k.dockerProxyProcesses}); <= ${k.targetP50Ms} ms ${verdict(k.meetsTarget)}`,
-  );
+  if (k)
+    log(
+      `kernel_info p50: proxy nodelay ${k.nodelayProxy.latencyMs.p50} ms, stock ${k.stockProxy.latencyMs.p50} ms; direct nodelay ${k.nodelayDirect.latencyMs.p50} ms, stock ${k.stockDirect.latencyMs.p50} ms; container address ${k.nodelayBridge.latencyMs.p50} ms (docker-proxy processes: ${k.dockerProxyProcesses}); proxy adds ${k.proxyAddedP50Ms} ms (rounds ${k.proxyAddedP50MsRounds.join(', ')}); <= ${k.targetP50Ms} ms ${verdict(k.meetsTarget)}`,
+    );
   log(`took ${r.seconds} s; leftovers: ${r.leftovers.length ? r.leftovers.join(', ') : 'none'}`);
 }
 

@@ -4,8 +4,8 @@
  * RSS can be read from /proc/<pid>/status. The parent sends the configuration over IPC (never
  * on the command line: it holds the hub's secret key) and may ask for a garbage collection.
  *
- * Messages in:  {type: 'start', config} | {type: 'gc'} | {type: 'stop'}
- * Messages out: {type: 'started', url} | {type: 'gc', heapUsed} | {type: 'stopped'} | {type: 'error', message}
+ * Messages in:  {type: 'start', config} | {type: 'gc'} | {type: 'route', owner, server, url} | {type: 'stop'}
+ * Messages out: {type: 'started', url} | {type: 'gc', heapUsed} | {type: 'routed'} | {type: 'stopped'} | {type: 'error', message}
  */
 import { DockerBackend } from '@orrery/spawner';
 import type { HubConfig } from '../../hub/src/config.ts';
@@ -33,10 +33,15 @@ function isolateDeployment(): void {
 }
 isolateDeployment();
 
-export type HubRequest = { type: 'start'; config: HubConfig } | { type: 'gc' } | { type: 'stop' };
+export type HubRequest =
+  | { type: 'start'; config: HubConfig }
+  | { type: 'gc' }
+  | { type: 'route'; owner: string; server: string; url: string }
+  | { type: 'stop' };
 export type HubReply =
   | { type: 'started'; url: string }
   | { type: 'gc'; heapUsed: number }
+  | { type: 'routed' }
   | { type: 'stopped' }
   | { type: 'error'; message: string };
 
@@ -52,6 +57,22 @@ process.on('message', (message: HubRequest) => {
       } else if (message.type === 'gc') {
         (globalThis as { gc?: () => void }).gc?.();
         send({ type: 'gc', heapUsed: process.memoryUsage().heapUsed });
+      } else if (message.type === 'route') {
+        // Point the proxy's route at another upstream address (the container's own address on
+        // the user network instead of the published port), to measure the proxy without
+        // docker-proxy behind it. Only the route's URL changes.
+        const routes = running!.hub.compute!.routes;
+        const route = routes.lookup(message.owner, message.server);
+        if (!route) throw new Error(`no route ${message.owner}/${message.server}`);
+        routes.set({
+          id: route.serverId,
+          userId: route.userId,
+          ownerSafeName: route.ownerSafeName,
+          name: route.serverName,
+          url: message.url,
+          startedAt: route.startedAt,
+        });
+        send({ type: 'routed' });
       } else if (message.type === 'stop') {
         await running?.close();
         send({ type: 'stopped' });

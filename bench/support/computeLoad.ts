@@ -194,6 +194,8 @@ export interface RoundTripResult {
   planned: number;
   latencyMs: Percentiles;
   seconds: number;
+  /** Every round trip, ms, when asked for (to pool several runs). */
+  samples?: number[];
 }
 
 /**
@@ -207,6 +209,7 @@ export async function kernelRoundTrips(
   connections: number,
   perConnection: number,
   budgetSeconds: number,
+  keepSamples = false,
 ): Promise<RoundTripResult> {
   const channels = await Promise.all(
     Array.from({ length: connections }, () => KernelChannel.open(url, headers)),
@@ -227,6 +230,7 @@ export async function kernelRoundTrips(
       planned: connections * perConnection,
       latencyMs: percentiles(samples),
       seconds: round(msSince(started) / 1000, 2),
+      ...(keepSamples ? { samples } : {}),
     };
   } finally {
     await Promise.all(channels.map((channel) => channel.close()));

@@ -37,6 +37,8 @@ export interface HubProcess {
   pid: number;
   /** Run a full garbage collection in the hub; resolves with its heap afterwards. */
   gc(): Promise<number>;
+  /** Point the route of `owner`/`server` at `url` (an upstream base URL). */
+  route(owner: string, server: string, url: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -84,6 +86,10 @@ export async function forkHub(config: HubConfig, cpuProfileDir?: string): Promis
     async gc() {
       ask({ type: 'gc' });
       return (await next('gc')).heapUsed;
+    },
+    async route(owner, server, url) {
+      ask({ type: 'route', owner, server, url });
+      await next('routed');
     },
     async stop() {
       if (child.connected) {
