@@ -5,7 +5,10 @@
  *   ORRERY_COMPUTE_DOMAINS="local=docker:unix:///var/run/docker.sock;big=swarm:tcp://mgr:2375"
  *
  * Each `;`-separated entry is `name=backend[:host,host,…]`. A host is a Docker URL
- * (`unix:///path` or `tcp://host:port`) with optional query settings:
+ * (`unix:///path`, `tcp://host:port` or `ssh://user@host[:port]`, the SSH agent
+ * authenticating) with optional query settings:
+ * - `tls=/dir`: TCP with TLS, the client certificate in Docker's layout (`ca.pem`,
+ *   `cert.pem`, `key.pem`, as DOCKER_CERT_PATH);
  * - `bridge=orrery1`: the user network's bridge interface on that host (default `orrery0`);
  *   two daemons on one machine need different bridges;
  * - `firewall=local|none`: whether the host is this machine, so the hub installs the user
@@ -26,6 +29,8 @@ export interface DockerHostSetting {
   local: boolean;
   /** Where its servers reach the hub, if set explicitly. */
   hubUrl: string | null;
+  /** Directory of `ca.pem`, `cert.pem`, `key.pem` for TCP with TLS. */
+  tlsDir: string | null;
 }
 
 export interface ComputeDomainConfig {
@@ -36,6 +41,7 @@ export interface ComputeDomainConfig {
   hosts: DockerHostSetting[];
 }
 
+const SCHEMES = 'unix:///path, tcp://host:port or ssh://user@host';
 const BACKENDS: readonly ComputeBackendKind[] = ['auto', 'docker', 'swarm', 'local'];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -44,12 +50,12 @@ export function parseDockerHost(raw: string): DockerHostSetting {
   try {
     parsed = new URL(raw);
   } catch {
-    throw new Error(`"${raw}" is not a Docker host URL (unix:///path or tcp://host:port)`);
+    throw new Error(`"${raw}" is not a Docker host URL (${SCHEMES})`);
   }
-  if (parsed.protocol !== 'unix:' && parsed.protocol !== 'tcp:') {
-    throw new Error(`"${raw}": a Docker host is unix:///path or tcp://host:port`);
+  if (!['unix:', 'tcp:', 'ssh:'].includes(parsed.protocol)) {
+    throw new Error(`"${raw}": a Docker host is ${SCHEMES}`);
   }
-  const known = new Set(['bridge', 'firewall', 'hub']);
+  const known = new Set(['bridge', 'firewall', 'hub', 'tls']);
   for (const key of parsed.searchParams.keys()) {
     if (!known.has(key)) throw new Error(`"${raw}": unknown setting "${key}"`);
   }
@@ -61,13 +67,22 @@ export function parseDockerHost(raw: string): DockerHostSetting {
   if (!/^[A-Za-z0-9_-]{1,15}$/.test(bridge)) {
     throw new Error(`"${raw}": bridge must be an interface name of at most 15 characters`);
   }
+  const tlsDir = parsed.searchParams.get('tls');
+  if (tlsDir !== null && (parsed.protocol !== 'tcp:' || !tlsDir.startsWith('/'))) {
+    throw new Error(`"${raw}": tls takes an absolute directory, on tcp:// hosts only`);
+  }
+  if (parsed.protocol === 'ssh:' && !parsed.username) {
+    throw new Error(`"${raw}": an SSH host names its user (ssh://user@host)`);
+  }
   const isSocket = parsed.protocol === 'unix:';
+  const user = parsed.username ? `${parsed.username}@` : '';
   return {
-    url: isSocket ? `unix://${parsed.pathname}` : `tcp://${parsed.host}`,
+    url: isSocket ? `unix://${parsed.pathname}` : `${parsed.protocol}//${user}${parsed.host}`,
     name: isSocket ? 'local' : parsed.host,
     bridge,
     local: firewall ? firewall === 'local' : isSocket,
     hubUrl: parsed.searchParams.get('hub'),
+    tlsDir,
   };
 }
 

@@ -3,6 +3,7 @@
  * and make the hub reachable from the servers: on a Docker host that is this machine, the hub
  * also listens on the user network's gateway (the firewall admits that port and nothing else).
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   connectDocker,
@@ -23,11 +24,30 @@ import type { ComputeDomainConfig, DockerHostSetting } from './domainConfig.ts';
 /** The Docker network every server joins (its bridge differs per host, see domainConfig.ts). */
 export const USER_NETWORK = 'orrery-users';
 
-/** `unix:///var/run/docker.sock` or `tcp://host:port` → a dockerode endpoint. */
-function dockerEndpoint(url: string): DockerEndpoint {
-  const parsed = new URL(url);
+/** A configured host → a dockerode endpoint (TLS client certificates read now). */
+function dockerEndpoint(host: DockerHostSetting): DockerEndpoint {
+  const parsed = new URL(host.url);
   if (parsed.protocol === 'unix:') return { socketPath: parsed.pathname };
-  return { host: parsed.hostname, port: Number(parsed.port || 2375), protocol: 'http' as const };
+  if (parsed.protocol === 'ssh:') {
+    return {
+      host: parsed.hostname,
+      port: Number(parsed.port || 22),
+      protocol: 'ssh',
+      username: decodeURIComponent(parsed.username),
+    };
+  }
+  if (host.tlsDir) {
+    const pem = (name: string) => readFileSync(path.join(host.tlsDir!, name), 'utf8');
+    return {
+      host: parsed.hostname,
+      port: Number(parsed.port || 2376),
+      protocol: 'https',
+      ca: pem('ca.pem'),
+      cert: pem('cert.pem'),
+      key: pem('key.pem'),
+    };
+  }
+  return { host: parsed.hostname, port: Number(parsed.port || 2375), protocol: 'http' };
 }
 
 /** A domain with `auto` resolved: Docker when its first host answers, else local processes. */
@@ -37,7 +57,7 @@ export async function resolveDomain(
 ): Promise<ComputeDomainConfig> {
   if (domain.backend !== 'auto') return domain;
   const first = domain.hosts[0];
-  const backend = first && (await dockerAvailable(dockerEndpoint(first.url))) ? 'docker' : 'local';
+  const backend = first && (await dockerAvailable(dockerEndpoint(first))) ? 'docker' : 'local';
   log.info({ domain: domain.name, backend }, 'compute backend chosen');
   return { ...domain, backend, hosts: backend === 'local' ? [] : domain.hosts };
 }
@@ -57,7 +77,7 @@ export async function userNetworkGateways(
     for (const host of domain.hosts) {
       if (!host.local || host.hubUrl) continue;
       gateways.add(
-        await userNetworkGateway(connectDocker(dockerEndpoint(host.url)), {
+        await userNetworkGateway(connectDocker(dockerEndpoint(host)), {
           name: USER_NETWORK,
           bridgeName: host.bridge,
         }),
@@ -84,7 +104,7 @@ async function hubUrlFor(host: DockerHostSetting, access: HubAccess): Promise<st
   if (host.hubUrl) return host.hubUrl;
   if (access.configuredUrl) return access.configuredUrl;
   if (host.local) {
-    const gateway = await userNetworkGateway(connectDocker(dockerEndpoint(host.url)), {
+    const gateway = await userNetworkGateway(connectDocker(dockerEndpoint(host)), {
       name: USER_NETWORK,
       bridgeName: host.bridge,
     });
@@ -103,7 +123,7 @@ async function dockerHosts(
       const hubUrl = await hubUrlFor(host, access);
       return {
         name: host.name,
-        ...dockerEndpoint(host.url),
+        ...dockerEndpoint(host),
         bridgeName: host.bridge,
         ...(host.local
           ? { firewall: 'local-iptables' as const, reachContainerAddress: true }
@@ -139,7 +159,7 @@ export async function createDomainBackend(
     case 'swarm':
       return createBackend({
         kind: 'swarm',
-        manager: { name: 'swarm', ...dockerEndpoint(domain.hosts[0]!.url) },
+        manager: { name: 'swarm', ...dockerEndpoint(domain.hosts[0]!) },
         spec,
       });
     default:

@@ -20,7 +20,8 @@ import type { Hub } from '../hub.ts';
 import { AuthCache } from './authCache.ts';
 
 const PREFIX = /^\/user\/([a-z0-9-]+)\/([a-z0-9][a-z0-9-]*)(\/|$)/;
-const HOP_BY_HOP = [
+/** Hop-by-hop headers (RFC 9110 §7.6.1): never forwarded, except Connection/Upgrade on an upgrade. */
+const HOP_BY_HOP_SET = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -28,21 +29,110 @@ const HOP_BY_HOP = [
   'upgrade',
   'te',
   'trailer',
-];
-const HOP_BY_HOP_SET = new Set(HOP_BY_HOP);
+]);
 
 type Verdict =
   | { ok: true; route: ProxyRoute; principal: Principal }
   | { ok: false; status: number; error: string; message: string; login?: boolean; home?: boolean };
 
+const cookieName = (part: string) => {
+  const eq = part.indexOf('=');
+  return (eq < 0 ? part : part.slice(0, eq)).trim();
+};
+
 /** Remove the hub's session cookie: a user's server has no business holding it. */
-function stripSessionCookie(header: string | undefined): string | undefined {
+export function stripSessionCookie(header: string | undefined): string | undefined {
   if (!header) return undefined;
+  // Most requests carry no hub cookie at all (API clients) or only Jupyter's: nothing to split.
+  if (!header.includes(SESSION_COOKIE)) return header.trim() || undefined;
   const kept = header
     .split(';')
     .map((part) => part.trim())
-    .filter((part) => part && !part.startsWith(`${SESSION_COOKIE}=`));
+    // By name as parseCookieHeader reads it (trimmed), so no spelling of it gets through.
+    .filter((part) => part && cookieName(part) !== SESSION_COOKIE);
   return kept.length ? kept.join('; ') : undefined;
+}
+
+/**
+ * The session cookie's value as `parseCookieHeader` would give it, without parsing every other
+ * cookie: the credential is all the per-connection check needs.
+ */
+export function sessionCookieOf(header: string | undefined): string | undefined {
+  if (!header?.includes(SESSION_COOKIE)) return undefined;
+  return parseCookies(header)[SESSION_COOKIE];
+}
+
+/**
+ * The upstream request's headers as a flat [name, value, …] list, in one pass over the raw
+ * headers as the client sent them (Node writes such a list out without re-validating or
+ * lower-casing it into an object): no hop-by-hop headers (except for upgrades), no
+ * Authorization, no X-Forwarded-* from the client, the hub's session cookie removed from the
+ * Cookie header; then the server's secret and our own X-Forwarded-For/-Proto.
+ */
+export function upstreamHeaderList(
+  rawHeaders: readonly string[],
+  authorization: string,
+  remoteAddress: string | undefined,
+  upgrade: boolean,
+  defaultHost: string,
+): string[] {
+  const out: string[] = [];
+  let cookie: string | undefined;
+  let host = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    const lower = name.toLowerCase();
+    if (lower === 'cookie') {
+      // Several Cookie headers are one list (RFC 6265 §5.4), as req.headers joins them.
+      cookie = cookie === undefined ? rawHeaders[i + 1]! : `${cookie}; ${rawHeaders[i + 1]}`;
+      continue;
+    }
+    if (
+      lower === 'authorization' ||
+      lower === 'x-forwarded-for' ||
+      lower === 'x-forwarded-proto' ||
+      (!upgrade && HOP_BY_HOP_SET.has(lower))
+    )
+      continue;
+    if (lower === 'host') {
+      // One Host only (RFC 9112 §3.2); Node's parser keeps the first too.
+      if (host) continue;
+      host = true;
+    }
+    out.push(name, rawHeaders[i + 1]!);
+  }
+  if (!host) out.push('host', defaultHost);
+  const kept = stripSessionCookie(cookie);
+  if (kept) out.push('cookie', kept);
+  out.push(
+    'authorization',
+    authorization,
+    'x-forwarded-for',
+    remoteAddress ?? '',
+    'x-forwarded-proto',
+    'http',
+  );
+  return out;
+}
+
+/** The upstream response's headers for the client, from its raw list: hop-by-hop ones dropped. */
+export function responseHeaderList(rawHeaders: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    // Only names of a hop-by-hop header's length need lower-casing (2, 7, 10, 16, 17).
+    if (
+      (name.length === 2 ||
+        name.length === 7 ||
+        name.length === 10 ||
+        name.length === 16 ||
+        name.length === 17) &&
+      HOP_BY_HOP_SET.has(name.toLowerCase())
+    )
+      continue;
+    out.push(name, rawHeaders[i + 1]!);
+  }
+  return out;
 }
 
 /** Same-origin check for requests a browser could be tricked into sending (unsafe methods, WebSockets). */
@@ -56,8 +146,21 @@ function crossOrigin(req: http.IncomingMessage): boolean {
   }
 }
 
+interface Upstream {
+  host: string;
+  port: number;
+  /** Host header for a request that came without one (HTTP/1.0). */
+  hostHeader: string;
+}
+
 export class ServerProxy {
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  /**
+   * Upstream connections are kept alive and reused most-recently-freed first ('lifo', so a
+   * quiet period lets the older ones idle out), up to 256 per server.
+   */
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo' });
+  /** Each route's URL parsed once (routes are replaced, never mutated, when a server restarts). */
+  private readonly upstreams = new WeakMap<ProxyRoute, Upstream>();
   private readonly cache = new AuthCache();
   private readonly perConnection = new WeakMap<
     object,
@@ -85,16 +188,19 @@ export class ServerProxy {
    * proxy replaces it upstream anyway).
    */
   private async principalOf(req: http.IncomingMessage): Promise<Principal | null> {
-    const cookies = parseCookies(req.headers.cookie ?? '');
     const bearer = tokenFromHeader(req.headers.authorization);
     const token = isHubToken(bearer) ? bearer : undefined;
-    const credential = token ?? cookies[SESSION_COOKIE];
+    const credential = token ?? sessionCookieOf(req.headers.cookie);
     if (!credential) return null;
     // A browser sends many requests on one keep-alive connection with the same credential.
     const remembered = this.perConnection.get(req.socket);
     if (remembered && remembered.credential === credential && remembered.expires > Date.now())
       return remembered.principal;
-    const principal = await this.lookup(credential, token, cookies);
+    const principal = await this.lookup(
+      credential,
+      token,
+      token ? {} : parseCookies(req.headers.cookie ?? ''),
+    );
     this.perConnection.set(req.socket, { credential, principal, expires: Date.now() + 10_000 });
     return principal;
   }
@@ -166,24 +272,29 @@ export class ServerProxy {
     return { ok: true, route, principal };
   }
 
-  /** Upstream headers in one pass: no hop-by-hop (except for upgrades), no hub cookie, the server's secret. */
+  private upstreamOf(route: ProxyRoute): Upstream {
+    let upstream = this.upstreams.get(route);
+    if (!upstream) {
+      const url = new URL(route.url);
+      upstream = { host: url.hostname, port: Number(url.port || 80), hostHeader: url.host };
+      this.upstreams.set(route, upstream);
+    }
+    return upstream;
+  }
+
   private upstreamHeaders(
     req: http.IncomingMessage,
     route: ProxyRoute,
+    target: Upstream,
     upgrade: boolean,
-  ): http.OutgoingHttpHeaders {
-    const headers: http.OutgoingHttpHeaders = {};
-    for (const name in req.headers) {
-      if (name === 'cookie' || name === 'authorization' || (!upgrade && HOP_BY_HOP_SET.has(name)))
-        continue;
-      headers[name] = req.headers[name];
-    }
-    const cookie = stripSessionCookie(req.headers.cookie);
-    if (cookie) headers.cookie = cookie;
-    headers.authorization = route.authorization;
-    headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
-    headers['x-forwarded-proto'] = 'http';
-    return headers;
+  ): string[] {
+    return upstreamHeaderList(
+      req.rawHeaders,
+      route.authorization,
+      req.socket.remoteAddress,
+      upgrade,
+      target.hostHeader,
+    );
   }
 
   /** Express-compatible handler for /user/… HTTP requests. */
@@ -200,20 +311,18 @@ export class ServerProxy {
     if (!verdict.ok) return this.refuse(req, res, verdict);
     const { route } = verdict;
     this.touched.add(route.serverId);
-    const target = new URL(route.url);
+    const target = this.upstreamOf(route);
     const upstream = http.request({
-      host: target.hostname,
+      host: target.host,
       port: target.port,
       method: req.method,
       path: req.url,
-      headers: this.upstreamHeaders(req, route, false),
+      headers: this.upstreamHeaders(req, route, target, false),
       agent: this.agent,
     });
     upstream.on('response', (answer) => {
-      const headers: http.OutgoingHttpHeaders = {};
-      for (const name in answer.headers)
-        if (!HOP_BY_HOP_SET.has(name)) headers[name] = answer.headers[name];
-      res.writeHead(answer.statusCode ?? 502, headers);
+      // The raw list goes out as it came (case, order, repeated Set-Cookie), minus hop-by-hop.
+      res.writeHead(answer.statusCode ?? 502, responseHeaderList(answer.rawHeaders));
       answer.pipe(res);
     });
     upstream.on('error', (err) => {
@@ -223,8 +332,15 @@ export class ServerProxy {
         res.end(JSON.stringify({ error: 'bad_gateway', message: 'Your server did not answer' }));
       } else res.destroy();
     });
-    req.on('aborted', () => upstream.destroy());
-    req.pipe(upstream);
+    // The client went away before the answer was through: drop the upstream exchange too
+    // (its connection cannot be reused half-read).
+    res.on('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    // A request without a body (every GET) has been read completely by now: end it at once
+    // instead of piping an empty stream.
+    if (req.complete && req.readableLength === 0) upstream.end();
+    else req.pipe(upstream);
   };
 
   private refuse(
@@ -276,19 +392,16 @@ export class ServerProxy {
     }
     const { route } = verdict;
     this.touched.add(route.serverId);
-    const target = new URL(route.url);
-    const upstream = net.connect({ host: target.hostname, port: Number(target.port) });
+    const target = this.upstreamOf(route);
+    const upstream = net.connect({ host: target.host, port: target.port });
     // Kernel messages are small and latency-bound: never let Nagle hold them back.
     upstream.setNoDelay(true);
     if (socket instanceof net.Socket) socket.setNoDelay(true);
     upstream.on('connect', () => {
-      const headers = this.upstreamHeaders(req, route, true);
-      const lines = [`${req.method} ${req.url} HTTP/1.1`];
-      for (const [name, value] of Object.entries(headers)) {
-        if (value === undefined) continue;
-        for (const item of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${item}`);
-      }
-      upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+      const headers = this.upstreamHeaders(req, route, target, true);
+      let request = `${req.method} ${req.url} HTTP/1.1\r\n`;
+      for (let i = 0; i < headers.length; i += 2) request += `${headers[i]}: ${headers[i + 1]}\r\n`;
+      upstream.write(`${request}\r\n`);
       if (head.length) upstream.write(head);
       upstream.pipe(socket);
       socket.pipe(upstream);

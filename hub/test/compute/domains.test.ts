@@ -1,18 +1,21 @@
 /**
- * Two compute domains on one hub, through the API: a Docker domain and a Docker Swarm domain
- * (a one-node swarm on the local daemon, joined by this test if needed). Users choose the
- * domain per server; RACM decides who may use which; each domain's servers are its own.
+ * Three compute domains on one hub, through the API: a Docker domain, a Docker Swarm domain
+ * (a one-node swarm on the local daemon, joined by this test if needed), and a Docker host
+ * reached over TCP with TLS and a client certificate. Users choose the domain per server; RACM decides who may use which; each domain's servers are its own.
  * In CI (CI=true) a missing Docker daemon fails these tests instead of skipping them.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
+import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { createBackend, dockerAvailable, type SpawnerBackend } from '@orrery/spawner';
 import { domain } from '../../src/compute/domainConfig.ts';
 import { findResourceByName, grant, resourceType } from '../../src/racm/store.ts';
 import { type Client, signUp, startTestHub, type TestHub } from '../support.ts';
 import { waitForStatus } from './support.ts';
+import { startTlsDocker, type TlsDocker } from './tlsDocker.ts';
 
 const run = promisify(execFile);
 const available = await dockerAvailable();
@@ -24,6 +27,7 @@ const docker = async (...args: string[]) => (await run('docker', args)).stdout.t
 
 let hub: TestHub;
 let joinedSwarm = false;
+let secure: TlsDocker;
 let prefix = '';
 const observers: SpawnerBackend[] = [];
 
@@ -33,8 +37,16 @@ before(async () => {
     await docker('swarm', 'init', '--advertise-addr', '127.0.0.1');
     joinedSwarm = true;
   }
+  secure = await startTlsDocker();
   hub = await startTestHub('domains', {
-    compute: { domains: [domain('local', 'docker'), domain('cluster', 'swarm')] },
+    compute: {
+      domains: [
+        domain('local', 'docker'),
+        domain('cluster', 'swarm'),
+        // A "remote" host: TCP with TLS and a client certificate, no local firewall.
+        domain('secure', 'docker', [`${secure.url}?tls=${secure.clientCertDir}&firewall=none`]),
+      ],
+    },
   });
   prefix = hub.hub.config.compute.namePrefix;
   observers.push(
@@ -47,6 +59,11 @@ before(async () => {
       kind: 'swarm',
       manager: { name: 'swarm', socketPath: '/var/run/docker.sock' },
       spec: { namePrefix: prefix, deployment: `${prefix}cluster` },
+    }),
+    createBackend({
+      kind: 'docker',
+      hosts: [{ name: 'local', socketPath: '/var/run/docker.sock' }],
+      spec: { namePrefix: prefix, deployment: `${prefix}secure` },
     }),
   );
 });
@@ -65,6 +82,7 @@ after(async () => {
     }
     assert.deepEqual(left, [], 'no test container or service is left behind');
   } finally {
+    await secure?.close();
     if (joinedSwarm) await docker('swarm', 'leave', '--force');
   }
 });
@@ -82,11 +100,15 @@ test('servers on a Docker domain and a Swarm domain side by side, each reached t
   assert.deepEqual(compute.json.domains, [
     { name: 'local', backend: 'docker' },
     { name: 'cluster', backend: 'swarm' },
+    { name: 'secure', backend: 'docker' },
   ]);
 
   const unknown = await startOn(alice, 'alice', 'x', { domain: 'moon' });
   assert.equal(unknown.status, 400);
-  assert.match(unknown.json.message, /no compute domain "moon"; choose one of: local, cluster/);
+  assert.match(
+    unknown.json.message,
+    /no compute domain "moon"; choose one of: local, cluster, secure/,
+  );
 
   assert.equal((await startOn(alice, 'alice', 'here', {})).status, 202, 'default: the first');
   const there = await startOn(alice, 'alice', 'there', { domain: 'cluster' });
@@ -98,7 +120,8 @@ test('servers on a Docker domain and a Swarm domain side by side, each reached t
   for (const server of ['here', 'there']) {
     assert.equal((await alice.get(`/user/alice/${server}/api/status`)).status, 200, server);
   }
-  const [containers, services] = await Promise.all(observers.map((o) => o.listManaged()));
+  const [containers, services, secured] = await Promise.all(observers.map((o) => o.listManaged()));
+  assert.deepEqual(secured, []);
   assert.deepEqual(
     containers!.map((s) => s.serverName),
     ['here'],
@@ -119,6 +142,38 @@ test('servers on a Docker domain and a Swarm domain side by side, each reached t
   for (const observer of observers) assert.deepEqual(await observer.listManaged(), []);
 });
 
+test('a domain on a Docker host over TCP with TLS and a client certificate', {
+  skip,
+  timeout: 180_000,
+}, async () => {
+  const erin = await signUp(hub.url, 'erin');
+  const started = await startOn(erin, 'erin', 'lab', { domain: 'secure' });
+  assert.equal(started.status, 202, started.text);
+  await waitForStatus(erin, 'erin', 'lab', 'running', 150_000);
+  assert.equal((await erin.get('/user/erin/lab/api/status')).status, 200);
+  assert.deepEqual(
+    (await observers[2]!.listManaged()).map((s) => s.owner),
+    ['erin'],
+    'the container runs in the TLS host’s domain',
+  );
+  // The endpoint is really TLS with client certificates: without one the handshake fails.
+  const port = Number(new URL(secure.url).port);
+  const refused = await new Promise<string>((resolve) => {
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port,
+      ca: readFileSync(`${secure.clientCertDir}/ca.pem`),
+    });
+    socket.once('secureConnect', () => socket.write('GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n'));
+    socket.once('data', (data) => resolve(`answered: ${String(data).split('\r\n')[0]}`));
+    socket.once('error', (err) => resolve(`refused: ${err.message}`));
+    socket.once('close', () => resolve('refused: closed'));
+  });
+  assert.match(refused, /^refused/);
+  assert.equal((await erin.delete('/hub/api/users/erin/servers/lab')).status, 204);
+  assert.deepEqual(await observers[2]!.listManaged(), []);
+});
+
 test('RACM decides who may use a domain', { skip, timeout: 60_000 }, async () => {
   const db = hub.hub.db;
   const cluster = (await findResourceByName(db, 'ComputeDomain', 'cluster'))!;
@@ -137,7 +192,7 @@ test('RACM decides who may use a domain', { skip, timeout: 60_000 }, async () =>
 
   assert.deepEqual(
     (await dave.get('/hub/api/compute')).json.domains.map((d: { name: string }) => d.name),
-    ['local'],
+    ['local', 'secure'],
   );
   const refused = await startOn(dave, 'dave', 'lab', { domain: 'cluster' });
   assert.equal(refused.status, 403);
@@ -145,6 +200,6 @@ test('RACM decides who may use a domain', { skip, timeout: 60_000 }, async () =>
   assert.equal((await dave.get('/hub/api/users/dave/servers')).json.servers.length, 0);
   assert.deepEqual(
     (await carol.get('/hub/api/compute')).json.domains.map((d: { name: string }) => d.name),
-    ['local', 'cluster'],
+    ['local', 'cluster', 'secure'],
   );
 });

@@ -16,6 +16,7 @@ test('without ORRERY_COMPUTE_DOMAINS there is one domain on the local socket', (
       bridge: 'orrery0',
       local: true,
       hubUrl: null,
+      tlsDir: null,
     },
   ]);
   assert.deepEqual(parseComputeDomains('', { ...single, backend: 'local' })[0]!.hosts, []);
@@ -47,9 +48,23 @@ test('host settings are parsed and checked', () => {
     bridge: 'orrery1',
     local: true,
     hubUrl: null,
+    tlsDir: null,
   });
+  const tls = parseDockerHost('tcp://docker.example:2376?tls=/etc/orrery/certs');
+  assert.equal(tls.tlsDir, '/etc/orrery/certs');
+  assert.equal(tls.url, 'tcp://docker.example:2376');
+  const ssh = parseDockerHost('ssh://orrery@gpu1.example');
+  assert.equal(ssh.url, 'ssh://orrery@gpu1.example');
+  assert.equal(ssh.name, 'gpu1.example');
+  assert.equal(ssh.local, false);
+  assert.throws(() => parseDockerHost('ssh://gpu1.example'), /names its user/);
+  assert.throws(() => parseDockerHost('tcp://h:2376?tls=certs'), /absolute directory/);
+  assert.throws(() => parseDockerHost('unix:///s?tls=/c'), /tcp:\/\/ hosts only/);
   assert.equal(parseDockerHost('unix:///run/docker.sock?firewall=none').local, false);
-  assert.throws(() => parseDockerHost('http://x:2375'), /unix:\/\/\/path or tcp:\/\/host:port/);
+  assert.throws(
+    () => parseDockerHost('http://x:2375'),
+    /unix:\/\/\/path, tcp:\/\/host:port or ssh/,
+  );
   assert.throws(() => parseDockerHost('tcp://x:2375?colour=red'), /unknown setting "colour"/);
   assert.throws(() => parseDockerHost('tcp://x:2375?firewall=maybe'), /firewall must be/);
   assert.throws(() => parseDockerHost('tcp://x:2375?bridge=a-very-long-bridge-name'), /15/);
