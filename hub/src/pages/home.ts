@@ -27,9 +27,10 @@ function row(server) {
   const tr = document.createElement('tr');
   tr.dataset.server = server.name;
   const cull = server.cullAt ? 'stops when idle after ' + fmt(server.cullAt) : '';
-  tr.innerHTML = '<td class="name"></td><td class="image"></td><td><span class="badge"></span></td><td class="muted when"></td><td class="actions"></td>';
+  tr.innerHTML = '<td class="name"></td><td class="image"></td><td class="domain"></td><td><span class="badge"></span></td><td class="muted when"></td><td class="actions"></td>';
   tr.querySelector('.name').textContent = server.name;
-  tr.querySelector('.image').textContent = server.image + ' · ' + server.domain;
+  tr.querySelector('.image').textContent = server.image;
+  tr.querySelector('.domain').textContent = server.domain;
   const badge = tr.querySelector('.badge');
   badge.textContent = server.status;
   badge.className = 'badge ' + server.status;
@@ -125,7 +126,7 @@ export function homePage(caller: Principal): string {
       <div id="error" class="error" role="alert" hidden></div>
       <div id="progress" class="card wide" hidden><div class="label">Starting…</div><progress max="100" value="0"></progress></div>
       <p id="empty" class="muted">No server is running. Start one below; your files are kept between servers.</p>
-      <table id="servers" hidden><thead><tr><th>Name</th><th>Image</th><th>Status</th><th></th><th></th></tr></thead><tbody></tbody></table>
+      <table id="servers" hidden><thead><tr><th>Name</th><th>Image</th><th>Domain</th><th>Status</th><th></th><th></th></tr></thead><tbody></tbody></table>
       <form id="start" class="card wide">
         <h2>Start a server</h2>
         <div class="grid">
