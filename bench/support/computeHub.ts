@@ -7,31 +7,8 @@
  * Messages in:  {type: 'start', config} | {type: 'gc'} | {type: 'route', owner, server, url} | {type: 'stop'}
  * Messages out: {type: 'started', url} | {type: 'gc', heapUsed} | {type: 'routed'} | {type: 'stopped'} | {type: 'error', message}
  */
-import { DockerBackend } from '@orrery/spawner';
 import type { HubConfig } from '../../hub/src/config.ts';
 import { type RunningHub, startHub } from '../../hub/src/server.ts';
-
-/**
- * Deployment label of the benchmark's containers. The hub gives its DockerBackend only a name
- * prefix, so every hub labels its containers `org.orrery.deployment=default` and its reconcile
- * loop stops every such container it does not know: a test hub starting on the same daemon
- * stopped this benchmark's servers mid-run (and this hub would stop the tests'). Until the hub
- * passes a deployment of its own (hub/src/compute/setup.ts), the benchmark's backend is given
- * one here. Only the label changes; no code path that is measured does.
- */
-export const BENCH_DEPLOYMENT = 'orrery-bench';
-
-function isolateDeployment(): void {
-  const proto = DockerBackend.prototype as unknown as Record<string, unknown>;
-  for (const method of ['start', 'listManaged'] as const) {
-    const original = proto[method] as (this: unknown, ...args: unknown[]) => unknown;
-    proto[method] = function (this: { spec: { deployment: string } }, ...args: unknown[]) {
-      this.spec.deployment = BENCH_DEPLOYMENT;
-      return original.apply(this, args);
-    };
-  }
-}
-isolateDeployment();
 
 export type HubRequest =
   | { type: 'start'; config: HubConfig }
