@@ -289,12 +289,12 @@ type TargetName = keyof Targets;
 type MainTarget = 'orrery' | 'direct' | 'chp';
 const TARGETS: MainTarget[] = ['orrery', 'direct', 'chp'];
 /**
- * The HTTP matrix also measures the container's own address, straight and through the proxy
- * (route re-pointed for that measurement only), unless ORRERY_BENCH_BRIDGE=0: Docker's userland
- * proxy behind the published port is a copying hop of its own.
+ * With ORRERY_BENCH_BRIDGE=1 the HTTP matrix also measures the container's own address, straight
+ * and through the proxy (route re-pointed for that measurement only). The hub's route already
+ * points there for servers on this machine, so by default these would repeat "direct".
  */
 const HTTP_TARGETS: TargetName[] =
-  process.env.ORRERY_BENCH_BRIDGE === '0' ? [...TARGETS] : [...TARGETS, 'orreryBridge', 'bridge'];
+  process.env.ORRERY_BENCH_BRIDGE === '1' ? [...TARGETS, 'orreryBridge', 'bridge'] : [...TARGETS];
 
 /** One target in one cell: medians over the rounds, and each round's figure. */
 interface CellResult {
