@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Provision a Docker engine for Orrery on a Debian host and build the Orrery images.
 #
-# Idempotent: installs docker.io and debootstrap only when missing (one apt-get update),
+# Idempotent: installs docker.io, debootstrap, iptables and OpenSSH only when missing (one apt-get update),
 # starts dockerd in the background only when `docker info` does not answer (log in
 # /var/log/dockerd.log), waits for it, then runs images/build.sh (itself cached).
 # CI calls this script before the spawner tests.
@@ -21,6 +21,9 @@ missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+# sshd and ssh-keygen: the tests reach a Docker host over SSH (the daemon behind a local sshd).
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
 if [ "${#missing[@]}" -gt 0 ]; then
   need_root
   log "installing: ${missing[*]}"

@@ -47,7 +47,12 @@ stage "hub: unit tests"
 node_tests hub-unit 2 hub/test/unit/*.test.ts
 
 stage "hub: integration tests (real PostgreSQL)"
-node_tests hub-integration 2 hub/test/*.test.ts hub/test/compute/*.test.ts hub/test/browser/*.test.ts
+node_tests hub-integration 2 hub/test/*.test.ts
+
+# One file at a time: these share the Docker daemon (one joins and leaves a swarm), the user
+# network's firewall and the machine's two cores with real JupyterLabs.
+stage "hub: compute and browser tests (real Docker, JupyterLab, Chromium)"
+node_tests hub-compute 1 hub/test/compute/*.test.ts hub/test/browser/*.test.ts
 
 stage "spawner: unit and integration tests (real Docker; CI=true fails without it)"
 node_tests spawner 1 spawner/test/*.test.ts

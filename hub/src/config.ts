@@ -183,16 +183,20 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
     stateDir,
     secretKey: secret(env, 'ORRERY_SECRET_KEY'),
     compute: {
-      domains: parseComputeDomains(env.ORRERY_COMPUTE_DOMAINS, {
-        name: env.ORRERY_COMPUTE_DOMAIN ?? 'local',
-        backend: choice(
-          env,
-          'ORRERY_COMPUTE',
-          ['auto', 'docker', 'swarm', 'local'] as const,
-          'auto',
-        ),
-        hosts: list(env, 'ORRERY_DOCKER_HOSTS', []),
-      }),
+      domains: parseComputeDomains(
+        env.ORRERY_COMPUTE_DOMAINS,
+        {
+          name: env.ORRERY_COMPUTE_DOMAIN ?? 'local',
+          backend: choice(
+            env,
+            'ORRERY_COMPUTE',
+            ['auto', 'docker', 'swarm', 'local'] as const,
+            'auto',
+          ),
+          hosts: list(env, 'ORRERY_DOCKER_HOSTS', []),
+        },
+        { sshAgent: env.SSH_AUTH_SOCK ?? null },
+      ),
       images: list(env, 'ORRERY_IMAGES', ['orrery/lab:latest']),
       maxServersPerUser: int(env, 'ORRERY_MAX_SERVERS_PER_USER', 3),
       maxConcurrentSpawns: int(env, 'ORRERY_MAX_CONCURRENT_SPAWNS', 10),

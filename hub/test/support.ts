@@ -94,6 +94,11 @@ export async function startTestHub(label: string, overrides: TestOverrides = {})
     databaseUrl: database.url,
     logLines,
     async stop() {
+      // A test that failed half-way may leave servers running: none outlives its hub here.
+      for (const backend of running.hub.compute?.backends.values() ?? []) {
+        for (const server of await backend.listManaged().catch(() => []))
+          await backend.stop(server.state).catch(() => undefined);
+      }
       await running.close();
       await database.drop();
     },

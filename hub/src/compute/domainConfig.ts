@@ -5,8 +5,10 @@
  *   ORRERY_COMPUTE_DOMAINS="local=docker:unix:///var/run/docker.sock;big=swarm:tcp://mgr:2375"
  *
  * Each `;`-separated entry is `name=backend[:host,host,…]`. A host is a Docker URL
- * (`unix:///path`, `tcp://host:port` or `ssh://user@host[:port]`, the SSH agent
- * authenticating) with optional query settings:
+ * (`unix:///path`, `tcp://host:port` or `ssh://user@host[:port]`) with query settings:
+ * - `fingerprint=SHA256:…` (SSH, required): the host key's fingerprint as `ssh-keygen -lf`
+ *   prints it; `identity=/path/key` (SSH): a private key file, else the SSH agent of
+ *   SSH_AUTH_SOCK;
  * - `tls=/dir`: TCP with TLS, the client certificate in Docker's layout (`ca.pem`,
  *   `cert.pem`, `key.pem`, as DOCKER_CERT_PATH);
  * - `bridge=orrery1`: the user network's bridge interface on that host (default `orrery0`);
@@ -31,6 +33,8 @@ export interface DockerHostSetting {
   hubUrl: string | null;
   /** Directory of `ca.pem`, `cert.pem`, `key.pem` for TCP with TLS. */
   tlsDir: string | null;
+  /** SSH: the host key fingerprint (`SHA256:…`) and an optional private key file. */
+  ssh: { fingerprint: string; identityFile: string | null; agent: string | null } | null;
 }
 
 export interface ComputeDomainConfig {
@@ -45,7 +49,17 @@ const SCHEMES = 'unix:///path, tcp://host:port or ssh://user@host';
 const BACKENDS: readonly ComputeBackendKind[] = ['auto', 'docker', 'swarm', 'local'];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
-export function parseDockerHost(raw: string): DockerHostSetting {
+/** The SSH agent socket of the hub's environment (SSH_AUTH_SOCK), for SSH hosts. */
+export interface HostDefaults {
+  sshAgent: string | null;
+}
+
+const NO_DEFAULTS: HostDefaults = { sshAgent: null };
+
+export function parseDockerHost(
+  raw: string,
+  defaults: HostDefaults = NO_DEFAULTS,
+): DockerHostSetting {
   let parsed: URL;
   try {
     parsed = new URL(raw);
@@ -55,7 +69,7 @@ export function parseDockerHost(raw: string): DockerHostSetting {
   if (!['unix:', 'tcp:', 'ssh:'].includes(parsed.protocol)) {
     throw new Error(`"${raw}": a Docker host is ${SCHEMES}`);
   }
-  const known = new Set(['bridge', 'firewall', 'hub', 'tls']);
+  const known = new Set(['bridge', 'firewall', 'hub', 'tls', 'fingerprint', 'identity']);
   for (const key of parsed.searchParams.keys()) {
     if (!known.has(key)) throw new Error(`"${raw}": unknown setting "${key}"`);
   }
@@ -71,8 +85,28 @@ export function parseDockerHost(raw: string): DockerHostSetting {
   if (tlsDir !== null && (parsed.protocol !== 'tcp:' || !tlsDir.startsWith('/'))) {
     throw new Error(`"${raw}": tls takes an absolute directory, on tcp:// hosts only`);
   }
-  if (parsed.protocol === 'ssh:' && !parsed.username) {
+  const isSsh = parsed.protocol === 'ssh:';
+  if (isSsh && !parsed.username) {
     throw new Error(`"${raw}": an SSH host names its user (ssh://user@host)`);
+  }
+  // Base64 holds '+', which a query string reads as a space: put it back.
+  const fingerprint = parsed.searchParams.get('fingerprint')?.replaceAll(' ', '+') ?? null;
+  const identity = parsed.searchParams.get('identity');
+  if (isSsh && !identity && !defaults.sshAgent) {
+    throw new Error(
+      `"${raw}": an SSH host needs identity=/path/key or an SSH agent (SSH_AUTH_SOCK)`,
+    );
+  }
+  if (isSsh && !fingerprint?.startsWith('SHA256:')) {
+    throw new Error(
+      `"${raw}": an SSH host needs fingerprint=SHA256:… (ssh-keygen -lf its host key)`,
+    );
+  }
+  if (!isSsh && (fingerprint !== null || identity !== null)) {
+    throw new Error(`"${raw}": fingerprint and identity are for ssh:// hosts`);
+  }
+  if (identity !== null && !identity.startsWith('/')) {
+    throw new Error(`"${raw}": identity takes an absolute path`);
   }
   const isSocket = parsed.protocol === 'unix:';
   const user = parsed.username ? `${parsed.username}@` : '';
@@ -83,11 +117,14 @@ export function parseDockerHost(raw: string): DockerHostSetting {
     local: firewall ? firewall === 'local' : isSocket,
     hubUrl: parsed.searchParams.get('hub'),
     tlsDir,
+    ssh: isSsh
+      ? { fingerprint: fingerprint!, identityFile: identity, agent: defaults.sshAgent }
+      : null,
   };
 }
 
 /** One `name=backend[:hosts]` entry. */
-function parseDomain(entry: string): ComputeDomainConfig {
+function parseDomain(entry: string, defaults: HostDefaults): ComputeDomainConfig {
   const eq = entry.indexOf('=');
   if (eq < 0) throw new Error(`"${entry}": a compute domain is name=backend[:host,host]`);
   const name = entry.slice(0, eq).trim();
@@ -106,6 +143,7 @@ function parseDomain(entry: string): ComputeDomainConfig {
       .split(',')
       .map((h) => h.trim())
       .filter(Boolean),
+    defaults,
   );
 }
 
@@ -114,9 +152,10 @@ export function domain(
   name: string,
   backend: ComputeBackendKind,
   hosts: string[] = [],
+  defaults: HostDefaults = NO_DEFAULTS,
 ): ComputeDomainConfig {
   const urls = hosts.length > 0 || backend === 'local' ? hosts : ['unix:///var/run/docker.sock'];
-  const parsed = urls.map(parseDockerHost);
+  const parsed = urls.map((url) => parseDockerHost(url, defaults));
   const names = new Set(parsed.map((h) => h.name));
   if (names.size !== parsed.length) throw new Error(`compute domain "${name}" lists a host twice`);
   return { name, backend, hosts: parsed };
@@ -129,13 +168,15 @@ export function domain(
 export function parseComputeDomains(
   domainsVariable: string | undefined,
   single: { name: string; backend: ComputeBackendKind; hosts: string[] },
+  defaults: HostDefaults = NO_DEFAULTS,
 ): ComputeDomainConfig[] {
-  if (!domainsVariable?.trim()) return [domain(single.name, single.backend, single.hosts)];
+  if (!domainsVariable?.trim())
+    return [domain(single.name, single.backend, single.hosts, defaults)];
   const domains = domainsVariable
     .split(';')
     .map((entry) => entry.trim())
     .filter(Boolean)
-    .map(parseDomain);
+    .map((entry) => parseDomain(entry, defaults));
   const names = new Set(domains.map((d) => d.name));
   if (names.size !== domains.length) throw new Error('ORRERY_COMPUTE_DOMAINS names a domain twice');
   return domains;

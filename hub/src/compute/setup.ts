@@ -28,12 +28,17 @@ export const USER_NETWORK = 'orrery-users';
 function dockerEndpoint(host: DockerHostSetting): DockerEndpoint {
   const parsed = new URL(host.url);
   if (parsed.protocol === 'unix:') return { socketPath: parsed.pathname };
-  if (parsed.protocol === 'ssh:') {
+  if (host.ssh) {
     return {
       host: parsed.hostname,
       port: Number(parsed.port || 22),
       protocol: 'ssh',
       username: decodeURIComponent(parsed.username),
+      hostKeyFingerprint: host.ssh.fingerprint,
+      ...(host.ssh.identityFile
+        ? { sshPrivateKey: readFileSync(host.ssh.identityFile, 'utf8') }
+        : {}),
+      ...(host.ssh.agent ? { sshAgent: host.ssh.agent } : {}),
     };
   }
   if (host.tlsDir) {

@@ -46,6 +46,8 @@ before(async () => {
 after(async () => {
   if (skip) return;
   await browser.close();
+  // The hub's warnings (proxy and spawn problems) explain a failure in the browser.
+  if (hub.logLines.length) console.error(`hub warnings:\n${hub.logLines.join('')}`);
   await hub.stop();
 });
 

@@ -1,7 +1,7 @@
 /**
- * Three compute domains on one hub, through the API: a Docker domain, a Docker Swarm domain
- * (a one-node swarm on the local daemon, joined by this test if needed), and a Docker host
- * reached over TCP with TLS and a client certificate. Users choose the domain per server; RACM decides who may use which; each domain's servers are its own.
+ * Four compute domains on one hub, through the API: a Docker domain, a Docker Swarm domain
+ * (a one-node swarm on the local daemon, joined by this test if needed), a Docker host reached
+ * over TCP with TLS and a client certificate, and one reached over SSH (a private sshd). Users choose the domain per server; RACM decides who may use which; each domain's servers are its own.
  * In CI (CI=true) a missing Docker daemon fails these tests instead of skipping them.
  */
 import assert from 'node:assert/strict';
@@ -14,6 +14,7 @@ import { createBackend, dockerAvailable, type SpawnerBackend } from '@orrery/spa
 import { domain } from '../../src/compute/domainConfig.ts';
 import { findResourceByName, grant, resourceType } from '../../src/racm/store.ts';
 import { type Client, signUp, startTestHub, type TestHub } from '../support.ts';
+import { type SshDocker, startSshDocker } from './sshDocker.ts';
 import { waitForStatus } from './support.ts';
 import { startTlsDocker, type TlsDocker } from './tlsDocker.ts';
 
@@ -28,6 +29,7 @@ const docker = async (...args: string[]) => (await run('docker', args)).stdout.t
 let hub: TestHub;
 let joinedSwarm = false;
 let secure: TlsDocker;
+let far: SshDocker;
 let prefix = '';
 const observers: SpawnerBackend[] = [];
 
@@ -38,6 +40,7 @@ before(async () => {
     joinedSwarm = true;
   }
   secure = await startTlsDocker();
+  far = await startSshDocker();
   hub = await startTestHub('domains', {
     compute: {
       domains: [
@@ -45,6 +48,10 @@ before(async () => {
         domain('cluster', 'swarm'),
         // A "remote" host: TCP with TLS and a client certificate, no local firewall.
         domain('secure', 'docker', [`${secure.url}?tls=${secure.clientCertDir}&firewall=none`]),
+        // And one over SSH, its host key pinned, a key file to log in.
+        domain('far', 'docker', [
+          `ssh://root@127.0.0.1:${far.port}?fingerprint=${far.fingerprint}&identity=${far.identityFile}&firewall=none`,
+        ]),
       ],
     },
   });
@@ -65,12 +72,19 @@ before(async () => {
       hosts: [{ name: 'local', socketPath: '/var/run/docker.sock' }],
       spec: { namePrefix: prefix, deployment: `${prefix}secure` },
     }),
+    createBackend({
+      kind: 'docker',
+      hosts: [{ name: 'local', socketPath: '/var/run/docker.sock' }],
+      spec: { namePrefix: prefix, deployment: `${prefix}far` },
+    }),
   );
 });
 
 after(async () => {
   if (skip) return;
   try {
+    // The hub's warnings (a spawn's reason for failing) explain a failure here.
+    if (hub?.logLines.length) console.error(`hub warnings:\n${hub.logLines.join('')}`);
     await hub?.stop();
     const left = [];
     for (const observer of observers) {
@@ -83,6 +97,7 @@ after(async () => {
     assert.deepEqual(left, [], 'no test container or service is left behind');
   } finally {
     await secure?.close();
+    await far?.close();
     if (joinedSwarm) await docker('swarm', 'leave', '--force');
   }
 });
@@ -101,13 +116,14 @@ test('servers on a Docker domain and a Swarm domain side by side, each reached t
     { name: 'local', backend: 'docker' },
     { name: 'cluster', backend: 'swarm' },
     { name: 'secure', backend: 'docker' },
+    { name: 'far', backend: 'docker' },
   ]);
 
   const unknown = await startOn(alice, 'alice', 'x', { domain: 'moon' });
   assert.equal(unknown.status, 400);
   assert.match(
     unknown.json.message,
-    /no compute domain "moon"; choose one of: local, cluster, secure/,
+    /no compute domain "moon"; choose one of: local, cluster, secure, far/,
   );
 
   assert.equal((await startOn(alice, 'alice', 'here', {})).status, 202, 'default: the first');
@@ -120,8 +136,10 @@ test('servers on a Docker domain and a Swarm domain side by side, each reached t
   for (const server of ['here', 'there']) {
     assert.equal((await alice.get(`/user/alice/${server}/api/status`)).status, 200, server);
   }
-  const [containers, services, secured] = await Promise.all(observers.map((o) => o.listManaged()));
-  assert.deepEqual(secured, []);
+  const [containers, services, secured, farAway] = await Promise.all(
+    observers.map((o) => o.listManaged()),
+  );
+  assert.deepEqual([secured, farAway], [[], []]);
   assert.deepEqual(
     containers!.map((s) => s.serverName),
     ['here'],
@@ -174,6 +192,40 @@ test('a domain on a Docker host over TCP with TLS and a client certificate', {
   assert.deepEqual(await observers[2]!.listManaged(), []);
 });
 
+test('a domain on a Docker host over SSH, its host key pinned', {
+  skip,
+  timeout: 240_000,
+}, async () => {
+  const frank = await signUp(hub.url, 'frank');
+  const started = await startOn(frank, 'frank', 'lab', { domain: 'far' });
+  assert.equal(started.status, 202, started.text);
+  await waitForStatus(frank, 'frank', 'lab', 'running', 200_000);
+  assert.equal((await frank.get('/user/frank/lab/api/status')).status, 200);
+  assert.deepEqual(
+    (await observers[3]!.listManaged()).map((s) => s.owner),
+    ['frank'],
+    'the container runs in the SSH host’s domain',
+  );
+  // A host presenting another key is never sent a request.
+  const endpoint = {
+    host: '127.0.0.1',
+    port: far.port,
+    protocol: 'ssh' as const,
+    username: 'root',
+    sshPrivateKey: far.privateKey,
+  };
+  assert.equal(
+    await dockerAvailable({ ...endpoint, hostKeyFingerprint: far.fingerprint }, 20_000),
+    true,
+  );
+  assert.equal(
+    await dockerAvailable({ ...endpoint, hostKeyFingerprint: 'SHA256:not-this-host' }, 20_000),
+    false,
+  );
+  assert.equal((await frank.delete('/hub/api/users/frank/servers/lab')).status, 204);
+  assert.deepEqual(await observers[3]!.listManaged(), []);
+});
+
 test('RACM decides who may use a domain', { skip, timeout: 60_000 }, async () => {
   const db = hub.hub.db;
   const cluster = (await findResourceByName(db, 'ComputeDomain', 'cluster'))!;
@@ -192,7 +244,7 @@ test('RACM decides who may use a domain', { skip, timeout: 60_000 }, async () =>
 
   assert.deepEqual(
     (await dave.get('/hub/api/compute')).json.domains.map((d: { name: string }) => d.name),
-    ['local', 'secure'],
+    ['local', 'secure', 'far'],
   );
   const refused = await startOn(dave, 'dave', 'lab', { domain: 'cluster' });
   assert.equal(refused.status, 403);
@@ -200,6 +252,6 @@ test('RACM decides who may use a domain', { skip, timeout: 60_000 }, async () =>
   assert.equal((await dave.get('/hub/api/users/dave/servers')).json.servers.length, 0);
   assert.deepEqual(
     (await carol.get('/hub/api/compute')).json.domains.map((d: { name: string }) => d.name),
-    ['local', 'cluster', 'secure'],
+    ['local', 'cluster', 'secure', 'far'],
   );
 });

@@ -103,6 +103,10 @@ export async function startTlsDocker(socketPath = '/var/run/docker.sock'): Promi
       client.on('close', () => open.delete(client));
       const daemon = net.connect(socketPath);
       client.pipe(daemon).pipe(client);
+      // Either side going away takes the other with it (a destroyed socket does not end a pipe):
+      // a connection to the daemon left open would keep the test process alive.
+      client.on('close', () => daemon.destroy());
+      daemon.on('close', () => client.destroy());
       client.on('error', () => daemon.destroy());
       daemon.on('error', () => client.destroy());
     },

@@ -17,6 +17,7 @@ test('without ORRERY_COMPUTE_DOMAINS there is one domain on the local socket', (
       local: true,
       hubUrl: null,
       tlsDir: null,
+      ssh: null,
     },
   ]);
   assert.deepEqual(parseComputeDomains('', { ...single, backend: 'local' })[0]!.hosts, []);
@@ -49,15 +50,28 @@ test('host settings are parsed and checked', () => {
     local: true,
     hubUrl: null,
     tlsDir: null,
+    ssh: null,
   });
   const tls = parseDockerHost('tcp://docker.example:2376?tls=/etc/orrery/certs');
   assert.equal(tls.tlsDir, '/etc/orrery/certs');
   assert.equal(tls.url, 'tcp://docker.example:2376');
-  const ssh = parseDockerHost('ssh://orrery@gpu1.example');
+  const print = 'SHA256:uNiVz+ksCsDhcc0u9e8BujQXV/pKZIDTMczCvj3tD2s';
+  const ssh = parseDockerHost(`ssh://orrery@gpu1.example?fingerprint=${print}`, {
+    sshAgent: '/run/agent.sock',
+  });
   assert.equal(ssh.url, 'ssh://orrery@gpu1.example');
   assert.equal(ssh.name, 'gpu1.example');
   assert.equal(ssh.local, false);
-  assert.throws(() => parseDockerHost('ssh://gpu1.example'), /names its user/);
+  assert.deepEqual(ssh.ssh, { fingerprint: print, identityFile: null, agent: '/run/agent.sock' });
+  const keyed = parseDockerHost(`ssh://o@h:2222?fingerprint=${print}&identity=/etc/orrery/id`);
+  assert.deepEqual(keyed.ssh, { fingerprint: print, identityFile: '/etc/orrery/id', agent: null });
+  assert.throws(() => parseDockerHost(`ssh://h?fingerprint=${print}`), /names its user/);
+  assert.throws(
+    () => parseDockerHost(`ssh://o@h?fingerprint=${print}`),
+    /identity=\/path\/key or an SSH agent/,
+  );
+  assert.throws(() => parseDockerHost('ssh://o@h?identity=/k'), /fingerprint=SHA256/);
+  assert.throws(() => parseDockerHost('tcp://h:1?fingerprint=SHA256:x'), /for ssh:\/\/ hosts/);
   assert.throws(() => parseDockerHost('tcp://h:2376?tls=certs'), /absolute directory/);
   assert.throws(() => parseDockerHost('unix:///s?tls=/c'), /tcp:\/\/ hosts only/);
   assert.equal(parseDockerHost('unix:///run/docker.sock?firewall=none').local, false);

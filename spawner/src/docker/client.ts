@@ -2,6 +2,7 @@
  * The one place that loads dockerode. Connects to a Docker host over a local socket, TCP (with
  * or without TLS) or SSH, and classifies Docker API errors.
  */
+import { createHash } from 'node:crypto';
 import Docker from 'dockerode';
 
 export type DockerClient = Docker;
@@ -13,12 +14,41 @@ export interface DockerEndpoint {
   /** Host name or address of a remote daemon. */
   host?: string;
   port?: number;
-  /** `https` requires `ca`/`cert`/`key` (PEM text); `ssh` uses `username` and the SSH agent. */
+  /**
+   * `https` requires `ca`/`cert`/`key` (PEM text); `ssh` needs `username`, `hostKeyFingerprint`
+   * and a way to authenticate (`sshPrivateKey` and/or `sshAgent`); the daemon is reached through
+   * `docker system dial-stdio` on the host.
+   */
   protocol?: 'http' | 'https' | 'ssh';
   ca?: string;
   cert?: string;
   key?: string;
   username?: string;
+  /** The SSH host key's fingerprint as `ssh-keygen -lf` prints it (`SHA256:…`); others are refused. */
+  hostKeyFingerprint?: string;
+  /** OpenSSH private key (text) for SSH. */
+  sshPrivateKey?: string;
+  /** Path of an SSH agent's socket (SSH_AUTH_SOCK). */
+  sshAgent?: string;
+}
+
+/** `SHA256:<base64, unpadded>` of a raw SSH host key, as OpenSSH prints fingerprints. */
+export function sshFingerprint(hostKey: Buffer): string {
+  return `SHA256:${createHash('sha256').update(hostKey).digest('base64').replace(/=+$/, '')}`;
+}
+
+function sshOptions(endpoint: DockerEndpoint) {
+  const expected = endpoint.hostKeyFingerprint;
+  if (!expected) throw new TypeError('an SSH Docker host needs its host key fingerprint');
+  if (!endpoint.sshPrivateKey && !endpoint.sshAgent) {
+    throw new TypeError('an SSH Docker host needs a private key or an SSH agent');
+  }
+  return {
+    ...(endpoint.sshPrivateKey ? { privateKey: endpoint.sshPrivateKey } : {}),
+    ...(endpoint.sshAgent ? { agent: endpoint.sshAgent } : {}),
+    // A host that is not the one configured never sees a credential or a Docker request.
+    hostVerifier: (key: Buffer) => sshFingerprint(key) === expected,
+  };
 }
 
 export function connectDocker(endpoint: DockerEndpoint): DockerClient {
@@ -33,6 +63,7 @@ export function connectDocker(endpoint: DockerEndpoint): DockerClient {
     ...(endpoint.cert === undefined ? {} : { cert: endpoint.cert }),
     ...(endpoint.key === undefined ? {} : { key: endpoint.key }),
     ...(endpoint.username === undefined ? {} : { username: endpoint.username }),
+    ...(protocol === 'ssh' ? { sshOptions: sshOptions(endpoint) } : {}),
   });
 }
 
