@@ -106,6 +106,29 @@ async function startOn(client: Client, user: string, server: string, body: objec
   return client.post(`/hub/api/users/${user}/servers/${server}`, body);
 }
 
+/**
+ * A new user starts "lab" on `domain`; it answers through the proxy, and its container is the
+ * one `observer` (the domain's backend, seen from outside the hub) finds.
+ */
+async function labOn(user: string, domain: string, observer: SpawnerBackend): Promise<Client> {
+  const client = await signUp(hub.url, user);
+  const started = await startOn(client, user, 'lab', { domain });
+  assert.equal(started.status, 202, started.text);
+  await waitForStatus(client, user, 'lab', 'running', 200_000);
+  assert.equal((await client.get(`/user/${user}/lab/api/status`)).status, 200);
+  assert.deepEqual(
+    (await observer.listManaged()).map((s) => s.owner),
+    [user],
+    `the server runs on ${domain}`,
+  );
+  return client;
+}
+
+async function stopLab(client: Client, user: string, observer: SpawnerBackend): Promise<void> {
+  assert.equal((await client.delete(`/hub/api/users/${user}/servers/lab`)).status, 204);
+  assert.deepEqual(await observer.listManaged(), []);
+}
+
 test('servers on a Docker domain and a Swarm domain side by side, each reached through the proxy', {
   skip,
   timeout: 300_000,
@@ -164,16 +187,7 @@ test('a domain on a Docker host over TCP with TLS and a client certificate', {
   skip,
   timeout: 180_000,
 }, async () => {
-  const erin = await signUp(hub.url, 'erin');
-  const started = await startOn(erin, 'erin', 'lab', { domain: 'secure' });
-  assert.equal(started.status, 202, started.text);
-  await waitForStatus(erin, 'erin', 'lab', 'running', 150_000);
-  assert.equal((await erin.get('/user/erin/lab/api/status')).status, 200);
-  assert.deepEqual(
-    (await observers[2]!.listManaged()).map((s) => s.owner),
-    ['erin'],
-    'the container runs in the TLS host’s domain',
-  );
+  const erin = await labOn('erin', 'secure', observers[2]!);
   // The endpoint is really TLS with client certificates: without one the handshake fails.
   const port = Number(new URL(secure.url).port);
   const refused = await new Promise<string>((resolve) => {
@@ -188,24 +202,14 @@ test('a domain on a Docker host over TCP with TLS and a client certificate', {
     socket.once('close', () => resolve('refused: closed'));
   });
   assert.match(refused, /^refused/);
-  assert.equal((await erin.delete('/hub/api/users/erin/servers/lab')).status, 204);
-  assert.deepEqual(await observers[2]!.listManaged(), []);
+  await stopLab(erin, 'erin', observers[2]!);
 });
 
 test('a domain on a Docker host over SSH, its host key pinned', {
   skip,
   timeout: 240_000,
 }, async () => {
-  const frank = await signUp(hub.url, 'frank');
-  const started = await startOn(frank, 'frank', 'lab', { domain: 'far' });
-  assert.equal(started.status, 202, started.text);
-  await waitForStatus(frank, 'frank', 'lab', 'running', 200_000);
-  assert.equal((await frank.get('/user/frank/lab/api/status')).status, 200);
-  assert.deepEqual(
-    (await observers[3]!.listManaged()).map((s) => s.owner),
-    ['frank'],
-    'the container runs in the SSH host’s domain',
-  );
+  const frank = await labOn('frank', 'far', observers[3]!);
   // A host presenting another key is never sent a request.
   const endpoint = {
     host: '127.0.0.1',
@@ -222,8 +226,7 @@ test('a domain on a Docker host over SSH, its host key pinned', {
     await dockerAvailable({ ...endpoint, hostKeyFingerprint: 'SHA256:not-this-host' }, 20_000),
     false,
   );
-  assert.equal((await frank.delete('/hub/api/users/frank/servers/lab')).status, 204);
-  assert.deepEqual(await observers[3]!.listManaged(), []);
+  await stopLab(frank, 'frank', observers[3]!);
 });
 
 test('RACM decides who may use a domain', { skip, timeout: 60_000 }, async () => {
