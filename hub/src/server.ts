@@ -60,12 +60,14 @@ export async function startHub(
   try {
     await registerComputeResources(db, config);
     const domains = await Promise.all(config.compute.domains.map((d) => resolveDomain(d, log)));
+    const gateways = await userNetworkGateways(domains, config.compute.hubUrlForServers, log);
     const access: HubAccess = {
       configuredUrl: config.compute.hubUrlForServers,
+      gateways,
       listeners: new Map(),
       ephemeral: config.port === 0,
     };
-    for (const gateway of await userNetworkGateways(domains, access.configuredUrl)) {
+    for (const gateway of new Set(gateways.values())) {
       // A hub listening on every address is on the gateway already.
       if (WILDCARD.has(config.bind) && config.port !== 0) {
         access.listeners.set(gateway, config.port);

@@ -15,7 +15,7 @@ import type { Db } from '../db/pool.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Logger } from '../log.ts';
 import { findResourceByName, may } from '../racm/store.ts';
-import { SpawnProgress } from './progress.ts';
+import { progressKey, SpawnProgress } from './progress.ts';
 import { RouteTable } from './routeTable.ts';
 import { serverSecret } from './secrets.ts';
 import {
@@ -176,8 +176,11 @@ export class Compute {
     const record = (await findServerById(db, id))!;
     this.spawning += 1;
     this.inFlight.add(id);
-    this.progress.begin(String(id));
-    this.progress.emit(String(id), { progress: 5, message: 'Server requested' });
+    this.progress.begin(progressKey(user.id, serverName));
+    this.progress.emit(progressKey(user.id, serverName), {
+      progress: 5,
+      message: 'Server requested',
+    });
     const spawn = this.spawn(record, user).finally(() => {
       this.spawning -= 1;
       this.inFlight.delete(id);
@@ -189,7 +192,7 @@ export class Compute {
 
   private async spawn(record: ServerRecord, user: UserRecord): Promise<void> {
     const { db, log, config } = this.options;
-    const key = String(record.id);
+    const key = progressKey(user.id, record.name);
     const deadline = Date.now() + this.config.spawnTimeoutSeconds * 1000;
     const baseUrl = serverBaseUrl(user.safeName, record.name);
     const backend = this.backendOf(record.domain);

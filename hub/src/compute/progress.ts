@@ -20,6 +20,12 @@ interface Stream {
   done: boolean;
 }
 
+/**
+ * Streams are keyed by owner and server name, not by the server's row: a spawn that failed has
+ * no row any more, and its reason must still reach the page that follows it.
+ */
+export const progressKey = (userId: number, serverName: string) => `${userId}/${serverName}`;
+
 export class SpawnProgress {
   private readonly streams = new Map<string, Stream>();
 
@@ -41,6 +47,11 @@ export class SpawnProgress {
         () => this.streams.get(key) === stream && this.streams.delete(key),
         60_000,
       ).unref();
+  }
+
+  /** Did the spawn of `key` fail within the last minute (its stream still kept)? */
+  failedRecently(key: string): boolean {
+    return Boolean(this.streams.get(key)?.events.at(-1)?.failed);
   }
 
   /** Replay past events then follow new ones; returns an unsubscribe function, or undefined if unknown. */

@@ -8,6 +8,7 @@ import { NameParams, NoQuery, Username } from '../http/schemas.ts';
 import type { Hub } from '../hub.ts';
 import { findResourceByName, may } from '../racm/store.ts';
 import { type Compute, serverBaseUrl } from './orchestrator.ts';
+import { progressKey } from './progress.ts';
 import { findServer, type ServerRecord, serversOf, setActivity } from './store.ts';
 
 const ServerName = Type.String({
@@ -176,24 +177,30 @@ export const computeRoutes = [
     query: NoQuery,
     async handler({ hub, req, res, params }) {
       const compute = computeOf(hub);
-      const { record } = await serverOrThrow(hub, params.name, params.server);
+      const user = await userOrThrow(hub, params.name);
+      const record = await findServer(hub.db, user.id, params.server);
+      const key = progressKey(user.id, params.server);
+      // A spawn that failed has no row, but its events (with the reason) are still kept a while.
+      if (!record && !compute.progress.failedRecently(key)) {
+        throw new HttpError(404, `No server named "${params.server}" is running`);
+      }
       res.writeHead(200, {
         'content-type': 'text/event-stream',
         'cache-control': 'no-cache',
         connection: 'keep-alive',
       });
       const send = (event: object) => res.write(`data: ${JSON.stringify(event)}\n\n`);
-      const url = serverBaseUrl(record.ownerSafeName, record.name);
-      const unsubscribe = compute.progress.subscribe(String(record.id), (event) => {
+      const url = serverBaseUrl(user.safeName, params.server);
+      const unsubscribe = compute.progress.subscribe(key, (event) => {
         send(event);
         if (event.ready || event.failed) res.end();
       });
       if (!unsubscribe) {
         // Started by an earlier hub process, or long ago: say where it stands.
         send(
-          record.status === 'running'
+          record?.status === 'running'
             ? { progress: 100, message: 'Server ready', ready: true, url }
-            : { progress: 50, message: `Server is ${record.status}` },
+            : { progress: 50, message: `Server is ${record?.status}` },
         );
         res.end();
         return;

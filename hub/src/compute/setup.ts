@@ -68,25 +68,32 @@ export async function resolveDomain(
 }
 
 /**
- * Where each host's servers reach the hub: for a host on this machine, the gateway of its
- * user network (created now if needed), where the hub will listen.
+ * Where each host's servers reach the hub, by host URL: for a host on this machine, the gateway
+ * of its user network (created now if needed), where the hub will listen. A daemon that does
+ * not answer now is logged and skipped: the hub still starts, and spawns there fail with the
+ * daemon's error until it is back (and the hub restarted, for its servers to reach the hub).
  */
 export async function userNetworkGateways(
   domains: ComputeDomainConfig[],
   configuredUrl: string | null,
-): Promise<Set<string>> {
-  const gateways = new Set<string>();
+  log: Logger,
+): Promise<Map<string, string>> {
+  const gateways = new Map<string, string>();
   if (configuredUrl) return gateways;
   for (const domain of domains) {
     if (domain.backend !== 'docker') continue;
     for (const host of domain.hosts) {
-      if (!host.local || host.hubUrl) continue;
-      gateways.add(
-        await userNetworkGateway(connectDocker(dockerEndpoint(host)), {
-          name: USER_NETWORK,
-          bridgeName: host.bridge,
-        }),
-      );
+      if (!host.local || host.hubUrl || gateways.has(host.url)) continue;
+      try {
+        const docker = connectDocker(dockerEndpoint(host));
+        const options = { name: USER_NETWORK, bridgeName: host.bridge };
+        gateways.set(host.url, await userNetworkGateway(docker, options));
+      } catch (err) {
+        log.warn(
+          { domain: domain.name, host: host.name, err: String(err) },
+          'Docker host unreachable: its servers cannot be started until it answers',
+        );
+      }
     }
   }
   return gateways;
@@ -95,6 +102,8 @@ export async function userNetworkGateways(
 export interface HubAccess {
   /** The hub URL servers use when the configuration says so (ORRERY_HUB_URL_FOR_SERVERS). */
   configuredUrl: string | null;
+  /** Each local host's user-network gateway, by host URL. */
+  gateways: Map<string, string>;
   /** The hub's listeners on user networks: gateway address → port. */
   listeners: Map<string, number>;
   /** Were those ports chosen by the system (port 0), so they are this process's alone? */
@@ -105,40 +114,29 @@ export interface HubAccess {
  * The hub URL for servers on `host`: its own setting, the configured one, or the gateway
  * listener; null leaves it to the orchestrator's default (the hub's own URL).
  */
-async function hubUrlFor(host: DockerHostSetting, access: HubAccess): Promise<string | null> {
+function hubUrlFor(host: DockerHostSetting, access: HubAccess): string | null {
   if (host.hubUrl) return host.hubUrl;
   if (access.configuredUrl) return access.configuredUrl;
-  if (host.local) {
-    const gateway = await userNetworkGateway(connectDocker(dockerEndpoint(host)), {
-      name: USER_NETWORK,
-      bridgeName: host.bridge,
-    });
-    const port = access.listeners.get(gateway);
-    if (port) return `http://${gateway}:${port}`;
-  }
-  return null;
+  const gateway = access.gateways.get(host.url);
+  const port = gateway && access.listeners.get(gateway);
+  return port ? `http://${gateway}:${port}` : null;
 }
 
-async function dockerHosts(
-  domain: ComputeDomainConfig,
-  access: HubAccess,
-): Promise<DockerHostConfig[]> {
-  return Promise.all(
-    domain.hosts.map(async (host) => {
-      const hubUrl = await hubUrlFor(host, access);
-      return {
-        name: host.name,
-        ...dockerEndpoint(host),
-        bridgeName: host.bridge,
-        ...(host.local
-          ? { firewall: 'local-iptables' as const, reachContainerAddress: true }
-          : { firewall: 'none' as const }),
-        ...(hubUrl
-          ? { serverEnv: { ORRERY_HUB_URL: hubUrl, JUPYTERHUB_API_URL: `${hubUrl}/hub/api` } }
-          : {}),
-      };
-    }),
-  );
+function dockerHosts(domain: ComputeDomainConfig, access: HubAccess): DockerHostConfig[] {
+  return domain.hosts.map((host) => {
+    const hubUrl = hubUrlFor(host, access);
+    return {
+      name: host.name,
+      ...dockerEndpoint(host),
+      bridgeName: host.bridge,
+      ...(host.local
+        ? { firewall: 'local-iptables' as const, reachContainerAddress: true }
+        : { firewall: 'none' as const }),
+      ...(hubUrl
+        ? { serverEnv: { ORRERY_HUB_URL: hubUrl, JUPYTERHUB_API_URL: `${hubUrl}/hub/api` } }
+        : {}),
+    };
+  });
 }
 
 export async function createDomainBackend(
@@ -155,7 +153,7 @@ export async function createDomainBackend(
       const ports = [...new Set(access.listeners.values())];
       return createBackend({
         kind: 'docker',
-        hosts: await dockerHosts(domain, access),
+        hosts: dockerHosts(domain, access),
         spec: { ...spec, network: USER_NETWORK },
         firewall: { allowHostPorts: ports },
         releaseHostPortsOnClose: access.ephemeral ? ports : [],

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
+import { domain } from '../../src/compute/domainConfig.ts';
 import { Client, signUp, startTestHub, type TestHub, testConfig } from '../support.ts';
 import { kernelInfo, openSocket, readProgress, waitForStatus } from './support.ts';
 
@@ -188,6 +189,35 @@ test('a spawn that fails leaves no row, no route, no process; the reason reaches
     assert.equal(activity.json.events.length, 1);
   } finally {
     await broken.stop();
+  }
+});
+
+test('a Docker host that does not answer does not stop the hub; starting there fails with its error', async () => {
+  const partly = await startTestHub('compute_dead_host', {
+    compute: {
+      domains: [
+        domain('here', 'local'),
+        domain('gone', 'docker', ['unix:///nonexistent/docker.sock']),
+      ],
+      spawnTimeoutSeconds: 10,
+    },
+  });
+  try {
+    assert.ok(
+      partly.logLines.some((line) => line.includes('Docker host unreachable')),
+      'the unreachable host is logged at start',
+    );
+    const dora = await signUp(partly.url, 'dora');
+    const started = await dora.post('/hub/api/users/dora/servers/lab', { domain: 'gone' });
+    assert.equal(started.status, 202);
+    const events = await readProgress(partly.url, started.json.progressUrl, dora.authHeaders());
+    assert.equal(events.at(-1)?.failed, true, JSON.stringify(events));
+    // The spawn failed at once and its row is gone; its progress still tells why.
+    assert.match(events.at(-1)!.message, /Could not start the server: .*(ENOENT|nonexistent)/);
+    await waitForStatus(dora, 'dora', 'lab', 'gone');
+    assert.equal(partly.hub.compute!.routes.size, 0);
+  } finally {
+    await partly.stop();
   }
 });
 
