@@ -56,27 +56,18 @@ before(async () => {
     },
   });
   prefix = hub.hub.config.compute.namePrefix;
+  // Each domain's backend as seen from outside the hub: same daemon, that domain's label.
+  const local = { name: 'local', socketPath: '/var/run/docker.sock' };
+  const deployment = (name: string) => ({ namePrefix: prefix, deployment: `${prefix}${name}` });
   observers.push(
-    createBackend({
-      kind: 'docker',
-      hosts: [{ name: 'local', socketPath: '/var/run/docker.sock' }],
-      spec: { namePrefix: prefix, deployment: `${prefix}local` },
-    }),
+    createBackend({ kind: 'docker', hosts: [local], spec: deployment('local') }),
     createBackend({
       kind: 'swarm',
-      manager: { name: 'swarm', socketPath: '/var/run/docker.sock' },
-      spec: { namePrefix: prefix, deployment: `${prefix}cluster` },
+      manager: { ...local, name: 'swarm' },
+      spec: deployment('cluster'),
     }),
-    createBackend({
-      kind: 'docker',
-      hosts: [{ name: 'local', socketPath: '/var/run/docker.sock' }],
-      spec: { namePrefix: prefix, deployment: `${prefix}secure` },
-    }),
-    createBackend({
-      kind: 'docker',
-      hosts: [{ name: 'local', socketPath: '/var/run/docker.sock' }],
-      spec: { namePrefix: prefix, deployment: `${prefix}far` },
-    }),
+    createBackend({ kind: 'docker', hosts: [local], spec: deployment('secure') }),
+    createBackend({ kind: 'docker', hosts: [local], spec: deployment('far') }),
   );
 });
 

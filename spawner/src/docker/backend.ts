@@ -87,6 +87,20 @@ interface Host {
   ready?: Promise<void>;
 }
 
+/**
+ * Where the hub reaches a server on `host`: its address on the user network, or the port
+ * published for it; undefined while the one the host uses is not known yet.
+ */
+function serverUrl(
+  host: DockerHostConfig,
+  address: string | undefined,
+  hostPort: string | number | undefined,
+): string | undefined {
+  if (host.reachContainerAddress)
+    return address ? `http://${address}:${CONTAINER_PORT}` : undefined;
+  return hostPort ? `http://${host.publicAddress ?? '127.0.0.1'}:${hostPort}` : undefined;
+}
+
 export class DockerBackend implements SpawnerBackend<DockerSavedState> {
   readonly kind = 'docker' as const;
   private readonly hosts = new Map<string, Host>();
@@ -184,9 +198,7 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
         )?.PublicPort;
         const running = info.State === 'running';
         const address = info.NetworkSettings?.Networks?.[this.spec.network]?.IPAddress;
-        const url = host.config.reachContainerAddress
-          ? address && `http://${address}:${CONTAINER_PORT}`
-          : hostPort && `http://${host.config.publicAddress ?? '127.0.0.1'}:${hostPort}`;
+        const url = serverUrl(host.config, address, hostPort);
         found.push({
           owner: info.Labels[LABELS.owner] ?? '',
           serverName: info.Labels[LABELS.server] ?? '',
@@ -330,12 +342,8 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
       }
       const binding = info.NetworkSettings.Ports?.[`${CONTAINER_PORT}/tcp`]?.[0]?.HostPort;
       const address = info.NetworkSettings.Networks?.[this.spec.network]?.IPAddress;
-      if (info.State.Running && host.config.reachContainerAddress && address) {
-        return `http://${address}:${CONTAINER_PORT}`;
-      }
-      if (info.State.Running && binding && !host.config.reachContainerAddress) {
-        return `http://${host.config.publicAddress ?? '127.0.0.1'}:${binding}`;
-      }
+      const url = serverUrl(host.config, address, binding);
+      if (info.State.Running && url) return url;
       if (Date.now() > deadline) throw new Error('container did not start in time');
       await sleep(100);
     }
