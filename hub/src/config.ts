@@ -28,6 +28,12 @@ export interface HubConfig {
   sessionSeconds: number;
   /** Lifetime of a per-server token handed to code in a user's container, seconds. Default 24 h. */
   serverTokenSeconds: number;
+  /**
+   * Check every JSON answer against its route's declared response schema; a mismatch is logged
+   * and answered 500, so a test touching the route fails. The test suites turn it on.
+   * Env ORRERY_VALIDATE_RESPONSES=1. Default off.
+   */
+  validateResponses: boolean;
   /** Longest lifetime a user may give an API token, seconds. Env ORRERY_MAX_TOKEN_SECONDS. Default 365 days. */
   maxTokenSeconds: number;
   /** New registrations wait for an admin's approval before they can log in. Env ORRERY_REQUIRE_APPROVAL=1. */
@@ -159,6 +165,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
     trustProxy: flag(env, 'ORRERY_TRUST_PROXY', false),
     sessionSeconds: int(env, 'ORRERY_SESSION_SECONDS', 24 * 3600),
     serverTokenSeconds: int(env, 'ORRERY_SERVER_TOKEN_SECONDS', 24 * 3600),
+    validateResponses: flag(env, 'ORRERY_VALIDATE_RESPONSES', false),
     maxTokenSeconds: int(env, 'ORRERY_MAX_TOKEN_SECONDS', 365 * 24 * 3600),
     requireApproval: flag(env, 'ORRERY_REQUIRE_APPROVAL', false),
     openRegistration: flag(env, 'ORRERY_OPEN_REGISTRATION', true),

@@ -15,6 +15,7 @@ import type { HubConfig } from './config.ts';
 import { migrate, pendingMigrations } from './db/migrate.ts';
 import { createPool } from './db/pool.ts';
 import { createHub, type Hub } from './hub.ts';
+import { SERVER_TOKEN_SCOPES } from './labContract.ts';
 import { createLogger, type Logger } from './log.ts';
 import { ServerProxy } from './proxy/proxy.ts';
 import { registerCoreContexts } from './racm/contexts.ts';
@@ -88,6 +89,7 @@ export async function startHub(
       backends,
       key: loadOrCreateKey(config.secretKey, config.stateDir),
       hubUrlForServers: config.compute.hubUrlForServers,
+      serverTokenScopes: SERVER_TOKEN_SCOPES,
     });
     // The route table comes from the database before the first request is served.
     await compute.reconcile();

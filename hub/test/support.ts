@@ -63,6 +63,8 @@ export function testConfig(databaseUrl: string, overrides: TestOverrides = {}): 
     ...base,
     migrateOnStart: true,
     logLevel: 'warn',
+    // Every answer a test provokes is checked against its route's declared schema.
+    validateResponses: true,
     stateDir: path.join(tmpdir(), `orrery-test-${id}`),
     secretKey: randomBytes(32).toString('base64url'),
     ...overrides,

@@ -22,6 +22,7 @@ import { route } from '../http/route.ts';
 import { Empty, NameParams, NoQuery, Username } from '../http/schemas.ts';
 import type { Hub } from '../hub.ts';
 import { normaliseUsername } from './names.ts';
+import { HubInfo, LoggedIn, Me, Registered, User, UserList } from './responses.ts';
 import { createAccount, publicUser } from './service.ts';
 import {
   countAdmins,
@@ -88,17 +89,6 @@ export async function checkLogin(
   return found.user;
 }
 
-const UserBody = Type.Object(
-  {
-    name: Type.String(),
-    safeName: Type.String(),
-    email: Type.Union([Type.String(), Type.Null()]),
-    admin: Type.Boolean(),
-    approved: Type.Boolean(),
-  },
-  { additionalProperties: true },
-);
-
 export const accountRoutes = [
   route({
     method: 'post',
@@ -106,12 +96,12 @@ export const accountRoutes = [
     tag: 'accounts',
     summary: 'Create an account',
     access: { anonymous: true },
+    response: Registered,
     body: Type.Object(
       { username: Username, email: Email, password: Password },
       { additionalProperties: false },
     ),
     status: 201,
-    response: Type.Object({ user: UserBody, pendingApproval: Type.Boolean() }),
     async handler({ hub, req, body }) {
       if (!hub.config.openRegistration)
         throw new HttpError(403, 'Registration is closed; ask an administrator for an account');
@@ -137,8 +127,8 @@ export const accountRoutes = [
     tag: 'accounts',
     summary: 'Log in with a password; sets the session cookie',
     access: { anonymous: true },
+    response: LoggedIn,
     body: Type.Object({ username: Username, password: Password }, { additionalProperties: false }),
-    response: Type.Object({ user: UserBody }),
     async handler({ hub, req, res, body }) {
       const user = await checkLogin(hub, req, body.username, body.password);
       await startSession(hub, req, res, user);
@@ -165,7 +155,8 @@ export const accountRoutes = [
     tag: 'accounts',
     summary: 'Who am I',
     access: { scope: 'read:user' },
-    response: UserBody,
+    response: Me,
+    lab: true,
     async handler({ caller }) {
       return {
         ...publicUser(caller!.user),
@@ -180,6 +171,8 @@ export const accountRoutes = [
     tag: 'accounts',
     summary: 'Look up users by name prefix (for inviting and sharing); admins see full records',
     access: { scope: 'read:user' },
+    response: UserList,
+    lab: true,
     query: Type.Object(
       {
         prefix: Type.Optional(Type.String({ maxLength: 64 })),
@@ -203,9 +196,9 @@ export const accountRoutes = [
     tag: 'accounts',
     summary: 'One user’s record',
     access: { scope: 'read:user', guard: selfOrAdmin() },
+    response: User,
     params: NameParams,
     query: NoQuery,
-    response: UserBody,
     async handler({ hub, params }) {
       const user = await findUserByName(hub.db, params.name);
       if (!user) throw notFound('User');
@@ -218,12 +211,12 @@ export const accountRoutes = [
     tag: 'admin',
     summary: 'Approve a registration, or make or unmake an admin',
     access: { scope: 'admin' },
+    response: User,
     params: NameParams,
     body: Type.Object(
       { approved: Type.Optional(Type.Boolean()), admin: Type.Optional(Type.Boolean()) },
       { additionalProperties: false, minProperties: 1 },
     ),
-    response: UserBody,
     async handler({ hub, req, caller, params, body }) {
       return inTransaction(hub.db, async (client) => {
         const user = await findUserByName(client, params.name);
@@ -272,6 +265,7 @@ export const accountRoutes = [
     tag: 'meta',
     summary: 'Hub version and where the API is described',
     access: { anonymous: true },
+    response: HubInfo,
     query: Empty,
     async handler({ hub }) {
       return {

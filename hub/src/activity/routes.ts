@@ -4,6 +4,7 @@ import { findUserByName } from '../accounts/store.ts';
 import { HttpError } from '../http/errors.ts';
 import { route } from '../http/route.ts';
 import { Id, Username } from '../http/schemas.ts';
+import { ActivityPage } from './responses.ts';
 import { searchActivity } from './store.ts';
 
 export const activityRoutes = [
@@ -14,6 +15,7 @@ export const activityRoutes = [
     summary:
       'Search activity: type (or prefix.*), time range, text; admins may name a user or see all',
     access: { scope: 'read:activity' },
+    response: ActivityPage,
     query: Type.Object(
       {
         type: Type.Optional(

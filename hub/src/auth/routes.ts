@@ -6,6 +6,7 @@ import { HttpError, notFound } from '../http/errors.ts';
 import { route } from '../http/route.ts';
 import { Id, NameParams, NoQuery, Username } from '../http/schemas.ts';
 import { selfOnly, selfOrAdmin } from './guards.ts';
+import { NewToken, TokenList } from './responses.ts';
 import { effectiveScopes, isScope, SCOPES } from './scopes.ts';
 import { createToken, listTokens, revokeToken } from './tokens.ts';
 
@@ -18,6 +19,7 @@ export const tokenRoutes = [
     tag: 'tokens',
     summary: 'List live API tokens (never their values)',
     access: { scope: 'tokens', guard: selfOrAdmin() },
+    response: TokenList,
     params: NameParams,
     query: NoQuery,
     async handler({ hub, params }) {
@@ -32,6 +34,7 @@ export const tokenRoutes = [
     tag: 'tokens',
     summary: 'Create an API token; its value is shown once',
     access: { scope: 'tokens', guard: selfOnly() },
+    response: NewToken,
     params: NameParams,
     body: Type.Object(
       {

@@ -27,16 +27,6 @@ const IMPLIES: Partial<Record<Scope, Scope[]>> = {
   servers: ['read:servers'],
 };
 
-/** Scopes given to the token that code inside a user's server receives: no tokens, no admin. */
-export const SERVER_TOKEN_SCOPES: Scope[] = [
-  'read:user',
-  'groups',
-  'racm',
-  'read:activity',
-  'read:servers',
-  'access:servers',
-];
-
 export function isScope(value: string): value is Scope {
   return Object.hasOwn(SCOPES, value);
 }

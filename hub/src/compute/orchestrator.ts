@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { ManagedServer, SavedState, SpawnerBackend, SpawnRequest } from '@orrery/spawner';
 import { recordActivity } from '../activity/store.ts';
 import type { UserRecord } from '../auth/principal.ts';
-import { SERVER_TOKEN_SCOPES } from '../auth/scopes.ts';
+import type { Scope } from '../auth/scopes.ts';
 import { issueServerToken, revokeServerToken } from '../auth/tokens.ts';
 import type { HubConfig } from '../config.ts';
 import type { Db } from '../db/pool.ts';
@@ -63,6 +63,8 @@ export interface ComputeOptions {
   key: string;
   /** URL code inside a server uses to reach the hub; set once the hub listens if not configured. */
   hubUrlForServers: string | null;
+  /** Scopes of the token handed to code inside each server (from the `lab: true` routes). */
+  serverTokenScopes: Scope[];
 }
 
 export class Compute {
@@ -203,7 +205,7 @@ export class Compute {
         db,
         user.id,
         record.name,
-        SERVER_TOKEN_SCOPES,
+        this.options.serverTokenScopes,
         config.serverTokenSeconds,
       );
       const request: SpawnRequest = {

@@ -9,6 +9,7 @@ import type { Hub } from '../hub.ts';
 import { findResourceByName, may } from '../racm/store.ts';
 import { type Compute, serverBaseUrl } from './orchestrator.ts';
 import { progressKey } from './progress.ts';
+import { ComputeOffer, ProgressEvent, Server, ServerList } from './responses.ts';
 import { findServer, type ServerRecord, serversOf, setActivity } from './store.ts';
 
 const ServerName = Type.String({
@@ -61,6 +62,8 @@ export const computeRoutes = [
     tag: 'compute',
     summary: 'What I may start: images, compute domains (the first is the default), limits',
     access: { scope: 'read:servers' },
+    response: ComputeOffer,
+    lab: true,
     query: NoQuery,
     async handler({ hub, caller }) {
       const compute = computeOf(hub);
@@ -92,6 +95,7 @@ export const computeRoutes = [
     tag: 'compute',
     summary: 'A user’s servers',
     access: { scope: 'read:servers', guard: selfOrAdmin() },
+    response: ServerList,
     params: NameParams,
     query: NoQuery,
     async handler({ hub, params }) {
@@ -108,6 +112,8 @@ export const computeRoutes = [
     tag: 'compute',
     summary: 'One server: status, where it answers, when it would be stopped for idleness',
     access: { scope: 'read:servers', guard: selfOrAdmin() },
+    response: Server,
+    lab: true,
     params: ServerParams,
     query: NoQuery,
     async handler({ hub, params }) {
@@ -121,6 +127,7 @@ export const computeRoutes = [
     tag: 'compute',
     summary: 'Start a server; follow progressUrl (server-sent events) until it is ready',
     access: { scope: 'servers', guard: selfOrAdmin() },
+    response: Server,
     params: ServerParams,
     body: Type.Object(
       {
@@ -159,6 +166,8 @@ export const computeRoutes = [
     tag: 'compute',
     summary: 'Count now as activity, postponing the idle stop (the “extend” button)',
     access: { scope: 'access:servers', guard: selfOrAdmin() },
+    response: Server,
+    lab: true,
     params: ServerParams,
     async handler({ hub, params }) {
       const { record } = await serverOrThrow(hub, params.name, params.server);
@@ -173,6 +182,7 @@ export const computeRoutes = [
     tag: 'compute',
     summary: 'Spawn progress as server-sent events: {progress, message, ready?, failed?, url?}',
     access: { scope: 'read:servers', guard: selfOrAdmin() },
+    events: ProgressEvent,
     params: ServerParams,
     query: NoQuery,
     async handler({ hub, req, res, params }) {

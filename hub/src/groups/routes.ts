@@ -10,6 +10,20 @@ import { HttpError, notFound } from '../http/errors.ts';
 import { route } from '../http/route.ts';
 import { Id, IdParams, NoQuery, Role, Username } from '../http/schemas.ts';
 import { deleteGroupAndPaths, nestGroup, unnestGroup } from './nesting.ts';
+import {
+  DomainList,
+  DomainMembership,
+  Group,
+  GroupDetail,
+  GroupList,
+  GroupSummary,
+  InvitationAnswer,
+  InvitationList,
+  Membership,
+  NewDomain,
+  SentInvitation,
+  Subgroup,
+} from './responses.ts';
 import { mayChangeRole, mayInvite, mayRemove, type Role as RoleName } from './roles.ts';
 import {
   addMember,
@@ -106,6 +120,8 @@ export const groupRoutes = [
     tag: 'groups',
     summary: 'The groups I belong to, with my role',
     access: { scope: 'read:groups' },
+    response: GroupList,
+    lab: true,
     query: NoQuery,
     async handler({ hub, caller }) {
       return { groups: await groupsOf(hub.db, caller!.user.id) };
@@ -117,6 +133,8 @@ export const groupRoutes = [
     tag: 'groups',
     summary: 'Create a group; you become its owner',
     access: { scope: 'groups' },
+    response: GroupSummary,
+    lab: true,
     body: NewGroup,
     status: 201,
     async handler({ hub, req, caller, body }) {
@@ -130,6 +148,8 @@ export const groupRoutes = [
     tag: 'groups',
     summary: 'A group with its members, subgroups and (for admins) pending invitations',
     access: { scope: 'read:groups', guard: groupRole('MEMBER') },
+    response: GroupDetail,
+    lab: true,
     params: IdParams,
     query: NoQuery,
     async handler({ hub, caller, params }) {
@@ -155,6 +175,8 @@ export const groupRoutes = [
     tag: 'groups',
     summary: 'Rename a group or change its description',
     access: { scope: 'groups', guard: groupRole('ADMIN') },
+    response: Group,
+    lab: true,
     params: IdParams,
     body: Type.Object(
       { name: Type.Optional(GroupName), description: Type.Optional(Description) },
@@ -182,6 +204,7 @@ export const groupRoutes = [
     tag: 'groups',
     summary: 'Delete a group (owners only)',
     access: { scope: 'groups', guard: groupRole('OWNER') },
+    lab: true,
     params: IdParams,
     status: 204,
     async handler({ hub, req, caller, params }) {
@@ -203,6 +226,8 @@ export const groupRoutes = [
     tag: 'groups',
     summary: 'Invite a user to the group with a role',
     access: { scope: 'groups', guard: groupRole('ADMIN') },
+    response: SentInvitation,
+    lab: true,
     params: IdParams,
     body: Type.Object(
       { username: Username, role: Type.Union([Type.Literal('ADMIN'), Type.Literal('MEMBER')]) },
@@ -252,6 +277,8 @@ export const groupRoutes = [
     tag: 'groups',
     summary: 'My pending invitations',
     access: { scope: 'read:groups' },
+    response: InvitationList,
+    lab: true,
     query: NoQuery,
     async handler({ hub, caller }) {
       return { invitations: await invitationsFor(hub.db, caller!.user.id) };
@@ -264,6 +291,8 @@ export const groupRoutes = [
       tag: 'groups',
       summary: `${answer === 'accept' ? 'Accept' : 'Decline'} an invitation addressed to me`,
       access: { scope: 'groups' },
+      response: InvitationAnswer,
+      lab: true,
       params: IdParams,
       async handler({ hub, req, caller, params }) {
         return inTransaction(hub.db, async (client) => {
@@ -299,6 +328,8 @@ export const groupRoutes = [
     tag: 'groups',
     summary: 'Change a member’s role (promote or demote)',
     access: { scope: 'groups', guard: groupRole('ADMIN') },
+    response: Membership,
+    lab: true,
     params: MemberParams,
     body: Type.Object({ role: Role }, { additionalProperties: false }),
     async handler({ hub, req, caller, params, body }) {
@@ -338,6 +369,7 @@ export const groupRoutes = [
     tag: 'groups',
     summary: 'Remove a member, or leave the group when the username is your own',
     access: { scope: 'groups', guard: groupRole('MEMBER') },
+    lab: true,
     params: MemberParams,
     status: 204,
     async handler({ hub, req, caller, params }) {
@@ -374,6 +406,7 @@ export const groupRoutes = [
     tag: 'groups',
     summary: 'Put another group inside this one: its members gain what this group is given',
     access: { scope: 'groups', guard: groupRole('ADMIN') },
+    response: Subgroup,
     params: IdParams,
     body: Type.Object({ groupId: Id }, { additionalProperties: false }),
     status: 201,
@@ -422,6 +455,8 @@ export const groupRoutes = [
     tag: 'domains',
     summary: 'Science domains, and whether I have joined each',
     access: { scope: 'read:groups' },
+    response: DomainList,
+    lab: true,
     query: NoQuery,
     async handler({ hub, caller }) {
       return { domains: await domains(hub.db, caller!.user.id) };
@@ -433,6 +468,7 @@ export const groupRoutes = [
     tag: 'domains',
     summary: 'Create a science domain (platform admins)',
     access: { scope: 'admin' },
+    response: NewDomain,
     body: NewGroup,
     status: 201,
     async handler({ hub, req, caller, body }) {
@@ -447,6 +483,8 @@ export const groupRoutes = [
       tag: 'domains',
       summary: `${verb === 'join' ? 'Join' : 'Leave'} a science domain`,
       access: { scope: 'groups' },
+      response: DomainMembership,
+      lab: true,
       params: IdParams,
       async handler({ hub, req, caller, params }) {
         const group = await findGroup(hub.db, params.id);

@@ -35,6 +35,16 @@ function parametersOf(def: RouteDef) {
   return parameters;
 }
 
+function successOf(def: RouteDef, status: string): object {
+  if (status === '204') return { description: 'Done' };
+  if (def.events)
+    return {
+      description: 'Server-sent events; each `data:` line is one JSON object of this schema',
+      content: { 'text/event-stream': { schema: def.events } },
+    };
+  return { description: 'Success', content: { 'application/json': { schema: def.response } } };
+}
+
 export function buildOpenApi(routes: RouteDef[], version: string): object {
   const paths: Record<string, Record<string, object>> = {};
   for (const def of routes) {
@@ -50,19 +60,14 @@ export function buildOpenApi(routes: RouteDef[], version: string): object {
       summary: def.summary,
       description: access,
       tags: [def.tag],
+      ...(def.lab ? { 'x-orrery-lab': true } : {}),
       security: 'anonymous' in def.access ? [] : [{ token: [def.access.scope] }, { session: [] }],
       parameters: parametersOf(def),
       ...(def.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: def.body } } } }
         : {}),
       responses: {
-        [status]:
-          status === '204'
-            ? { description: 'Done' }
-            : {
-                description: 'Success',
-                content: { 'application/json': { schema: def.response ?? {} } },
-              },
+        [status]: successOf(def, status),
         '4XX': {
           description: 'Refused',
           content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },

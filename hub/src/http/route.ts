@@ -57,7 +57,18 @@ export interface RouteDef<
   body?: B;
   /** Success status; 204 sends no body. Default 200. */
   status?: number;
+  /**
+   * The JSON body of a success, required unless the status is 204 or the route streams `events`.
+   * Documented in OpenAPI; checked against every answer when `validateResponses` is on.
+   */
   response?: TSchema;
+  /** For a route answering with server-sent events: the schema of one event's data. */
+  events?: TSchema;
+  /**
+   * Code in a user's JupyterLab may call this route through the server extension's proxy.
+   * The proxy's allow-list and the per-server token's scopes are generated from these flags.
+   */
+  lab?: boolean;
   handler(ctx: HandlerContext<Static<B>, Static<Q>, Static<P>>): Promise<unknown>;
 }
 

@@ -1,12 +1,13 @@
 /**
  * Turns the route table into an express router. Every request passes the same
  * steps in the same order: authenticate, check scope, validate path and query,
- * run the route's guard, validate the body, rate-limit, handle.
+ * run the route's guard, validate the body, rate-limit, handle; in tests, check the answer.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { authenticate } from '../auth/authenticate.ts';
 import type { Hub } from '../hub.ts';
 import { HttpError } from './errors.ts';
+import { responseChecker } from './responses.ts';
 import type { RouteDef } from './route.ts';
 import { compileValidator, validatePart } from './validate.ts';
 
@@ -27,6 +28,7 @@ export function buildRouter(hub: Hub, routes: RouteDef[]): express.Router {
     const params = def.params && compileValidator(def.params, 'path');
     const query = def.query && compileValidator(def.query, 'query');
     const body = def.body && compileValidator(def.body, 'body');
+    const checkResponse = hub.config.validateResponses ? responseChecker(def, hub.log) : undefined;
     router[def.method](def.path, async (req: Request, res: Response, next: NextFunction) => {
       const caller = await authenticate(hub, req);
       if (!('anonymous' in def.access)) {
@@ -60,7 +62,10 @@ export function buildRouter(hub: Hub, routes: RouteDef[]): express.Router {
       if (res.headersSent) return;
       const status = def.status ?? 200;
       if (status === 204) res.status(204).end();
-      else res.status(status).json(result);
+      else {
+        checkResponse?.(result);
+        res.status(status).json(result);
+      }
       void next;
     });
   }

@@ -9,6 +9,14 @@ import { HttpError, notFound } from '../http/errors.ts';
 import { route } from '../http/route.ts';
 import { Id, IdParams, NoQuery, Username } from '../http/schemas.ts';
 import {
+  CheckAnswer,
+  ContextList,
+  Granted,
+  NewResource,
+  ResourceDetail,
+  ResourceList,
+} from './responses.ts';
+import {
   actionsOf,
   deleteResource,
   findPrivilege,
@@ -35,6 +43,7 @@ export const racmRoutes = [
     tag: 'racm',
     summary: 'Resource contexts with their resource types and actions',
     access: { scope: 'read:racm' },
+    response: ContextList,
     query: NoQuery,
     async handler({ hub }) {
       return { contexts: await listContexts(hub.db) };
@@ -46,6 +55,7 @@ export const racmRoutes = [
     tag: 'racm',
     summary: 'Register or update a resource context and its types (platform admins and services)',
     access: { scope: 'admin' },
+    response: ContextList,
     body: Type.Object(
       {
         name: Name,
@@ -87,6 +97,7 @@ export const racmRoutes = [
     tag: 'racm',
     summary: 'Resources of a type on which I may do an action (default: any action)',
     access: { scope: 'read:racm' },
+    response: ResourceList,
     query: Type.Object(
       {
         type: Name,
@@ -112,6 +123,7 @@ export const racmRoutes = [
     tag: 'racm',
     summary: 'Register a resource; you own it and hold all its actions',
     access: { scope: 'racm' },
+    response: NewResource,
     body: Type.Object(
       {
         type: Name,
@@ -139,7 +151,12 @@ export const racmRoutes = [
           userId: caller!.user.id,
           payload: { resourceId: id, type: type.name, name: body.name },
         });
-        return { ...(await findResource(client, id)), actions: type.actions };
+        const {
+          ownerId: _ownerId,
+          typeId: _typeId,
+          ...visible
+        } = (await findResource(client, id))!;
+        return { ...visible, actions: type.actions };
       });
     },
   }),
@@ -149,6 +166,7 @@ export const racmRoutes = [
     tag: 'racm',
     summary: 'A resource, the actions I hold on it, and (if I hold grant) who holds what',
     access: { scope: 'read:racm', guard: racmAction(undefined) },
+    response: ResourceDetail,
     params: IdParams,
     query: NoQuery,
     async handler({ hub, caller, params }) {
@@ -193,6 +211,7 @@ export const racmRoutes = [
     tag: 'racm',
     summary: 'Give an action on the resource to a user or a group (needs grant)',
     access: { scope: 'racm', guard: racmAction(GRANT) },
+    response: Granted,
     params: IdParams,
     body: Type.Union([
       Type.Object({ action: Name, user: Username }, { additionalProperties: false }),
@@ -291,6 +310,7 @@ export const racmRoutes = [
     tag: 'racm',
     summary: 'May I do this action on this resource?',
     access: { scope: 'read:racm' },
+    response: CheckAnswer,
     query: Type.Object({ resource: Id, action: Name }, { additionalProperties: false }),
     async handler({ hub, caller, query }) {
       return { allowed: await may(hub.db, caller!.user.id, query.action, query.resource) };
