@@ -28,6 +28,13 @@ if [ ! -x "$venv/bin/jupyter-lab" ] || ! "$venv/bin/pip" show hatch-jupyter-buil
   "$venv/bin/pip" install -q -r "$root/images/base/requirements.txt" build hatchling 'hatch-jupyter-builder>=0.9'
 fi
 
+# The server extension's checks (scripts/test.sh): ruff and pytest with a real Jupyter server.
+if ! "$venv/bin/python" -m pytest --version >/dev/null 2>&1 || ! "$venv/bin/ruff" --version >/dev/null 2>&1 \
+  || ! "$venv/bin/pip" show pytest-jupyter >/dev/null 2>&1; then
+  log "installing ruff, pytest and pytest-jupyter"
+  "$venv/bin/pip" install -q 'pytest>=8' 'pytest-jupyter[server]>=0.10' 'ruff>=0.6'
+fi
+
 log "building the extension and its wheel"
 bash "$root/labextension/scripts/build-wheel.sh" >&2
 "$venv/bin/pip" install -q --force-reinstall --no-deps "$root"/labextension/dist/orrery_lab-*.whl

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+from pathlib import Path
 
 from traitlets import Float, Integer, List, Unicode, default
 from traitlets.config import Configurable
 
-#: Hub API paths the panels need. Anything else (notably ``users/<name>/tokens``)
-#: is refused so that script running in the page cannot mint or list tokens.
-DEFAULT_ALLOWED_PATHS = [
-    r"user",
-    r"users",
-    r"groups(/[^/]+(/invitations|/members/[^/]+)?)?",
-    r"invitations(/[^/]+/(accept|decline))?",
-    r"domains(/[^/]+/(join|leave))?",
-    # The idle-stop warning: what the hub offers, this server's state, and "keep it running".
-    r"compute",
-    r"users/[^/]+/servers/[^/]+(/keepalive)?",
-]
+#: Generated from the hub's route table (routes marked ``lab: true``) by ``npm run contract``.
+ALLOWLIST_FILE = Path(__file__).with_name("allowlist.json")
+
+
+def load_allowlist(path: Path = ALLOWLIST_FILE) -> list[str]:
+    """The generated allow-list as ``"METHOD pattern"`` entries."""
+    routes = json.loads(path.read_text(encoding="utf-8"))["routes"]
+    return [f"{route['method']} {route['pattern']}" for route in routes]
+
+
+def compile_allowlist(entries: list[str]) -> list[tuple[str, re.Pattern[str]]]:
+    """``"GET groups/[^/]+"`` -> ``("GET", <whole-path regex>)``; a malformed entry fails now."""
+    compiled = []
+    for entry in entries:
+        method, _, pattern = entry.partition(" ")
+        if not method.isupper() or not pattern:
+            raise ValueError(f"allow-list entry {entry!r} is not 'METHOD path-pattern'")
+        compiled.append((method, re.compile(pattern)))
+    return compiled
 
 
 class OrreryLab(Configurable):
@@ -41,20 +50,20 @@ class OrreryLab(Configurable):
         ),
     ).tag(config=True)
 
-    request_timeout = Float(
-        30.0, help="Seconds to wait for the hub before answering 504."
-    ).tag(config=True)
+    request_timeout = Float(30.0, help="Seconds to wait for the hub before answering 504.").tag(
+        config=True
+    )
 
     max_body_bytes = Integer(
         1024 * 1024, help="Largest request body forwarded to the hub, in bytes."
     ).tag(config=True)
 
-    allowed_paths = List(
+    allowed_routes = List(
         Unicode(),
-        default_value=DEFAULT_ALLOWED_PATHS,
         help=(
-            "Regular expressions (matched against the whole path after /hub/api/) of hub "
-            "API paths the browser may reach through this proxy."
+            "Hub API calls the browser may make through this proxy, each 'METHOD pattern' where "
+            "the pattern is a regular expression matched against the whole percent-encoded path "
+            "after /hub/api/. Default: the hub routes marked lab: true (allowlist.json)."
         ),
     ).tag(config=True)
 
@@ -66,5 +75,16 @@ class OrreryLab(Configurable):
     def _api_token_default(self) -> str:
         return os.environ.get("ORRERY_API_TOKEN", "")
 
-    def is_allowed(self, path: str) -> bool:
-        return any(re.fullmatch(pattern, path) for pattern in self.allowed_paths)
+    @default("allowed_routes")
+    def _allowed_routes_default(self) -> list[str]:
+        return load_allowlist()
+
+    def permits(self, method: str, path: str) -> str:
+        """``"allowed"``, ``"wrong_method"`` (a lab path, another method) or ``"unknown"``."""
+        known = False
+        for allowed_method, pattern in compile_allowlist(self.allowed_routes):
+            if pattern.fullmatch(path):
+                if allowed_method == method:
+                    return "allowed"
+                known = True
+        return "wrong_method" if known else "unknown"

@@ -24,8 +24,10 @@ _PASSED_RESPONSE_HEADERS = ("Content-Type",)
 class HubProxyHandler(APIHandler):
     """Forward one request to the hub API, adding the server-side token."""
 
-    def initialize(self, orrery: OrreryLab) -> None:
+    def initialize(self, orrery: OrreryLab, prefix: str) -> None:
         self.orrery = orrery
+        #: The proxy's own path, as it appears (percent-encoded) in request paths.
+        self.prefix = prefix
 
     def _fail(self, status: int, error: str, message: str) -> None:
         """Answer in the hub's own error shape, so the frontend has one error path."""
@@ -40,9 +42,24 @@ class HubProxyHandler(APIHandler):
             return None
         return "/".join(quote(s, safe="") for s in segments)
 
+    def _raw_path(self, decoded: str) -> str:
+        """The path after the prefix as the browser encoded it: tornado's argument is decoded,
+        which would turn a ``%2F`` inside a segment into a separator."""
+        raw = self.request.path
+        return raw[len(self.prefix) :] if raw.startswith(self.prefix) else decoded
+
     async def _forward(self, path: str) -> None:
+        path = self._raw_path(path)
         target = self._target_path(path)
-        if target is None or not self.orrery.is_allowed(target):
+        verdict = "unknown" if target is None else self.orrery.permits(self.request.method, target)
+        if verdict == "wrong_method":
+            self._fail(
+                405,
+                "method_not_allowed",
+                f"The hub proxy does not forward {self.request.method} '{path}'.",
+            )
+            return
+        if verdict != "allowed":
             self._fail(404, "not_found", f"The hub proxy does not forward '{path}'.")
             return
         if not self.orrery.hub_url or not self.orrery.api_token:
@@ -88,7 +105,9 @@ class HubProxyHandler(APIHandler):
             return
 
         if response.code == 599:
-            self.log.warning("orrery_lab: hub request %s %s: %s", request.method, target, response.error)
+            self.log.warning(
+                "orrery_lab: hub request %s %s: %s", request.method, target, response.error
+            )
             self._fail(502, "hub_unreachable", "The Orrery hub cannot be reached.")
             return
         if 300 <= response.code < 400:
@@ -125,10 +144,11 @@ class HubProxyHandler(APIHandler):
         await self._forward(path)
 
 
-def setup_handlers(server_app) -> None:  # noqa: ANN001 (ServerApp)
+def setup_handlers(server_app) -> None:
     web_app = server_app.web_app
     orrery = OrreryLab(parent=server_app)
     if not orrery.hub_url:
         server_app.log.warning("orrery_lab: no hub URL (ORRERY_HUB_URL or c.OrreryLab.hub_url)")
-    route = url_path_join(web_app.settings["base_url"], "orrery", "hub", "(.*)")
-    web_app.add_handlers(".*$", [(route, HubProxyHandler, {"orrery": orrery})])
+    prefix = url_path_join(web_app.settings["base_url"], "orrery", "hub") + "/"
+    route = prefix + "(.*)"
+    web_app.add_handlers(".*$", [(route, HubProxyHandler, {"orrery": orrery, "prefix": prefix})])

@@ -10,4 +10,11 @@ bash scripts/build-labextension.sh
 rm -rf dist
 # --no-isolation: build with the venv's hatchling + hatch-jupyter-builder (no download).
 "$venv/bin/python" -m build --wheel --no-isolation --outdir dist .
+# The proxy's allow-list is generated from the hub's routes (npm run contract); without it the
+# server extension cannot start.
+"$venv/bin/python" - dist/orrery_lab-*.whl <<'PY'
+import sys, zipfile
+if "orrery_lab/allowlist.json" not in zipfile.ZipFile(sys.argv[1]).namelist():
+    sys.exit("the wheel lacks orrery_lab/allowlist.json")
+PY
 ls dist/orrery_lab-*.whl
