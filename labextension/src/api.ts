@@ -11,12 +11,14 @@ import type {
   IDomain,
   IGroupDetail,
   IGroupSummary,
-  IHubClient,
+  IGroupsClient,
   IHubErrorBody,
   IHubUser,
   IInvitation,
   InvitableRole,
   IServerInfo,
+  IServersClient,
+  IUserClient,
   IUserName,
 } from './tokens.js';
 
@@ -100,8 +102,8 @@ export async function requestHub<T>(
   return data as T;
 }
 
-/** `IHubClient` over the Jupyter server proxy. */
-export class HubClient implements IHubClient {
+/** Every hub client over the Jupyter server proxy; each plugin provides it as one feature's client. */
+export class HubClient implements IUserClient, IGroupsClient, IServersClient {
   constructor(readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
 
   private req<T>(

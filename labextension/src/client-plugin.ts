@@ -1,12 +1,32 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { HubClient } from './api.js';
-import { IHubClient, PluginIDs } from './tokens.js';
+import { IGroupsClient, IServersClient, IUserClient, PluginIDs } from './tokens.js';
 
-/** Provides the hub client to every Orrery panel. */
-export const hubClientPlugin: JupyterFrontEndPlugin<IHubClient> = {
-  id: PluginIDs.hubClient,
-  description: 'The Orrery hub client, reaching the hub through the Jupyter server.',
+const clientOf = (app: JupyterFrontEnd) => new HubClient(app.serviceManager.serverSettings);
+
+/** The signed-in user and user look-up, for every panel that shows or picks users. */
+export const userClientPlugin: JupyterFrontEndPlugin<IUserClient> = {
+  id: PluginIDs.userClient,
+  description: 'The Orrery user client, reaching the hub through the Jupyter server.',
   autoStart: true,
-  provides: IHubClient,
-  activate: (app: JupyterFrontEnd): IHubClient => new HubClient(app.serviceManager.serverSettings),
+  provides: IUserClient,
+  activate: clientOf,
+};
+
+/** Groups, invitations and science domains, for the Groups panel. */
+export const groupsClientPlugin: JupyterFrontEndPlugin<IGroupsClient> = {
+  id: PluginIDs.groupsClient,
+  description: 'The Orrery groups client, reaching the hub through the Jupyter server.',
+  autoStart: true,
+  provides: IGroupsClient,
+  activate: clientOf,
+};
+
+/** The user's servers, for the idle-stop warning. */
+export const serversClientPlugin: JupyterFrontEndPlugin<IServersClient> = {
+  id: PluginIDs.serversClient,
+  description: 'The Orrery servers client, reaching the hub through the Jupyter server.',
+  autoStart: true,
+  provides: IServersClient,
+  activate: clientOf,
 };

@@ -1,5 +1,5 @@
 import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { hubClientPlugin } from './client-plugin.js';
+import { groupsClientPlugin, serversClientPlugin, userClientPlugin } from './client-plugin.js';
 import { cullingPlugin } from './culling/plugin.js';
 import { groupsPlugin } from './groups/plugin.js';
 import { statusPlugin } from './status/plugin.js';
@@ -8,7 +8,9 @@ export { HubClient, HubError, isHubError, requestHub } from './api.js';
 export * from './tokens.js';
 
 const plugins: JupyterFrontEndPlugin<unknown>[] = [
-  hubClientPlugin,
+  userClientPlugin,
+  groupsClientPlugin,
+  serversClientPlugin,
   groupsPlugin,
   statusPlugin,
   cullingPlugin,

@@ -1,14 +1,17 @@
 /**
  * The public surface of the Orrery JupyterLab extension: plugin ids, command ids,
- * the hub client token and the hub API types. Later panels depend on this module only.
+ * the hub client tokens and the hub API types. Later panels depend on this module only.
  */
 import { Token } from '@lumino/coreutils';
+import type { components, operations } from './hub-api.js';
 
 /** The npm package name; plugin ids are `${EXTENSION_ID}:<name>`. */
 export const EXTENSION_ID = '@orrery/labextension';
 
 export const PluginIDs = {
-  hubClient: `${EXTENSION_ID}:hub-client`,
+  userClient: `${EXTENSION_ID}:user-client`,
+  groupsClient: `${EXTENSION_ID}:groups-client`,
+  serversClient: `${EXTENSION_ID}:servers-client`,
   groups: `${EXTENSION_ID}:groups`,
   status: `${EXTENSION_ID}:status`,
   culling: `${EXTENSION_ID}:culling`,
@@ -43,113 +46,59 @@ export interface IGroupCommandArgs {
 }
 
 // ---------------------------------------------------------------------------
-// Hub API types (the hub's JSON, as documented in docs/labextension.md)
+// Hub API types: names for the generated types of the hub's OpenAPI document
+// (`hub-api.ts`, rewritten by `npm run contract`), so they cannot drift from the hub.
 // ---------------------------------------------------------------------------
 
-export type GroupRole = 'OWNER' | 'ADMIN' | 'MEMBER';
-/** Roles that can be given by invitation or by promotion; ownership is not transferable here. */
-export type InvitableRole = 'ADMIN' | 'MEMBER';
-export type GroupKind = 'group' | 'domain' | 'public';
+/** The JSON body of an operation's answer with status `S`. */
+type JsonOf<R> = R extends { content: { 'application/json': infer T } } ? T : never;
+export type HubAnswer<
+  Op extends keyof operations,
+  S extends keyof operations[Op]['responses'] = 200 & keyof operations[Op]['responses'],
+> = JsonOf<operations[Op]['responses'][S]>;
 
-/** Ids are strings on the wire or numbers; the client treats them as opaque. */
+export type IHubUser = HubAnswer<'GET /user'>;
+export type IUserName = Pick<HubAnswer<'GET /users'>['users'][number], 'name'>;
+
+export type IServerInfo = HubAnswer<'GET /users/:name/servers/:server'>;
+/** What the hub offers for compute; the culler's settings among them. */
+export type IComputeInfo = HubAnswer<'GET /compute'>;
+
+export type IGroupSummary = HubAnswer<'GET /groups'>['groups'][number];
+export type IGroupDetail = HubAnswer<'GET /groups/:id'>;
+export type IGroupMember = IGroupDetail['members'][number];
+export type ISubgroup = IGroupDetail['subgroups'][number];
+export type ISentInvitation = IGroupDetail['invitations'][number];
+/** An invitation addressed to me. */
+export type IInvitation = HubAnswer<'GET /invitations'>['invitations'][number];
+export type IDomain = HubAnswer<'GET /domains'>['domains'][number];
+
+export type GroupRole = IGroupSummary['role'];
+/** Roles that can be given by invitation or by promotion; ownership is not transferable here. */
+export type InvitableRole = ISentInvitation['role'];
+export type GroupKind = IGroupSummary['kind'];
+
+/** Ids in request paths: numbers from the hub, strings from command arguments. */
 export type HubId = string | number;
 
-export interface IHubUser {
-  name: string;
-  safeName: string;
-  admin: boolean;
-  email: string | null;
-  /** The server whose token made the request (inside a hub-spawned server), else null. */
-  server?: string | null;
-}
-
-/** One of the user's servers, as the hub reports it. */
-export interface IServerInfo {
-  name: string;
-  status: 'starting' | 'running' | 'stopping';
-  /** When the hub will stop the server if it stays idle (ISO time), or null. */
-  cullAt: string | null;
-  lastActivityAt: string;
-}
-
-/** What the hub offers for compute; the culler's settings among them. */
-export interface IComputeInfo {
-  idleCullSeconds: number;
-  cullWarningSeconds: number;
-}
-
-export interface IUserName {
-  name: string;
-}
-
-export interface IGroupSummary {
-  id: HubId;
-  name: string;
-  description: string;
-  kind: GroupKind;
-  role: GroupRole;
-  memberCount: number;
-}
-
-export interface IGroupMember {
-  name: string;
-  role: GroupRole;
-}
-
-export interface ISubgroup {
-  id: HubId;
-  name: string;
-}
-
-export interface ISentInvitation {
-  id: HubId;
-  username: string;
-  role: InvitableRole;
-  status: string;
-}
-
-export interface IGroupDetail {
-  id: HubId;
-  name: string;
-  description: string;
-  kind: GroupKind;
-  role: GroupRole;
-  members: IGroupMember[];
-  subgroups: ISubgroup[];
-  invitations: ISentInvitation[];
-}
-
-/** An invitation addressed to me. */
-export interface IInvitation {
-  id: HubId;
-  group: { id: HubId; name: string; description: string };
-  role: InvitableRole;
-  invitedBy: string;
-  createdAt: string;
-}
-
-export interface IDomain {
-  id: HubId;
-  name: string;
-  description: string;
-  joined: boolean;
-}
-
 /** Every hub error body. */
-export interface IHubErrorBody {
-  error: string;
-  message: string;
-}
+export type IHubErrorBody = components['schemas']['Error'];
 
-/**
- * The hub, as the panels see it. `api.ts` implements it over the Jupyter server's
- * `/orrery/hub/` proxy; unit tests implement it in memory. Every method rejects
- * with a `HubError` (from `api.ts`) carrying the hub's status, code and message.
- */
-export interface IHubClient {
+// ---------------------------------------------------------------------------
+// Hub clients, one per feature: a panel depends on the clients it uses only.
+// `api.ts` implements them over the Jupyter server's `/orrery/hub/` proxy; unit
+// tests implement them in memory. Every method rejects with a `HubError` (from
+// `api.ts`) carrying the hub's status, code and message.
+// ---------------------------------------------------------------------------
+
+/** Who is signed in, and user look-up. */
+export interface IUserClient {
   currentUser(): Promise<IHubUser>;
   searchUsers(prefix: string, limit?: number): Promise<IUserName[]>;
+}
 
+/** Groups, invitations and science domains. */
+export interface IGroupsClient {
   listGroups(): Promise<IGroupSummary[]>;
   getGroup(id: HubId): Promise<IGroupDetail>;
   createGroup(name: string, description: string): Promise<IGroupSummary>;
@@ -168,15 +117,27 @@ export interface IHubClient {
   listDomains(): Promise<IDomain[]>;
   joinDomain(id: HubId): Promise<void>;
   leaveDomain(id: HubId): Promise<void>;
+}
 
+/** This user's servers: what compute offers, a server's state, keeping it alive. */
+export interface IServersClient {
   computeInfo(): Promise<IComputeInfo>;
   serverInfo(user: string, server: string): Promise<IServerInfo>;
   /** Counts as activity now, postponing the idle stop; returns the new state. */
   keepServerAlive(user: string, server: string): Promise<IServerInfo>;
 }
 
-/** The hub client, shared by every Orrery panel. */
-export const IHubClient = new Token<IHubClient>(
-  `${EXTENSION_ID}:IHubClient`,
-  'A client for the Orrery hub API, authenticated server-side by the Jupyter server.',
+export const IUserClient = new Token<IUserClient>(
+  `${EXTENSION_ID}:IUserClient`,
+  'The signed-in Orrery user and user look-up, through the Jupyter server.',
+);
+
+export const IGroupsClient = new Token<IGroupsClient>(
+  `${EXTENSION_ID}:IGroupsClient`,
+  'Orrery groups, invitations and science domains, through the Jupyter server.',
+);
+
+export const IServersClient = new Token<IServersClient>(
+  `${EXTENSION_ID}:IServersClient`,
+  'The Orrery servers of the signed-in user, through the Jupyter server.',
 );

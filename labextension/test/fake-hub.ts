@@ -1,6 +1,7 @@
 /**
- * An in-memory hub behind the `IHubClient` interface: the boundary the panels' models
- * talk through. One `FakeHub` holds the state; `clientFor(name)` acts as that user.
+ * An in-memory hub behind the hub client interfaces (`IUserClient`, `IGroupsClient`,
+ * `IServersClient`): the boundary the panels' models talk through. Its answers have the
+ * shapes of the generated hub API types, so a change of the hub's contract breaks it. One `FakeHub` holds the state; `clientFor(name)` acts as that user.
  * Errors mirror the hub's contract (`{error, message}` with 4xx statuses).
  */
 import { HubError } from '../src/api.js';
@@ -11,24 +12,28 @@ import type {
   IDomain,
   IGroupDetail,
   IGroupSummary,
-  IHubClient,
+  IGroupsClient,
   IHubUser,
   IInvitation,
   InvitableRole,
   IServerInfo,
+  IServersClient,
+  IUserClient,
   IUserName,
 } from '../src/tokens.js';
 
+const CREATED = '2026-01-01T00:00:00.000Z';
+
 interface Group {
-  id: string;
+  id: number;
   name: string;
   description: string;
   members: Map<string, GroupRole>;
 }
 
 interface Invitation {
-  id: string;
-  groupId: string;
+  id: number;
+  groupId: number;
   username: string;
   role: InvitableRole;
   invitedBy: string;
@@ -37,9 +42,9 @@ interface Invitation {
 
 export class FakeHub {
   users = new Set<string>();
-  groups = new Map<string, Group>();
+  groups = new Map<number, Group>();
   invitations: Invitation[] = [];
-  domains: { id: string; name: string; description: string; members: Set<string> }[] = [];
+  domains: { id: number; name: string; description: string; members: Set<string> }[] = [];
   /** Idle-stop times of running servers, by `user/server`. */
   cullAt = new Map<string, string | null>();
   /** Every call, as `user method args`, for assertions on what the model asked. */
@@ -53,14 +58,14 @@ export class FakeHub {
     return this;
   }
 
-  addDomain(name: string, description = ''): string {
-    const id = `d${this.nextId++}`;
+  addDomain(name: string, description = ''): number {
+    const id = this.nextId++;
     this.domains.push({ id, name, description, members: new Set() });
     return id;
   }
 
-  id(): string {
-    return String(this.nextId++);
+  id(): number {
+    return this.nextId++;
   }
 
   clientFor(name: string): FakeClient {
@@ -71,7 +76,7 @@ export class FakeHub {
 const notFound = (message: string) => new HubError(404, 'not_found', message);
 const forbidden = (message: string) => new HubError(403, 'forbidden', message);
 
-export class FakeClient implements IHubClient {
+export class FakeClient implements IUserClient, IGroupsClient, IServersClient {
   /** When set, the next call rejects with it (then it is cleared). */
   failNext: HubError | null = null;
 
@@ -91,7 +96,7 @@ export class FakeClient implements IHubClient {
   }
 
   private group(id: HubId): Group {
-    const g = this.hub.groups.get(String(id));
+    const g = this.hub.groups.get(Number(id));
     if (!g?.members.has(this.name)) {
       throw notFound(`No group ${id}`);
     }
@@ -113,6 +118,7 @@ export class FakeClient implements IHubClient {
       name: g.name,
       description: g.description,
       kind: 'group',
+      createdAt: CREATED,
       role: g.members.get(this.name)!,
       memberCount: g.members.size,
     };
@@ -120,7 +126,17 @@ export class FakeClient implements IHubClient {
 
   async currentUser(): Promise<IHubUser> {
     await this.enter('currentUser');
-    return { name: this.name, safeName: this.name, admin: false, email: null };
+    return {
+      name: this.name,
+      safeName: this.name,
+      admin: false,
+      approved: true,
+      email: null,
+      createdAt: CREATED,
+      lastLoginAt: null,
+      scopes: ['groups', 'read:user'],
+      server: null,
+    };
   }
 
   async searchUsers(prefix: string, limit = 10): Promise<IUserName[]> {
@@ -144,11 +160,17 @@ export class FakeClient implements IHubClient {
     const g = this.group(id);
     return {
       ...this.summary(g),
-      members: [...g.members].map(([name, role]) => ({ name, role })),
+      members: [...g.members].map(([name, role]) => ({ name, role, joinedAt: CREATED })),
       subgroups: [],
       invitations: this.hub.invitations
         .filter((i) => i.groupId === g.id)
-        .map((i) => ({ id: i.id, username: i.username, role: i.role, status: i.status })),
+        .map((i) => ({
+          id: i.id,
+          username: i.username,
+          role: i.role,
+          status: i.status,
+          createdAt: CREATED,
+        })),
     };
   }
 
@@ -204,14 +226,14 @@ export class FakeClient implements IHubClient {
           group: { id: g.id, name: g.name, description: g.description },
           role: i.role,
           invitedBy: i.invitedBy,
-          createdAt: '2026-01-01T00:00:00Z',
+          createdAt: CREATED,
         };
       });
   }
 
   private mine(id: HubId): Invitation {
     const inv = this.hub.invitations.find(
-      (i) => i.id === String(id) && i.username === this.name && i.status === 'pending',
+      (i) => i.id === Number(id) && i.username === this.name && i.status === 'pending',
     );
     if (!inv) {
       throw notFound(`No invitation ${id}`);
@@ -260,7 +282,7 @@ export class FakeClient implements IHubClient {
   }
 
   private domain(id: HubId) {
-    const d = this.hub.domains.find((x) => x.id === String(id));
+    const d = this.hub.domains.find((x) => x.id === Number(id));
     if (!d) {
       throw notFound(`No domain ${id}`);
     }
@@ -279,7 +301,14 @@ export class FakeClient implements IHubClient {
 
   async computeInfo(): Promise<IComputeInfo> {
     await this.enter('computeInfo');
-    return { idleCullSeconds: 3 * 24 * 3600, cullWarningSeconds: 3600 };
+    return {
+      domains: [{ name: 'local', backend: 'local' }],
+      images: ['orrery/lab:latest'],
+      maxServers: 2,
+      idleCullSeconds: 3 * 24 * 3600,
+      cullWarningSeconds: 3600,
+      limits: { memoryBytes: 2 ** 31, cpus: 1, pids: 512 },
+    };
   }
 
   async serverInfo(user: string, server: string): Promise<IServerInfo> {
@@ -288,7 +317,18 @@ export class FakeClient implements IHubClient {
     if (cullAt === undefined) {
       throw notFound(`No server named "${server}" is running`);
     }
-    return { name: server, status: 'running', cullAt, lastActivityAt: new Date().toISOString() };
+    return {
+      name: server,
+      image: 'orrery/lab:latest',
+      domain: 'local',
+      status: 'running',
+      url: `/user/${user}/${server}/`,
+      progressUrl: `/hub/api/users/${user}/servers/${server}/progress`,
+      startedAt: CREATED,
+      readyAt: CREATED,
+      lastActivityAt: new Date().toISOString(),
+      cullAt,
+    };
   }
 
   async keepServerAlive(user: string, server: string): Promise<IServerInfo> {

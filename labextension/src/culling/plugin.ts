@@ -8,16 +8,21 @@ import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/applica
 import { Notification } from '@jupyterlab/apputils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { isHubError } from '../api.js';
-import { CommandIDs, IHubClient, type IServerInfo, PluginIDs } from '../tokens.js';
+import { CommandIDs, type IServerInfo, IServersClient, IUserClient, PluginIDs } from '../tokens.js';
 import { formatDuration, nextCheckSeconds, secondsUntilCull } from './model.js';
 
 export const cullingPlugin: JupyterFrontEndPlugin<void> = {
   id: PluginIDs.culling,
   description: 'Warns before the hub stops this server for being idle, and can keep it running.',
   autoStart: true,
-  requires: [IHubClient],
+  requires: [IServersClient, IUserClient],
   optional: [ITranslator],
-  activate: (app: JupyterFrontEnd, client: IHubClient, translator: ITranslator | null): void => {
+  activate: (
+    app: JupyterFrontEnd,
+    client: IServersClient,
+    users: IUserClient,
+    translator: ITranslator | null,
+  ): void => {
     const trans = (translator ?? nullTranslator).load('orrery');
     let user = '';
     let server = '';
@@ -111,7 +116,7 @@ export const cullingPlugin: JupyterFrontEndPlugin<void> = {
 
     void app.restored.then(async () => {
       try {
-        const [me, compute] = await Promise.all([client.currentUser(), client.computeInfo()]);
+        const [me, compute] = await Promise.all([users.currentUser(), client.computeInfo()]);
         if (!me.server || !compute.idleCullSeconds) {
           return;
         }

@@ -1,6 +1,6 @@
 /**
  * State of the Groups panel and the actions on it. Talks to the hub only through
- * `IHubClient`, so unit tests run it against an in-memory hub. Actions reject with
+ * `IGroupsClient` and `IUserClient`, so unit tests run it against an in-memory hub. Actions reject with
  * `HubError`; the commands show those in dialogs. Refresh failures are kept in
  * `error` and shown in the panel.
  */
@@ -13,10 +13,11 @@ import type {
   IGroupDetail,
   IGroupMember,
   IGroupSummary,
-  IHubClient,
+  IGroupsClient,
   IHubUser,
   IInvitation,
   InvitableRole,
+  IUserClient,
 } from '../tokens.js';
 
 export interface IGroupsError {
@@ -47,7 +48,10 @@ function toError(e: unknown): IGroupsError {
 }
 
 export class GroupsModel {
-  constructor(private readonly client: IHubClient) {}
+  constructor(
+    private readonly client: IGroupsClient,
+    private readonly users: IUserClient,
+  ) {}
 
   private _user: IHubUser | null = null;
   private _groups: IGroupSummary[] = [];
@@ -101,8 +105,8 @@ export class GroupsModel {
   }
 
   /** Can I invite, promote and remove in this group? */
-  canManage(group: { role: GroupRole } | undefined | null): boolean {
-    return !!group && MANAGERS.includes(group.role);
+  canManage(group: { role: GroupRole | null } | undefined | null): boolean {
+    return !!group?.role && MANAGERS.includes(group.role);
   }
 
   /** Can I change this member's role (never the owner's, never my own)? */
@@ -118,9 +122,9 @@ export class GroupsModel {
     return group.role === 'OWNER' || (group.role === 'ADMIN' && member.role === 'MEMBER');
   }
 
-  /** Everyone but an owner can leave. */
-  canLeave(group: { role: GroupRole } | undefined | null): boolean {
-    return !!group && group.role !== 'OWNER';
+  /** Every member but an owner can leave (a platform admin may see a group without a role). */
+  canLeave(group: { role: GroupRole | null } | undefined | null): boolean {
+    return !!group?.role && group.role !== 'OWNER';
   }
 
   /** Load who I am, my groups, my invitations and the domains; reload the selected group. */
@@ -130,7 +134,7 @@ export class GroupsModel {
     this._changed.emit();
     try {
       const [user, groups, invitations, domains] = await Promise.all([
-        this.client.currentUser(),
+        this.users.currentUser(),
         this.client.listGroups(),
         this.client.listInvitations(),
         this.client.listDomains(),
@@ -250,7 +254,7 @@ export class GroupsModel {
 
   /** Leave a group: remove myself. */
   async leave(groupId: HubId): Promise<void> {
-    const me = this._user ?? (await this.client.currentUser());
+    const me = this._user ?? (await this.users.currentUser());
     await this.client.removeMember(groupId, me.name);
     if (sameId(groupId, this._selectedId)) {
       this._selectedId = null;
@@ -278,7 +282,7 @@ export class GroupsModel {
     if (!p) {
       return [];
     }
-    const users = await this.client.searchUsers(p, 10);
+    const users = await this.users.searchUsers(p, 10);
     const exclude = new Set<string>();
     if (this._user) {
       exclude.add(this._user.name);

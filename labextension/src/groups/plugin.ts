@@ -6,7 +6,7 @@ import {
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
-import { IHubClient, type InvitableRole, PluginIDs } from '../tokens.js';
+import { IGroupsClient, type InvitableRole, IUserClient, PluginIDs } from '../tokens.js';
 import { PALETTE_COMMANDS, registerGroupsCommands } from './commands.js';
 import { GroupsModel } from './model.js';
 import { GroupsPanel } from './panel.js';
@@ -41,18 +41,19 @@ export const groupsPlugin: JupyterFrontEndPlugin<void> = {
   id: PluginIDs.groups,
   description: 'Orrery groups, invitations and science domains in the left sidebar.',
   autoStart: true,
-  requires: [IHubClient],
+  requires: [IGroupsClient, IUserClient],
   optional: [ICommandPalette, ISettingRegistry, ILayoutRestorer, ITranslator],
   activate: (
     app: JupyterFrontEnd,
-    client: IHubClient,
+    client: IGroupsClient,
+    users: IUserClient,
     palette: ICommandPalette | null,
     settingRegistry: ISettingRegistry | null,
     restorer: ILayoutRestorer | null,
     translator: ITranslator | null,
   ): void => {
     const trans = (translator ?? nullTranslator).load('orrery');
-    const model = new GroupsModel(client);
+    const model = new GroupsModel(client, users);
     let settings: IGroupsSettings = { ...DEFAULTS };
     const panel = new GroupsPanel({
       model,

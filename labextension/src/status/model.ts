@@ -1,9 +1,9 @@
 import { type ISignal, Signal } from '@lumino/signaling';
-import type { IHubClient, IHubUser } from '../tokens.js';
+import type { IHubUser, IUserClient } from '../tokens.js';
 
 /** Who I am on the hub, or why that is unknown. */
 export class IdentityModel {
-  constructor(private readonly client: IHubClient) {}
+  constructor(private readonly client: IUserClient) {}
 
   private _user: IHubUser | null = null;
   private _error: string | null = null;

@@ -1,7 +1,7 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
-import { CommandIDs, IHubClient, PluginIDs } from '../tokens.js';
+import { CommandIDs, IUserClient, PluginIDs } from '../tokens.js';
 import { IdentityModel } from './model.js';
 import { SignedInStatus } from './widget.js';
 
@@ -10,11 +10,11 @@ export const statusPlugin: JupyterFrontEndPlugin<void> = {
   id: PluginIDs.status,
   description: 'Shows in the status bar who is signed in to the Orrery hub.',
   autoStart: true,
-  requires: [IHubClient],
+  requires: [IUserClient],
   optional: [IStatusBar, ITranslator],
   activate: (
     app: JupyterFrontEnd,
-    client: IHubClient,
+    client: IUserClient,
     statusBar: IStatusBar | null,
     translator: ITranslator | null,
   ): void => {
