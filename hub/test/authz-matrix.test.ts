@@ -1,19 +1,27 @@
 /**
  * The authorisation matrix: every API route × every kind of caller. Each cell
  * runs on fresh fixtures, so a destructive call cannot hide the next one.
- * A caller outside a route's allowed set must get no 2xx; a caller inside must
- * get one. Adding a route without an entry here fails the first test.
+ * A caller outside a route's allowed set must get no 2xx, refused for the right
+ * reason (not signed in, a scope the credential lacks, or the route's own rule);
+ * a caller inside must get one. Adding a route without an entry here fails the
+ * first test. The pages, single sign-on and the /user/ proxy have their own rows,
+ * and so do the checks that depend on the query (`/activity?user=`, `?all=true`).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
+import Provider from 'oidc-provider';
 import pg from 'pg';
 import { createAccount } from '../src/accounts/service.ts';
-import { createToken } from '../src/auth/tokens.ts';
+import { effectiveScopes } from '../src/auth/scopes.ts';
+import { createToken, issueServerToken } from '../src/auth/tokens.ts';
 import { inTransaction } from '../src/db/pool.ts';
 import { nestGroup } from '../src/groups/nesting.ts';
 import { addMember, createGroup, createInvitation } from '../src/groups/store.ts';
-import { routeId } from '../src/http/route.ts';
+import { type RouteDef, routeId } from '../src/http/route.ts';
+import { SERVER_TOKEN_SCOPES } from '../src/labContract.ts';
 import { grant, registerResource, resourceType } from '../src/racm/store.ts';
 import { apiRoutes } from '../src/routes.ts';
 import { Client, signUp, startTestHub, type TestHub, testConfig } from './support.ts';
@@ -26,6 +34,8 @@ const PRINCIPALS = [
   'groupAdmin',
   'admin',
   'narrowToken',
+  /** The token code in the owner's server holds (the lab extension's credential). */
+  'serverToken',
 ] as const;
 type Who = (typeof PRINCIPALS)[number];
 const USERNAME = {
@@ -37,6 +47,11 @@ const USERNAME = {
 } as const;
 const SIGNED_IN: Who[] = ['owner', 'other', 'member', 'groupAdmin', 'admin'];
 const EVERYONE: Who[] = [...PRINCIPALS];
+/** What each token principal was given; sessions hold `all`. */
+const TOKEN_SCOPES: Partial<Record<Who, string[]>> = {
+  narrowToken: ['read:user'],
+  serverToken: SERVER_TOKEN_SCOPES,
+};
 
 /** Fresh things each cell acts on; "owner" owns all of them. */
 interface Fixture {
@@ -72,9 +87,15 @@ const MATRIX: Record<string, Cell> = {
     allowed: EVERYONE,
   },
   'POST /logout': { path: () => '/logout', allowed: EVERYONE },
-  'GET /user': { path: () => '/user', allowed: [...SIGNED_IN, 'narrowToken'] },
-  'GET /users': { path: () => '/users?prefix=o', allowed: [...SIGNED_IN, 'narrowToken'] },
-  'GET /users/:name': { path: () => '/users/owner', allowed: ['owner', 'admin', 'narrowToken'] },
+  'GET /user': { path: () => '/user', allowed: [...SIGNED_IN, 'narrowToken', 'serverToken'] },
+  'GET /users': {
+    path: () => '/users?prefix=o',
+    allowed: [...SIGNED_IN, 'narrowToken', 'serverToken'],
+  },
+  'GET /users/:name': {
+    path: () => '/users/owner',
+    allowed: ['owner', 'admin', 'narrowToken', 'serverToken'],
+  },
   'PATCH /users/:name': {
     path: (f) => `/users/${f.victim}`,
     body: () => ({ approved: true }),
@@ -91,63 +112,72 @@ const MATRIX: Record<string, Cell> = {
     path: (f) => `/users/owner/tokens/${f.ownerToken}`,
     allowed: ['owner', 'admin'],
   },
-  'GET /groups': { path: () => '/groups', allowed: SIGNED_IN },
+  'GET /groups': { path: () => '/groups', allowed: [...SIGNED_IN, 'serverToken'] },
   'POST /groups': {
     path: () => '/groups',
     body: (f) => ({ name: `new ${f.unique}` }),
-    allowed: SIGNED_IN,
+    allowed: [...SIGNED_IN, 'serverToken'],
   },
   'GET /groups/:id': {
     path: (f) => `/groups/${f.group}`,
-    allowed: ['owner', 'member', 'groupAdmin', 'admin'],
+    allowed: ['owner', 'member', 'groupAdmin', 'admin', 'serverToken'],
   },
   'PATCH /groups/:id': {
     path: (f) => `/groups/${f.group}`,
     body: () => ({ description: 'd' }),
-    allowed: ['owner', 'groupAdmin', 'admin'],
+    allowed: ['owner', 'groupAdmin', 'admin', 'serverToken'],
   },
-  'DELETE /groups/:id': { path: (f) => `/groups/${f.group}`, allowed: ['owner', 'admin'] },
+  'DELETE /groups/:id': {
+    path: (f) => `/groups/${f.group}`,
+    allowed: ['owner', 'admin', 'serverToken'],
+  },
   'POST /groups/:id/invitations': {
     path: (f) => `/groups/${f.group}/invitations`,
     body: (f) => ({ username: f.victim, role: 'MEMBER' }),
-    allowed: ['owner', 'groupAdmin', 'admin'],
+    allowed: ['owner', 'groupAdmin', 'admin', 'serverToken'],
   },
-  'GET /invitations': { path: () => '/invitations', allowed: SIGNED_IN },
+  'GET /invitations': { path: () => '/invitations', allowed: [...SIGNED_IN, 'serverToken'] },
   'POST /invitations/:id/accept': {
     path: (f) => `/invitations/${f.invitationToOwner}/accept`,
-    allowed: ['owner'],
+    allowed: ['owner', 'serverToken'],
   },
   'POST /invitations/:id/decline': {
     path: (f) => `/invitations/${f.invitationToOwner}/decline`,
-    allowed: ['owner'],
+    allowed: ['owner', 'serverToken'],
   },
   'PATCH /groups/:id/members/:username': {
     path: (f) => `/groups/${f.group}/members/member`,
     body: () => ({ role: 'ADMIN' }),
-    allowed: ['owner', 'groupAdmin', 'admin'],
+    allowed: ['owner', 'groupAdmin', 'admin', 'serverToken'],
   },
   // `member` removing themself is leaving.
   'DELETE /groups/:id/members/:username': {
     path: (f) => `/groups/${f.group}/members/member`,
-    allowed: ['owner', 'groupAdmin', 'admin', 'member'],
+    allowed: ['owner', 'groupAdmin', 'admin', 'member', 'serverToken'],
   },
   'POST /groups/:id/subgroups': {
     path: (f) => `/groups/${f.group}/subgroups`,
     body: (f) => ({ groupId: f.otherGroup }),
-    allowed: ['owner', 'admin'],
+    allowed: ['owner', 'admin', 'serverToken'],
   },
   'DELETE /groups/:id/subgroups/:childId': {
     path: (f) => `/groups/${f.group}/subgroups/${f.nestedChild}`,
-    allowed: ['owner', 'groupAdmin', 'admin'],
+    allowed: ['owner', 'groupAdmin', 'admin', 'serverToken'],
   },
-  'GET /domains': { path: () => '/domains', allowed: SIGNED_IN },
+  'GET /domains': { path: () => '/domains', allowed: [...SIGNED_IN, 'serverToken'] },
   'POST /domains': {
     path: () => '/domains',
     body: (f) => ({ name: `d${f.unique}` }),
     allowed: ['admin'],
   },
-  'POST /domains/:id/join': { path: () => '/domains/__domain__/join', allowed: SIGNED_IN },
-  'POST /domains/:id/leave': { path: () => '/domains/__domain__/leave', allowed: SIGNED_IN },
+  'POST /domains/:id/join': {
+    path: () => '/domains/__domain__/join',
+    allowed: [...SIGNED_IN, 'serverToken'],
+  },
+  'POST /domains/:id/leave': {
+    path: () => '/domains/__domain__/leave',
+    allowed: [...SIGNED_IN, 'serverToken'],
+  },
   'GET /racm/contexts': { path: () => '/racm/contexts', allowed: SIGNED_IN },
   'POST /racm/contexts': {
     path: () => '/racm/contexts',
@@ -189,11 +219,14 @@ const MATRIX: Record<string, Cell> = {
     allowed: SIGNED_IN,
   },
   'GET /activity': { path: () => '/activity', allowed: SIGNED_IN },
-  'GET /compute': { path: () => '/compute', allowed: SIGNED_IN },
-  'GET /users/:name/servers': { path: () => '/users/owner/servers', allowed: ['owner', 'admin'] },
+  'GET /compute': { path: () => '/compute', allowed: [...SIGNED_IN, 'serverToken'] },
+  'GET /users/:name/servers': {
+    path: () => '/users/owner/servers',
+    allowed: ['owner', 'admin', 'serverToken'],
+  },
   'GET /users/:name/servers/:server': {
     path: (f) => `/users/owner/servers/${f.server}`,
-    allowed: ['owner', 'admin'],
+    allowed: ['owner', 'admin', 'serverToken'],
   },
   // The spawn itself fails in the background (the matrix hub's jupyter is /bin/false); access is decided first.
   'POST /users/:name/servers/:server': {
@@ -207,22 +240,62 @@ const MATRIX: Record<string, Cell> = {
   },
   'POST /users/:name/servers/:server/keepalive': {
     path: (f) => `/users/owner/servers/${f.server}/keepalive`,
-    allowed: ['owner', 'admin'],
+    allowed: ['owner', 'admin', 'serverToken'],
   },
   'GET /users/:name/servers/:server/progress': {
     path: (f) => `/users/owner/servers/${f.server}/progress`,
-    allowed: ['owner', 'admin'],
+    allowed: ['owner', 'admin', 'serverToken'],
   },
 };
 
 let hub: TestHub;
 let db: pg.Pool;
+let provider: Server;
+let issuer: string;
 let clients: Record<Who, Client>;
 const ids: Record<string, number> = {};
 let domainId = 0;
 
+async function listen(server: Server, port = 0): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+/** A real OpenID provider, so /hub/oauth/* is configured as in production. */
+async function startProvider(callback: string): Promise<void> {
+  provider = createServer();
+  const port = await listen(provider);
+  issuer = `http://127.0.0.1:${port}`;
+  const oidc = new Provider(issuer, {
+    clients: [
+      {
+        client_id: 'matrix',
+        client_secret: 'matrix-secret',
+        redirect_uris: [callback],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      },
+    ],
+    cookies: { keys: ['matrix-cookie-key'] },
+  });
+  provider.on('request', oidc.callback());
+}
+
 before(async () => {
+  const probe = createServer();
+  const hubPort = await listen(probe);
+  await new Promise((resolve) => probe.close(resolve));
+  await startProvider(`http://127.0.0.1:${hubPort}/hub/oauth/callback`);
   hub = await startTestHub('matrix', {
+    port: hubPort,
+    publicUrl: `http://127.0.0.1:${hubPort}`,
+    oidc: {
+      issuer,
+      clientId: 'matrix',
+      clientSecret: 'matrix-secret',
+      name: 'matrixsso',
+      allowHttp: true,
+    },
     apiRequestsPerMinute: 100_000,
     loginAttemptsPerAccount: 100_000,
     loginAttemptsPerAddress: 100_000,
@@ -242,6 +315,10 @@ before(async () => {
   await db.query(`UPDATE users SET admin = true WHERE name = 'padmin'`);
   const narrow = await createToken(db, ids.owner!, { scopes: ['read:user'], seconds: 3600 });
   sessions.narrowToken = Client.withToken(hub.url, narrow.token);
+  sessions.serverToken = Client.withToken(
+    hub.url,
+    await issueServerToken(db, ids.owner!, 'lab', SERVER_TOKEN_SCOPES, 3600),
+  );
   clients = sessions as Record<Who, Client>;
   domainId = (
     await createGroup(db, {
@@ -256,6 +333,7 @@ before(async () => {
 after(async () => {
   await db.end();
   await hub.stop();
+  await new Promise((resolve) => provider.close(resolve));
 });
 
 async function makeFixture(): Promise<Fixture> {
@@ -382,14 +460,180 @@ for (const def of apiRoutes) {
         outcomes.push(
           `${who}: got ${res.status} ${res.text.slice(0, 120)}, expected ${expected ? '2xx' : 'a refusal'}`,
         );
-      if (!ok)
-        assert.ok(res.status >= 400 && res.status < 500, `${who}: ${res.status} is not a 4xx`);
+      if (!ok) {
+        const wrong = wrongRefusal(def, who, res);
+        if (wrong) outcomes.push(`${who}: ${wrong}`);
+      }
     }
     assert.deepEqual(outcomes, []);
   });
 }
 
 function cloneOf(who: Who): Client {
-  if (who === 'narrowToken') return clients.narrowToken;
+  if (TOKEN_SCOPES[who]) return clients[who];
   return new Client(hub.url);
+}
+
+const REASON_OF: Record<number, string> = {
+  400: 'bad_request',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'conflict',
+};
+
+/**
+ * Why a refusal is wrong, or null: the anonymous caller must be told to sign in (401); a
+ * token without the route's scope must be told which scope (403); a caller holding the scope
+ * must be refused by the route's own rule (403, 404 or 409), never for a scope.
+ */
+function wrongRefusal(
+  def: RouteDef,
+  who: Who,
+  res: { status: number; json?: { error?: string; message?: string } },
+): string | null {
+  const { status, json } = res;
+  const got = `${status} ${json?.error}: ${json?.message}`;
+  if (typeof json?.error !== 'string' || typeof json.message !== 'string')
+    return `${status} without {error, message}`;
+  if (!('scope' in def.access)) return REASON_OF[status] === json.error ? null : got;
+  const scope = def.access.scope;
+  if (who === 'anonymous')
+    return status === 401 && json.error === 'unauthorized' ? null : `${got}, expected 401`;
+  const granted = TOKEN_SCOPES[who];
+  const holds = granted
+    ? effectiveScopes(granted, false).has(scope)
+    : scope !== 'admin' || who === 'admin';
+  const forScope = json.message.includes(`"${scope}" scope`);
+  if (!holds)
+    return status === 403 && json.error === 'forbidden' && forScope
+      ? null
+      : `${got}, expected 403 for the "${scope}" scope`;
+  if (forScope) return `${got}: refused for a scope it holds`;
+  return [403, 404, 409].includes(status) && REASON_OF[status] === json.error
+    ? null
+    : `${got}, expected the route's own 403, 404 or 409`;
+}
+
+/** What a page, sign-on or proxy request must answer: a status, and the reason or the redirect. */
+interface Expect {
+  status: number;
+  /** `error` of a JSON refusal. */
+  error?: string;
+  /** A fragment of the refusal's message that names the reason. */
+  because?: string;
+  /** Where a redirect points (prefix). */
+  location?: string;
+}
+
+interface PageRow {
+  path: (f: Fixture) => string;
+  expect: (who: Who) => Expect;
+  /** The request ends the caller's session: make it with a copy. */
+  endsSession?: boolean;
+}
+
+const ok = (): Expect => ({ status: 200 });
+const PAGE_ROWS: Record<string, PageRow> = {
+  'GET /hub/login': { path: () => '/hub/login', expect: ok },
+  'GET /hub/signup': { path: () => '/hub/signup', expect: ok },
+  'GET /hub/home': {
+    path: () => '/hub/home',
+    expect: (who) =>
+      who === 'anonymous' ? { status: 303, location: '/hub/login?next=%2Fhub%2Fhome' } : ok(),
+  },
+  'GET /hub/logout': {
+    path: () => '/hub/logout',
+    expect: () => ({ status: 303, location: '/hub/login' }),
+    endsSession: true,
+  },
+  // Everyone may start a sign-in; it goes to the provider.
+  'GET /hub/oauth/login': {
+    path: () => '/hub/oauth/login?next=/hub/home',
+    expect: () => ({ status: 303, location: `${issuer}/auth?` }),
+  },
+  // A callback that belongs to no sign-in started by this browser is refused, whoever sends it.
+  'GET /hub/oauth/callback': {
+    path: () => '/hub/oauth/callback?code=forged&state=forged',
+    expect: () => ({
+      status: 400,
+      error: 'bad_request',
+      because: 'start again from the sign-in page',
+    }),
+  },
+  // The proxy decides before any upstream: only the owner's credentials with access:servers
+  // pass, and then the fixture server (not in the route table) is reported not running.
+  'GET /user/owner/:server/': {
+    path: (f) => `/user/owner/${f.server}/api/status`,
+    expect: (who) => {
+      if (who === 'anonymous')
+        return { status: 401, error: 'unauthorized', because: 'Sign in to reach this server' };
+      if (who === 'narrowToken')
+        return { status: 403, error: 'forbidden', because: '"access:servers" scope' };
+      if (who === 'owner' || who === 'serverToken')
+        return { status: 503, error: 'server_not_running', because: 'is not running' };
+      return { status: 403, error: 'forbidden', because: 'belongs to another user' };
+    },
+  },
+};
+
+for (const [id, row] of Object.entries(PAGE_ROWS)) {
+  test(`access: ${id}`, async () => {
+    const outcomes: string[] = [];
+    for (const who of PRINCIPALS) {
+      const client = row.endsSession ? await cloneWithSession(who) : clients[who];
+      const res = await client.request('GET', row.path(await makeFixture()));
+      const want = row.expect(who);
+      const location = res.headers.get('location') ?? '';
+      const problems = [
+        res.status !== want.status && `status ${res.status}, expected ${want.status}`,
+        want.error && res.json?.error !== want.error && `error ${res.json?.error}`,
+        want.because &&
+          !String(res.json?.message).includes(want.because) &&
+          `message "${res.json?.message}"`,
+        want.location && !location.startsWith(want.location) && `location "${location}"`,
+      ].filter(Boolean);
+      if (problems.length) outcomes.push(`${who}: ${problems.join(', ')}`);
+    }
+    assert.deepEqual(outcomes, []);
+  });
+}
+
+/** A second session of the same user, which may be spent (logged out) without harm. */
+async function cloneWithSession(who: Who): Promise<Client> {
+  if (TOKEN_SCOPES[who] || who === 'anonymous') return clients[who];
+  const name = USERNAME[who as keyof typeof USERNAME];
+  const copy = new Client(hub.url);
+  const login = await copy.post('/hub/api/login', { username: name, password: `${name} password` });
+  assert.equal(login.status, 200, `a second session for ${name}`);
+  return copy;
+}
+
+// Checks that depend on the query, not on the route: who may name another user, or everyone.
+const QUERY_ROWS: { path: string; allowed: Who[]; because: string }[] = [
+  {
+    path: '/activity?user=other',
+    allowed: ['other', 'admin'],
+    because: 'Only platform admins can search other users’ activity',
+  },
+  {
+    path: '/activity?all=true',
+    allowed: ['admin'],
+    because: 'Only platform admins can search everyone’s activity',
+  },
+  // Naming yourself is no privilege; for everyone else, naming a user is an admin's.
+  { path: '/activity?user=owner', allowed: ['owner', 'admin'], because: 'Only platform admins' },
+];
+
+for (const row of QUERY_ROWS) {
+  test(`access: GET ${row.path}`, async () => {
+    const outcomes: string[] = [];
+    for (const who of ['owner', 'other', 'member', 'admin'] as const) {
+      const res = await clients[who].get(`/hub/api${row.path}`);
+      const allowed = row.allowed.includes(who);
+      if (allowed && res.status !== 200) outcomes.push(`${who}: got ${res.status}`);
+      if (!allowed && (res.status !== 403 || !String(res.json?.message).includes(row.because)))
+        outcomes.push(`${who}: got ${res.status} ${res.json?.message}, expected 403`);
+    }
+    assert.deepEqual(outcomes, []);
+  });
 }
