@@ -151,3 +151,65 @@ test('the per-server token holds exactly the scopes the lab routes need, nothing
     assert.ok(held.has(def.access.scope), `${routeId(def)}: the server token lacks its scope`);
   }
 });
+
+/**
+ * Field names in bodies, query strings and answers are snake_case (docs/api.md, "Naming").
+ * These camelCase names predate the rule; they move with the user, server and token resources'
+ * move to JupyterHub's shapes. The list only shrinks: a new camelCase field fails here.
+ */
+const CAMEL_CASE_BEFORE_THE_RULE = new Set([
+  'createdAt',
+  'cullAt',
+  'cullWarningSeconds',
+  'expiresAt',
+  'expiresInSeconds',
+  'grantedAt',
+  'grantedBy',
+  'groupId',
+  'idleCullSeconds',
+  'invitedBy',
+  'joinedAt',
+  'lastActivityAt',
+  'lastLoginAt',
+  'lastUsedAt',
+  'maxServers',
+  'memberCount',
+  'memoryBytes',
+  'myActions',
+  'pendingApproval',
+  'progressUrl',
+  'readyAt',
+  'resourceTypes',
+  'safeName',
+  'serverName',
+  'startedAt',
+  'userCreatable',
+]);
+
+function fieldNames(schema: unknown, into: Map<string, string>, where: string): void {
+  if (!schema || typeof schema !== 'object') return;
+  if (Array.isArray(schema)) {
+    for (const item of schema) fieldNames(item, into, where);
+    return;
+  }
+  const node = schema as Record<string, unknown>;
+  for (const [name, value] of Object.entries((node.properties as object | undefined) ?? {})) {
+    into.set(name, where);
+    fieldNames(value, into, where);
+  }
+  for (const key of ['items', 'anyOf', 'oneOf', 'allOf', 'additionalProperties'])
+    fieldNames(node[key], into, where);
+}
+
+test('new JSON fields and query parameters are snake_case', () => {
+  const names = new Map<string, string>();
+  for (const def of apiRoutes)
+    for (const part of [def.body, def.query, def.response, def.events])
+      fieldNames(part, names, routeId(def));
+  const offending = [...names]
+    .filter(([name]) => /[A-Z]/.test(name) && !CAMEL_CASE_BEFORE_THE_RULE.has(name))
+    .map(([name, where]) => `${name} (${where})`);
+  assert.deepEqual(offending, [], 'use snake_case (docs/api.md, "Naming")');
+  const stale = [...CAMEL_CASE_BEFORE_THE_RULE].filter((name) => !names.has(name));
+  assert.deepEqual(stale, [], 'renamed: take these out of CAMEL_CASE_BEFORE_THE_RULE');
+});
