@@ -42,15 +42,17 @@ class HubProxyHandler(APIHandler):
             return None
         return "/".join(quote(s, safe="") for s in segments)
 
-    def _raw_path(self, decoded: str) -> str:
-        """The path after the prefix as the browser encoded it: tornado's argument is decoded,
-        which would turn a ``%2F`` inside a segment into a separator."""
+    def _raw_path(self) -> str | None:
+        """The path after the prefix as the browser encoded it. Tornado's path argument is
+        decoded, which would turn a ``%2F`` inside a segment into a separator. Tornado matched
+        the route against this raw path, so the prefix is there; if not, nothing is forwarded."""
         raw = self.request.path
-        return raw[len(self.prefix) :] if raw.startswith(self.prefix) else decoded
+        return raw[len(self.prefix) :] if raw.startswith(self.prefix) else None
 
-    async def _forward(self, path: str) -> None:
-        path = self._raw_path(path)
-        target = self._target_path(path)
+    async def _forward(self, decoded: str) -> None:
+        path = self._raw_path()
+        target = None if path is None else self._target_path(path)
+        path = path if path is not None else decoded
         verdict = "unknown" if target is None else self.orrery.permits(self.request.method, target)
         if verdict == "wrong_method":
             self._fail(
