@@ -62,16 +62,16 @@ node_tests labextension 1 labextension/test/*.test.ts
 
 # Run in labextension/ so pytest imports orrery_lab from this checkout, not the installed wheel.
 stage "labextension: server extension (ruff, pytest with a real Jupyter server)"
-py_tap=.orrery/test-results/orrery-lab-pytest.log
+py_log=.orrery/test-results/orrery-lab-pytest.log
 if (cd labextension && ../.venv/bin/ruff check orrery_lab && ../.venv/bin/ruff format --check orrery_lab); then
   passed=$((passed + 1))
 else
   failed=$((failed + 1)); status=1
 fi
-(cd labextension && ../.venv/bin/python -m pytest -q -p no:cacheprovider) 2>&1 | tee "$py_tap"
+(cd labextension && ../.venv/bin/python -m pytest -q -p no:cacheprovider) 2>&1 | tee "$py_log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-py_passed=$(grep -Eo '[0-9]+ passed' "$py_tap" | tail -1 | grep -Eo '[0-9]+')
-py_failed=$(grep -Eo '[0-9]+ (failed|error)' "$py_tap" | tail -1 | grep -Eo '[0-9]+')
+py_passed=$(grep -Eo '[0-9]+ passed' "$py_log" | tail -1 | grep -Eo '[0-9]+')
+py_failed=$(grep -Eo '[0-9]+ (failed|error)' "$py_log" | tail -1 | grep -Eo '[0-9]+')
 passed=$((passed + ${py_passed:-0}))
 failed=$((failed + ${py_failed:-0}))
 if [ -z "$py_passed" ] && [ -z "$py_failed" ]; then failed=$((failed + 1)); status=1; fi
