@@ -8,6 +8,7 @@ import net from 'node:net';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { domain } from '../../src/compute/domainConfig.ts';
+import { SERVER_TOKEN_SCOPES } from '../../src/labContract.ts';
 import { Client, signUp, startTestHub, type TestHub, testConfig } from '../support.ts';
 import { kernelInfo, openSocket, readProgress, waitForStatus } from './support.ts';
 
@@ -71,6 +72,18 @@ test('the Jupyter server itself refuses requests that lack the secret the proxy 
   const { rows } = await db.query(`SELECT url FROM servers WHERE name = 'lab'`);
   const direct = await fetch(`${rows[0].url}/user/alice/lab/api/status`);
   assert.equal(direct.status, 403);
+});
+
+test('the token handed to the server holds the scopes of the lab routes, nothing more', async () => {
+  const { rows } = await db.query(
+    `SELECT t.scopes FROM api_tokens t JOIN users u ON u.id = t.user_id
+     WHERE u.name = 'alice' AND t.kind = 'server' AND t.server_name = 'lab'`,
+  );
+  assert.deepEqual(
+    rows.map((row) => row.scopes),
+    [SERVER_TOKEN_SCOPES],
+  );
+  assert.ok(!SERVER_TOKEN_SCOPES.includes('racm'));
 });
 
 test('kernels work over the proxied WebSocket; another user’s upgrade is refused', async () => {
