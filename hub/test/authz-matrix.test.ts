@@ -226,6 +226,9 @@ before(async () => {
     apiRequestsPerMinute: 100_000,
     loginAttemptsPerAccount: 100_000,
     loginAttemptsPerAddress: 100_000,
+    // Every route is tried by every caller, each time on fresh fixtures: far past the caps.
+    maxGroupsPerUser: 100_000,
+    maxPendingInvitationsPerUser: 100_000,
     compute: {
       ...testConfig('').compute,
       jupyterCommand: '/bin/false',

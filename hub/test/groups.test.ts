@@ -119,7 +119,7 @@ test('inviting someone who does not exist says so', async () => {
     role: 'MEMBER',
   });
   assert.equal(res.status, 404);
-  assert.deepEqual(res.json, { error: 'not_found', message: 'No user named "zed"' });
+  assert.deepEqual(res.json, { error: 'not_found', message: 'No user named "zed"', rule: 'user' });
 });
 
 test('group names are unique regardless of case', async () => {

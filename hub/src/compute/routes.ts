@@ -3,10 +3,10 @@ import { Type } from '@sinclair/typebox';
 import { findUserByName } from '../accounts/store.ts';
 import { selfOrAdmin } from '../auth/guards.ts';
 import { HttpError, notFound } from '../http/errors.ts';
-import { route } from '../http/route.ts';
+import { routesOf } from '../http/route.ts';
 import { NameParams, NoQuery, Username } from '../http/schemas.ts';
 import type { Hub } from '../hub.ts';
-import { findResourceByName, may } from '../racm/store.ts';
+import { mayUse } from '../racm/use.ts';
 import { type Compute, serverBaseUrl } from './orchestrator.ts';
 import { progressKey } from './progress.ts';
 import { findServer, type ServerRecord, serversOf, setActivity } from './store.ts';
@@ -20,10 +20,8 @@ const ServerParams = Type.Object(
   { additionalProperties: false },
 );
 
-function computeOf(hub: Hub): Compute {
-  if (!hub.compute) throw new HttpError(503, 'Compute is not available on this hub');
-  return hub.compute;
-}
+// Mounted only on a hub composed with the compute module, which binds its Compute here.
+const route = routesOf<Compute>();
 
 function describe(compute: Compute, server: ServerRecord) {
   const url = serverBaseUrl(server.ownerSafeName, server.name);
@@ -62,18 +60,14 @@ export const computeRoutes = [
     summary: 'What I may start: images, compute domains (the first is the default), limits',
     access: { scope: 'read:servers' },
     query: NoQuery,
-    async handler({ hub, caller }) {
-      const compute = computeOf(hub);
+    async handler({ hub, service: compute, caller }) {
       const images: string[] = [];
       for (const image of hub.config.compute.images) {
-        const resource = await findResourceByName(hub.db, 'DockerImage', image);
-        if (resource && (await may(hub.db, caller!.user.id, 'use', resource.id)))
-          images.push(image);
+        if (await mayUse(hub.db, caller!.user.id, 'DockerImage', image)) images.push(image);
       }
       const domains: { name: string; backend: string }[] = [];
       for (const [name, backend] of compute.backends) {
-        const resource = await findResourceByName(hub.db, 'ComputeDomain', name);
-        if (resource && (await may(hub.db, caller!.user.id, 'use', resource.id)))
+        if (await mayUse(hub.db, caller!.user.id, 'ComputeDomain', name))
           domains.push({ name, backend: backend.kind });
       }
       return {
@@ -94,8 +88,7 @@ export const computeRoutes = [
     access: { scope: 'read:servers', guard: selfOrAdmin() },
     params: NameParams,
     query: NoQuery,
-    async handler({ hub, params }) {
-      const compute = computeOf(hub);
+    async handler({ hub, service: compute, params }) {
       const user = await userOrThrow(hub, params.name);
       return {
         servers: (await serversOf(hub.db, user.id)).map((server) => describe(compute, server)),
@@ -110,9 +103,9 @@ export const computeRoutes = [
     access: { scope: 'read:servers', guard: selfOrAdmin() },
     params: ServerParams,
     query: NoQuery,
-    async handler({ hub, params }) {
+    async handler({ hub, service: compute, params }) {
       const { record } = await serverOrThrow(hub, params.name, params.server);
-      return describe(computeOf(hub), record);
+      return describe(compute, record);
     },
   }),
   route({
@@ -132,8 +125,7 @@ export const computeRoutes = [
       { additionalProperties: false },
     ),
     status: 202,
-    async handler({ hub, params, body }) {
-      const compute = computeOf(hub);
+    async handler({ hub, service: compute, params, body }) {
       const user = await userOrThrow(hub, params.name);
       const image = body.image ?? hub.config.compute.images[0];
       if (!image) throw new HttpError(503, 'No image is offered on this hub');
@@ -148,9 +140,9 @@ export const computeRoutes = [
     access: { scope: 'servers', guard: selfOrAdmin() },
     params: ServerParams,
     status: 204,
-    async handler({ hub, caller, params }) {
+    async handler({ hub, service: compute, caller, params }) {
       const { user, record } = await serverOrThrow(hub, params.name, params.server);
-      await computeOf(hub).stop(record, caller!.user.id === user.id ? 'user' : 'admin');
+      await compute.stop(record, caller!.user.id === user.id ? 'user' : 'admin');
     },
   }),
   route({
@@ -160,11 +152,11 @@ export const computeRoutes = [
     summary: 'Count now as activity, postponing the idle stop (the “extend” button)',
     access: { scope: 'access:servers', guard: selfOrAdmin() },
     params: ServerParams,
-    async handler({ hub, params }) {
+    async handler({ hub, service: compute, params }) {
       const { record } = await serverOrThrow(hub, params.name, params.server);
       await setActivity(hub.db, record.id, new Date());
       const { record: fresh } = await serverOrThrow(hub, params.name, params.server);
-      return describe(computeOf(hub), fresh);
+      return describe(compute, fresh);
     },
   }),
   route({
@@ -175,8 +167,7 @@ export const computeRoutes = [
     access: { scope: 'read:servers', guard: selfOrAdmin() },
     params: ServerParams,
     query: NoQuery,
-    async handler({ hub, req, res, params }) {
-      const compute = computeOf(hub);
+    async handler({ hub, service: compute, req, res, params }) {
       const user = await userOrThrow(hub, params.name);
       const record = await findServer(hub.db, user.id, params.server);
       const key = progressKey(user.id, params.server);
