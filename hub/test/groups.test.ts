@@ -7,11 +7,17 @@ let hub: TestHub;
 let alice: Client;
 let bob: Client;
 let carol: Client;
+let dora: Client;
 before(async () => {
   hub = await startTestHub('groups');
   alice = await signUp(hub.url, 'alice');
   bob = await signUp(hub.url, 'bob');
   carol = await signUp(hub.url, 'carol');
+  dora = await signUp(hub.url, 'dora');
+  const db = new pg.Client({ connectionString: hub.databaseUrl });
+  await db.connect();
+  await db.query(`UPDATE users SET admin = true WHERE name = 'dora'`);
+  await db.end();
 });
 after(async () => {
   await hub.stop();
@@ -21,16 +27,18 @@ test('everyone is in the Public group, and nobody can leave it or be invited to 
   const groups = (await carol.get('/hub/api/groups')).json.groups;
   const publicGroup = groups.find((g: { kind: string }) => g.kind === 'public');
   assert.equal(publicGroup.name, 'Public');
-  assert.equal((await carol.delete(`/hub/api/groups/${publicGroup.id}/members/carol`)).status, 409);
-  assert.equal(
-    (
-      await carol.post(`/hub/api/groups/${publicGroup.id}/invitations`, {
-        username: 'bob',
-        role: 'MEMBER',
-      })
-    ).status,
-    403,
-  );
+  const leave = await carol.delete(`/hub/api/groups/${publicGroup.id}/members/carol`);
+  assert.equal(leave.status, 409);
+  assert.equal(leave.json.rule, 'public_group');
+  const invite = { username: 'bob', role: 'MEMBER' };
+  // A member is stopped by the role guard before the Public rule is even asked...
+  const byMember = await carol.post(`/hub/api/groups/${publicGroup.id}/invitations`, invite);
+  assert.equal(byMember.status, 403);
+  assert.equal(byMember.json.rule, 'group_role');
+  // ...a platform admin passes the guard and meets the Public rule itself.
+  const byAdmin = await dora.post(`/hub/api/groups/${publicGroup.id}/invitations`, invite);
+  assert.equal(byAdmin.status, 409);
+  assert.equal(byAdmin.json.rule, 'public_group');
 });
 
 test('alice creates a group and invites bob; bob accepts; carol sees nothing of it', async () => {
@@ -101,11 +109,9 @@ test('alice creates a group and invites bob; bob accepts; carol sees nothing of 
     403,
     'admins cannot demote owners',
   );
-  assert.equal(
-    (await alice.delete(`/hub/api/groups/${id}/members/alice`)).status,
-    409,
-    'the last owner cannot leave',
-  );
+  const lastOwner = await alice.delete(`/hub/api/groups/${id}/members/alice`);
+  assert.equal(lastOwner.status, 409, 'the last owner cannot leave');
+  assert.equal(lastOwner.json.rule, 'last_owner');
   assert.equal((await bob.delete(`/hub/api/groups/${id}/members/bob`)).status, 204, 'bob leaves');
   assert.equal((await bob.get(`/hub/api/groups/${id}`)).status, 404);
   assert.equal((await bob.delete(`/hub/api/groups/${id}`)).status, 404);
@@ -201,4 +207,53 @@ test('science domains: only admins create them, anyone joins and leaves', async 
       .joined,
     false,
   );
+});
+
+test('two owners leaving at once: every group keeps an owner', async () => {
+  // Each owner reads "two owners" and leaves; without a lock on the group both can succeed.
+  const ids: number[] = [];
+  for (let i = 0; i < 16; i++) {
+    const { json: group } = await alice.post('/hub/api/groups', { name: `Both owners ${i}` });
+    const invited = await alice.post(`/hub/api/groups/${group.id}/invitations`, {
+      username: 'bob',
+      role: 'ADMIN',
+    });
+    assert.equal((await bob.post(`/hub/api/invitations/${invited.json.id}/accept`)).status, 200);
+    const promoted = await alice.patch(`/hub/api/groups/${group.id}/members/bob`, {
+      role: 'OWNER',
+    });
+    assert.equal(promoted.status, 200);
+    ids.push(group.id);
+  }
+  const answers = await Promise.all(
+    ids.map((id) =>
+      Promise.all([
+        alice.delete(`/hub/api/groups/${id}/members/alice`),
+        bob.delete(`/hub/api/groups/${id}/members/bob`),
+      ]),
+    ),
+  );
+  for (const pair of answers) {
+    assert.deepEqual(pair.map((answer) => answer.status).sort(), [204, 409]);
+    assert.equal(pair.find((answer) => answer.status === 409)!.json.rule, 'last_owner');
+  }
+  const db = new pg.Client({ connectionString: hub.databaseUrl });
+  await db.connect();
+  const { rows } = await db.query(
+    `SELECT g.id FROM groups g WHERE g.id = ANY($1)
+       AND NOT EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.id AND m.role = 'OWNER')`,
+    [ids],
+  );
+  await db.end();
+  assert.deepEqual(rows, [], 'groups left without an owner');
+});
+
+test('a username is looked up as accounts spell it: case, width and spaces do not matter', async () => {
+  const { json: group } = await alice.post('/hub/api/groups', { name: 'Spelling' });
+  const invited = await alice.post(`/hub/api/groups/${group.id}/invitations`, {
+    username: ' ＢＯＢ ',
+    role: 'MEMBER',
+  });
+  assert.equal(invited.status, 201, invited.text);
+  assert.equal(invited.json.username, 'bob');
 });
