@@ -7,6 +7,8 @@
  * Messages in:  {type: 'start', config} | {type: 'gc'} | {type: 'route', owner, server, url} | {type: 'stop'}
  * Messages out: {type: 'started', url} | {type: 'gc', heapUsed} | {type: 'routed'} | {type: 'stopped'} | {type: 'error', message}
  */
+
+import { computeModule } from '../../hub/src/compute/module.ts';
 import type { HubConfig } from '../../hub/src/config.ts';
 import { type RunningHub, startHub } from '../../hub/src/server.ts';
 
@@ -38,7 +40,7 @@ process.on('message', (message: HubRequest) => {
         // Point the proxy's route at another upstream address (the container's own address on
         // the user network instead of the published port), to measure the proxy without
         // docker-proxy behind it. Only the route's URL changes.
-        const routes = running!.hub.compute!.routes;
+        const routes = running!.modules.serviceOf(computeModule).routes;
         const route = routes.lookup(message.owner, message.server);
         if (!route) throw new Error(`no route ${message.owner}/${message.server}`);
         routes.set({

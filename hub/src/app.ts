@@ -7,11 +7,12 @@ import { API_BASE, buildOpenApi } from './http/openapi.ts';
 import { buildRouter } from './http/router.ts';
 import type { Hub } from './hub.ts';
 import { clip } from './log.ts';
-import { oidcRoutes } from './oidc/routes.ts';
-import { pageRoutes } from './pages/routes.ts';
-import { apiRoutes } from './routes.ts';
+import type { ComposedModules } from './modules.ts';
 
-export function createApp(hub: Hub): express.Express {
+export function createApp(
+  hub: Hub,
+  modules: Pick<ComposedModules, 'routes' | 'pages'>,
+): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', hub.config.trustProxy ? 'loopback, linklocal, uniquelocal' : false);
@@ -43,16 +44,15 @@ export function createApp(hub: Hub): express.Express {
   );
   app.use(xsrf(hub.config.secureCookies));
 
-  const openapi = buildOpenApi(apiRoutes, hub.version);
+  const openapi = buildOpenApi(modules.routes, hub.version);
   app.get(`${API_BASE}/openapi.json`, (_req, res) => {
     res.json(openapi);
   });
-  app.use(API_BASE, buildRouter(hub, apiRoutes));
+  app.use(API_BASE, buildRouter(hub, modules.routes));
   app.use(API_BASE, (req, _res, next) =>
     next(new HttpError(404, `No API route ${req.method} ${clip(req.path, 100)}`)),
   );
-  if (hub.config.oidc) app.use(oidcRoutes(hub, hub.config.oidc));
-  app.use(pageRoutes(hub));
+  for (const pages of modules.pages) app.use(pages);
   app.use((req, _res, next) => next(new HttpError(404, `Nothing at ${clip(req.path, 100)}`)));
   app.use(errorWriter(hub.log));
   return app;

@@ -50,6 +50,10 @@ export interface HubConfig {
   apiRequestsPerMinute: number;
   /** Largest JSON request body, bytes. Default 64 KiB. */
   maxBodyBytes: number;
+  /** Ordinary groups one user may own; creating one more answers 429. Env ORRERY_MAX_GROUPS_PER_USER. Default 100. */
+  maxGroupsPerUser: number;
+  /** Unanswered invitations one user may have sent; one more answers 429. Env ORRERY_MAX_PENDING_INVITATIONS_PER_USER. Default 200. */
+  maxPendingInvitationsPerUser: number;
   /** External OpenID Connect provider, if any (env ORRERY_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET). */
   oidc: OidcConfig | null;
   /** Where the hub keeps local state (its secret key, local servers' files). Env ORRERY_STATE_DIR. Default .orrery */
@@ -178,6 +182,8 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
     loginWindowSeconds: int(env, 'ORRERY_LOGIN_WINDOW_SECONDS', 300),
     apiRequestsPerMinute: int(env, 'ORRERY_API_REQUESTS_PER_MINUTE', 1200),
     maxBodyBytes: int(env, 'ORRERY_MAX_BODY_BYTES', 64 * 1024),
+    maxGroupsPerUser: int(env, 'ORRERY_MAX_GROUPS_PER_USER', 100),
+    maxPendingInvitationsPerUser: int(env, 'ORRERY_MAX_PENDING_INVITATIONS_PER_USER', 200),
     oidc: issuer
       ? {
           issuer,

@@ -1,5 +1,7 @@
-/** Everything a route handler may use, built once at start. */
-import type { Compute } from './compute/orchestrator.ts';
+/**
+ * What every module and route handler may use, built once at start. Features are not here:
+ * each is a module (module.ts) whose service its own handlers receive.
+ */
 import type { HubConfig } from './config.ts';
 import type { Db } from './db/pool.ts';
 import { RateLimiter } from './http/rateLimit.ts';
@@ -15,8 +17,6 @@ export interface Hub {
     apiPerUser: RateLimiter;
   };
   version: string;
-  /** Users' servers; set once the backend is ready (null in a hub built without compute). */
-  compute: Compute | null;
 }
 
 export function createHub(config: HubConfig, db: Db, log: Logger): Hub {
@@ -31,6 +31,5 @@ export function createHub(config: HubConfig, db: Db, log: Logger): Hub {
       apiPerUser: new RateLimiter(config.apiRequestsPerMinute, 60_000),
     },
     version: '0.1.0',
-    compute: null,
   };
 }

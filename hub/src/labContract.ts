@@ -5,7 +5,6 @@
  */
 import { SCOPES, type Scope } from './auth/scopes.ts';
 import type { Method, RouteDef } from './http/route.ts';
-import { apiRoutes } from './routes.ts';
 
 export interface LabRoute {
   method: Uppercase<Method>;
@@ -46,6 +45,3 @@ export function labTokenScopes(routes: RouteDef[]): Scope[] {
   }
   return (Object.keys(SCOPES) as Scope[]).filter((scope) => needed.has(scope));
 }
-
-/** Given to the token of code inside a user's server: exactly what the lab routes need. */
-export const SERVER_TOKEN_SCOPES: Scope[] = labTokenScopes(apiRoutes);

@@ -1,17 +1,11 @@
 /** The whole API route table, in one list: the router, OpenAPI and the access-matrix test read it. */
-import { accountRoutes } from './accounts/routes.ts';
-import { activityRoutes } from './activity/routes.ts';
-import { tokenRoutes } from './auth/routes.ts';
-import { computeRoutes } from './compute/routes.ts';
-import { groupRoutes } from './groups/routes.ts';
+import type { Scope } from './auth/scopes.ts';
 import type { RouteDef } from './http/route.ts';
-import { racmRoutes } from './racm/routes.ts';
+import { labTokenScopes } from './labContract.ts';
+import { MODULES } from './modules.ts';
 
-export const apiRoutes: RouteDef[] = [
-  ...accountRoutes,
-  ...tokenRoutes,
-  ...groupRoutes,
-  ...racmRoutes,
-  ...activityRoutes,
-  ...computeRoutes,
-];
+/** Every module's routes, in module order: the table of a hub composed of all modules. */
+export const apiRoutes: RouteDef[] = MODULES.flatMap((module) => [...module.routes]);
+
+/** Given to the token of code inside a user's server: exactly what the lab routes need. */
+export const SERVER_TOKEN_SCOPES: Scope[] = labTokenScopes(apiRoutes);

@@ -1,39 +1,30 @@
 /** Start and stop a hub: used by main.ts, the CLI's `up`, tests and benchmarks. */
-import { createServer, type RequestListener, type Server } from 'node:http';
-import type { SpawnerBackend } from '@orrery/spawner';
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createApp } from './app.ts';
-import { Compute } from './compute/orchestrator.ts';
-import { loadOrCreateKey } from './compute/secrets.ts';
-import {
-  createDomainBackend,
-  type HubAccess,
-  registerComputeResources,
-  resolveDomain,
-  userNetworkGateways,
-} from './compute/setup.ts';
 import type { HubConfig } from './config.ts';
 import { migrate, pendingMigrations } from './db/migrate.ts';
 import { createPool } from './db/pool.ts';
+import { closeGracefully, listen } from './http/listener.ts';
 import { createHub, type Hub } from './hub.ts';
-import { SERVER_TOKEN_SCOPES } from './labContract.ts';
 import { createLogger, type Logger } from './log.ts';
-import { ServerProxy } from './proxy/proxy.ts';
-import { registerCoreContexts } from './racm/contexts.ts';
+import { type AnyModule, type ComposedModules, composeModules, MODULES } from './modules.ts';
 
 export interface RunningHub {
   hub: Hub;
+  /** The feature modules this hub was composed of, opened. */
+  modules: ComposedModules;
   server: Server;
   url: string;
   close(): Promise<void>;
 }
 
-const WILDCARD = new Set(['0.0.0.0', '::']);
-
 export class PendingMigrationsError extends Error {}
 
+/** Start a hub composed of `modules` (all of them unless a test or tool says otherwise). */
 export async function startHub(
   config: HubConfig,
   log: Logger = createLogger(config.logLevel),
+  modules: readonly AnyModule[] = MODULES,
 ): Promise<RunningHub> {
   const db = createPool(config.databaseUrl, 10, (err) =>
     log.warn({ err: err.message }, 'idle database connection lost'),
@@ -48,123 +39,64 @@ export async function startHub(
       }
       log.info({ migrations: await migrate(config.databaseUrl) }, 'migrated');
     }
-    await registerCoreContexts(db);
   } catch (err) {
     await db.end();
     throw err;
   }
   const hub = createHub(config, db, log);
-  const app = createApp(hub);
-  // Servers in containers reach the hub's API on their user network's gateway; only the API.
-  const serverListeners: Server[] = [];
-  let compute: Compute;
+  // Modules may serve the API on more addresses while they open (compute's gateway listeners);
+  // a request there before the application exists is told to come back.
+  let app: RequestListener | undefined;
+  const serveApi: RequestListener = (req, res) => (app ? app(req, res) : starting(res));
+  let composed: ComposedModules;
   try {
-    await registerComputeResources(db, config);
-    const domains = await Promise.all(config.compute.domains.map((d) => resolveDomain(d, log)));
-    const gateways = await userNetworkGateways(domains, config.compute.hubUrlForServers, log);
-    const access: HubAccess = {
-      configuredUrl: config.compute.hubUrlForServers,
-      gateways,
-      listeners: new Map(),
-      ephemeral: config.port === 0,
-    };
-    for (const gateway of new Set(gateways.values())) {
-      // A hub listening on every address is on the gateway already.
-      if (WILDCARD.has(config.bind) && config.port !== 0) {
-        access.listeners.set(gateway, config.port);
-        continue;
-      }
-      const listener = await listenForServers(app, gateway, config);
-      serverListeners.push(listener.server);
-      access.listeners.set(gateway, listener.port);
-      log.info({ serversUrl: `http://${gateway}:${listener.port}` }, 'listening for servers');
-    }
-    const backends = new Map<string, SpawnerBackend>();
-    for (const domain of domains)
-      backends.set(domain.name, await createDomainBackend(config, domain, access));
-    compute = new Compute({
-      config,
-      db,
-      log,
-      backends,
-      key: loadOrCreateKey(config.secretKey, config.stateDir),
-      hubUrlForServers: config.compute.hubUrlForServers,
-      serverTokenScopes: SERVER_TOKEN_SCOPES,
-    });
-    // The route table comes from the database before the first request is served.
-    await compute.reconcile();
+    composed = await composeModules(hub, serveApi, modules);
   } catch (err) {
-    for (const listener of serverListeners) listener.close();
     await db.end();
     throw err;
   }
-  hub.compute = compute;
-  const proxy = new ServerProxy(hub, compute);
-  // Users' servers are served before express sees the request: their bodies stream upstream
-  // untouched, and the proxy's hot path skips the hub's middleware.
+  const application = createApp(hub, composed);
+  app = application;
   const server = createServer((req, res) => {
-    if (ServerProxy.matches(req.url)) void proxy.handle(req, res);
-    else app(req, res);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.bind, () => resolve());
+    const front = composed.fronts.find((handler) => handler.matches(req.url));
+    if (front) void front.handle(req, res);
+    else application(req, res);
   });
   server.on('upgrade', (req, socket, head) => {
-    if (ServerProxy.matches(req.url)) void proxy.handleUpgrade(req, socket, head);
+    const front = composed.fronts.find((handler) => handler.matches(req.url));
+    if (front) void front.handleUpgrade(req, socket, head);
     else socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
   });
-  compute.startLoops();
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
+  let port: number;
+  try {
+    port = await listen(server, config.port, config.bind);
+  } catch (err) {
+    await composed.close();
+    await db.end();
+    throw err;
+  }
   const url = `http://${config.bind.includes(':') ? `[${config.bind}]` : config.bind}:${port}`;
-  // With a fixed port the public URL is right; with port 0 (tests) only now is the port known.
-  compute.useHubUrl(config.port === 0 ? url : config.publicUrl);
+  await composed.start({ url });
   log.info({ url }, 'hub listening');
   let closing: Promise<void> | undefined;
   return {
     hub,
+    modules: composed,
     server,
     url,
     close() {
-      // Stop taking connections, let requests in flight finish, then release the pool.
-      closing ??= Promise.all(
-        [server, ...serverListeners].map(
-          (listener) =>
-            new Promise<void>((resolve) => {
-              listener.close(() => resolve());
-              listener.closeIdleConnections();
-              setTimeout(() => listener.closeAllConnections(), 5000).unref();
-            }),
-        ),
-      )
-        .then(() => Promise.all([compute.close(), proxy.close()]))
+      // Stop taking connections, let requests in flight finish, close the modules, then the pool.
+      closing ??= closeGracefully(server)
+        .then(() => composed.close())
         .then(() => db.end());
       return closing;
     },
   };
 }
 
-/**
- * Listen on a user network's gateway for the servers on it, serving the hub's API only (the
- * pages and the proxy stay on the public listener). On the hub's own port when it has a fixed
- * one, else on a port of the system's choosing.
- */
-async function listenForServers(
-  app: RequestListener,
-  address: string,
-  config: HubConfig,
-): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
-    if (req.url?.startsWith('/hub/api/')) app(req, res);
-    else {
-      res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: 'not_found', message: 'Only the hub API is served here' }));
-    }
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, address, () => resolve());
-  });
-  return { server, port: (server.address() as { port: number }).port };
+function starting(res: ServerResponse): void {
+  res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' });
+  res.end(
+    JSON.stringify({ error: 'unavailable', message: 'The hub is starting; try again shortly' }),
+  );
 }

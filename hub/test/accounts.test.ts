@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { issueServerToken } from '../src/auth/tokens.ts';
-import { SERVER_TOKEN_SCOPES } from '../src/labContract.ts';
+import { SERVER_TOKEN_SCOPES } from '../src/routes.ts';
 import { Client, signUp, startTestHub, type TestHub } from './support.ts';
 
 let hub: TestHub;

@@ -21,9 +21,8 @@ import { inTransaction } from '../src/db/pool.ts';
 import { nestGroup } from '../src/groups/nesting.ts';
 import { addMember, createGroup, createInvitation } from '../src/groups/store.ts';
 import { type RouteDef, routeId } from '../src/http/route.ts';
-import { SERVER_TOKEN_SCOPES } from '../src/labContract.ts';
 import { grant, registerResource, resourceType } from '../src/racm/store.ts';
-import { apiRoutes } from '../src/routes.ts';
+import { apiRoutes, SERVER_TOKEN_SCOPES } from '../src/routes.ts';
 import { Client, signUp, startTestHub, type TestHub, testConfig } from './support.ts';
 
 const PRINCIPALS = [
@@ -299,6 +298,9 @@ before(async () => {
     apiRequestsPerMinute: 100_000,
     loginAttemptsPerAccount: 100_000,
     loginAttemptsPerAddress: 100_000,
+    // Every route is tried by every caller, each time on fresh fixtures: far past the caps.
+    maxGroupsPerUser: 100_000,
+    maxPendingInvitationsPerUser: 100_000,
     compute: {
       ...testConfig('').compute,
       jupyterCommand: '/bin/false',

@@ -7,11 +7,17 @@ let hub: TestHub;
 let alice: Client;
 let bob: Client;
 let carol: Client;
+let dora: Client;
 before(async () => {
   hub = await startTestHub('groups');
   alice = await signUp(hub.url, 'alice');
   bob = await signUp(hub.url, 'bob');
   carol = await signUp(hub.url, 'carol');
+  dora = await signUp(hub.url, 'dora');
+  const db = new pg.Client({ connectionString: hub.databaseUrl });
+  await db.connect();
+  await db.query(`UPDATE users SET admin = true WHERE name = 'dora'`);
+  await db.end();
 });
 after(async () => {
   await hub.stop();
@@ -21,16 +27,18 @@ test('everyone is in the Public group, and nobody can leave it or be invited to 
   const groups = (await carol.get('/hub/api/groups')).json.groups;
   const publicGroup = groups.find((g: { kind: string }) => g.kind === 'public');
   assert.equal(publicGroup.name, 'Public');
-  assert.equal((await carol.delete(`/hub/api/groups/${publicGroup.id}/members/carol`)).status, 409);
-  assert.equal(
-    (
-      await carol.post(`/hub/api/groups/${publicGroup.id}/invitations`, {
-        username: 'bob',
-        role: 'MEMBER',
-      })
-    ).status,
-    403,
-  );
+  const leave = await carol.delete(`/hub/api/groups/${publicGroup.id}/members/carol`);
+  assert.equal(leave.status, 409);
+  assert.equal(leave.json.rule, 'public_group');
+  const invite = { username: 'bob', role: 'MEMBER' };
+  // A member is stopped by the role guard before the Public rule is even asked...
+  const byMember = await carol.post(`/hub/api/groups/${publicGroup.id}/invitations`, invite);
+  assert.equal(byMember.status, 403);
+  assert.equal(byMember.json.rule, 'group_role');
+  // ...a platform admin passes the guard and meets the Public rule itself.
+  const byAdmin = await dora.post(`/hub/api/groups/${publicGroup.id}/invitations`, invite);
+  assert.equal(byAdmin.status, 409);
+  assert.equal(byAdmin.json.rule, 'public_group');
 });
 
 test('alice creates a group and invites bob; bob accepts; carol sees nothing of it', async () => {
@@ -101,11 +109,9 @@ test('alice creates a group and invites bob; bob accepts; carol sees nothing of 
     403,
     'admins cannot demote owners',
   );
-  assert.equal(
-    (await alice.delete(`/hub/api/groups/${id}/members/alice`)).status,
-    409,
-    'the last owner cannot leave',
-  );
+  const lastOwner = await alice.delete(`/hub/api/groups/${id}/members/alice`);
+  assert.equal(lastOwner.status, 409, 'the last owner cannot leave');
+  assert.equal(lastOwner.json.rule, 'last_owner');
   assert.equal((await bob.delete(`/hub/api/groups/${id}/members/bob`)).status, 204, 'bob leaves');
   assert.equal((await bob.get(`/hub/api/groups/${id}`)).status, 404);
   assert.equal((await bob.delete(`/hub/api/groups/${id}`)).status, 404);
@@ -119,7 +125,7 @@ test('inviting someone who does not exist says so', async () => {
     role: 'MEMBER',
   });
   assert.equal(res.status, 404);
-  assert.deepEqual(res.json, { error: 'not_found', message: 'No user named "zed"' });
+  assert.deepEqual(res.json, { error: 'not_found', message: 'No user named "zed"', rule: 'user' });
 });
 
 test('group names are unique regardless of case', async () => {
@@ -201,4 +207,112 @@ test('science domains: only admins create them, anyone joins and leaves', async 
       .joined,
     false,
   );
+});
+
+/** `count` groups owned by both alice and bob. */
+async function groupsWithTwoOwners(label: string, count: number): Promise<number[]> {
+  const ids: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const { json: group } = await alice.post('/hub/api/groups', { name: `${label} ${i}` });
+    const invited = await alice.post(`/hub/api/groups/${group.id}/invitations`, {
+      username: 'bob',
+      role: 'ADMIN',
+    });
+    assert.equal((await bob.post(`/hub/api/invitations/${invited.json.id}/accept`)).status, 200);
+    const promoted = await alice.patch(`/hub/api/groups/${group.id}/members/bob`, {
+      role: 'OWNER',
+    });
+    assert.equal(promoted.status, 200);
+    ids.push(group.id);
+  }
+  return ids;
+}
+
+/** Exactly one of each pair succeeded, the other was refused by a rule, and no group lost its owners. */
+async function assertOneOwnerKept(
+  ids: number[],
+  answers: { status: number; json: { rule?: string } }[][],
+  success: number,
+  refusals: string[],
+) {
+  for (const pair of answers) {
+    const [done, refused] = [...pair].sort((a, b) => a.status - b.status);
+    assert.equal(done!.status, success);
+    assert.ok(
+      refusals.includes(`${refused!.status} ${refused!.json.rule}`),
+      JSON.stringify(refused),
+    );
+  }
+  const db = new pg.Client({ connectionString: hub.databaseUrl });
+  await db.connect();
+  const { rows } = await db.query(
+    `SELECT g.id FROM groups g WHERE g.id = ANY($1)
+       AND NOT EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.id AND m.role = 'OWNER')`,
+    [ids],
+  );
+  await db.end();
+  assert.deepEqual(rows, [], 'groups left without an owner');
+}
+
+test('two owners leaving at once: every group keeps an owner', async () => {
+  // Each owner reads "two owners" and leaves; without a lock on the group both can succeed.
+  const ids = await groupsWithTwoOwners('Both leave', 16);
+  const answers = await Promise.all(
+    ids.map((id) =>
+      Promise.all([
+        alice.delete(`/hub/api/groups/${id}/members/alice`),
+        bob.delete(`/hub/api/groups/${id}/members/bob`),
+      ]),
+    ),
+  );
+  await assertOneOwnerKept(ids, answers, 204, ['409 last_owner']);
+});
+
+test('two owners demoting each other at once: every group keeps an owner', async () => {
+  const ids = await groupsWithTwoOwners('Both demote', 16);
+  const answers = await Promise.all(
+    ids.map((id) =>
+      Promise.all([
+        alice.patch(`/hub/api/groups/${id}/members/bob`, { role: 'MEMBER' }),
+        bob.patch(`/hub/api/groups/${id}/members/alice`, { role: 'MEMBER' }),
+      ]),
+    ),
+  );
+  // The second to act is either the last owner now, or no longer an owner (nor an admin) at all.
+  await assertOneOwnerKept(ids, answers, 200, ['409 last_owner', '403 group_role']);
+});
+
+test('a username is looked up as accounts spell it: case, width and spaces do not matter', async () => {
+  const { json: group } = await alice.post('/hub/api/groups', { name: 'Spelling' });
+  const invited = await alice.post(`/hub/api/groups/${group.id}/invitations`, {
+    username: ' ＢＯＢ ',
+    role: 'MEMBER',
+  });
+  assert.equal(invited.status, 201, invited.text);
+  assert.equal(invited.json.username, 'bob');
+});
+
+test('a change whose activity record fails is not made: the change and its record are one transaction', async () => {
+  const { json: group } = await alice.post('/hub/api/groups', { name: 'Atomic' });
+  const domain = await dora.post('/hub/api/domains', { name: 'Atomic domain' });
+  const db = new pg.Client({ connectionString: hub.databaseUrl });
+  await db.connect();
+  // The fault: the activity log refuses these two events, after the change itself was written.
+  await db.query(`CREATE FUNCTION refuse_event() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'activity log unavailable'; END $$`);
+  await db.query(`CREATE TRIGGER refuse_event BEFORE INSERT ON activity FOR EACH ROW
+    WHEN (NEW.type IN ('group.update', 'domain.join')) EXECUTE FUNCTION refuse_event()`);
+  try {
+    const renamed = await alice.patch(`/hub/api/groups/${group.id}`, { name: 'Renamed' });
+    assert.equal(renamed.status, 500);
+    const joined = await bob.post(`/hub/api/domains/${domain.json.id}/join`);
+    assert.equal(joined.status, 500);
+  } finally {
+    await db.query('DROP TRIGGER refuse_event ON activity');
+    await db.query('DROP FUNCTION refuse_event()');
+    await db.end();
+  }
+  assert.equal((await alice.get(`/hub/api/groups/${group.id}`)).json.name, 'Atomic');
+  const domains = (await bob.get('/hub/api/domains')).json.domains;
+  assert.equal(domains.find((d: { id: number }) => d.id === domain.json.id).joined, false);
 });

@@ -40,11 +40,17 @@ test('the CLI migrates, makes the first admin once, and prints its password', as
   ).stdout.trim();
   assert.match(token, /^orr_/);
   await assert.rejects(cli('create-token', '--username', 'nobody'), /no user named nobody/);
-  (globalThis as { adminPassword?: string }).adminPassword = match[1];
 });
 
 test('a real hub process serves, then shuts down cleanly on SIGTERM', async () => {
+  // This test makes its own admin: it needs nothing from the test before it.
   await migrate(database.url);
+  const password = 'operator password';
+  await run(
+    process.execPath,
+    ['--import', 'tsx', 'hub/src/cli.ts', 'create-admin', '--username', 'operator'],
+    { env: { ...env(), ORRERY_ADMIN_PASSWORD: password } },
+  );
   const child = spawn(process.execPath, ['--import', 'tsx', 'hub/src/main.ts'], {
     env: { ...env(), ORRERY_PORT: '0', ORRERY_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -59,10 +65,7 @@ test('a real hub process serves, then shuts down cleanly on SIGTERM', async () =
     child.once('exit', () => reject(new Error(`hub exited early: ${output}`)));
   });
   const admin = new Client(url);
-  const login = await admin.post('/hub/api/login', {
-    username: 'hubadmin',
-    password: (globalThis as { adminPassword?: string }).adminPassword,
-  });
+  const login = await admin.post('/hub/api/login', { username: 'operator', password });
   assert.equal(login.status, 200);
   assert.equal(login.json.user.admin, true);
   child.kill('SIGTERM');

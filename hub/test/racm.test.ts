@@ -186,3 +186,19 @@ test('only platform admins share with the Public group or register admin-only ty
   const check = await carol.get(`/hub/api/racm/check?resource=${image.json.id}&action=use`);
   assert.deepEqual(check.json, { allowed: true });
 });
+
+test('sharing with a user spells the name as accounts do: spaces, case and width do not matter', async () => {
+  const volume = await alice.post('/hub/api/racm/resources', {
+    type: 'UserVolume',
+    name: 'alice/spelling',
+  });
+  const shared = await alice.post(`/hub/api/racm/resources/${volume.json.id}/privileges`, {
+    action: 'read',
+    user: ' ＤＡＮ ',
+  });
+  assert.equal(shared.status, 201, shared.text);
+  assert.equal(shared.json.user, 'dan');
+  assert.deepEqual((await dan.get(`/hub/api/racm/resources/${volume.json.id}`)).json.myActions, [
+    'read',
+  ]);
+});

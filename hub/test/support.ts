@@ -7,8 +7,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { domain } from '../src/compute/domainConfig.ts';
+import { computeModule } from '../src/compute/module.ts';
+import type { Compute } from '../src/compute/orchestrator.ts';
 import { type HubConfig, loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
+import { type AnyModule, MODULES } from '../src/modules.ts';
 import { type RunningHub, startHub } from '../src/server.ts';
 
 /** The server tests create their databases on. Env ORRERY_TEST_DATABASE_URL, else the local server. */
@@ -81,23 +84,36 @@ export function testConfig(databaseUrl: string, overrides: TestOverrides = {}): 
 export interface TestHub extends RunningHub {
   databaseUrl: string;
   logLines: string[];
+  /** The hub's compute service (throws for a hub composed without the compute module). */
+  compute(): Compute;
   stop(): Promise<void>;
 }
 
-/** A real hub on a fresh database; log lines are captured for assertions. */
-export async function startTestHub(label: string, overrides: TestOverrides = {}): Promise<TestHub> {
+/**
+ * A real hub on a fresh database, composed of `modules` (all of them by default); log lines
+ * are captured for assertions.
+ */
+export async function startTestHub(
+  label: string,
+  overrides: TestOverrides = {},
+  modules: readonly AnyModule[] = MODULES,
+): Promise<TestHub> {
   const database = await createTestDatabase(label);
   const logLines: string[] = [];
   const config = testConfig(database.url, overrides);
   const log = createLogger(config.logLevel, { write: (line: string) => void logLines.push(line) });
-  const running = await startHub(config, log);
+  const running = await startHub(config, log, modules);
   return {
     ...running,
     databaseUrl: database.url,
     logLines,
+    compute: () => running.modules.serviceOf(computeModule),
     async stop() {
       // A test that failed half-way may leave servers running: none outlives its hub here.
-      for (const backend of running.hub.compute?.backends.values() ?? []) {
+      const compute = running.modules.has(computeModule)
+        ? running.modules.serviceOf(computeModule)
+        : undefined;
+      for (const backend of compute?.backends.values() ?? []) {
         for (const server of await backend.listManaged().catch(() => []))
           await backend.stop(server.state).catch(() => undefined);
       }

@@ -195,6 +195,138 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/racm/contexts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Resource contexts with their resource types and actions
+         * @description Needs scope `read:racm`.
+         */
+        get: operations["GET /racm/contexts"];
+        put?: never;
+        /**
+         * Register or update a resource context and its types (platform admins and services)
+         * @description Needs scope `admin`.
+         */
+        post: operations["POST /racm/contexts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/racm/resources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Resources of a type on which I may do an action (default: any action)
+         * @description Needs scope `read:racm`.
+         */
+        get: operations["GET /racm/resources"];
+        put?: never;
+        /**
+         * Register a resource; you own it and hold all its actions
+         * @description Needs scope `racm`.
+         */
+        post: operations["POST /racm/resources"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/racm/resources/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A resource, the actions I hold on it, and (if I hold grant) who holds what
+         * @description Needs scope `read:racm`; any RACM action on the resource.
+         */
+        get: operations["GET /racm/resources/:id"];
+        put?: never;
+        post?: never;
+        /**
+         * Unregister a resource (its owner, or a platform admin)
+         * @description Needs scope `racm`; RACM action "grant" on the resource.
+         */
+        delete: operations["DELETE /racm/resources/:id"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/racm/resources/{id}/privileges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give an action on the resource to a user or a group (needs grant)
+         * @description Needs scope `racm`; RACM action "grant" on the resource.
+         */
+        post: operations["POST /racm/resources/:id/privileges"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/racm/resources/{id}/privileges/{privilegeId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Take a privilege back (needs grant; the owner’s own cannot be taken)
+         * @description Needs scope `racm`; RACM action "grant" on the resource.
+         */
+        delete: operations["DELETE /racm/resources/:id/privileges/:privilegeId"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/racm/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * May I do this action on this resource?
+         * @description Needs scope `read:racm`.
+         */
+        get: operations["GET /racm/check"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/groups": {
         parameters: {
             query?: never;
@@ -455,138 +587,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/racm/contexts": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Resource contexts with their resource types and actions
-         * @description Needs scope `read:racm`.
-         */
-        get: operations["GET /racm/contexts"];
-        put?: never;
-        /**
-         * Register or update a resource context and its types (platform admins and services)
-         * @description Needs scope `admin`.
-         */
-        post: operations["POST /racm/contexts"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/racm/resources": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Resources of a type on which I may do an action (default: any action)
-         * @description Needs scope `read:racm`.
-         */
-        get: operations["GET /racm/resources"];
-        put?: never;
-        /**
-         * Register a resource; you own it and hold all its actions
-         * @description Needs scope `racm`.
-         */
-        post: operations["POST /racm/resources"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/racm/resources/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * A resource, the actions I hold on it, and (if I hold grant) who holds what
-         * @description Needs scope `read:racm`; any RACM action on the resource.
-         */
-        get: operations["GET /racm/resources/:id"];
-        put?: never;
-        post?: never;
-        /**
-         * Unregister a resource (its owner, or a platform admin)
-         * @description Needs scope `racm`; RACM action "grant" on the resource.
-         */
-        delete: operations["DELETE /racm/resources/:id"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/racm/resources/{id}/privileges": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Give an action on the resource to a user or a group (needs grant)
-         * @description Needs scope `racm`; RACM action "grant" on the resource.
-         */
-        post: operations["POST /racm/resources/:id/privileges"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/racm/resources/{id}/privileges/{privilegeId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /**
-         * Take a privilege back (needs grant; the owner’s own cannot be taken)
-         * @description Needs scope `racm`; RACM action "grant" on the resource.
-         */
-        delete: operations["DELETE /racm/resources/:id/privileges/:privilegeId"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/racm/check": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * May I do this action on this resource?
-         * @description Needs scope `read:racm`.
-         */
-        get: operations["GET /racm/check"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/activity": {
         parameters: {
             query?: never;
@@ -724,6 +724,8 @@ export interface components {
             error: string;
             /** @description What went wrong, for people */
             message: string;
+            /** @description When a rule refused: which one, stable (e.g. last_owner, group_cap) */
+            rule?: string;
         };
     };
     responses: never;
@@ -1208,6 +1210,391 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /racm/contexts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        contexts: {
+                            name: string;
+                            description: string;
+                            url: string | null;
+                            resourceTypes: {
+                                name: string;
+                                description: string;
+                                userCreatable: boolean;
+                                actions: string[];
+                            }[];
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /racm/contexts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    description?: string;
+                    /** Format: uri */
+                    url?: string;
+                    resourceTypes: {
+                        name: string;
+                        description?: string;
+                        actions: string[];
+                        userCreatable?: boolean;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        contexts: {
+                            name: string;
+                            description: string;
+                            url: string | null;
+                            resourceTypes: {
+                                name: string;
+                                description: string;
+                                userCreatable: boolean;
+                                actions: string[];
+                            }[];
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /racm/resources": {
+        parameters: {
+            query: {
+                type: string;
+                action?: string;
+                after?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        resources: {
+                            id: number;
+                            type: string;
+                            name: string;
+                            description: string;
+                            owner: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /racm/resources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    type: string;
+                    name: string;
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        type: string;
+                        name: string;
+                        description: string;
+                        owner: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** @description Every action of the type: the owner holds all */
+                        actions: string[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /racm/resources/:id": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        type: string;
+                        name: string;
+                        description: string;
+                        owner: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        myActions: string[];
+                        privileges: {
+                            id: number;
+                            action: string;
+                            user: string | null;
+                            group: {
+                                id: number;
+                                name: string;
+                            } | null;
+                            grantedBy: string | null;
+                            /** Format: date-time */
+                            grantedAt: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "DELETE /racm/resources/:id": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /racm/resources/:id/privileges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    action: string;
+                    user: string;
+                } | {
+                    action: string;
+                    group: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        action: string;
+                        user: string;
+                    } | {
+                        id: number;
+                        action: string;
+                        group: {
+                            id: number;
+                            name: string;
+                        };
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "DELETE /racm/resources/:id/privileges/:privilegeId": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                privilegeId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /racm/check": {
+        parameters: {
+            query: {
+                resource: number;
+                action: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        allowed: boolean;
+                    };
+                };
             };
             /** @description Refused */
             "4XX": {
@@ -1872,391 +2259,6 @@ export interface operations {
                         id: number;
                         name: string;
                         joined: boolean;
-                    };
-                };
-            };
-            /** @description Refused */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    "GET /racm/contexts": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Success */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        contexts: {
-                            name: string;
-                            description: string;
-                            url: string | null;
-                            resourceTypes: {
-                                name: string;
-                                description: string;
-                                userCreatable: boolean;
-                                actions: string[];
-                            }[];
-                        }[];
-                    };
-                };
-            };
-            /** @description Refused */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    "POST /racm/contexts": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    name: string;
-                    description?: string;
-                    /** Format: uri */
-                    url?: string;
-                    resourceTypes: {
-                        name: string;
-                        description?: string;
-                        actions: string[];
-                        userCreatable?: boolean;
-                    }[];
-                };
-            };
-        };
-        responses: {
-            /** @description Success */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        contexts: {
-                            name: string;
-                            description: string;
-                            url: string | null;
-                            resourceTypes: {
-                                name: string;
-                                description: string;
-                                userCreatable: boolean;
-                                actions: string[];
-                            }[];
-                        }[];
-                    };
-                };
-            };
-            /** @description Refused */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    "GET /racm/resources": {
-        parameters: {
-            query: {
-                type: string;
-                action?: string;
-                after?: number;
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Success */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        resources: {
-                            id: number;
-                            type: string;
-                            name: string;
-                            description: string;
-                            owner: string | null;
-                            /** Format: date-time */
-                            createdAt: string;
-                        }[];
-                    };
-                };
-            };
-            /** @description Refused */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    "POST /racm/resources": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    type: string;
-                    name: string;
-                    description?: string;
-                };
-            };
-        };
-        responses: {
-            /** @description Success */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        id: number;
-                        type: string;
-                        name: string;
-                        description: string;
-                        owner: string | null;
-                        /** Format: date-time */
-                        createdAt: string;
-                        /** @description Every action of the type: the owner holds all */
-                        actions: string[];
-                    };
-                };
-            };
-            /** @description Refused */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    "GET /racm/resources/:id": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Success */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        id: number;
-                        type: string;
-                        name: string;
-                        description: string;
-                        owner: string | null;
-                        /** Format: date-time */
-                        createdAt: string;
-                        myActions: string[];
-                        privileges: {
-                            id: number;
-                            action: string;
-                            user: string | null;
-                            group: {
-                                id: number;
-                                name: string;
-                            } | null;
-                            grantedBy: string | null;
-                            /** Format: date-time */
-                            grantedAt: string;
-                        }[];
-                    };
-                };
-            };
-            /** @description Refused */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    "DELETE /racm/resources/:id": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Done */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Refused */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    "POST /racm/resources/:id/privileges": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    action: string;
-                    user: string;
-                } | {
-                    action: string;
-                    group: number;
-                };
-            };
-        };
-        responses: {
-            /** @description Success */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        id: number;
-                        action: string;
-                        user: string;
-                    } | {
-                        id: number;
-                        action: string;
-                        group: {
-                            id: number;
-                            name: string;
-                        };
-                    };
-                };
-            };
-            /** @description Refused */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    "DELETE /racm/resources/:id/privileges/:privilegeId": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-                privilegeId: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Done */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Refused */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    "GET /racm/check": {
-        parameters: {
-            query: {
-                resource: number;
-                action: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Success */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        allowed: boolean;
                     };
                 };
             };

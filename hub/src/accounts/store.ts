@@ -32,6 +32,14 @@ export async function findUserByName(db: Queryable, name: string): Promise<UserR
   return rows[0];
 }
 
+/**
+ * Lock the user's row until the transaction ends, so a per-user cap (count, then insert) is
+ * taken by one request at a time. NO KEY UPDATE: rows that merely refer to the user go on.
+ */
+export async function lockUser(db: Queryable, id: number): Promise<void> {
+  await db.query('SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE', [id]);
+}
+
 export async function findUserById(db: Queryable, id: number): Promise<UserRecord | undefined> {
   const { rows } = await db.query({
     name: 'user-by-id',

@@ -41,7 +41,9 @@ export const groupRole = (minimum: Role, param = 'id'): Guard => ({
     const role = await roleIn(ctx.hub.db, groupId, ctx.caller.user.id);
     if (role === null) throw new HttpError(404, 'Group not found');
     if (!atLeast(role, minimum))
-      throw new HttpError(403, `This needs the ${minimum} role in the group`);
+      throw new HttpError(403, `This needs the ${minimum} role in the group`, {
+        rule: 'group_role',
+      });
   },
 });
 

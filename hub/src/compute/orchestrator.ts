@@ -14,7 +14,7 @@ import type { HubConfig } from '../config.ts';
 import type { Db } from '../db/pool.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Logger } from '../log.ts';
-import { findResourceByName, may } from '../racm/store.ts';
+import { mayUse } from '../racm/use.ts';
 import { progressKey, SpawnProgress } from './progress.ts';
 import { RouteTable } from './routeTable.ts';
 import { serverSecret } from './secrets.ts';
@@ -130,12 +130,10 @@ export class Compute {
       );
     }
     const db = this.options.db;
-    const imageResource = await findResourceByName(db, 'DockerImage', image);
-    if (!imageResource || !(await may(db, user.id, 'use', imageResource.id))) {
+    if (!(await mayUse(db, user.id, 'DockerImage', image))) {
       throw new HttpError(403, `You may not use the image "${image}"`);
     }
-    const domainResource = await findResourceByName(db, 'ComputeDomain', domain);
-    if (!domainResource || !(await may(db, user.id, 'use', domainResource.id))) {
+    if (!(await mayUse(db, user.id, 'ComputeDomain', domain))) {
       throw new HttpError(403, `You may not use the compute domain "${domain}"`);
     }
   }

@@ -3,10 +3,10 @@ import { Type } from '@sinclair/typebox';
 import { findUserByName } from '../accounts/store.ts';
 import { selfOrAdmin } from '../auth/guards.ts';
 import { HttpError, notFound } from '../http/errors.ts';
-import { route } from '../http/route.ts';
+import { routesOf } from '../http/route.ts';
 import { NameParams, NoQuery, Username } from '../http/schemas.ts';
 import type { Hub } from '../hub.ts';
-import { findResourceByName, may } from '../racm/store.ts';
+import { mayUse } from '../racm/use.ts';
 import { type Compute, serverBaseUrl } from './orchestrator.ts';
 import { progressKey } from './progress.ts';
 import { ComputeOffer, ProgressEvent, Server, ServerList } from './responses.ts';
@@ -21,10 +21,8 @@ const ServerParams = Type.Object(
   { additionalProperties: false },
 );
 
-function computeOf(hub: Hub): Compute {
-  if (!hub.compute) throw new HttpError(503, 'Compute is not available on this hub');
-  return hub.compute;
-}
+// Mounted only on a hub composed with the compute module, which binds its Compute here.
+const route = routesOf<Compute>();
 
 function describe(compute: Compute, server: ServerRecord) {
   const url = serverBaseUrl(server.ownerSafeName, server.name);
@@ -65,18 +63,14 @@ export const computeRoutes = [
     response: ComputeOffer,
     lab: true,
     query: NoQuery,
-    async handler({ hub, caller }) {
-      const compute = computeOf(hub);
+    async handler({ hub, service: compute, caller }) {
       const images: string[] = [];
       for (const image of hub.config.compute.images) {
-        const resource = await findResourceByName(hub.db, 'DockerImage', image);
-        if (resource && (await may(hub.db, caller!.user.id, 'use', resource.id)))
-          images.push(image);
+        if (await mayUse(hub.db, caller!.user.id, 'DockerImage', image)) images.push(image);
       }
       const domains: { name: string; backend: string }[] = [];
       for (const [name, backend] of compute.backends) {
-        const resource = await findResourceByName(hub.db, 'ComputeDomain', name);
-        if (resource && (await may(hub.db, caller!.user.id, 'use', resource.id)))
+        if (await mayUse(hub.db, caller!.user.id, 'ComputeDomain', name))
           domains.push({ name, backend: backend.kind });
       }
       return {
@@ -98,8 +92,7 @@ export const computeRoutes = [
     response: ServerList,
     params: NameParams,
     query: NoQuery,
-    async handler({ hub, params }) {
-      const compute = computeOf(hub);
+    async handler({ hub, service: compute, params }) {
       const user = await userOrThrow(hub, params.name);
       return {
         servers: (await serversOf(hub.db, user.id)).map((server) => describe(compute, server)),
@@ -116,9 +109,9 @@ export const computeRoutes = [
     lab: true,
     params: ServerParams,
     query: NoQuery,
-    async handler({ hub, params }) {
+    async handler({ hub, service: compute, params }) {
       const { record } = await serverOrThrow(hub, params.name, params.server);
-      return describe(computeOf(hub), record);
+      return describe(compute, record);
     },
   }),
   route({
@@ -139,8 +132,7 @@ export const computeRoutes = [
       { additionalProperties: false },
     ),
     status: 202,
-    async handler({ hub, params, body }) {
-      const compute = computeOf(hub);
+    async handler({ hub, service: compute, params, body }) {
       const user = await userOrThrow(hub, params.name);
       const image = body.image ?? hub.config.compute.images[0];
       if (!image) throw new HttpError(503, 'No image is offered on this hub');
@@ -155,9 +147,9 @@ export const computeRoutes = [
     access: { scope: 'servers', guard: selfOrAdmin() },
     params: ServerParams,
     status: 204,
-    async handler({ hub, caller, params }) {
+    async handler({ hub, service: compute, caller, params }) {
       const { user, record } = await serverOrThrow(hub, params.name, params.server);
-      await computeOf(hub).stop(record, caller!.user.id === user.id ? 'user' : 'admin');
+      await compute.stop(record, caller!.user.id === user.id ? 'user' : 'admin');
     },
   }),
   route({
@@ -169,11 +161,11 @@ export const computeRoutes = [
     response: Server,
     lab: true,
     params: ServerParams,
-    async handler({ hub, params }) {
+    async handler({ hub, service: compute, params }) {
       const { record } = await serverOrThrow(hub, params.name, params.server);
       await setActivity(hub.db, record.id, new Date());
       const { record: fresh } = await serverOrThrow(hub, params.name, params.server);
-      return describe(computeOf(hub), fresh);
+      return describe(compute, fresh);
     },
   }),
   route({
@@ -185,8 +177,7 @@ export const computeRoutes = [
     events: ProgressEvent,
     params: ServerParams,
     query: NoQuery,
-    async handler({ hub, req, res, params }) {
-      const compute = computeOf(hub);
+    async handler({ hub, service: compute, req, res, params }) {
       const user = await userOrThrow(hub, params.name);
       const record = await findServer(hub.db, user.id, params.server);
       const key = progressKey(user.id, params.server);

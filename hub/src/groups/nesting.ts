@@ -4,7 +4,7 @@
  * pairs so that access checks join once instead of recursing.
  */
 import type pg from 'pg';
-import { HttpError } from '../http/errors.ts';
+import { Conflict, Invalid } from '../errors.ts';
 
 // One writer at a time: two concurrent nestings could each pass the cycle
 // check and together form a cycle. Readers are not blocked.
@@ -30,14 +30,17 @@ export async function nestGroup(
   parentId: number,
   childId: number,
 ): Promise<void> {
-  if (parentId === childId) throw new HttpError(400, 'A group cannot contain itself');
+  if (parentId === childId) throw new Invalid('nest_self', 'A group cannot contain itself');
   await lockNesting(client);
   const cycle = await client.query(
     'SELECT 1 FROM group_closure WHERE ancestor_id = $1 AND descendant_id = $2',
     [childId, parentId],
   );
   if (cycle.rowCount)
-    throw new HttpError(409, 'That would make a cycle: the parent is already inside the child');
+    throw new Conflict(
+      'nest_cycle',
+      'That would make a cycle: the parent is already inside the child',
+    );
   await client.query(
     'INSERT INTO group_nesting (parent_id, child_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
     [parentId, childId],

@@ -37,6 +37,20 @@ export async function findGroup(db: Queryable, id: number): Promise<GroupRecord 
   return rows[0];
 }
 
+/**
+ * Read a group and lock its row until the transaction ends: every rule that reads the group's
+ * members and then writes them (the last owner, one pending invitation per user) runs one at a
+ * time per group. NO KEY UPDATE, so inserting a member (which only key-shares the row) still
+ * goes on beside it.
+ */
+export async function lockGroup(db: Queryable, id: number): Promise<GroupRecord | undefined> {
+  const { rows } = await db.query(
+    `SELECT ${GROUP_COLUMNS} FROM groups g WHERE g.id = $1 FOR NO KEY UPDATE`,
+    [id],
+  );
+  return rows[0];
+}
+
 export async function publicGroupId(db: Queryable): Promise<number> {
   const { rows } = await db.query(`SELECT id FROM groups WHERE kind = 'public'`);
   return rows[0].id;
@@ -110,6 +124,25 @@ export async function countOwners(db: Queryable, groupId: number): Promise<numbe
   const { rows } = await db.query(
     `SELECT count(*)::int AS n FROM group_members WHERE group_id = $1 AND role = 'OWNER'`,
     [groupId],
+  );
+  return rows[0].n;
+}
+
+/** Ordinary groups the user owns: what the per-user group cap counts. */
+export async function countOwnedGroups(db: Queryable, userId: number): Promise<number> {
+  const { rows } = await db.query(
+    `SELECT count(*)::int AS n FROM group_members m JOIN groups g ON g.id = m.group_id
+     WHERE m.user_id = $1 AND m.role = 'OWNER' AND g.kind = 'group'`,
+    [userId],
+  );
+  return rows[0].n;
+}
+
+/** Invitations the user sent that are still unanswered: what the invitation cap counts. */
+export async function countPendingInvitationsBy(db: Queryable, userId: number): Promise<number> {
+  const { rows } = await db.query(
+    `SELECT count(*)::int AS n FROM group_invitations WHERE invited_by = $1 AND status = 'pending'`,
+    [userId],
   );
   return rows[0].n;
 }

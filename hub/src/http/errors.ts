@@ -3,6 +3,7 @@
  * text (`logMessage`) are kept apart; stack traces never reach a client.
  */
 import type { ErrorRequestHandler } from 'express';
+import { DomainError, type DomainErrorKind } from '../errors.ts';
 import { clip, type Logger } from '../log.ts';
 
 const REASONS: Record<number, string> = {
@@ -24,18 +25,49 @@ export class HttpError extends Error {
   readonly reason: string;
   readonly logMessage: string | undefined;
   readonly headers: Record<string, string>;
+  /** The rule that refused (a domain error's reason), sent as `rule` next to `error`. */
+  readonly rule: string | undefined;
 
   constructor(
     status: number,
     message: string,
-    options: { reason?: string; logMessage?: string; headers?: Record<string, string> } = {},
+    options: {
+      reason?: string;
+      logMessage?: string;
+      headers?: Record<string, string>;
+      rule?: string;
+    } = {},
   ) {
     super(message);
     this.status = status;
     this.reason = options.reason ?? REASONS[status] ?? 'error';
     this.logMessage = options.logMessage;
     this.headers = options.headers ?? {};
+    this.rule = options.rule;
   }
+}
+
+/** The one place a domain error's kind becomes an HTTP status. */
+const STATUS_OF_KIND: Record<DomainErrorKind, number> = {
+  not_found: 404,
+  forbidden: 403,
+  conflict: 409,
+  invalid: 400,
+  limit_reached: 429,
+  unavailable: 503,
+};
+
+/** A service's refusal as the HTTP answer: `error` stays the status's word, `rule` says which rule. */
+export function fromDomain(err: DomainError): HttpError {
+  return new HttpError(STATUS_OF_KIND[err.kind], err.message, { rule: err.reason });
+}
+
+/** Any error as the HttpError to answer with, or undefined for a fault of our own (500). */
+export function toHttpError(err: unknown): HttpError | undefined {
+  if (err instanceof HttpError) return err;
+  if (err instanceof DomainError) return fromDomain(err);
+  if (typeof err !== 'object' || err === null) return undefined;
+  return fromBodyParser(err as BodyParserError) ?? fromDatabase(err as { code?: string });
 }
 
 export const notFound = (what: string) => new HttpError(404, `${what} not found`);
@@ -79,9 +111,7 @@ function fromDatabase(err: { code?: string }): HttpError | undefined {
 
 export function errorWriter(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const known =
-      err instanceof HttpError ? err : (fromBodyParser(err) ?? fromDatabase(err) ?? undefined);
-    const httpError = known ?? new HttpError(500, 'Something went wrong on our side');
+    const httpError = toHttpError(err) ?? new HttpError(500, 'Something went wrong on our side');
     const fields = { method: req.method, path: clip(req.path, 120), status: httpError.status };
     if (httpError.status >= 500) {
       log.error(
@@ -92,7 +122,7 @@ export function errorWriter(log: Logger): ErrorRequestHandler {
       log.info(
         {
           ...fields,
-          reason: httpError.reason,
+          reason: httpError.rule ?? httpError.reason,
           detail: clip(httpError.logMessage ?? httpError.message, 200),
         },
         'request refused',
@@ -102,6 +132,10 @@ export function errorWriter(log: Logger): ErrorRequestHandler {
     res
       .status(httpError.status)
       .set(httpError.headers)
-      .json({ error: httpError.reason, message: httpError.message });
+      .json({
+        error: httpError.reason,
+        message: httpError.message,
+        ...(httpError.rule ? { rule: httpError.rule } : {}),
+      });
   };
 }

@@ -10,6 +10,10 @@ const ERROR_SCHEMA = {
   properties: {
     error: { type: 'string', description: 'A stable machine-readable reason, e.g. not_found' },
     message: { type: 'string', description: 'What went wrong, for people' },
+    rule: {
+      type: 'string',
+      description: 'When a rule refused: which one, stable (e.g. last_owner, group_cap)',
+    },
   },
 };
 

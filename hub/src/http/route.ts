@@ -30,8 +30,10 @@ export type Access =
   /** A signed-in caller holding `scope`, passing `guard` if given. */
   | { scope: Scope; guard?: Guard };
 
-export interface HandlerContext<B, Q, P> {
+export interface HandlerContext<B, Q, P, S = unknown> {
   hub: Hub;
+  /** The service of the feature module the route belongs to (module.ts binds it). */
+  service: S;
   req: Request;
   res: Response;
   /** Null only on anonymous routes. */
@@ -45,6 +47,7 @@ export interface RouteDef<
   B extends TSchema = TSchema,
   Q extends TSchema = TSchema,
   P extends TSchema = TSchema,
+  S = unknown,
 > {
   method: Method;
   /** Express-style path under the API base, e.g. `/groups/:id`. */
@@ -69,7 +72,7 @@ export interface RouteDef<
    * The proxy's allow-list and the per-server token's scopes are generated from these flags.
    */
   lab?: boolean;
-  handler(ctx: HandlerContext<Static<B>, Static<Q>, Static<P>>): Promise<unknown>;
+  handler(ctx: HandlerContext<Static<B>, Static<Q>, Static<P>, S>): Promise<unknown>;
 }
 
 /** Declare a route; checks the scope name now, so a typo fails at load, not at request time. */
@@ -78,6 +81,30 @@ export function route<B extends TSchema, Q extends TSchema, P extends TSchema>(
 ): RouteDef {
   if ('scope' in def.access) assertScope(def.access.scope);
   return def as unknown as RouteDef;
+}
+
+/**
+ * `route` for a feature module whose handlers use its service: in the module's routes file,
+ * `const route = routesOf<GroupsService>();` and each handler receives `service`, typed.
+ */
+export function routesOf<S>() {
+  return <B extends TSchema, Q extends TSchema, P extends TSchema>(
+    def: RouteDef<B, Q, P, S>,
+  ): RouteDef<TSchema, TSchema, TSchema, S> => {
+    if ('scope' in def.access) assertScope(def.access.scope);
+    return def as unknown as RouteDef<TSchema, TSchema, TSchema, S>;
+  };
+}
+
+/** A module's routes with its service bound: what the router mounts. */
+export function bindRoutes<S>(
+  routes: readonly RouteDef<TSchema, TSchema, TSchema, S>[],
+  service: S,
+): RouteDef[] {
+  return routes.map((def) => ({
+    ...def,
+    handler: (ctx) => def.handler({ ...ctx, service }),
+  }));
 }
 
 export const routeId = (def: Pick<RouteDef, 'method' | 'path'>) =>

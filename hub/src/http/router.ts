@@ -52,6 +52,7 @@ export function buildRouter(hub: Hub, routes: RouteDef[]): express.Router {
       if (caller) hub.limits.apiPerUser.check(`user:${caller.user.id}`, 'Too many requests');
       const result = await def.handler({
         hub,
+        service: undefined,
         req,
         res,
         caller,

@@ -1,5 +1,6 @@
 /** RACM over HTTP: contexts and types, resources I can use, privileges to grant and revoke. */
 import { Type } from '@sinclair/typebox';
+import { normaliseUsername } from '../accounts/names.ts';
 import { findUserByName } from '../accounts/store.ts';
 import { recordFor } from '../activity/record.ts';
 import { racmAction } from '../auth/guards.ts';
@@ -227,7 +228,7 @@ export const racmRoutes = [
       let grantee: { userId: number } | { groupId: number };
       let granteeName: string;
       if ('user' in body) {
-        const user = await findUserByName(hub.db, body.user.normalize('NFKC').toLowerCase());
+        const user = await findUserByName(hub.db, normaliseUsername(body.user));
         if (!user) throw new HttpError(404, `No user named "${body.user}"`);
         grantee = { userId: user.id };
         granteeName = user.name;

@@ -164,7 +164,7 @@ test('servers on a Docker domain and a Swarm domain side by side, each reached t
   );
 
   // A reconcile round keeps both: neither domain takes the other's server for an orphan.
-  await hub.hub.compute!.reconcile();
+  await hub.compute().reconcile();
   assert.equal((await alice.get('/user/alice/there/api/status')).status, 200);
   assert.equal((await alice.get('/user/alice/here/api/status')).status, 200);
 

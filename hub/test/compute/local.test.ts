@@ -8,7 +8,7 @@ import net from 'node:net';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { domain } from '../../src/compute/domainConfig.ts';
-import { SERVER_TOKEN_SCOPES } from '../../src/labContract.ts';
+import { SERVER_TOKEN_SCOPES } from '../../src/routes.ts';
 import { Client, signUp, startTestHub, type TestHub, testConfig } from '../support.ts';
 import { kernelInfo, openSocket, readProgress, waitForStatus } from './support.ts';
 
@@ -130,7 +130,7 @@ test('a WebSocket upgrade is authenticated before any upstream connection opens,
       `http://127.0.0.1:${port}`,
     ],
   );
-  hub.hub.compute!.routes.set({
+  hub.compute().routes.set({
     id: inserted.rows[0].id,
     userId: rows[0].id,
     ownerSafeName: 'bob',
@@ -148,7 +148,7 @@ test('a WebSocket upgrade is authenticated before any upstream connection opens,
     assert.match(seen, /authorization: token \S+/i, 'the proxy adds the server secret');
     assert.doesNotMatch(seen, /orrery-session=/, 'the hub session cookie is not forwarded');
   } finally {
-    hub.hub.compute!.routes.delete(inserted.rows[0].id);
+    hub.compute().routes.delete(inserted.rows[0].id);
     await db.query('DELETE FROM servers WHERE id = $1', [inserted.rows[0].id]);
     upstream.close();
   }
@@ -196,8 +196,8 @@ test('a spawn that fails leaves no row, no route, no process; the reason reaches
     assert.equal(events.at(-1)?.failed, true);
     assert.match(events.at(-1)!.message, /Could not start the server/);
     await waitForStatus(carol, 'carol', 'lab', 'gone');
-    assert.equal(broken.hub.compute!.routes.size, 0);
-    assert.deepEqual(await broken.hub.compute!.backendOf('local').listManaged(), []);
+    assert.equal(broken.compute().routes.size, 0);
+    assert.deepEqual(await broken.compute().backendOf('local').listManaged(), []);
     const activity = await carol.get('/hub/api/activity?type=server.start_failed');
     assert.equal(activity.json.events.length, 1);
   } finally {
@@ -228,7 +228,7 @@ test('a Docker host that does not answer does not stop the hub; starting there f
     // The spawn failed at once and its row is gone; its progress still tells why.
     assert.match(events.at(-1)!.message, /Could not start the server: .*(ENOENT|nonexistent)/);
     await waitForStatus(dora, 'dora', 'lab', 'gone');
-    assert.equal(partly.hub.compute!.routes.size, 0);
+    assert.equal(partly.compute().routes.size, 0);
   } finally {
     await partly.stop();
   }
@@ -256,7 +256,7 @@ test('above the global spawn limit a start answers 429 with Retry-After', async 
 
 test('an idle server is stopped by the culler; its files stay', async () => {
   await waitForStatus(alice, 'alice', 'lab', 'running');
-  const compute = hub.hub.compute!;
+  const compute = hub.compute();
   const info = (await alice.get('/hub/api/users/alice/servers/lab')).json;
   assert.ok(info.cullAt, 'the user can see when an idle server will stop');
   const kept = await alice.post('/hub/api/users/alice/servers/lab/keepalive');
@@ -277,7 +277,7 @@ test('the reconcile loop notices a server that died outside the hub', async () =
   const { rows } = await db.query(`SELECT state FROM servers WHERE name = 'lab'`);
   process.kill(-rows[0].state.pid, 'SIGKILL');
   await new Promise((resolve) => setTimeout(resolve, 500));
-  await hub.hub.compute!.reconcile();
+  await hub.compute().reconcile();
   await waitForStatus(alice, 'alice', 'lab', 'gone');
   const died = await alice.get('/hub/api/activity?type=server.died');
   assert.equal(died.json.events.length, 1);

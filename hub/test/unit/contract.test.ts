@@ -20,9 +20,9 @@ import { buildOpenApi } from '../../src/http/openapi.ts';
 import { type RouteDef, route, routeId } from '../../src/http/route.ts';
 import { buildRouter } from '../../src/http/router.ts';
 import type { Hub } from '../../src/hub.ts';
-import { labRoutes, labTokenScopes, SERVER_TOKEN_SCOPES } from '../../src/labContract.ts';
+import { labRoutes, labTokenScopes } from '../../src/labContract.ts';
 import { createLogger } from '../../src/log.ts';
-import { apiRoutes } from '../../src/routes.ts';
+import { apiRoutes, SERVER_TOKEN_SCOPES } from '../../src/routes.ts';
 
 test('every route declares its answer: a JSON schema, an event schema, or none for 204', () => {
   const missing: string[] = [];

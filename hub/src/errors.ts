@@ -1,0 +1,55 @@
+/**
+ * Domain errors: what a service throws when one of its rules refuses. They speak of the rule,
+ * not of HTTP, so a job dispatcher or a course roster can call the same service and read the
+ * same refusal; the error writer (http/errors.ts) maps each kind to a status in one place.
+ * `reason` is a stable code (`last_owner`, `public_group`) that clients and tests may match;
+ * `message` is written for the person who asked.
+ */
+export type DomainErrorKind =
+  | 'not_found'
+  | 'forbidden'
+  | 'conflict'
+  | 'invalid'
+  | 'limit_reached'
+  | 'unavailable';
+
+export abstract class DomainError extends Error {
+  abstract readonly kind: DomainErrorKind;
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The thing does not exist, or the caller may not know that it does. */
+export class NotFound extends DomainError {
+  readonly kind = 'not_found';
+}
+
+/** The caller may see the thing but not do this to it. */
+export class Forbidden extends DomainError {
+  readonly kind = 'forbidden';
+}
+
+/** The request is well formed but clashes with the state of things (a rule such as "one owner"). */
+export class Conflict extends DomainError {
+  readonly kind = 'conflict';
+}
+
+/** The request itself makes no sense (a group inside itself). */
+export class Invalid extends DomainError {
+  readonly kind = 'invalid';
+}
+
+/** A per-user cap is reached; the caller must undo something first. */
+export class LimitReached extends DomainError {
+  readonly kind = 'limit_reached';
+}
+
+/** Something the request needs is not offered on this hub right now. */
+export class Unavailable extends DomainError {
+  readonly kind = 'unavailable';
+}

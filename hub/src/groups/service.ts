@@ -1,0 +1,353 @@
+/**
+ * Groups as a service: every rule about groups, memberships, invitations and science domains,
+ * each write in one transaction with its activity record, each read-then-write rule under a
+ * row lock. Callers are the HTTP routes today and a job dispatcher or a course roster
+ * tomorrow: it speaks domain errors (errors.ts), never HTTP.
+ */
+import { normaliseUsername } from '../accounts/names.ts';
+import { findUserByName, lockUser } from '../accounts/store.ts';
+import { recordActivity } from '../activity/store.ts';
+import type { Actor } from '../auth/actor.ts';
+import { type Db, inTransaction, type Queryable } from '../db/pool.ts';
+import { Conflict, Forbidden, LimitReached, NotFound } from '../errors.ts';
+import { deleteGroupAndPaths, nestGroup, unnestGroup } from './nesting.ts';
+import { atLeast, mayChangeRole, mayInvite, mayRemove, type Role } from './roles.ts';
+import {
+  addMember,
+  closeInvitation,
+  countOwnedGroups,
+  countOwners,
+  countPendingInvitationsBy,
+  createGroup,
+  createInvitation,
+  domains,
+  findGroup,
+  type GroupRecord,
+  groupsOf,
+  invitationsFor,
+  lockGroup,
+  membersOf,
+  pendingInvitation,
+  pendingInvitationsOfGroup,
+  removeMember,
+  roleIn,
+  setRole,
+  subgroupsOf,
+  updateGroup,
+} from './store.ts';
+
+export interface GroupsLimits {
+  /** Ordinary groups one user may own. */
+  maxGroupsPerUser: number;
+  /** Unanswered invitations one user may have sent. */
+  maxPendingInvitationsPerUser: number;
+}
+
+export interface NewGroupSpec {
+  name: string;
+  description?: string | undefined;
+}
+
+export class GroupsService {
+  constructor(
+    private readonly db: Db,
+    private readonly limits: GroupsLimits,
+  ) {}
+
+  /** The groups the actor belongs to, with their role. */
+  list(actor: Actor) {
+    return groupsOf(this.db, actor.userId);
+  }
+
+  /** Create a group (the actor becomes its owner) or, for platform admins, a science domain. */
+  create(actor: Actor, spec: NewGroupSpec, kind: 'group' | 'domain'): Promise<GroupRecord> {
+    return inTransaction(this.db, async (client) => {
+      if (kind === 'domain' && !actor.admin)
+        throw new Forbidden('admin_only', 'Only platform admins create science domains');
+      if (kind === 'group') {
+        // Count, then insert: one creation at a time per user, or a burst would pass the cap.
+        await lockUser(client, actor.userId);
+        if ((await countOwnedGroups(client, actor.userId)) >= this.limits.maxGroupsPerUser) {
+          throw new LimitReached(
+            'group_cap',
+            `You own ${this.limits.maxGroupsPerUser} groups, the most allowed; delete one or hand it over first`,
+          );
+        }
+      }
+      const group = await createGroup(client, {
+        name: spec.name.trim(),
+        description: spec.description ?? '',
+        kind,
+        creatorId: actor.userId,
+      });
+      await record(client, actor, `${kind}.create`, { groupId: group.id, name: group.name });
+      return group;
+    });
+  }
+
+  /** A group with its members, subgroups and, for those who manage it, pending invitations. */
+  async describe(actor: Actor, groupId: number) {
+    const group = await findGroup(this.db, groupId);
+    const role = group ? await roleIn(this.db, group.id, actor.userId) : null;
+    if (!group || (!role && !actor.admin)) throw groupNotFound();
+    const acting = actor.admin ? 'OWNER' : role;
+    return {
+      ...group,
+      role,
+      members: group.kind === 'public' && !actor.admin ? [] : await membersOf(this.db, group.id),
+      subgroups: await subgroupsOf(this.db, group.id),
+      invitations: atLeast(acting, 'ADMIN')
+        ? await pendingInvitationsOfGroup(this.db, group.id)
+        : [],
+    };
+  }
+
+  /** Rename a group or change its description (ADMIN). */
+  update(actor: Actor, groupId: number, changes: { name?: string; description?: string }) {
+    return inTransaction(this.db, async (client) => {
+      const group = await this.managed(client, actor, groupId, 'ADMIN');
+      const applied = {
+        ...(changes.name ? { name: changes.name.trim() } : {}),
+        ...(changes.description !== undefined ? { description: changes.description } : {}),
+      };
+      const updated = await updateGroup(client, group.id, applied);
+      await record(client, actor, 'group.update', { groupId: group.id, ...applied });
+      return updated;
+    });
+  }
+
+  /** Delete a group (OWNER); pairs of nested groups that went through it go too. */
+  delete(actor: Actor, groupId: number): Promise<void> {
+    return inTransaction(this.db, async (client) => {
+      const group = await this.managed(client, actor, groupId, 'OWNER');
+      await deleteGroupAndPaths(client, group.id);
+      await record(client, actor, 'group.delete', { groupId: group.id, name: group.name });
+    });
+  }
+
+  /** Invite a user with a role; one pending invitation per user and group. */
+  invite(actor: Actor, groupId: number, username: string, role: Role) {
+    return inTransaction(this.db, async (client) => {
+      const group = await this.managed(client, actor, groupId, 'ADMIN');
+      if (group.kind === 'domain')
+        throw new Conflict(
+          'domain_open',
+          'Anyone may join a science domain; no invitation is needed',
+        );
+      if (!mayInvite(await actingRole(client, group.id, actor), role))
+        throw new Forbidden('role_rank', `You cannot invite with the ${role} role`);
+      const invitee = await userNamed(client, username);
+      if (await roleIn(client, group.id, invitee.id))
+        throw new Conflict('already_member', `${invitee.name} is already a member`);
+      const pending = await pendingInvitationsOfGroup(client, group.id);
+      if (pending.some((i) => i.username === invitee.name)) {
+        throw new Conflict('already_invited', `${invitee.name} already has a pending invitation`);
+      }
+      await lockUser(client, actor.userId);
+      if (
+        (await countPendingInvitationsBy(client, actor.userId)) >=
+        this.limits.maxPendingInvitationsPerUser
+      ) {
+        throw new LimitReached(
+          'invitation_cap',
+          `You have ${this.limits.maxPendingInvitationsPerUser} unanswered invitations, the most allowed; wait for answers first`,
+        );
+      }
+      const invitation = await createInvitation(client, {
+        groupId: group.id,
+        userId: invitee.id,
+        role,
+        invitedBy: actor.userId,
+      });
+      await record(
+        client,
+        actor,
+        'group.invite',
+        { groupId: group.id, group: group.name, role, invitationId: invitation.id },
+        invitee.id,
+      );
+      return { ...invitation, username: invitee.name, group: { id: group.id, name: group.name } };
+    });
+  }
+
+  /** Invitations addressed to the actor and not yet answered. */
+  invitationsFor(actor: Actor) {
+    return invitationsFor(this.db, actor.userId);
+  }
+
+  /** Accept or decline an invitation addressed to the actor. */
+  answer(actor: Actor, invitationId: number, answer: 'accept' | 'decline') {
+    return inTransaction(this.db, async (client) => {
+      const invitation = await pendingInvitation(client, invitationId, actor.userId);
+      if (!invitation) throw new NotFound('invitation', 'Invitation not found');
+      await closeInvitation(client, invitation.id, answer === 'accept' ? 'accepted' : 'declined');
+      if (answer === 'accept')
+        await addMember(client, invitation.groupId, actor.userId, invitation.role);
+      await record(client, actor, `group.invitation_${answer}`, {
+        groupId: invitation.groupId,
+        role: invitation.role,
+        invitationId: invitation.id,
+      });
+      return { groupId: invitation.groupId, role: answer === 'accept' ? invitation.role : null };
+    });
+  }
+
+  /** Promote or demote a member; a group always keeps an owner. */
+  changeRole(actor: Actor, groupId: number, username: string, to: Role) {
+    return inTransaction(this.db, async (client) => {
+      const group = await this.managed(client, actor, groupId, 'ADMIN');
+      const target = await userNamed(client, username);
+      const from = await roleIn(client, group.id, target.id);
+      if (!from) throw new NotFound('not_member', `${target.name} is not a member`);
+      if (!mayChangeRole(await actingRole(client, group.id, actor), from, to))
+        throw new Forbidden('role_rank', `You cannot change a ${from} to ${to}`);
+      if (from === 'OWNER' && to !== 'OWNER' && (await countOwners(client, group.id)) <= 1) {
+        throw new Conflict(
+          'last_owner',
+          'A group needs at least one owner; make someone else owner first',
+        );
+      }
+      await setRole(client, group.id, target.id, to);
+      await record(client, actor, 'group.role', { groupId: group.id, from, to }, target.id);
+      return { name: target.name, role: to };
+    });
+  }
+
+  /** Remove a member, or leave when the username is the actor's own; a group keeps an owner. */
+  removeMember(actor: Actor, groupId: number, username: string): Promise<void> {
+    return inTransaction(this.db, async (client) => {
+      // Locked before the owners are counted: two owners leaving at once take turns, and the
+      // second sees that it is the last.
+      const group = await lockGroup(client, groupId);
+      if (!group) throw groupNotFound();
+      if (group.kind === 'public')
+        throw new Conflict('public_group', 'Everyone is in the Public group; nobody can leave it');
+      const acting = await actingRole(client, group.id, actor);
+      if (!acting) throw groupNotFound();
+      const target = await userNamed(client, username);
+      const current = await roleIn(client, group.id, target.id);
+      if (!current) throw new NotFound('not_member', `${target.name} is not a member`);
+      const self = target.id === actor.userId;
+      if (!mayRemove(acting, current, self))
+        throw new Forbidden('role_rank', `You cannot remove a ${current}`);
+      if (current === 'OWNER' && (await countOwners(client, group.id)) <= 1) {
+        throw new Conflict(
+          'last_owner',
+          'The last owner cannot leave; make someone else owner or delete the group',
+        );
+      }
+      await removeMember(client, group.id, target.id);
+      await record(
+        client,
+        actor,
+        self ? 'group.leave' : 'group.remove',
+        { groupId: group.id, group: group.name },
+        target.id,
+      );
+    });
+  }
+
+  /** Put a group inside another: its members gain what the parent is given. */
+  nest(actor: Actor, parentId: number, childId: number) {
+    return inTransaction(this.db, async (client) => {
+      const parent = await this.managed(client, actor, parentId, 'ADMIN', { allowPublic: true });
+      const child = await findGroup(client, childId);
+      const childRole = child ? await actingRole(client, child.id, actor) : null;
+      if (!child || !childRole) throw new NotFound('group', 'The group to nest was not found');
+      if (parent.kind === 'public' || child.kind === 'public')
+        throw new Conflict('public_group', 'The Public group cannot be nested');
+      if (!atLeast(childRole, 'ADMIN'))
+        throw new Forbidden('group_role', 'You need the ADMIN role in the group you nest');
+      await nestGroup(client, parent.id, child.id);
+      await record(client, actor, 'group.nest', { parentId: parent.id, childId: child.id });
+      return { id: child.id, name: child.name };
+    });
+  }
+
+  /** Take a group out of another. */
+  unnest(actor: Actor, parentId: number, childId: number): Promise<void> {
+    return inTransaction(this.db, async (client) => {
+      await this.managed(client, actor, parentId, 'ADMIN', { allowPublic: true });
+      if (!(await unnestGroup(client, parentId, childId)))
+        throw new NotFound('subgroup', 'Subgroup not found');
+      await record(client, actor, 'group.unnest', { parentId, childId });
+    });
+  }
+
+  /** Science domains, and whether the actor has joined each. */
+  domains(actor: Actor) {
+    return domains(this.db, actor.userId);
+  }
+
+  /** Join or leave a science domain; open to everyone. */
+  joinOrLeaveDomain(actor: Actor, domainId: number, verb: 'join' | 'leave') {
+    return inTransaction(this.db, async (client) => {
+      const group = await findGroup(client, domainId);
+      if (group?.kind !== 'domain') throw new NotFound('domain', 'Science domain not found');
+      if (verb === 'join') await addMember(client, group.id, actor.userId, 'MEMBER');
+      else await removeMember(client, group.id, actor.userId);
+      await record(client, actor, `domain.${verb}`, { groupId: group.id, name: group.name });
+      return { id: group.id, name: group.name, joined: verb === 'join' };
+    });
+  }
+
+  /**
+   * Lock a group its members manage and check the actor's role in it. The Public group and
+   * science domains belong to the platform: domains are changed by platform admins only.
+   */
+  private async managed(
+    client: Queryable,
+    actor: Actor,
+    groupId: number,
+    minimum: Role,
+    options: { allowPublic?: boolean } = {},
+  ): Promise<GroupRecord> {
+    const group = await lockGroup(client, groupId);
+    if (!group) throw groupNotFound();
+    const acting = await actingRole(client, group.id, actor);
+    if (!acting) throw groupNotFound();
+    if (!atLeast(acting, minimum))
+      throw new Forbidden('group_role', `This needs the ${minimum} role in the group`);
+    if (group.kind === 'public' && !options.allowPublic)
+      throw new Conflict('public_group', 'Everyone is in the Public group; it cannot be changed');
+    if (group.kind === 'domain' && !actor.admin) {
+      throw new Forbidden(
+        'domain_managed',
+        'Science domains are managed by platform admins; join or leave them instead',
+      );
+    }
+    return group;
+  }
+}
+
+const groupNotFound = () => new NotFound('group', 'Group not found');
+
+/** The actor's role for permission rules: platform admins act as owners. */
+async function actingRole(db: Queryable, groupId: number, actor: Actor): Promise<Role | null> {
+  if (actor.admin) return 'OWNER';
+  return roleIn(db, groupId, actor.userId);
+}
+
+/** The user a name refers to, spelled as accounts spell it (NFKC, trimmed, lower case). */
+async function userNamed(db: Queryable, raw: string) {
+  const user = await findUserByName(db, normaliseUsername(raw));
+  if (!user) throw new NotFound('user', `No user named "${raw}"`);
+  return user;
+}
+
+/** Record an event in the same transaction as the change it describes. */
+function record(
+  client: Queryable,
+  actor: Actor,
+  type: string,
+  payload: Record<string, unknown>,
+  subjectId = actor.userId,
+): Promise<void> {
+  return recordActivity(client, {
+    type,
+    userId: subjectId,
+    actorId: actor.userId,
+    address: actor.address,
+    payload,
+  });
+}
