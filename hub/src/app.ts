@@ -14,7 +14,8 @@ import { apiRoutes } from './routes.ts';
 export function createApp(hub: Hub): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', hub.config.trustProxy ? 'loopback, linklocal, uniquelocal' : false);
+  // Only the configured proxies: a private range would include the containers' own networks.
+  app.set('trust proxy', hub.config.trustProxy.length > 0 ? hub.config.trustProxy : false);
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {

@@ -224,7 +224,7 @@ let domainId = 0;
 before(async () => {
   hub = await startTestHub('matrix', {
     apiRequestsPerMinute: 100_000,
-    loginAttemptsPerAccount: 100_000,
+    loginFailuresBeforeBackoff: 100_000,
     loginAttemptsPerAddress: 100_000,
     compute: {
       ...testConfig('').compute,
