@@ -38,8 +38,8 @@ before(async () => {
   sockets = await startTestHub('caps_sockets', { maxWebSocketsPerUser: 2 });
 });
 after(async () => {
-  await streams.stop();
-  await sockets.stop();
+  await streams?.stop();
+  await sockets?.stop();
 });
 
 test('a user holds at most maxEventStreamsPerUser progress streams open; the next answers 429', async () => {

@@ -58,7 +58,7 @@ before(async () => {
 after(async () => {
   if (skip) return;
   await run('docker', ['rm', '-f', container]).catch(() => undefined);
-  await hub.stop();
+  await hub?.stop();
 });
 
 test('a container spoofing X-Forwarded-For is counted at its own address; the configured proxy is believed', {
