@@ -15,7 +15,8 @@ export function createApp(
 ): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', hub.config.trustProxy ? 'loopback, linklocal, uniquelocal' : false);
+  // Only the configured proxies: a private range would include the containers' own networks.
+  app.set('trust proxy', hub.config.trustProxy.length > 0 ? hub.config.trustProxy : false);
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {

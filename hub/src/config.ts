@@ -4,6 +4,7 @@
  * Secrets come from the environment or from a file named by `<NAME>_FILE`, never argv.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { type ComputeDomainConfig, parseComputeDomains } from './compute/domainConfig.ts';
 
@@ -22,8 +23,13 @@ export interface HubConfig {
   logLevel: string;
   /** Mark cookies Secure (set when the hub is served over https). Env ORRERY_SECURE_COOKIES=1. */
   secureCookies: boolean;
-  /** Trust X-Forwarded-* from a reverse proxy in front of the hub. Env ORRERY_TRUST_PROXY=1. */
-  trustProxy: boolean;
+  /**
+   * The reverse proxies in front of the hub whose X-Forwarded-* headers are believed: addresses,
+   * subnets (`10.1.2.3/32`) or `loopback`. Env ORRERY_TRUST_PROXY, comma-separated; `1` means
+   * `loopback` (a proxy on this machine). Default none. Nothing else is trusted: the containers'
+   * own networks are private addresses, and a server must not choose the address it is limited by.
+   */
+  trustProxy: string[];
   /** Lifetime of a browser session, seconds. Env ORRERY_SESSION_SECONDS. Default 24 h (SciServer's token lifetime). */
   sessionSeconds: number;
   /** Lifetime of a per-server token handed to code in a user's container, seconds. Default 24 h. */
@@ -42,10 +48,29 @@ export interface HubConfig {
   openRegistration: boolean;
   /** argon2id cost; tests lower it. Env ORRERY_ARGON2_MEMORY_KIB / ORRERY_ARGON2_TIME. */
   argon2: { memoryCost: number; timeCost: number };
-  /** Login attempts allowed per account and per address within `loginWindowSeconds`. */
-  loginAttemptsPerAccount: number;
+  /**
+   * Wrong passwords for one account from one address before that pair backs off (the owner at
+   * another address is not held up). Env ORRERY_LOGIN_FAILURES_BEFORE_BACKOFF. Default 10.
+   */
+  loginFailuresBeforeBackoff: number;
+  /** The first back-off, seconds; it doubles with each further failure. Env ORRERY_LOGIN_BACKOFF_SECONDS. Default 30. */
+  loginBackoffSeconds: number;
+  /** The longest back-off, seconds. Env ORRERY_LOGIN_BACKOFF_MAX_SECONDS. Default 15 min. */
+  loginBackoffMaxSeconds: number;
+  /** Login attempts allowed per address, any account, within `loginWindowSeconds`. Env ORRERY_LOGIN_ATTEMPTS_PER_ADDRESS. Default 50. */
   loginAttemptsPerAddress: number;
+  /** Env ORRERY_LOGIN_WINDOW_SECONDS. Default 5 min; also how long an address's failures are remembered. */
   loginWindowSeconds: number;
+  /** Registrations allowed per address within `registrationWindowSeconds` (each costs an argon2 hash; raise it for a class behind one address). Env ORRERY_REGISTRATIONS_PER_ADDRESS. Default 20. */
+  registrationsPerAddress: number;
+  /** Env ORRERY_REGISTRATION_WINDOW_SECONDS. Default 1 hour. */
+  registrationWindowSeconds: number;
+  /** Live API tokens one user may hold (server tokens not counted); above it creating one answers 429. Env ORRERY_MAX_TOKENS_PER_USER. Default 100. */
+  maxTokensPerUser: number;
+  /** Spawn-progress event streams one user may hold open at once; above it 429. Env ORRERY_MAX_EVENT_STREAMS_PER_USER. Default 10. */
+  maxEventStreamsPerUser: number;
+  /** WebSockets to servers one user may hold open at once through the proxy; above it 429. Env ORRERY_MAX_WEBSOCKETS_PER_USER. Default 100. */
+  maxWebSocketsPerUser: number;
   /** API requests allowed per user per minute. Env ORRERY_API_REQUESTS_PER_MINUTE. Default 1200. */
   apiRequestsPerMinute: number;
   /** Largest JSON request body, bytes. Default 64 KiB. */
@@ -145,6 +170,28 @@ function list(env: Env, name: string, fallback: string[]): string[] {
     .filter(Boolean);
 }
 
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** ORRERY_TRUST_PROXY: addresses, subnets or proxy-addr's names; `1` is the proxy on this machine. */
+function trustedProxies(env: Env): string[] {
+  const raw = (env.ORRERY_TRUST_PROXY ?? '').trim();
+  if (['', '0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return [];
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return ['loopback'];
+  const entries = list(env, 'ORRERY_TRUST_PROXY', []);
+  for (const entry of entries) {
+    const [address, prefix, extra] = entry.split('/');
+    const family = net.isIP(address ?? '');
+    const prefixOk =
+      prefix === undefined ||
+      (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    if (!PROXY_NAMES.has(entry) && (!family || !prefixOk || extra !== undefined))
+      throw new Error(
+        `ORRERY_TRUST_PROXY entries are addresses, subnets (a.b.c.d/n) or loopback, got "${entry}"`,
+      );
+  }
+  return entries;
+}
+
 function choice<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -166,7 +213,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
     migrateOnStart: argv.includes('--migrate') || flag(env, 'ORRERY_MIGRATE', false),
     logLevel: env.ORRERY_LOG_LEVEL ?? 'info',
     secureCookies: flag(env, 'ORRERY_SECURE_COOKIES', false),
-    trustProxy: flag(env, 'ORRERY_TRUST_PROXY', false),
+    trustProxy: trustedProxies(env),
     sessionSeconds: int(env, 'ORRERY_SESSION_SECONDS', 24 * 3600),
     serverTokenSeconds: int(env, 'ORRERY_SERVER_TOKEN_SECONDS', 24 * 3600),
     validateResponses: flag(env, 'ORRERY_VALIDATE_RESPONSES', false),
@@ -177,9 +224,16 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
       memoryCost: int(env, 'ORRERY_ARGON2_MEMORY_KIB', 19456),
       timeCost: int(env, 'ORRERY_ARGON2_TIME', 2),
     },
-    loginAttemptsPerAccount: int(env, 'ORRERY_LOGIN_ATTEMPTS_PER_ACCOUNT', 10),
+    loginFailuresBeforeBackoff: int(env, 'ORRERY_LOGIN_FAILURES_BEFORE_BACKOFF', 10),
+    loginBackoffSeconds: int(env, 'ORRERY_LOGIN_BACKOFF_SECONDS', 30),
+    loginBackoffMaxSeconds: int(env, 'ORRERY_LOGIN_BACKOFF_MAX_SECONDS', 900),
     loginAttemptsPerAddress: int(env, 'ORRERY_LOGIN_ATTEMPTS_PER_ADDRESS', 50),
     loginWindowSeconds: int(env, 'ORRERY_LOGIN_WINDOW_SECONDS', 300),
+    registrationsPerAddress: int(env, 'ORRERY_REGISTRATIONS_PER_ADDRESS', 20),
+    registrationWindowSeconds: int(env, 'ORRERY_REGISTRATION_WINDOW_SECONDS', 3600),
+    maxTokensPerUser: int(env, 'ORRERY_MAX_TOKENS_PER_USER', 100),
+    maxEventStreamsPerUser: int(env, 'ORRERY_MAX_EVENT_STREAMS_PER_USER', 10),
+    maxWebSocketsPerUser: int(env, 'ORRERY_MAX_WEBSOCKETS_PER_USER', 100),
     apiRequestsPerMinute: int(env, 'ORRERY_API_REQUESTS_PER_MINUTE', 1200),
     maxBodyBytes: int(env, 'ORRERY_MAX_BODY_BYTES', 64 * 1024),
     maxGroupsPerUser: int(env, 'ORRERY_MAX_GROUPS_PER_USER', 100),

@@ -2,8 +2,10 @@
  * What every module and route handler may use, built once at start. Features are not here:
  * each is a module (module.ts) whose service its own handlers receive.
  */
+import { LoginBackoff } from './auth/loginBackoff.ts';
 import type { HubConfig } from './config.ts';
 import type { Db } from './db/pool.ts';
+import { ConnectionCap } from './http/connectionCap.ts';
 import { RateLimiter } from './http/rateLimit.ts';
 import type { Logger } from './log.ts';
 
@@ -12,9 +14,14 @@ export interface Hub {
   db: Db;
   log: Logger;
   limits: {
-    loginPerAccount: RateLimiter;
+    /** Wrong passwords per (account, address). */
+    loginBackoff: LoginBackoff;
     loginPerAddress: RateLimiter;
+    registerPerAddress: RateLimiter;
     apiPerUser: RateLimiter;
+    /** Open spawn-progress streams and proxied WebSockets per user. */
+    eventStreamsPerUser: ConnectionCap;
+    webSocketsPerUser: ConnectionCap;
   };
   version: string;
 }
@@ -26,9 +33,20 @@ export function createHub(config: HubConfig, db: Db, log: Logger): Hub {
     db,
     log,
     limits: {
-      loginPerAccount: new RateLimiter(config.loginAttemptsPerAccount, loginWindow),
+      loginBackoff: new LoginBackoff({
+        freeFailures: config.loginFailuresBeforeBackoff,
+        baseMs: config.loginBackoffSeconds * 1000,
+        maxMs: config.loginBackoffMaxSeconds * 1000,
+        forgetMs: loginWindow,
+      }),
       loginPerAddress: new RateLimiter(config.loginAttemptsPerAddress, loginWindow),
+      registerPerAddress: new RateLimiter(
+        config.registrationsPerAddress,
+        config.registrationWindowSeconds * 1000,
+      ),
       apiPerUser: new RateLimiter(config.apiRequestsPerMinute, 60_000),
+      eventStreamsPerUser: new ConnectionCap(config.maxEventStreamsPerUser),
+      webSocketsPerUser: new ConnectionCap(config.maxWebSocketsPerUser),
     },
     version: '0.1.0',
   };

@@ -7,7 +7,7 @@ import { Client, signUp, startTestHub, type TestHub } from './support.ts';
 
 let hub: TestHub;
 before(async () => {
-  hub = await startTestHub('accounts', { loginAttemptsPerAccount: 3 });
+  hub = await startTestHub('accounts', { loginFailuresBeforeBackoff: 3 });
 });
 after(async () => {
   await hub.stop();
@@ -135,6 +135,70 @@ test('API tokens: created once, listed without their value, scoped, never more t
 
   assert.equal((await eve.delete(`/hub/api/users/eve/tokens/${made.json.id}`)).status, 204);
   assert.equal((await narrow.get('/hub/api/groups')).status, 401);
+});
+
+test('a token made with a token never outlives it: a 60-second token cannot mint a one-year one', async () => {
+  const ivy = await signUp(hub.url, 'ivy');
+  const parent = await ivy.post('/hub/api/users/ivy/tokens', {
+    scopes: ['tokens'],
+    expiresInSeconds: 60,
+  });
+  assert.equal(parent.status, 201, parent.text);
+  const parentExpiry = new Date(parent.json.expiresAt).getTime();
+  const withParent = Client.withToken(hub.url, parent.json.token);
+  const year = 365 * 24 * 3600;
+  const child = await withParent.post('/hub/api/users/ivy/tokens', {
+    scopes: ['tokens'],
+    expiresInSeconds: year,
+  });
+  assert.equal(child.status, 201, child.text);
+  assert.ok(
+    new Date(child.json.expiresAt).getTime() <= parentExpiry,
+    `child expires ${child.json.expiresAt}, after its parent (${parent.json.expiresAt})`,
+  );
+  const grandchild = await Client.withToken(hub.url, child.json.token).post(
+    '/hub/api/users/ivy/tokens',
+    { scopes: ['tokens'] },
+  );
+  assert.equal(grandchild.status, 201, grandchild.text);
+  assert.ok(
+    new Date(grandchild.json.expiresAt).getTime() <= parentExpiry,
+    'the default lifetime is capped too',
+  );
+  // A browser session is where long-lived tokens come from: it may still make a one-year token.
+  const fromSession = await ivy.post('/hub/api/users/ivy/tokens', { expiresInSeconds: year });
+  assert.ok(
+    new Date(fromSession.json.expiresAt).getTime() > Date.now() + (year - 3600) * 1000,
+    'a session still makes a token of the length asked',
+  );
+});
+
+test('a user holds at most maxTokensPerUser API tokens: creating more at once answers 429, exactly the cap is kept', async () => {
+  const capped = await startTestHub('token_cap', { maxTokensPerUser: 5 });
+  try {
+    const jo = await signUp(capped.url, 'jo');
+    const made = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        jo.post('/hub/api/users/jo/tokens', { note: `t${i}`, scopes: ['read:user'] }),
+      ),
+    );
+    const statuses = made.map((res) => res.status);
+    assert.equal(statuses.filter((s) => s === 201).length, 5, statuses.join(' '));
+    assert.equal(statuses.filter((s) => s === 429).length, 7, statuses.join(' '));
+    const refused = made.find((res) => res.status === 429)!;
+    assert.equal(refused.json.error, 'too_many_requests');
+    assert.match(refused.json.message, /revoke one/);
+    const listed = (await jo.get('/hub/api/users/jo/tokens')).json.tokens;
+    assert.equal(listed.length, 5, 'no request slipped past the count');
+    assert.equal((await jo.delete(`/hub/api/users/jo/tokens/${listed[0].id}`)).status, 204);
+    assert.equal(
+      (await jo.post('/hub/api/users/jo/tokens', { scopes: ['read:user'] })).status,
+      201,
+      'revoking one makes room for one',
+    );
+  } finally {
+    await capped.stop();
+  }
 });
 
 test('a per-server token is short-lived, narrow, and replaced when the server gets a new one', async () => {

@@ -296,7 +296,7 @@ before(async () => {
       allowHttp: true,
     },
     apiRequestsPerMinute: 100_000,
-    loginAttemptsPerAccount: 100_000,
+    loginFailuresBeforeBackoff: 100_000,
     loginAttemptsPerAddress: 100_000,
     // Every route is tried by every caller, each time on fresh fixtures: far past the caps.
     maxGroupsPerUser: 100_000,

@@ -143,6 +143,62 @@ test('holding grant lets a delegate share further', async () => {
   assert.deepEqual((await dan.get(`/hub/api/racm/resources/${id}`)).json.myActions, ['read']);
 });
 
+test('grant is full delegation (SciServer’s RACM semantics): its holder may give themselves any action, but not unregister the resource or take the owner’s privileges', async () => {
+  const id = (
+    await alice.post('/hub/api/racm/resources', { type: 'UserVolume', name: 'alice/delegated' })
+  ).json.id;
+  assert.equal(
+    (await alice.post(`/hub/api/racm/resources/${id}/privileges`, { action: 'grant', user: 'bob' }))
+      .status,
+    201,
+  );
+  assert.deepEqual((await bob.get(`/hub/api/racm/resources/${id}`)).json.myActions, ['grant']);
+  for (const action of ['read', 'write']) {
+    const self = await bob.post(`/hub/api/racm/resources/${id}/privileges`, {
+      action,
+      user: 'bob',
+    });
+    assert.equal(self.status, 201, `bob gives himself ${action}`);
+  }
+  assert.deepEqual(
+    (await bob.get(`/hub/api/racm/resources/${id}`)).json.myActions,
+    ['grant', 'read', 'write'],
+    'holding grant amounts to holding every action',
+  );
+  const privileges = (await bob.get(`/hub/api/racm/resources/${id}`)).json.privileges;
+  const owners = privileges.filter((p: { user: string | null }) => p.user === 'alice');
+  for (const own of owners) {
+    assert.equal(
+      (await bob.delete(`/hub/api/racm/resources/${id}/privileges/${own.id}`)).status,
+      409,
+      'the owner’s own privileges stay',
+    );
+  }
+  assert.equal(
+    (await bob.delete(`/hub/api/racm/resources/${id}`)).status,
+    403,
+    'only the owner unregisters',
+  );
+  // The owner takes delegation back by revoking grant; what bob gave with it stays until revoked.
+  const bobsGrant = privileges.find(
+    (p: { user: string | null; action: string }) => p.user === 'bob' && p.action === 'grant',
+  );
+  assert.equal(
+    (await alice.delete(`/hub/api/racm/resources/${id}/privileges/${bobsGrant.id}`)).status,
+    204,
+  );
+  assert.equal(
+    (await bob.post(`/hub/api/racm/resources/${id}/privileges`, { action: 'read', user: 'dan' }))
+      .status,
+    403,
+    'without grant bob shares no further',
+  );
+  assert.deepEqual((await bob.get(`/hub/api/racm/resources/${id}`)).json.myActions, [
+    'read',
+    'write',
+  ]);
+});
+
 test('only platform admins share with the Public group or register admin-only types', async () => {
   const id = (
     await alice.post('/hub/api/racm/resources', { type: 'UserVolume', name: 'alice/public' })

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
+import { requestFrom } from './fromAddress.ts';
 import { Client, signUp, startTestHub, type TestHub } from './support.ts';
 
 let hub: TestHub;
@@ -72,6 +73,10 @@ test('the login form keeps next= on the hub', async () => {
     ['/\\evil.example', '/hub/home'],
     ['https:evil.example', '/hub/home'],
     ['https://evil.example/x', '/hub/home'],
+    // Normalising dot segments once made these `//evil.example`: a redirect off the site.
+    ['/.//evil.example', '/hub/home'],
+    ['/..//evil.example', '/hub/home'],
+    ['/%2e//evil.example', '/hub/home'],
     ['/user/alice/lab', '/user/alice/lab'],
   ] as const) {
     const client = new Client(hub.url);
@@ -213,4 +218,54 @@ test('the OpenAPI document describes every route the hub serves', async () => {
   const operations = Object.values(doc.paths).flatMap((p) => Object.keys(p as object)).length;
   assert.equal(operations, apiRoutes.length);
   assert.ok(doc.paths['/groups/{id}/invitations'].post.requestBody);
+});
+
+test('registration is limited per address: 60 at once from one address, 429 with Retry-After above the limit; another address still registers', async () => {
+  const limit = hub.hub.config.registrationsPerAddress;
+  const attempts = await Promise.all(
+    Array.from({ length: 60 }, (_, i) =>
+      requestFrom('127.0.0.2', hub.url, 'POST', '/hub/api/register', {
+        username: `flood${i}`,
+        email: `flood${i}@example.org`,
+        password: 'correct horse',
+      }),
+    ),
+  );
+  const statuses = attempts.map((res) => res.status);
+  assert.equal(statuses.filter((s) => s === 201).length, limit, statuses.join(' '));
+  const refused = attempts.filter((res) => res.status === 429);
+  assert.equal(refused.length, 60 - limit);
+  for (const res of refused) {
+    assert.ok(Number(res.headers['retry-after']) > 0, 'Retry-After says when to come back');
+    assert.equal(res.json.error, 'too_many_requests');
+  }
+  const db = new pg.Client({ connectionString: hub.databaseUrl });
+  await db.connect();
+  const { rows } = await db.query(`SELECT count(*)::int AS n FROM users WHERE name LIKE 'flood%'`);
+  await db.end();
+  assert.equal(rows[0].n, limit, 'only the accounts within the limit were made');
+  const neighbour = await requestFrom('127.0.0.3', hub.url, 'POST', '/hub/api/register', {
+    username: 'neighbour',
+    email: 'neighbour@example.org',
+    password: 'correct horse',
+  });
+  assert.equal(neighbour.status, 201, 'another address is not held up');
+});
+
+test('wrong passwords from one address do not lock the owner out: the owner at another address logs in', async () => {
+  await signUp(hub.url, 'owner', 'owner password');
+  const attacker = (password: string) =>
+    requestFrom('127.0.0.4', hub.url, 'POST', '/hub/api/login', { username: 'owner', password });
+  const guesses = 10; // the default ORRERY_LOGIN_FAILURES_BEFORE_BACKOFF
+  assert.equal(hub.hub.config.loginFailuresBeforeBackoff, guesses);
+  for (let i = 0; i < guesses; i++) assert.equal((await attacker(`guess ${i}`)).status, 403);
+  const held = await attacker('owner password');
+  assert.equal(held.status, 429, 'the guessing address backs off, even with the right password');
+  assert.ok(Number(held.headers['retry-after']) > 0);
+  const owner = await requestFrom('127.0.0.5', hub.url, 'POST', '/hub/api/login', {
+    username: 'owner',
+    password: 'owner password',
+  });
+  assert.equal(owner.status, 200, 'the owner at another address logs in');
+  assert.equal(owner.json.user.name, 'owner');
 });

@@ -165,7 +165,7 @@ export interface paths {
         get: operations["GET /users/:name/tokens"];
         put?: never;
         /**
-         * Create an API token; its value is shown once
+         * Create an API token; its value is shown once. A token made with a token expires by its parent’s expiry.
          * @description Needs scope `tokens`; only for yourself.
          */
         post: operations["POST /users/:name/tokens"];
@@ -277,7 +277,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Give an action on the resource to a user or a group (needs grant)
+         * Give an action on the resource to a user or a group (needs grant). As in SciServer’s RACM, grant is full delegation: its holder may give any action to anyone, themselves included; only the owner unregisters, and the owner’s own privileges cannot be taken.
          * @description Needs scope `racm`; RACM action "grant" on the resource.
          */
         post: operations["POST /racm/resources/:id/privileges"];

@@ -56,6 +56,11 @@ export async function startSession(
   });
 }
 
+const tooManyFailures = (wait: number) =>
+  new HttpError(429, `Too many wrong passwords for this account; try again in ${wait} s`, {
+    headers: { 'Retry-After': String(wait) },
+  });
+
 /** Check a username and password under the login rate limits; the account on success. */
 export async function checkLogin(
   hub: Hub,
@@ -64,13 +69,17 @@ export async function checkLogin(
   password: string,
 ): Promise<UserRecord> {
   const name = normaliseUsername(username);
-  hub.limits.loginPerAddress.check(`addr:${req.ip}`, 'Too many login attempts from your address');
-  hub.limits.loginPerAccount.check(`acct:${name}`, 'Too many login attempts for this account');
+  const address = req.ip ?? '';
+  hub.limits.loginPerAddress.check(`addr:${address}`, 'Too many login attempts from your address');
+  // Keyed on (account, address): wrong passwords from one address never lock the owner out elsewhere.
+  const wait = hub.limits.loginBackoff.waitSeconds(name, address);
+  if (wait > 0) throw tooManyFailures(wait);
   const found = await passwordHashOf(hub.db, name);
   const ok = found?.hash
     ? await verifyPassword(found.hash, password)
     : await verifyDecoy(password, hub.config.argon2);
   if (!found || !ok) {
+    hub.limits.loginBackoff.failed(name, address);
     await recordFor(hub.db, req, {
       type: 'user.login_failed',
       userId: found?.user.id ?? null,
@@ -80,7 +89,7 @@ export async function checkLogin(
   }
   if (!found.user.approved)
     throw new HttpError(403, 'Your account is waiting for an administrator’s approval');
-  hub.limits.loginPerAccount.reset(`acct:${name}`);
+  hub.limits.loginBackoff.succeeded(name, address);
   await recordFor(hub.db, req, {
     type: 'user.login',
     userId: found.user.id,
@@ -105,6 +114,11 @@ export const accountRoutes = [
     async handler({ hub, req, body }) {
       if (!hub.config.openRegistration)
         throw new HttpError(403, 'Registration is closed; ask an administrator for an account');
+      // Before the argon2 hash: each registration costs the hub memory and CPU time.
+      hub.limits.registerPerAddress.check(
+        `addr:${req.ip ?? ''}`,
+        'Too many registrations from your address',
+      );
       checkPasswordRules(body.password);
       const approved = !hub.config.requireApproval;
       const user = await inTransaction(hub.db, (client) =>

@@ -25,6 +25,7 @@ export async function authenticate(hub: Hub, req: Request): Promise<Principal | 
       scopes: effectiveScopes(found.scopes, user.admin),
       via: 'token',
       tokenId: found.id,
+      tokenExpiresAt: found.expiresAt,
       ...(found.serverName ? { serverName: found.serverName } : {}),
     };
   }

@@ -18,6 +18,8 @@ export interface Principal {
   via: 'session' | 'token';
   /** The token's id when `via` is token. */
   tokenId?: number;
+  /** When the token expires, when `via` is token: tokens it mints expire by then too. */
+  tokenExpiresAt?: Date;
   /** The server a per-server token belongs to. */
   serverName?: string;
 }

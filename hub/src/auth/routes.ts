@@ -2,13 +2,20 @@
 import { Type } from '@sinclair/typebox';
 import { findUserByName } from '../accounts/store.ts';
 import { recordFor } from '../activity/record.ts';
+import { inTransaction } from '../db/pool.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { route } from '../http/route.ts';
 import { Id, NameParams, NoQuery, Username } from '../http/schemas.ts';
 import { selfOnly, selfOrAdmin } from './guards.ts';
 import { NewToken, TokenList } from './responses.ts';
 import { effectiveScopes, isScope, SCOPES } from './scopes.ts';
-import { createToken, listTokens, revokeToken } from './tokens.ts';
+import {
+  countLiveApiTokens,
+  createToken,
+  listTokens,
+  lockTokensOf,
+  revokeToken,
+} from './tokens.ts';
 
 const ScopeName = Type.Union(Object.keys(SCOPES).map((scope) => Type.Literal(scope)));
 
@@ -32,7 +39,8 @@ export const tokenRoutes = [
     method: 'post',
     path: '/users/:name/tokens',
     tag: 'tokens',
-    summary: 'Create an API token; its value is shown once',
+    summary:
+      'Create an API token; its value is shown once. A token made with a token expires by its parent’s expiry.',
     access: { scope: 'tokens', guard: selfOnly() },
     response: NewToken,
     params: NameParams,
@@ -65,17 +73,28 @@ export const tokenRoutes = [
       if (seconds > hub.config.maxTokenSeconds) {
         throw new HttpError(400, `A token may live at most ${hub.config.maxTokenSeconds} seconds`);
       }
-      const { token, record } = await createToken(hub.db, caller!.user.id, {
-        scopes,
-        seconds,
-        ...(body.note ? { note: body.note } : {}),
+      return inTransaction(hub.db, async (client) => {
+        await lockTokensOf(client, caller!.user.id);
+        if ((await countLiveApiTokens(client, caller!.user.id)) >= hub.config.maxTokensPerUser) {
+          throw new HttpError(
+            429,
+            `You hold ${hub.config.maxTokensPerUser} API tokens, the most allowed; revoke one first`,
+          );
+        }
+        const { token, record } = await createToken(client, caller!.user.id, {
+          scopes,
+          seconds,
+          ...(body.note ? { note: body.note } : {}),
+          // A token minted by a token never outlives it: a short-lived token cannot renew itself.
+          ...(caller!.tokenExpiresAt ? { notAfter: caller!.tokenExpiresAt } : {}),
+        });
+        await recordFor(client, req, {
+          type: 'token.create',
+          userId: caller!.user.id,
+          payload: { tokenId: record.id, note: record.note, scopes },
+        });
+        return { ...record, token };
       });
-      await recordFor(hub.db, req, {
-        type: 'token.create',
-        userId: caller!.user.id,
-        payload: { tokenId: record.id, note: record.note, scopes },
-      });
-      return { ...record, token };
     },
   }),
   route({

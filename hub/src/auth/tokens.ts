@@ -27,12 +27,21 @@ export const isHubToken = (token: string | undefined): token is string =>
 export async function createToken(
   db: Queryable,
   userId: number,
-  options: { scopes: string[]; seconds: number; note?: string; serverName?: string },
+  options: {
+    scopes: string[];
+    seconds: number;
+    note?: string;
+    serverName?: string;
+    /** The token expires by then at the latest (the expiry of the token that mints it). */
+    notAfter?: Date;
+  },
 ): Promise<{ token: string; record: TokenRecord }> {
   const token = `${TOKEN_MARKER}${newSecret()}`;
   const { rows } = await db.query(
     `INSERT INTO api_tokens (user_id, kind, server_name, prefix, token_hash, note, scopes, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8)) RETURNING ${COLUMNS}`,
+     VALUES ($1, $2, $3, $4, $5, $6, $7,
+       LEAST(now() + make_interval(secs => $8), coalesce($9::timestamptz, 'infinity')))
+     RETURNING ${COLUMNS}`,
     [
       userId,
       options.serverName ? 'server' : 'api',
@@ -42,6 +51,7 @@ export async function createToken(
       options.note ?? '',
       options.scopes,
       options.seconds,
+      options.notAfter ?? null,
     ],
   );
   return { token, record: rows[0] };
@@ -55,11 +65,12 @@ export async function lookupToken(
   db: Queryable,
   token: string,
 ): Promise<
-  { id: number; userId: number; scopes: string[]; serverName: string | null } | undefined
+  | { id: number; userId: number; scopes: string[]; serverName: string | null; expiresAt: Date }
+  | undefined
 > {
   const { rows } = await db.query({
     name: 'token-lookup',
-    text: `SELECT id, user_id AS "userId", scopes, server_name AS "serverName",
+    text: `SELECT id, user_id AS "userId", scopes, server_name AS "serverName", expires_at AS "expiresAt",
        last_used_at IS NULL OR last_used_at < now() - interval '1 minute' AS stale
      FROM api_tokens WHERE token_hash = $1 AND expires_at > now()`,
     values: [hashSecret(token)],
@@ -75,6 +86,23 @@ export async function lookupToken(
   }
   const { stale: _stale, ...token_ } = found;
   return token_;
+}
+
+/**
+ * Hold the user's token list still until the transaction ends, so a count and the insert that
+ * follows it cannot interleave with another request's (a row lock on the user, not the table).
+ */
+export async function lockTokensOf(db: Queryable, userId: number): Promise<void> {
+  await db.query('SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE', [userId]);
+}
+
+/** Live API tokens of a user (per-server tokens are the hub's, and not counted). */
+export async function countLiveApiTokens(db: Queryable, userId: number): Promise<number> {
+  const { rows } = await db.query(
+    `SELECT count(*)::int AS n FROM api_tokens WHERE user_id = $1 AND kind = 'api' AND expires_at > now()`,
+    [userId],
+  );
+  return rows[0].n;
 }
 
 export async function listTokens(db: Queryable, userId: number): Promise<TokenRecord[]> {

@@ -177,7 +177,7 @@ export const computeRoutes = [
     events: ProgressEvent,
     params: ServerParams,
     query: NoQuery,
-    async handler({ hub, service: compute, req, res, params }) {
+    async handler({ hub, service: compute, req, res, caller, params }) {
       const user = await userOrThrow(hub, params.name);
       const record = await findServer(hub.db, user.id, params.server);
       const key = progressKey(user.id, params.server);
@@ -185,6 +185,15 @@ export const computeRoutes = [
       if (!record && !compute.progress.failedRecently(key)) {
         throw new HttpError(404, `No server named "${params.server}" is running`);
       }
+      // Each open stream holds a connection and a listener: a user holds only so many at once.
+      const release = hub.limits.eventStreamsPerUser.acquire(`user:${caller!.user.id}`);
+      if (!release) {
+        throw new HttpError(
+          429,
+          `You have ${hub.config.maxEventStreamsPerUser} progress streams open, the most allowed; close one first`,
+        );
+      }
+      res.on('close', release);
       res.writeHead(200, {
         'content-type': 'text/event-stream',
         'cache-control': 'no-cache',

@@ -390,6 +390,15 @@ export class ServerProxy {
       );
       return;
     }
+    // Each WebSocket holds two sockets and an upstream connection: a user holds only so many.
+    const release = this.hub.limits.webSocketsPerUser.acquire(`user:${verdict.principal.user.id}`);
+    if (!release) {
+      socket.end(
+        'HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
+      );
+      return;
+    }
+    socket.on('close', release);
     const { route } = verdict;
     this.touched.add(route.serverId);
     const target = this.upstreamOf(route);

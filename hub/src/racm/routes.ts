@@ -210,7 +210,8 @@ export const racmRoutes = [
     method: 'post',
     path: '/racm/resources/:id/privileges',
     tag: 'racm',
-    summary: 'Give an action on the resource to a user or a group (needs grant)',
+    summary:
+      'Give an action on the resource to a user or a group (needs grant). As in SciServer’s RACM, grant is full delegation: its holder may give any action to anyone, themselves included; only the owner unregisters, and the owner’s own privileges cannot be taken.',
     access: { scope: 'racm', guard: racmAction(GRANT) },
     response: Granted,
     params: IdParams,
