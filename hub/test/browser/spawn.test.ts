@@ -70,11 +70,29 @@ test('register, start a server with progress, run a cell in JupyterLab through t
   await page.click('#start button[type=submit]');
   const progress = page.locator('#progress progress');
   await progress.waitFor({ state: 'visible' });
+  // Sample the bar until the page opens JupyterLab; the wait for that is bounded.
   const seen = new Set<number>();
-  while (!page.url().includes('/user/alice/lab/')) {
-    const value = await progress.getAttribute('value').catch(() => null);
+  let opened = false;
+  // Settles either way, so a timeout is reported below rather than as an unhandled rejection.
+  const opening = page
+    .waitForURL((url) => url.pathname.includes('/user/alice/lab/'), { timeout: 180_000 })
+    .then(
+      () => null,
+      (err: Error) => err,
+    )
+    .finally(() => {
+      opened = true;
+    });
+  while (!opened) {
+    const value = await progress.getAttribute('value', { timeout: 1_000 }).catch(() => null);
     if (value) seen.add(Number(value));
     await page.waitForTimeout(100);
+  }
+  const failure = await opening;
+  if (failure) {
+    throw new Error(
+      `JupyterLab did not open within 180 s (the bar showed ${[...seen]}): ${failure.message}`,
+    );
   }
   assert.ok(
     [...seen].some((value) => value > 0 && value < 100),
