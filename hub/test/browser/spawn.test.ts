@@ -111,6 +111,14 @@ test('register, start a server with progress, run a cell in JupyterLab through t
     'JupyterLab knows the hub (Hub Control Panel, Log Out)',
   );
   assert.equal(hubConfig.token, '', 'no server secret in the page');
+  // The image's JupyterLab defaults (images/base/labconfig): it does not ask about Jupyter news.
+  const notification = await page.request.get(
+    `${hub.url}/user/alice/lab/lab/api/settings/@jupyterlab/apputils-extension:notification`,
+  );
+  assert.equal(notification.status(), 200);
+  const { composite } = (await notification.json()) as { composite: Record<string, unknown> };
+  assert.equal(composite.fetchNews, 'false');
+  assert.equal(composite.checkForUpdates, false);
 
   await page.click('.jp-LauncherCard[data-category="Notebook"]');
   const cell = page.locator('.jp-Cell .jp-InputArea-editor').first();
