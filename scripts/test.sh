@@ -43,7 +43,7 @@ else
 fi
 
 stage "hub: unit tests"
-node_tests hub-unit 2 hub/test/unit/*.test.ts
+node_tests hub-unit 2 hub/test/unit/*.test.ts bench/test/*.test.ts
 
 stage "hub: integration tests (real PostgreSQL)"
 node_tests hub-integration 2 hub/test/*.test.ts
