@@ -91,6 +91,12 @@ test('the compiled hub (npm run build, then node on hub/dist, no tsx) starts, se
   // The production path: tsc to dist (hub and spawner) and the bundled page assets.
   await run('npm', ['run', 'build'], { env: env(), maxBuffer: 16 * 1024 * 1024 });
   await migrate(database.url);
+  // Without the production condition it says how to run it instead of failing on a .ts file.
+  const plain = await run(process.execPath, ['hub/dist/main.js'], { env: env() }).catch(
+    (err: { code: number; stderr: string }) => err,
+  );
+  assert.equal((plain as { code: number }).code, 1);
+  assert.match((plain as { stderr: string }).stderr, /--conditions=production/);
   const child = spawn(process.execPath, ['--conditions=production', 'hub/dist/main.js'], {
     env: { ...env(), ORRERY_PORT: '0', ORRERY_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
