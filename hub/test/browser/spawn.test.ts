@@ -117,8 +117,9 @@ test('register, start a server with progress, run a cell in JupyterLab through t
   );
   assert.equal(notification.status(), 200);
   const { composite } = (await notification.json()) as { composite: Record<string, unknown> };
-  assert.equal(composite.fetchNews, 'false');
-  assert.equal(composite.checkForUpdates, false);
+  const stale = 'the image predates images/base/labconfig: rebuild it with bash images/build.sh';
+  assert.equal(composite.fetchNews, 'false', stale);
+  assert.equal(composite.checkForUpdates, false, stale);
 
   await page.click('.jp-LauncherCard[data-category="Notebook"]');
   const cell = page.locator('.jp-Cell .jp-InputArea-editor').first();
