@@ -116,10 +116,13 @@ test('register, start a server with progress, run a cell in JupyterLab through t
     `${hub.url}/user/alice/lab/lab/api/settings/@jupyterlab/apputils-extension:notification`,
   );
   assert.equal(notification.status(), 200);
-  const { composite } = (await notification.json()) as { composite: Record<string, unknown> };
+  // Overrides become the schema's defaults (the user's own settings stay empty).
+  const { schema } = (await notification.json()) as {
+    schema: { properties: Record<string, { default?: unknown }> };
+  };
   const stale = 'the image predates images/base/labconfig: rebuild it with bash images/build.sh';
-  assert.equal(composite.fetchNews, 'false', stale);
-  assert.equal(composite.checkForUpdates, false, stale);
+  assert.equal(schema.properties.fetchNews?.default, 'false', stale);
+  assert.equal(schema.properties.checkForUpdates?.default, false, stale);
 
   await page.click('.jp-LauncherCard[data-category="Notebook"]');
   const cell = page.locator('.jp-Cell .jp-InputArea-editor').first();
