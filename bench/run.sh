@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every benchmark, then print one summary. Results: bench/results/<name>.json (gitignored).
+# Run every benchmark, then print one summary and append it to bench/history.jsonl.
+# Results: bench/results/<name>.json (gitignored).
 # Each benchmark creates its own database orrery_bench_<name>_<random> and drops it at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,5 +14,6 @@ npx tsx bench/racm.ts || status=$?
 npx tsx bench/users.ts || status=$?
 # Needs root, Docker and orrery/lab:latest (scripts/provision-docker.sh); about 5 minutes.
 npx tsx bench/compute.ts || status=$?
-npx tsx bench/summary.ts || status=$?
+# The summary also goes to bench/history.jsonl (commit it): a regression shows as a diff.
+npx tsx bench/summary.ts --append || status=$?
 exit "$status"

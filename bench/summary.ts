@@ -1,5 +1,9 @@
-/** Prints a compact summary of bench/results/*.json: each figure with its floor, ratio and target. */
+/**
+ * Prints a compact summary of bench/results/*.json: each figure with its floor, ratio and target.
+ * With --append, also adds the run's key figures, date and commit to bench/history.jsonl.
+ */
 import { existsSync, readFileSync } from 'node:fs';
+import { appendHistory, currentCommit, HISTORY_FILE, historyEntry } from './support/history.ts';
 import { RESULTS_DIR } from './support/stats.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: results are JSON written by the benchmarks themselves.
@@ -31,3 +35,8 @@ if (users) {
   );
 }
 console.log(lines.join('\n'));
+if (process.argv.includes('--append')) {
+  const results = { racm, users, compute: load('compute') };
+  appendHistory(historyEntry(results, currentCommit()));
+  console.log(`appended this run to ${HISTORY_FILE}`);
+}

@@ -33,18 +33,17 @@ node_tests() {
   count_tap "$tap"
 }
 
-if [ ! -d node_modules ]; then npm install --no-audit --no-fund || exit 1; fi
+if [ ! -d node_modules ]; then npm ci --no-audit --no-fund || exit 1; fi
 
 stage "lint and types"
-if npx biome check . && npx tsc -p hub --noEmit && npx tsc -p spawner --noEmit \
-  && npx tsc -p bench --noEmit && npm run --silent typecheck -w labextension; then
+if npm run --silent lint; then
   passed=$((passed + 1))
 else
   failed=$((failed + 1)); status=1
 fi
 
 stage "hub: unit tests"
-node_tests hub-unit 2 hub/test/unit/*.test.ts
+node_tests hub-unit 2 hub/test/unit/*.test.ts bench/test/*.test.ts
 
 stage "hub: integration tests (real PostgreSQL)"
 node_tests hub-integration 2 hub/test/*.test.ts

@@ -4,8 +4,9 @@
 #   - uses the PostgreSQL at $DATABASE_URL if given; else the local server on
 #     127.0.0.1:5432 if it lets us in; else starts its own cluster in .orrery/pg
 #     (installing Debian's postgresql package first if needed; ORRERY_OWN_POSTGRES=1 forces this);
+#   - compiles the hub (npm run build: tsc to hub/dist and spawner/dist, page assets bundled),
 #   - applies migrations, makes the first admin (printing its password once),
-#   - runs the hub in the foreground (Ctrl-C stops it).
+#   - runs the compiled hub in the foreground (Ctrl-C stops it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state=.orrery
@@ -20,7 +21,7 @@ if [ "$node_major" -lt 20 ]; then
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies"
-  npm install --no-audit --no-fund
+  npm ci --no-audit --no-fund
 fi
 
 start_own_postgres() {
@@ -61,8 +62,13 @@ fi
 export DATABASE_URL
 say "database: $DATABASE_URL"
 
-npx tsx hub/src/cli.ts migrate
-admin=$(npx tsx hub/src/cli.ts ensure-admin --username hubadmin)
+say "compiling the hub"
+npm run --silent build >/dev/null
+# The compiled hub loads the compiled spawner through the "production" export condition.
+hub() { node --conditions=production "hub/dist/$1.js" "${@:2}"; }
+
+hub cli migrate
+admin=$(hub cli ensure-admin --username hubadmin)
 case "$admin" in
   "admin login:"*) umask 077; echo "$admin" > "$state/admin-login"; say "$admin (also saved in $state/admin-login)" ;;
   *) say "$admin" ;;
@@ -82,4 +88,4 @@ else
   say "no Docker daemon answers: servers will run as local processes"
 fi
 say "open http://127.0.0.1:${ORRERY_PORT:-8000}/hub/login"
-exec npx tsx hub/src/main.ts
+exec node --conditions=production hub/dist/main.js

@@ -543,11 +543,8 @@ const PAGE_ROWS: Record<string, PageRow> = {
     expect: (who) =>
       who === 'anonymous' ? { status: 303, location: '/hub/login?next=%2Fhub%2Fhome' } : ok(),
   },
-  'GET /hub/logout': {
-    path: () => '/hub/logout',
-    expect: () => ({ status: 303, location: '/hub/login' }),
-    endsSession: true,
-  },
+  // Shows a sign-out button to everyone; only its POST (with the XSRF field) ends a session.
+  'GET /hub/logout': { path: () => '/hub/logout', expect: ok },
   // Everyone may start a sign-in; it goes to the provider.
   'GET /hub/oauth/login': {
     path: () => '/hub/oauth/login?next=/hub/home',

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { migrate } from '../src/db/migrate.ts';
@@ -85,4 +86,61 @@ test('the hub process refuses to start with pending migrations and says how to f
   } finally {
     await fresh.drop();
   }
+});
+
+test('the compiled hub (npm run build, then node on hub/dist, no tsx) starts, serves pages and the API, and stops', {
+  timeout: 300_000,
+}, async () => {
+  // The production path: tsc to dist (hub and spawner) and the bundled page assets.
+  await run('npm', ['run', 'build'], { env: env(), maxBuffer: 16 * 1024 * 1024 });
+  await migrate(database.url);
+  // Without the production condition it says how to run it instead of failing on a .ts file.
+  const plain = await run(process.execPath, ['hub/dist/main.js'], { env: env() }).catch(
+    (err: { code: number; stderr: string }) => err,
+  );
+  assert.equal((plain as { code: number }).code, 1);
+  assert.match((plain as { stderr: string }).stderr, /--conditions=production/);
+  const child = spawn(process.execPath, ['--conditions=production', 'hub/dist/main.js'], {
+    env: { ...env(), ORRERY_PORT: '0', ORRERY_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(new Error(`the compiled hub did not say where it listens within 60 s: ${output}`)),
+        60_000,
+      );
+      const read = (chunk: Buffer) => {
+        output += chunk;
+        const found = output.match(/"url":"(http:\/\/[^"]+)"/);
+        if (found) {
+          clearTimeout(timer);
+          resolve(found[1]!);
+        }
+      };
+      child.stdout.on('data', read);
+      child.stderr.on('data', read);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        reject(new Error(`the compiled hub exited early: ${output}`));
+      });
+    });
+    const visitor = new Client(url);
+    assert.equal((await visitor.get('/hub/api/')).status, 200);
+    const login = await visitor.get('/hub/login');
+    assert.equal(login.status, 200);
+    assert.match(login.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    // The page's script comes from the assets the build wrote, not from a bundle made at start.
+    const script = login.text.match(/src="(\/hub\/static\/forms\.js\?v=[0-9a-f]+)"/);
+    assert.ok(script, login.text);
+    const served = await visitor.get(script[1]!);
+    assert.equal(served.status, 200);
+    assert.equal(served.text, readFileSync('hub/dist/static/forms.js', 'utf8'));
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 0, output);
 });

@@ -15,7 +15,8 @@ import { RateLimiter } from '../http/rateLimit.ts';
 import { safeNext } from '../http/redirect.ts';
 import type { Hub } from '../hub.ts';
 import { clip } from '../log.ts';
-import { escapeHtml, page } from '../pages/layout.ts';
+import { html } from '../pages/html.ts';
+import { sendPage } from '../pages/layout.ts';
 import { OidcClient } from './client.ts';
 import { accountFor } from './link.ts';
 import { PendingLogins } from './pending.ts';
@@ -123,17 +124,16 @@ function refusalPage(hub: Hub): ErrorRequestHandler {
     };
     if (err.status >= 500) hub.log.warn(fields, 'single sign-on unavailable');
     else hub.log.info(fields, 'request refused');
-    res
-      .status(err.status)
-      .set(err.headers)
-      .type('html')
-      .send(
-        page(
-          'Sign-in failed',
-          `<div class="card"><h1>Sign-in failed</h1>
-          <div class="error" role="alert">${escapeHtml(err.message)}</div>
+    res.set(err.headers);
+    sendPage(
+      res,
+      {
+        title: 'Sign-in failed',
+        body: html`<div class="card"><h1>Sign-in failed</h1>
+          <div class="error" role="alert">${err.message}</div>
           <a class="button" href="/hub/login">Back to sign in</a></div>`,
-        ),
-      );
+      },
+      err.status,
+    ).catch(next);
   };
 }

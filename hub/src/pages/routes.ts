@@ -1,88 +1,44 @@
-/** Browser pages: login (password and single sign-on), logout, and the home page. */
-import express, { type Request } from 'express';
-import { checkLogin, startSession } from '../accounts/routes.ts';
-import { authenticate } from '../auth/authenticate.ts';
-import { deleteSession, SESSION_COOKIE } from '../auth/sessions.ts';
-import { XSRF_COOKIE } from '../auth/xsrf.ts';
-import { HttpError } from '../http/errors.ts';
-import { safeNext } from '../http/redirect.ts';
+/** Browser pages: the page table, sign in and out, and the pages' static files. */
+import express from 'express';
 import type { Hub } from '../hub.ts';
+import { pageAssets } from './assets.ts';
 import { homePage } from './home.ts';
-import { escapeHtml, page } from './layout.ts';
+import { loginPage, loginRoute } from './login.ts';
+import { buildPageRouter, type PageDef } from './page.ts';
+import { logoutPage, signOutRoute } from './signOut.ts';
 import { signupPage } from './signup.ts';
 
-function loginForm(hub: Hub, req: Request, next: string, error?: string): string {
-  // A first visit has no _xsrf cookie yet; the page's script fills the field from the new one.
-  const xsrf = escapeHtml(String(req.cookies?.[XSRF_COOKIE] ?? ''));
-  const sso = hub.config.oidc
-    ? `<p class="muted">or</p><a class="button secondary" href="/hub/oauth/login?next=${encodeURIComponent(next)}">Sign in with ${escapeHtml(hub.config.oidc.name)}</a>`
-    : '';
-  return page(
-    'Sign in',
-    `<div class="card"><h1>Sign in to Orrery</h1>
-    ${error ? `<div class="error" role="alert">${escapeHtml(error)}</div>` : ''}
-    <form method="post" action="/hub/login?next=${encodeURIComponent(next)}">
-      <input type="hidden" name="_xsrf" value="${xsrf}" data-xsrf>
-      <label for="username">Username</label><input id="username" name="username" autocomplete="username" required autofocus>
-      <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
-      <button type="submit">Sign in</button>
-    </form>${sso}
-    <p class="muted">No account? <a href="/hub/signup">Register</a></p></div>
-    <script>/* the _xsrf cookie may be new on this response */
-      const m = document.cookie.match(/(?:^|; )_xsrf=([^;]+)/); if (m) document.querySelector('[data-xsrf]').value = decodeURIComponent(m[1]);</script>`,
-  );
+/** Every page the hub serves; tests walk this table (CSP, no inline script). */
+export const pages: readonly PageDef[] = [loginPage, logoutPage, homePage, signupPage];
+
+/** /hub/static/<name>: cached for a year when the URL names the current version, else revalidated. */
+function staticRoutes(hub: Hub): express.Router {
+  const router = express.Router();
+  const send = async (name: string, req: express.Request, res: express.Response) => {
+    const asset = (await pageAssets()).get(name);
+    if (!asset) {
+      res.status(404).type('text').send('Not found');
+      return;
+    }
+    const current = req.query.v === asset.version;
+    res
+      .set('Cache-Control', current ? 'public, max-age=31536000, immutable' : 'no-cache')
+      .type(asset.type)
+      .send(asset.body);
+  };
+  router.get('/hub/static/:name', (req, res) => send(req.params.name, req, res));
+  router.get('/favicon.ico', (req, res) => send('favicon.svg', req, res));
+  // Fail at start, not at the first visitor, when the assets are missing or do not bundle.
+  pageAssets().catch((err: unknown) => hub.log.error({ err }, 'page assets unavailable'));
+  return router;
 }
 
 export function pageRoutes(hub: Hub): express.Router {
   const router = express.Router();
-  router.get('/hub/login', (req, res) => {
-    res.type('html').send(loginForm(hub, req, safeNext(req.query.next)));
-  });
-  router.post('/hub/login', async (req, res) => {
-    const next = safeNext(req.query.next ?? req.body?.next);
-    const { username, password } = (req.body ?? {}) as Record<string, unknown>;
-    if (
-      typeof username !== 'string' ||
-      typeof password !== 'string' ||
-      username.length > 64 ||
-      password.length > 256
-    ) {
-      res
-        .status(400)
-        .type('html')
-        .send(loginForm(hub, req, next, 'Enter a username and a password'));
-      return;
-    }
-    try {
-      const user = await checkLogin(hub, req, username, password);
-      await startSession(hub, req, res, user);
-      res.redirect(303, next);
-    } catch (err) {
-      if (!(err instanceof HttpError)) throw err;
-      res
-        .status(err.status)
-        .set(err.headers)
-        .type('html')
-        .send(loginForm(hub, req, next, err.message));
-    }
-  });
-  router.get('/hub/logout', async (req, res) => {
-    const cookie = req.cookies?.[SESSION_COOKIE];
-    if (typeof cookie === 'string') await deleteSession(hub.db, cookie);
-    res.clearCookie(SESSION_COOKIE, { path: '/' });
-    res.redirect(303, '/hub/login');
-  });
-  router.get('/hub/home', async (req, res) => {
-    const caller = await authenticate(hub, req);
-    if (!caller) {
-      res.redirect(303, `/hub/login?next=${encodeURIComponent('/hub/home')}`);
-      return;
-    }
-    res.type('html').send(homePage(caller));
-  });
-  router.get('/hub/signup', (_req, res) => {
-    res.type('html').send(signupPage(hub.config.requireApproval, hub.config.openRegistration));
-  });
+  router.use(staticRoutes(hub));
+  router.use(loginRoute(hub));
+  router.use(signOutRoute(hub));
+  router.use(buildPageRouter(hub, pages));
   router.get('/', (_req, res) => res.redirect(302, '/hub/home'));
   router.get('/hub', (_req, res) => res.redirect(302, '/hub/home'));
   router.get('/hub/', (_req, res) => res.redirect(302, '/hub/home'));

@@ -70,11 +70,29 @@ test('register, start a server with progress, run a cell in JupyterLab through t
   await page.click('#start button[type=submit]');
   const progress = page.locator('#progress progress');
   await progress.waitFor({ state: 'visible' });
+  // Sample the bar until the page opens JupyterLab; the wait for that is bounded.
   const seen = new Set<number>();
-  while (!page.url().includes('/user/alice/lab/')) {
-    const value = await progress.getAttribute('value').catch(() => null);
+  let opened = false;
+  // Settles either way, so a timeout is reported below rather than as an unhandled rejection.
+  const opening = page
+    .waitForURL((url) => url.pathname.includes('/user/alice/lab/'), { timeout: 180_000 })
+    .then(
+      () => null,
+      (err: Error) => err,
+    )
+    .finally(() => {
+      opened = true;
+    });
+  while (!opened) {
+    const value = await progress.getAttribute('value', { timeout: 1_000 }).catch(() => null);
     if (value) seen.add(Number(value));
     await page.waitForTimeout(100);
+  }
+  const failure = await opening;
+  if (failure) {
+    throw new Error(
+      `JupyterLab did not open within 180 s (the bar showed ${[...seen]}): ${failure.message}`,
+    );
   }
   assert.ok(
     [...seen].some((value) => value > 0 && value < 100),
@@ -93,6 +111,18 @@ test('register, start a server with progress, run a cell in JupyterLab through t
     'JupyterLab knows the hub (Hub Control Panel, Log Out)',
   );
   assert.equal(hubConfig.token, '', 'no server secret in the page');
+  // The image's JupyterLab defaults (images/base/labconfig): it does not ask about Jupyter news.
+  const notification = await page.request.get(
+    `${hub.url}/user/alice/lab/lab/api/settings/@jupyterlab/apputils-extension:notification`,
+  );
+  assert.equal(notification.status(), 200);
+  // Overrides become the schema's defaults (the user's own settings stay empty).
+  const { schema } = (await notification.json()) as {
+    schema: { properties: Record<string, { default?: unknown }> };
+  };
+  const stale = 'the image predates images/base/labconfig: rebuild it with bash images/build.sh';
+  assert.equal(schema.properties.fetchNews?.default, 'false', stale);
+  assert.equal(schema.properties.checkForUpdates?.default, false, stale);
 
   await page.click('.jp-LauncherCard[data-category="Notebook"]');
   const cell = page.locator('.jp-Cell .jp-InputArea-editor').first();

@@ -1,0 +1,148 @@
+/**
+ * The home page: lists the user's servers with open and stop, starts one (name, image, compute
+ * domain) and follows its progress over server-sent events. All data comes from the REST API.
+ */
+import { api, errorMessage, fillXsrfFields } from './api.ts';
+import { element, make, showError } from './dom.ts';
+import type { ComputeInfo, ProgressEvent, ServerInfo } from './types.ts';
+
+const user = document.body.dataset.user ?? '';
+const serversPath = `/users/${encodeURIComponent(user)}/servers`;
+const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : '');
+
+function row(server: ServerInfo): HTMLTableRowElement {
+  const tr = make('tr');
+  tr.dataset.server = server.name;
+  const cull = server.cullAt ? `stops when idle after ${when(server.cullAt)}` : '';
+  const since =
+    server.status === 'running' ? `since ${when(server.readyAt)}${cull ? ` · ${cull}` : ''}` : '';
+  const badge = make('span', { className: `badge ${server.status}`, textContent: server.status });
+  const status = make('td');
+  status.append(badge);
+  const actions = make('td', { className: 'actions' });
+  if (server.status === 'running') {
+    actions.append(
+      make('a', { className: 'button small', href: `${server.url}lab`, textContent: 'Open' }),
+    );
+  }
+  if (server.status !== 'stopping') {
+    const stop = make('button', { className: 'secondary small', textContent: 'Stop' });
+    stop.addEventListener('click', async () => {
+      stop.disabled = true;
+      stop.textContent = 'Stopping…';
+      try {
+        await api(`${serversPath}/${encodeURIComponent(server.name)}`, { method: 'DELETE' });
+      } catch (err) {
+        showError(errorMessage(err));
+      }
+      await refresh();
+    });
+    actions.append(stop);
+  }
+  tr.append(
+    make('td', { className: 'name', textContent: server.name }),
+    make('td', { className: 'image', textContent: server.image }),
+    make('td', { className: 'domain', textContent: server.domain }),
+    status,
+    make('td', { className: 'muted when', textContent: since }),
+    actions,
+  );
+  return tr;
+}
+
+async function refresh(): Promise<void> {
+  try {
+    const { servers } = await api<{ servers: ServerInfo[] }>(serversPath);
+    element('#servers tbody').replaceChildren(...servers.map(row));
+    element('#empty').hidden = servers.length > 0;
+    element('#servers').hidden = servers.length === 0;
+    for (const server of servers) if (server.status === 'starting') follow(server);
+  } catch (err) {
+    showError(errorMessage(err));
+  }
+}
+
+const following = new Set<string>();
+
+function follow(server: ServerInfo): void {
+  if (following.has(server.name)) return;
+  following.add(server.name);
+  const box = element('#progress');
+  const bar = element<HTMLProgressElement>('progress', box);
+  const label = element('.label', box);
+  box.hidden = false;
+  const source = new EventSource(server.progressUrl);
+  source.addEventListener('message', (message: MessageEvent<string>) => {
+    const event = JSON.parse(message.data) as ProgressEvent;
+    bar.value = event.progress;
+    label.textContent = `${server.name}: ${event.message}`;
+    if (!event.ready && !event.failed) return;
+    source.close();
+    following.delete(server.name);
+    if (event.failed) {
+      showError(event.message);
+      box.hidden = true;
+      void refresh();
+    } else {
+      label.textContent = `${server.name} is ready, opening…`;
+      window.location.href = `${event.url}lab`;
+    }
+  });
+  source.addEventListener('error', () => {
+    source.close();
+    following.delete(server.name);
+    void refresh();
+  });
+}
+
+const option = (value: string, text: string) => make('option', { value, textContent: text });
+
+async function loadOptions(): Promise<void> {
+  try {
+    const compute = await api<ComputeInfo>('/compute');
+    const start = element<HTMLButtonElement>('#start button');
+    element('#image').replaceChildren(...compute.images.map((image) => option(image, image)));
+    element('#domain').replaceChildren(
+      ...compute.domains.map((domain) => option(domain.name, `${domain.name} (${domain.backend})`)),
+    );
+    const memory = Math.round(compute.limits.memoryBytes / 1048576);
+    const culling = compute.idleCullSeconds
+      ? ` · idle servers stop after ${Math.round(compute.idleCullSeconds / 3600)} h, files kept`
+      : '';
+    element('#limits').textContent =
+      `Up to ${compute.maxServers} servers · ${memory} MiB memory and ${compute.limits.cpus} CPU each${culling}`;
+    if (compute.domains.length === 0) {
+      start.disabled = true;
+      showError('No compute domain is available to you; ask an administrator.');
+    }
+    if (compute.images.length === 0) {
+      start.disabled = true;
+      showError('No image is available to you; ask an administrator.');
+    }
+  } catch (err) {
+    showError(errorMessage(err));
+  }
+}
+
+element<HTMLFormElement>('#start').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  showError('');
+  const name = element<HTMLInputElement>('#name').value.trim();
+  try {
+    const server = await api<ServerInfo>(`${serversPath}/${encodeURIComponent(name)}`, {
+      method: 'POST',
+      body: {
+        image: element<HTMLSelectElement>('#image').value,
+        domain: element<HTMLSelectElement>('#domain').value,
+      },
+    });
+    await refresh();
+    follow(server);
+  } catch (err) {
+    showError(errorMessage(err));
+  }
+});
+
+fillXsrfFields();
+void loadOptions();
+void refresh();
