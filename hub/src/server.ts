@@ -2,6 +2,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { SpawnerBackend } from '@orrery/spawner';
 import { createApp } from './app.ts';
+import { deploymentIdentity, deploymentNames } from './compute/deployment.ts';
 import { Compute } from './compute/orchestrator.ts';
 import { loadOrCreateKey } from './compute/secrets.ts';
 import {
@@ -60,7 +61,17 @@ export async function startHub(
   try {
     await registerComputeResources(db, config);
     const domains = await Promise.all(config.compute.domains.map((d) => resolveDomain(d, log)));
-    const gateways = await userNetworkGateways(domains, config.compute.hubUrlForServers, log);
+    const names = deploymentNames(
+      config.compute.namePrefix,
+      await deploymentIdentity(db),
+      domains.flatMap((d) => d.hosts),
+    );
+    const gateways = await userNetworkGateways(
+      domains,
+      config.compute.hubUrlForServers,
+      names,
+      log,
+    );
     const access: HubAccess = {
       configuredUrl: config.compute.hubUrlForServers,
       gateways,
@@ -80,13 +91,14 @@ export async function startHub(
     }
     const backends = new Map<string, SpawnerBackend>();
     for (const domain of domains)
-      backends.set(domain.name, await createDomainBackend(config, domain, access));
+      backends.set(domain.name, await createDomainBackend(config, domain, access, names));
     compute = new Compute({
       config,
       db,
       log,
       backends,
       key: loadOrCreateKey(config.secretKey, config.stateDir),
+      resourcePrefix: names.resourcePrefix,
       hubUrlForServers: config.compute.hubUrlForServers,
     });
     // The route table comes from the database before the first request is served.

@@ -7,6 +7,7 @@ import { route } from '../http/route.ts';
 import { NameParams, NoQuery, Username } from '../http/schemas.ts';
 import type { Hub } from '../hub.ts';
 import { findResourceByName, may } from '../racm/store.ts';
+import { asHttp } from './errors.ts';
 import { type Compute, serverBaseUrl } from './orchestrator.ts';
 import { progressKey } from './progress.ts';
 import { findServer, type ServerRecord, serversOf, setActivity } from './store.ts';
@@ -137,7 +138,8 @@ export const computeRoutes = [
       const user = await userOrThrow(hub, params.name);
       const image = body.image ?? hub.config.compute.images[0];
       if (!image) throw new HttpError(503, 'No image is offered on this hub');
-      return describe(compute, await compute.start(user, params.server, image, body.domain));
+      const record = await asHttp(() => compute.start(user, params.server, image, body.domain));
+      return describe(compute, record);
     },
   }),
   route({
@@ -150,7 +152,8 @@ export const computeRoutes = [
     status: 204,
     async handler({ hub, caller, params }) {
       const { user, record } = await serverOrThrow(hub, params.name, params.server);
-      await computeOf(hub).stop(record, caller!.user.id === user.id ? 'user' : 'admin');
+      const reason = caller!.user.id === user.id ? 'user' : 'admin';
+      await asHttp(() => computeOf(hub).stop(record, reason));
     },
   }),
   route({

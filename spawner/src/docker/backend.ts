@@ -17,6 +17,7 @@ import type {
   PollResult,
   SpawnerBackend,
   SpawnRequest,
+  SpawnUser,
 } from '../types.ts';
 import {
   connectDocker,
@@ -31,6 +32,7 @@ import {
   ensureUserNetwork,
   type FirewallOptions,
   firewallRules,
+  hostResolvers,
   removeFirewallRules,
 } from './network.ts';
 import { chooseHost } from './placement.ts';
@@ -68,7 +70,7 @@ export interface DockerBackendConfig {
   spec?: Partial<Omit<ContainerSpecOptions, 'publishHostIp'>>;
   firewall?: Partial<FirewallOptions>;
   /**
-   * Ports of `firewall.allowHostPorts` that belong to this process only (an ephemeral port):
+   * Ports of `firewall.allowHostPorts` that this process opened for itself (the hub's port):
    * `close()` removes their rules from the local firewall again.
    */
   releaseHostPortsOnClose?: number[];
@@ -178,6 +180,21 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
     }
   }
 
+  identity(state: DockerSavedState): string {
+    return `docker:${state.host}:${state.containerId}`;
+  }
+
+  /** Remove the volume on every host; a host that does not answer fails the call (retried later). */
+  async removeWorkspace(_user: SpawnUser, workspaceVolume: string): Promise<void> {
+    for (const host of this.hosts.values()) {
+      try {
+        await host.docker.getVolume(workspaceVolume).remove();
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    }
+  }
+
   async poll(state: DockerSavedState): Promise<PollResult> {
     try {
       const info = await this.host(state.host).docker.getContainer(state.containerId).inspect();
@@ -246,8 +263,9 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
     for (const host of this.hosts.values()) {
       if (host.config.firewall !== 'local-iptables') continue;
       const openings = firewallRules(host.config.bridgeName ?? 'orrery0', {
+        ...this.firewall,
         allowHostPorts: this.releaseHostPorts,
-        blockedNetworks: [],
+        resolvers: [],
       }).filter((rule) => rule.args.includes('--dport'));
       await removeFirewallRules(openings);
     }
@@ -292,9 +310,14 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
     if (!host.ready) {
       host.ready = (async () => {
         const bridge = host.config.bridgeName ?? 'orrery0';
-        await ensureUserNetwork(host.docker, { name: this.spec.network, bridgeName: bridge });
+        await ensureUserNetwork(host.docker, {
+          name: this.spec.network,
+          bridgeName: bridge,
+          deployment: this.spec.deployment,
+        });
         if (host.config.firewall === 'local-iptables') {
-          await applyFirewallRules(firewallRules(bridge, this.firewall));
+          const resolvers = this.firewall.resolvers ?? (await hostResolvers());
+          await applyFirewallRules(firewallRules(bridge, { ...this.firewall, resolvers }));
         }
       })();
       host.ready.catch(() => {
@@ -324,7 +347,11 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
       if (!isNotFound(error)) throw error;
       await docker.createVolume({
         Name: name,
-        Labels: { [LABELS.managed]: 'true', [LABELS.owner]: owner },
+        Labels: {
+          [LABELS.managed]: 'true',
+          [LABELS.deployment]: this.spec.deployment,
+          [LABELS.owner]: owner,
+        },
       });
     }
   }
