@@ -100,11 +100,6 @@ export function parseDockerHost(
   if (insecure !== null && (parsed.protocol !== 'tcp:' || insecure !== '1')) {
     throw new Error(`"${raw}": insecure=1 is for tcp:// hosts only`);
   }
-  if (parsed.protocol === 'tcp:' && tlsDir === null && insecure === null) {
-    throw new Error(
-      `"${raw}": a tcp:// Docker host needs tls=/dir (a daemon without TLS gives whoever reaches it the host); add insecure=1 to accept that`,
-    );
-  }
   const isSsh = parsed.protocol === 'ssh:';
   if (isSsh && !parsed.username) {
     throw new Error(`"${raw}": an SSH host names its user (ssh://user@host)`);
@@ -127,6 +122,11 @@ export function parseDockerHost(
   }
   if (identity !== null && !identity.startsWith('/')) {
     throw new Error(`"${raw}": identity takes an absolute path`);
+  }
+  if (parsed.protocol === 'tcp:' && tlsDir === null && insecure === null) {
+    throw new Error(
+      `"${raw}": a tcp:// Docker host needs tls=/dir (a daemon without TLS gives whoever reaches it the host); add insecure=1 to accept that`,
+    );
   }
   const isSocket = parsed.protocol === 'unix:';
   const user = parsed.username ? `${parsed.username}@` : '';
