@@ -407,3 +407,82 @@ test('the proxy checks the route’s owner by account, not by name', async () =>
     hub.hub.compute!.routes.delete(424242);
   }
 });
+
+test('a spawn whose server dies while JupyterLab is awaited fails at once, with the reason', {
+  timeout: 60_000,
+}, async () => {
+  const waiting = await startTestHub('compute_gone', {
+    compute: { ...testConfig('').compute, jupyterCommand: SLEEPER, spawnTimeoutSeconds: 600 },
+  });
+  try {
+    const hana = await signUp(waiting.url, 'hana');
+    const started = await hana.post('/hub/api/users/hana/servers/lab', {});
+    assert.equal(started.status, 202);
+    const events = readProgress(waiting.url, started.json.progressUrl, hana.authHeaders());
+    const backend = waiting.hub.compute!.backendOf('local');
+    let pid = 0;
+    await waitFor('the server process', 30_000, async () => {
+      const [server] = await backend.listManaged();
+      pid = (server?.state as { pid?: number } | undefined)?.pid ?? 0;
+      return pid > 0;
+    });
+    process.kill(-pid, 'SIGKILL');
+    // Well before the 600 s spawn timeout (the test's own timeout is 60 s).
+    const last = (await events).at(-1)!;
+    assert.equal(last.failed, true);
+    assert.match(last.message, /stopped before JupyterLab answered/);
+    await waitForStatus(hana, 'hana', 'lab', 'gone');
+  } finally {
+    await waiting.stop();
+  }
+});
+
+test('a database error while cleaning up after a failed spawn is logged; the hub goes on', async () => {
+  const broken = await startTestHub('compute_cleanup', {
+    compute: { ...testConfig('').compute, jupyterCommand: '/bin/false', spawnTimeoutSeconds: 20 },
+  });
+  const brokenDb = new pg.Pool({ connectionString: broken.databaseUrl, max: 1 });
+  try {
+    const ivan = await signUp(broken.url, 'ivan');
+    // The failure's activity record cannot be written: the cleanup's last step throws.
+    await brokenDb.query('ALTER TABLE activity RENAME TO activity_away');
+    const started = await ivan.post('/hub/api/users/ivan/servers/lab', {});
+    assert.equal(started.status, 202);
+    await waitFor('the spawn to fail and its cleanup to fault', 30_000, () =>
+      broken.logLines.some((line) => line.includes('spawn cleanup failed')),
+    );
+    await brokenDb.query('ALTER TABLE activity_away RENAME TO activity');
+    assert.equal((await ivan.get('/hub/api/users/ivan/servers')).status, 200, 'the hub answers');
+  } finally {
+    await brokenDb.query('ALTER TABLE IF EXISTS activity_away RENAME TO activity');
+    await brokenDb.end();
+    await broken.stop();
+  }
+});
+
+test('one server the reconcile loop cannot read does not stop the round', async () => {
+  const { rows } = await db.query(`SELECT id FROM users WHERE name = 'bob'`);
+  const insert = (name: string, state: unknown) =>
+    db.query(
+      `INSERT INTO servers (user_id, name, image, domain, status, state, url)
+       VALUES ($1, $2, 'x', 'local', 'running', $3, 'http://127.0.0.1:9') RETURNING id`,
+      [rows[0].id, name, JSON.stringify(state)],
+    );
+  await insert('unreadable', { backend: 'local', pid: 'not a pid' });
+  // A server that died (no such process), after the unreadable one in the round's order.
+  await insert('dead', {
+    backend: 'local',
+    host: 'localhost',
+    name: 'orrery-x',
+    pid: 2 ** 22 + 5,
+    port: 9,
+  });
+  try {
+    await hub.hub.compute!.reconcile();
+    const left = await db.query(`SELECT name FROM servers WHERE name IN ('unreadable', 'dead')`);
+    assert.deepEqual(left.rows, [{ name: 'unreadable' }], 'the dead server was still handled');
+    assert.ok(hub.logLines.some((line) => line.includes('reconcile failed for a server')));
+  } finally {
+    await db.query(`DELETE FROM servers WHERE name IN ('unreadable', 'dead')`);
+  }
+});
