@@ -12,6 +12,7 @@ import { DockerBackend, type DockerBackendConfig } from '../src/docker/backend.t
 import {
   defaultFirewallOptions,
   firewallRules,
+  hostResolvers,
   removeFirewallRules,
 } from '../src/docker/network.ts';
 import type { DockerSavedState, SpawnRequest } from '../src/types.ts';
@@ -99,7 +100,9 @@ describe('DockerBackend on the local daemon', () => {
     try {
       if (!available) return;
       const left = await sweep();
-      await removeFirewallRules(firewallRules(BRIDGE, defaultFirewallOptions));
+      await removeFirewallRules(
+        firewallRules(BRIDGE, { ...defaultFirewallOptions, resolvers: await hostResolvers() }),
+      );
       assert.deepEqual(left, [], 'test objects leaked');
       assert.deepEqual(await leftovers(), []);
     } finally {
