@@ -28,7 +28,6 @@ import {
   type ClaimRefusal,
   claimServer,
   deleteServer,
-  findServerById,
   findServerOfOwner,
   idleServers,
   type ServerRecord,
@@ -187,7 +186,7 @@ export class Compute {
       });
       if ('refused' in claim)
         throw refusal(claim.refused, serverName, this.config.maxServersPerUser);
-      const record = (await findServerById(this.options.db, claim.id))!;
+      const { record } = claim;
       this.inFlight.add(record.id);
       this.progress.begin(progressKey(user.id, serverName));
       this.progress.emit(progressKey(user.id, serverName), {

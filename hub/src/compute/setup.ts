@@ -201,6 +201,7 @@ export async function createDomainBackend(
         // The openings for this hub's ports go when it stops, fixed port or not: the bridge
         // is this deployment's own, so no other hub relies on them.
         releaseHostPortsOnClose: ports,
+        removeUnusedNetworkOnClose: true,
       });
     }
     case 'swarm':

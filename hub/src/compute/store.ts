@@ -36,7 +36,7 @@ export type ClaimRefusal = 'no-user' | 'limit' | 'taken';
 export async function claimServer(
   db: Db,
   spec: { userId: number; name: string; image: string; domain: string; maxServers: number },
-): Promise<{ id: number } | { refused: ClaimRefusal }> {
+): Promise<{ record: ServerRecord } | { refused: ClaimRefusal }> {
   return inTransaction(db, async (client) => {
     const user = await client.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [spec.userId]);
     if (user.rowCount === 0) return { refused: 'no-user' as const };
@@ -51,7 +51,10 @@ export async function claimServer(
        RETURNING id`,
       [spec.userId, spec.name, spec.image, spec.domain],
     );
-    return { id: inserted.rows[0].id as number };
+    const record = await client.query(`SELECT ${COLUMNS} FROM ${FROM} WHERE s.id = $1`, [
+      inserted.rows[0].id,
+    ]);
+    return { record: record.rows[0] as ServerRecord };
   });
 }
 

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { createBackend, dockerAvailable } from '@orrery/spawner';
+import { createBackend, dockerAvailable, freePort } from '@orrery/spawner';
 import pg from 'pg';
 import { domain } from '../../src/compute/domainConfig.ts';
 import { type Client, signUp, startTestHub, type TestHub } from '../support.ts';
@@ -25,8 +25,13 @@ const skip = available ? false : 'no Docker daemon answers (CI=true makes this a
 /** Ten JupyterLabs starting at once on two shared cores take a while. */
 const SPAWN_SECONDS = 480;
 
-function dockerHub(label: string, compute: Partial<TestHub['hub']['config']['compute']> = {}) {
+function dockerHub(
+  label: string,
+  compute: Partial<TestHub['hub']['config']['compute']> = {},
+  port = 0,
+) {
   return startTestHub(label, {
+    port,
     compute: {
       domains: [domain('local', 'docker')],
       spawnTimeoutSeconds: SPAWN_SECONDS,
@@ -40,6 +45,16 @@ async function dropHub(hub: TestHub): Promise<void> {
   const names = await deploymentOf(hub.databaseUrl, hub.hub.config.compute.namePrefix);
   await hub.stop();
   await removeDeployment(names);
+}
+
+/** The local firewall's rules (INPUT and DOCKER-USER), as iptables -S prints them. */
+async function firewall(): Promise<string> {
+  const chains = await Promise.all(
+    ['INPUT', 'DOCKER-USER'].map(
+      async (chain) => (await run('iptables', ['-w', '-S', chain])).stdout,
+    ),
+  );
+  return chains.join('');
 }
 
 /** The hub's observer of its own Docker servers, from outside the hub. */
@@ -118,13 +133,16 @@ test('ten parallel starts with the reconcile loop at 1 s: ten of ten ready, none
   }
 });
 
-test('two hubs with the same name prefix on one daemon keep each other’s servers through reconcile rounds', {
+test('two hubs with the same name prefix on one daemon keep each other’s servers through reconcile rounds; a hub on a fixed port closes its firewall opening when it stops', {
   skip,
   timeout: (SPAWN_SECONDS + 120) * 1000,
 }, async () => {
   const namePrefix = `orrery-test-${randomBytes(3).toString('hex')}-`;
-  const one = await dockerHub('deploy_one', { namePrefix });
+  const port = await freePort();
+  const one = await dockerHub('deploy_one', { namePrefix }, port);
   const two = await dockerHub('deploy_two', { namePrefix });
+  const oneNames = await deploymentOf(one.databaseUrl, namePrefix);
+  let oneStopped = false;
   try {
     const ann = await signUp(one.url, 'ann');
     const ben = await signUp(two.url, 'ben');
@@ -144,8 +162,15 @@ test('two hubs with the same name prefix on one daemon keep each other’s serve
     assert.deepEqual(swept, []);
     assert.equal((await ann.delete('/hub/api/users/ann/servers/lab')).status, 204);
     assert.equal((await ben.delete('/hub/api/users/ben/servers/lab')).status, 204);
+
+    const opening = new RegExp(`-i ${oneNames.localBridge} -p tcp -m tcp --dport ${port} `);
+    assert.match(await firewall(), opening, 'the hub on a fixed port opened it for its servers');
+    await one.stop();
+    oneStopped = true;
+    assert.doesNotMatch(await firewall(), opening, 'and closed it when it stopped');
   } finally {
-    await dropHub(one);
+    if (!oneStopped) await one.stop();
+    await removeDeployment(oneNames);
     await dropHub(two);
   }
 });

@@ -74,6 +74,12 @@ export interface DockerBackendConfig {
    * `close()` removes their rules from the local firewall again.
    */
   releaseHostPortsOnClose?: number[];
+  /**
+   * On `close()`, remove the user network (and, on a `local-iptables` host, its bridge's
+   * firewall rules) where no container uses it any more: for a network of the deployment's
+   * own, so a stopped deployment leaves nothing behind. Default false.
+   */
+  removeUnusedNetworkOnClose?: boolean;
   /** How long `start` waits for the container to be running with its port published. */
   startTimeoutMs?: number;
   /** Seconds Docker waits after SIGTERM before SIGKILL on stop. */
@@ -111,6 +117,7 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
   private readonly startTimeoutMs: number;
   private readonly stopGraceSeconds: number;
   private readonly releaseHostPorts: number[];
+  private readonly removeUnusedNetwork: boolean;
   private cursor = 0;
 
   constructor(config: DockerBackendConfig) {
@@ -125,6 +132,7 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
     this.startTimeoutMs = config.startTimeoutMs ?? 60_000;
     this.stopGraceSeconds = config.stopGraceSeconds ?? 10;
     this.releaseHostPorts = config.releaseHostPortsOnClose ?? [];
+    this.removeUnusedNetwork = config.removeUnusedNetworkOnClose ?? false;
   }
 
   /** Names of the configured hosts, in configuration order. */
@@ -258,16 +266,33 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
   }
 
   async close(): Promise<void> {
-    // dockerode keeps no persistent connections; only this process's firewall openings go.
-    if (this.releaseHostPorts.length === 0) return;
+    // dockerode keeps no persistent connections; only this process's firewall openings go,
+    // and the user network when this deployment no longer runs anything on it.
     for (const host of this.hosts.values()) {
-      if (host.config.firewall !== 'local-iptables') continue;
-      const openings = firewallRules(host.config.bridgeName ?? 'orrery0', {
-        ...this.firewall,
-        allowHostPorts: this.releaseHostPorts,
-        resolvers: [],
-      }).filter((rule) => rule.args.includes('--dport'));
-      await removeFirewallRules(openings);
+      const bridge = host.config.bridgeName ?? 'orrery0';
+      const iptables = host.config.firewall === 'local-iptables';
+      if (iptables && this.releaseHostPorts.length > 0) {
+        const openings = firewallRules(bridge, {
+          ...this.firewall,
+          allowHostPorts: this.releaseHostPorts,
+          resolvers: [],
+        }).filter((rule) => rule.args.includes('--dport'));
+        await removeFirewallRules(openings);
+      }
+      if (this.removeUnusedNetwork && (await this.removeNetworkIfUnused(host)) && iptables) {
+        const resolvers = this.firewall.resolvers ?? (await hostResolvers());
+        await removeFirewallRules(firewallRules(bridge, { ...this.firewall, resolvers }));
+      }
+    }
+  }
+
+  /** Remove the user network on `host` unless a container is on it; true if it went now. */
+  private async removeNetworkIfUnused(host: Host): Promise<boolean> {
+    try {
+      await host.docker.getNetwork(this.spec.network).remove();
+      return true;
+    } catch {
+      return false; // gone already, in use (servers outlive the hub), or the host is down
     }
   }
 
