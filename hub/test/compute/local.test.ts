@@ -233,7 +233,7 @@ test('above the global spawn limit a start answers 429 with Retry-After', async 
   const busy = await startTestHub('compute_busy', {
     compute: {
       ...testConfig('').compute,
-      jupyterCommand: '/bin/false',
+      jupyterCommand: SLEEPER,
       spawnTimeoutSeconds: 3,
       maxConcurrentSpawns: 1,
     },
