@@ -88,6 +88,11 @@ export class Compute {
     if (this.backends.size === 0) throw new TypeError('Compute needs at least one compute domain');
   }
 
+  /** Spawns under way in this process (each holds one of the hub's spawn slots). */
+  get spawnsInProgress(): number {
+    return this.spawning;
+  }
+
   /** The domain a start without one goes to. */
   get defaultDomain(): string {
     return this.backends.keys().next().value!;

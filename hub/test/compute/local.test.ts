@@ -324,6 +324,10 @@ test('parallel starts take the per-user and the global limit atomically, and lea
     const { rows } = await racingDb.query('SELECT count(*)::int AS n FROM servers');
     assert.equal(rows[0].n, 3, 'three rows, no more');
     await stopAll(new Map([['erin', erin]]));
+    // A stopped spawn gives its slot back once it notices its server is gone.
+    await waitFor('the stopped spawns to free their slots', 30_000, () => {
+      return compute.spawnsInProgress === 0;
+    });
 
     // Ten users, one server each, three spawn slots.
     const clients = new Map<string, Client>();
