@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createAccount } from '../hub/src/accounts/service.ts';
 import { createToken } from '../hub/src/auth/tokens.ts';
+import { deploymentIdentity, deploymentNames } from '../hub/src/compute/deployment.ts';
 import { domain } from '../hub/src/compute/domainConfig.ts';
 import { serverSecret } from '../hub/src/compute/secrets.ts';
 import { findServer } from '../hub/src/compute/store.ts';
@@ -53,7 +54,8 @@ import { machine, msSince, RESULTS_DIR, ratio, writeResult } from './support/sta
 
 const IMAGE = 'orrery/lab:latest';
 const STOCK_IMAGE = 'orrery-bench/lab-stock:latest';
-const NETWORK = 'orrery-users';
+/** This run's user network: named after its database's deployment identity, read once the hub migrated it. */
+let NETWORK = '';
 const SEQUENTIAL = Number(process.env.ORRERY_BENCH_SPAWNS ?? 5);
 const CONCURRENT = Number(process.env.ORRERY_BENCH_CONCURRENT_SPAWNS ?? 20);
 /** Seconds per throughput measurement (per target, payload and concurrency). */
@@ -710,6 +712,7 @@ async function main() {
   let leftovers: string[] = [];
   try {
     hub = await forkHub(config, profileDir);
+    NETWORK = deploymentNames(BENCH_PREFIX, await deploymentIdentity(db), []).network;
     const users = await createUsers(db, config, [
       'spawner',
       'proxyuser',
@@ -754,6 +757,11 @@ async function main() {
     await db.end();
     await database.drop();
     await sweep(docker, STOCK_IMAGE);
+    if (NETWORK)
+      await docker
+        .getNetwork(NETWORK)
+        .remove()
+        .catch(() => undefined);
   }
   if (leftovers.length > 0) {
     console.error(`compute: LEAK, left behind: ${leftovers.join(', ')}`);

@@ -2,6 +2,7 @@
  * What every module and route handler may use, built once at start. Features are not here:
  * each is a module (module.ts) whose service its own handlers receive.
  */
+import { AccountRemovers } from './accounts/removers.ts';
 import { LoginBackoff } from './auth/loginBackoff.ts';
 import type { HubConfig } from './config.ts';
 import type { Db } from './db/pool.ts';
@@ -24,6 +25,8 @@ export interface Hub {
     webSocketsPerUser: ConnectionCap;
   };
   version: string;
+  /** What each feature removes of a deleted account (modules add theirs when they open). */
+  accountRemovers: AccountRemovers;
 }
 
 export function createHub(config: HubConfig, db: Db, log: Logger): Hub {
@@ -49,5 +52,6 @@ export function createHub(config: HubConfig, db: Db, log: Logger): Hub {
       webSocketsPerUser: new ConnectionCap(config.maxWebSocketsPerUser),
     },
     version: '0.1.0',
+    accountRemovers: new AccountRemovers(),
   };
 }

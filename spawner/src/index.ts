@@ -31,6 +31,8 @@ export {
   type FirewallOptions,
   type FirewallRule,
   firewallRules,
+  hostResolvers,
+  PRIVATE_NETWORKS,
   removeFirewallRules,
   userNetworkGateway,
 } from './docker/network.ts';

@@ -61,8 +61,18 @@ export interface SpawnRequest {
   authSecret: string;
 }
 
+/**
+ * What every saved state has: the backend that made it and the host (or cluster) it lives on.
+ * The hub stores states as JSON and never looks inside beyond these two fields, so a new
+ * backend (Kubernetes, a batch system) brings its own state type without an edit in the hub.
+ */
+export interface SavedStateBase {
+  backend: string;
+  host: string;
+}
+
 /** Saved state of a server on a Docker host (dockerspawner style: only what finds it again). */
-export interface DockerSavedState {
+export interface DockerSavedState extends SavedStateBase {
   backend: 'docker';
   /** Name of the compute-domain host the container runs on. */
   host: string;
@@ -71,7 +81,7 @@ export interface DockerSavedState {
 }
 
 /** Saved state of a server run as a Docker Swarm service. */
-export interface SwarmSavedState {
+export interface SwarmSavedState extends SavedStateBase {
   backend: 'swarm';
   /** Name of the swarm (manager endpoint) in the configuration. */
   host: string;
@@ -80,7 +90,7 @@ export interface SwarmSavedState {
 }
 
 /** Saved state of a server run as a local process. */
-export interface LocalSavedState {
+export interface LocalSavedState extends SavedStateBase {
   backend: 'local';
   host: 'localhost';
   /** Resource name (same scheme as container names); keys the state file. */
@@ -89,7 +99,8 @@ export interface LocalSavedState {
   port: number;
 }
 
-export type SavedState = DockerSavedState | SwarmSavedState | LocalSavedState;
+/** Any backend's saved state; the three built-in ones are DockerSavedState, SwarmSavedState, LocalSavedState. */
+export type SavedState = SavedStateBase;
 
 /** Result of `poll`. */
 export type PollResult = { running: true } | { running: false; exitCode: number | null };
@@ -160,6 +171,21 @@ export interface SpawnerBackend<S extends SavedState = SavedState> {
    * database: it adopts servers it knows and stops orphans.
    */
   listManaged(): Promise<ManagedServer<S>[]>;
+
+  /**
+   * A key naming the resource behind `state`, equal for equal resources and distinct across
+   * this backend's hosts (e.g. `docker:<host>:<container id>`). The hub compares the servers
+   * it knows with those `listManaged` finds by this key; it never reads a state's fields.
+   */
+  identity(state: S): string;
+
+  /**
+   * Remove the workspace of `user` (the volume `workspaceVolume` on every host, or the user's
+   * directory), for an account being deleted. Idempotent: a workspace already gone is success.
+   * Rejects while a server still uses it. Optional: a backend without workspaces of its own
+   * leaves it out.
+   */
+  removeWorkspace?(user: SpawnUser, workspaceVolume: string): Promise<void>;
 
   /**
    * Turn persisted JSON into a state for this backend. Accepts the current shape and older

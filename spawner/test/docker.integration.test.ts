@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -11,6 +12,7 @@ import { DockerBackend, type DockerBackendConfig } from '../src/docker/backend.t
 import {
   defaultFirewallOptions,
   firewallRules,
+  hostResolvers,
   removeFirewallRules,
 } from '../src/docker/network.ts';
 import type { DockerSavedState, SpawnRequest } from '../src/types.ts';
@@ -55,6 +57,21 @@ function request(user: string, serverName = ''): SpawnRequest {
   };
 }
 
+/**
+ * The host directory of a container's pids cgroup, on cgroup v1 (the pids hierarchy) or v2
+ * (the unified one), whichever driver (cgroupfs or systemd) named it: read from the
+ * container's first process, not guessed.
+ */
+async function pidsCgroupDir(containerId: string): Promise<string> {
+  const pid = await docker(['inspect', '--format', '{{.State.Pid}}', containerId]);
+  const lines = (await readFile(`/proc/${pid.trim()}/cgroup`, 'utf8')).split('\n');
+  const v1 = lines.find((line) => line.split(':')[1]?.split(',').includes('pids'));
+  if (v1) return `/sys/fs/cgroup/pids${v1.split(':')[2]}`;
+  const v2 = lines.find((line) => line.startsWith('0::'));
+  if (!v2) throw new Error(`no pids cgroup for container ${containerId}`);
+  return `/sys/fs/cgroup${v2.slice(3)}`;
+}
+
 /** Try a TCP connection from inside `container`: connected | refused | timeout | error text. */
 async function probeFrom(container: string, host: string, port: number): Promise<string> {
   const script = [
@@ -83,7 +100,9 @@ describe('DockerBackend on the local daemon', () => {
     try {
       if (!available) return;
       const left = await sweep();
-      await removeFirewallRules(firewallRules(BRIDGE, defaultFirewallOptions));
+      await removeFirewallRules(
+        firewallRules(BRIDGE, { ...defaultFirewallOptions, resolvers: await hostResolvers() }),
+      );
       assert.deepEqual(left, [], 'test objects leaked');
       assert.deepEqual(await leftovers(), []);
     } finally {
@@ -169,6 +188,9 @@ describe('DockerBackend on the local daemon', () => {
       assert.notEqual(await probeFrom(state.containerId, '169.254.169.254', 80), 'connected');
       const rules = await run('iptables', ['-S', 'DOCKER-USER']);
       assert.match(rules.stdout, new RegExp(`-d 169.254.0.0/16 -i ${BRIDGE} .*-j DROP`));
+      // Every private range is dropped too (a Docker API on the private network, say).
+      for (const range of ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'])
+        assert.match(rules.stdout, new RegExp(`-d ${range} -i ${BRIDGE} .*-j DROP`));
     } finally {
       listener.close();
       if (state) await backend.stop(state);
@@ -192,7 +214,7 @@ describe('DockerBackend on the local daemon', () => {
       (error: Error) => error.message,
     );
     await new Promise((resolve) => setTimeout(resolve, 4000));
-    const cgroup = `/sys/fs/cgroup/pids/docker/${state.containerId}`;
+    const cgroup = await pidsCgroupDir(state.containerId);
     const current = Number((await run('cat', [`${cgroup}/pids.current`])).stdout);
     const events = (await run('cat', [`${cgroup}/pids.events`])).stdout;
     t.diagnostic(`pids.current during bomb: ${current}; ${events.trim()}`);

@@ -11,6 +11,7 @@ import { DockerBackend } from '../src/docker/backend.ts';
 import {
   defaultFirewallOptions,
   firewallRules,
+  hostResolvers,
   removeFirewallRules,
 } from '../src/docker/network.ts';
 import type { DockerSavedState, SpawnRequest } from '../src/types.ts';
@@ -120,7 +121,9 @@ describe('DockerBackend over a two-host compute domain', () => {
         assert.deepEqual([...(await leftovers()), ...(await leftovers(SECOND))], []);
       }
       for (const bridge of BRIDGES) {
-        await removeFirewallRules(firewallRules(bridge, defaultFirewallOptions));
+        await removeFirewallRules(
+          firewallRules(bridge, { ...defaultFirewallOptions, resolvers: await hostResolvers() }),
+        );
       }
       if (daemonPid !== undefined) {
         process.kill(daemonPid, 'SIGTERM');

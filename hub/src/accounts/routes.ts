@@ -22,11 +22,11 @@ import { route } from '../http/route.ts';
 import { Empty, NameParams, NoQuery, Username } from '../http/schemas.ts';
 import type { Hub } from '../hub.ts';
 import { normaliseUsername } from './names.ts';
+import { deleteAccount } from './removal.ts';
 import { HubInfo, LoggedIn, Me, Registered, User, UserList } from './responses.ts';
 import { createAccount, publicUser } from './service.ts';
 import {
   countAdmins,
-  deleteUser,
   findUserByName,
   passwordHashOf,
   recordLogin,
@@ -259,18 +259,7 @@ export const accountRoutes = [
     params: NameParams,
     status: 204,
     async handler({ hub, req, caller, params }) {
-      await inTransaction(hub.db, async (client) => {
-        const user = await findUserByName(client, params.name);
-        if (!user) throw notFound('User');
-        if (user.id === caller!.user.id)
-          throw new HttpError(409, 'You cannot delete your own account here');
-        await recordFor(client, req, {
-          type: 'user.delete',
-          actorId: caller!.user.id,
-          payload: { name: user.name },
-        });
-        await deleteUser(client, user.id);
-      });
+      await deleteAccount(hub, req, params.name, caller!.user.id);
     },
   }),
   route({

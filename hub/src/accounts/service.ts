@@ -7,7 +7,7 @@ import type { Queryable } from '../db/pool.ts';
 import { addMember, publicGroupId } from '../groups/store.ts';
 import { HttpError } from '../http/errors.ts';
 import { safeNameFor, validateUsername } from './names.ts';
-import { findUserByName, insertUser } from './store.ts';
+import { findUserByName, insertUser, nameBeingRemoved } from './store.ts';
 
 export interface AccountSpec {
   username: string;
@@ -32,6 +32,13 @@ export async function createAccount(
   const name = validateUsername(spec.username);
   if (await findUserByName(db, name)) throw new HttpError(409, `The username "${name}" is taken`);
   const safeName = safeNameFor(name);
+  // A deleted account's servers and files are still being removed: the name is not free yet.
+  if (await nameBeingRemoved(db, name, safeName)) {
+    throw new HttpError(
+      409,
+      `The username "${name}" belonged to a deleted account that is still being removed; try again later`,
+    );
+  }
   const user = await insertUser(db, {
     name,
     safeName,

@@ -32,14 +32,6 @@ export async function findUserByName(db: Queryable, name: string): Promise<UserR
   return rows[0];
 }
 
-/**
- * Lock the user's row until the transaction ends, so a per-user cap (count, then insert) is
- * taken by one request at a time. NO KEY UPDATE: rows that merely refer to the user go on.
- */
-export async function lockUser(db: Queryable, id: number): Promise<void> {
-  await db.query('SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE', [id]);
-}
-
 export async function findUserById(db: Queryable, id: number): Promise<UserRecord | undefined> {
   const { rows } = await db.query({
     name: 'user-by-id',
@@ -104,4 +96,70 @@ export async function deleteUser(db: Queryable, userId: number): Promise<boolean
 export async function countAdmins(db: Queryable): Promise<number> {
   const { rows } = await db.query('SELECT count(*)::int AS n FROM users WHERE admin');
   return rows[0].n;
+}
+
+/** A deleted account whose servers and workspace are still being removed. */
+export interface AccountRemoval {
+  userId: number;
+  name: string;
+  safeName: string;
+}
+
+const REMOVAL_COLUMNS = 'user_id AS "userId", name, safe_name AS "safeName"';
+
+/**
+ * Lock the user's row until the transaction ends, so a per-user cap (count, then insert) and a
+ * deletion are taken one at a time. NO KEY UPDATE: rows that merely refer to the user go on.
+ * False when there is no such user.
+ */
+export async function lockUser(db: Queryable, userId: number): Promise<boolean> {
+  const { rowCount } = await db.query('SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE', [
+    userId,
+  ]);
+  return (rowCount ?? 0) > 0;
+}
+
+/** Keep the name taken until the account's servers and files are gone. */
+export async function insertRemoval(db: Queryable, user: UserRecord): Promise<AccountRemoval> {
+  const { rows } = await db.query(
+    `INSERT INTO account_removals (user_id, name, safe_name) VALUES ($1, $2, $3)
+     RETURNING ${REMOVAL_COLUMNS}`,
+    [user.id, user.name, user.safeName],
+  );
+  return rows[0];
+}
+
+/** Is `name` (or its safe form) still held by a deleted account being removed? */
+export async function nameBeingRemoved(
+  db: Queryable,
+  name: string,
+  safeName: string,
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    'SELECT 1 FROM account_removals WHERE name = $1 OR safe_name = $2',
+    [name, safeName],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+export async function pendingRemovals(db: Queryable): Promise<AccountRemoval[]> {
+  const { rows } = await db.query(
+    `SELECT ${REMOVAL_COLUMNS} FROM account_removals ORDER BY removed_at`,
+  );
+  return rows;
+}
+
+export async function deleteRemoval(db: Queryable, userId: number): Promise<void> {
+  await db.query('DELETE FROM account_removals WHERE user_id = $1', [userId]);
+}
+
+export async function noteRemovalError(
+  db: Queryable,
+  userId: number,
+  error: string,
+): Promise<void> {
+  await db.query('UPDATE account_removals SET last_error = $2 WHERE user_id = $1', [
+    userId,
+    error.slice(0, 1000),
+  ]);
 }

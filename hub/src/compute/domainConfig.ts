@@ -11,8 +11,10 @@
  *   SSH_AUTH_SOCK;
  * - `tls=/dir`: TCP with TLS, the client certificate in Docker's layout (`ca.pem`,
  *   `cert.pem`, `key.pem`, as DOCKER_CERT_PATH);
- * - `bridge=orrery1`: the user network's bridge interface on that host (default `orrery0`);
- *   two daemons on one machine need different bridges;
+ * - `bridge=orrery1`: the user network's bridge interface on that host (default: one named
+ *   after the deployment's identity and the host, `or<identity><n>`);
+ * - `insecure=1` (TCP): allow a `tcp://` host without TLS. Refused otherwise: anyone who
+ *   reaches that port owns the daemon, and with it the host;
  * - `firewall=local|none`: whether the host is this machine, so the hub installs the user
  *   network firewall and listens on that network for its servers (default: local for `unix:`);
  * - `hub=<url>`: how servers on that host reach the hub, when the hub does not listen there
@@ -26,7 +28,8 @@ export interface DockerHostSetting {
   url: string;
   /** Stable name saved with each server's state: `local` for a socket, else `host:port`. */
   name: string;
-  bridge: string;
+  /** The bridge interface of the user network, when set; null: named after the deployment. */
+  bridge: string | null;
   /** Is this host this machine (the hub manages its firewall and listens on its network)? */
   local: boolean;
   /** Where its servers reach the hub, if set explicitly. */
@@ -69,7 +72,15 @@ export function parseDockerHost(
   if (!['unix:', 'tcp:', 'ssh:'].includes(parsed.protocol)) {
     throw new Error(`"${raw}": a Docker host is ${SCHEMES}`);
   }
-  const known = new Set(['bridge', 'firewall', 'hub', 'tls', 'fingerprint', 'identity']);
+  const known = new Set([
+    'bridge',
+    'firewall',
+    'hub',
+    'tls',
+    'fingerprint',
+    'identity',
+    'insecure',
+  ]);
   for (const key of parsed.searchParams.keys()) {
     if (!known.has(key)) throw new Error(`"${raw}": unknown setting "${key}"`);
   }
@@ -77,13 +88,17 @@ export function parseDockerHost(
   if (firewall !== null && firewall !== 'local' && firewall !== 'none') {
     throw new Error(`"${raw}": firewall must be local or none`);
   }
-  const bridge = parsed.searchParams.get('bridge') ?? 'orrery0';
-  if (!/^[A-Za-z0-9_-]{1,15}$/.test(bridge)) {
+  const bridge = parsed.searchParams.get('bridge');
+  if (bridge !== null && !/^[A-Za-z0-9_-]{1,15}$/.test(bridge)) {
     throw new Error(`"${raw}": bridge must be an interface name of at most 15 characters`);
   }
   const tlsDir = parsed.searchParams.get('tls');
   if (tlsDir !== null && (parsed.protocol !== 'tcp:' || !tlsDir.startsWith('/'))) {
     throw new Error(`"${raw}": tls takes an absolute directory, on tcp:// hosts only`);
+  }
+  const insecure = parsed.searchParams.get('insecure');
+  if (insecure !== null && (parsed.protocol !== 'tcp:' || insecure !== '1')) {
+    throw new Error(`"${raw}": insecure=1 is for tcp:// hosts only`);
   }
   const isSsh = parsed.protocol === 'ssh:';
   if (isSsh && !parsed.username) {
@@ -107,6 +122,11 @@ export function parseDockerHost(
   }
   if (identity !== null && !identity.startsWith('/')) {
     throw new Error(`"${raw}": identity takes an absolute path`);
+  }
+  if (parsed.protocol === 'tcp:' && tlsDir === null && insecure === null) {
+    throw new Error(
+      `"${raw}": a tcp:// Docker host needs tls=/dir (a daemon without TLS gives whoever reaches it the host); add insecure=1 to accept that`,
+    );
   }
   const isSocket = parsed.protocol === 'unix:';
   const user = parsed.username ? `${parsed.username}@` : '';

@@ -10,6 +10,7 @@ import { closeGracefully, listen } from '../http/listener.ts';
 import { labTokenScopes } from '../labContract.ts';
 import type { FeatureModule } from '../module.ts';
 import { ServerProxy } from '../proxy/proxy.ts';
+import { deploymentIdentity, deploymentNames } from './deployment.ts';
 import { Compute } from './orchestrator.ts';
 import { computeRoutes } from './routes.ts';
 import { loadOrCreateKey } from './secrets.ts';
@@ -33,7 +34,17 @@ export const computeModule: FeatureModule<Compute> = {
     try {
       await registerComputeResources(db, config);
       const domains = await Promise.all(config.compute.domains.map((d) => resolveDomain(d, log)));
-      const gateways = await userNetworkGateways(domains, config.compute.hubUrlForServers, log);
+      const names = deploymentNames(
+        config.compute.namePrefix,
+        await deploymentIdentity(db),
+        domains.flatMap((d) => d.hosts),
+      );
+      const gateways = await userNetworkGateways(
+        domains,
+        config.compute.hubUrlForServers,
+        names,
+        log,
+      );
       const access: HubAccess = {
         configuredUrl: config.compute.hubUrlForServers,
         gateways,
@@ -54,17 +65,20 @@ export const computeModule: FeatureModule<Compute> = {
       }
       const backends = new Map<string, SpawnerBackend>();
       for (const domain of domains)
-        backends.set(domain.name, await createDomainBackend(config, domain, access));
+        backends.set(domain.name, await createDomainBackend(config, domain, access, names));
       const compute = new Compute({
         config,
         db,
         log,
         backends,
         key: loadOrCreateKey(config.secretKey, config.stateDir),
+        resourcePrefix: names.resourcePrefix,
+        accountRemovers: hub.accountRemovers,
         hubUrlForServers: config.compute.hubUrlForServers,
         // Code in the server may call exactly the lab routes of this hub.
         serverTokenScopes: labTokenScopes([...routes]),
       });
+      hub.accountRemovers.add('compute', (removal) => compute.removeAccountResources(removal));
       // The route table comes from the database before the first request is served.
       await compute.reconcile();
       const proxy = new ServerProxy(hub, compute);

@@ -4,54 +4,52 @@
  * answer, publish the route, record it; on any failure stop what was started and leave no
  * container, route or row behind. The backend and the proxy never call each other.
  */
-import { fileURLToPath } from 'node:url';
 import type { ManagedServer, SavedState, SpawnerBackend, SpawnRequest } from '@orrery/spawner';
+import type { AccountRemovers } from '../accounts/removers.ts';
+import {
+  type AccountRemoval,
+  deleteRemoval,
+  noteRemovalError,
+  pendingRemovals,
+} from '../accounts/store.ts';
 import { recordActivity } from '../activity/store.ts';
 import type { UserRecord } from '../auth/principal.ts';
 import type { Scope } from '../auth/scopes.ts';
 import { issueServerToken, revokeServerToken } from '../auth/tokens.ts';
 import type { HubConfig } from '../config.ts';
 import type { Db } from '../db/pool.ts';
-import { HttpError } from '../http/errors.ts';
 import type { Logger } from '../log.ts';
 import { mayUse } from '../racm/use.ts';
+import { ComputeError } from './errors.ts';
 import { progressKey, SpawnProgress } from './progress.ts';
 import { RouteTable } from './routeTable.ts';
 import { serverSecret } from './secrets.ts';
 import {
   allServers,
-  claimForStop,
-  countServers,
+  type ClaimRefusal,
+  claimServer,
   deleteServer,
-  findServerById,
+  findServerOfOwner,
   idleServers,
-  insertStarting,
-  markRunning,
   type ServerRecord,
   saveState,
   setActivity,
+  transition,
 } from './store.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The Jupyter server configuration of the compute images (NODELAY, hub keys), for local servers. */
-const LOCAL_JUPYTER_CONFIG = fileURLToPath(new URL('../../../images/base', import.meta.url));
 
 /** The path a server answers under: JupyterHub's layout, with the URL-safe form of the name. */
 export const serverBaseUrl = (ownerSafeName: string, serverName: string) =>
   `/user/${ownerSafeName}/${serverName}/`;
 
 /** One identity per backend resource, to tell a known server from an orphan or a duplicate. */
-function identity(domain: string, state: SavedState): string {
-  switch (state.backend) {
-    case 'docker':
-      return `${domain}/docker:${state.host}:${state.containerId}`;
-    case 'swarm':
-      return `${domain}/swarm:${state.host}:${state.serviceId}`;
-    case 'local':
-      return `${domain}/local:${state.name}:${state.pid}`;
-  }
+function identity(domain: string, backend: SpawnerBackend, state: SavedState): string {
+  return `${domain}/${backend.identity(state)}`;
 }
+
+/** How long past the spawn timeout a `starting` row of no spawn of this process is kept. */
+const STALE_GRACE_MS = 60_000;
 
 export interface ComputeOptions {
   config: HubConfig;
@@ -61,8 +59,15 @@ export interface ComputeOptions {
   backends: Map<string, SpawnerBackend>;
   /** Derives servers' upstream secrets. */
   key: string;
+  /**
+   * Prefix of this deployment's resource names (the configured prefix and the deployment's
+   * identity, e.g. `orrery-3f9c0a1b-`): workspaces are `<prefix><safe name>-work`.
+   */
+  resourcePrefix: string;
   /** URL code inside a server uses to reach the hub; set once the hub listens if not configured. */
   hubUrlForServers: string | null;
+  /** Every feature's removal of a deleted account, retried here when one was left pending. */
+  accountRemovers: AccountRemovers;
   /** Scopes of the token handed to code inside each server (from the `lab: true` routes). */
   serverTokenScopes: Scope[];
 }
@@ -72,9 +77,15 @@ export class Compute {
   readonly routes = new RouteTable((server) => this.secretFor(server));
   readonly backends: Map<string, SpawnerBackend>;
   private spawning = 0;
+  /** Servers a spawn or stop of this process is acting on: the reconcile loop leaves them be. */
   private readonly inFlight = new Set<number>();
-  private readonly spawns = new Set<Promise<void>>();
+  /** Servers a stop of this process is acting on (kept apart: a stop may meet a spawn). */
+  private readonly stopping = new Set<number>();
+  /** Background spawns, by user id (an account's removal waits for its user's). */
+  private readonly spawns = new Map<Promise<void>, number>();
   private timer: NodeJS.Timeout | undefined;
+  /** True until the first reconcile round (run before the hub takes requests) has ended. */
+  private firstRound = true;
   private loopRunning: Promise<void> | undefined;
 
   constructor(private readonly options: ComputeOptions) {
@@ -82,18 +93,31 @@ export class Compute {
     if (this.backends.size === 0) throw new TypeError('Compute needs at least one compute domain');
   }
 
+  /** Spawns under way in this process (each holds one of the hub's spawn slots). */
+  get spawnsInProgress(): number {
+    return this.spawning;
+  }
+
   /** The domain a start without one goes to. */
   get defaultDomain(): string {
     return this.backends.keys().next().value!;
   }
 
-  /** The backend of `domain`; 503 for a domain no longer configured (its servers stay put). */
+  /** The backend of `domain`; 'unavailable' for a domain no longer configured (its servers stay put). */
   backendOf(domain: string): SpawnerBackend {
     const backend = this.backends.get(domain);
     if (!backend) {
-      throw new HttpError(503, `The compute domain "${domain}" is not configured on this hub`);
+      throw new ComputeError(
+        'unavailable',
+        `The compute domain "${domain}" is not configured on this hub`,
+      );
     }
     return backend;
+  }
+
+  /** The workspace volume (or directory name) of the user with `safeName`. */
+  workspaceOf(safeName: string): string {
+    return `${this.options.resourcePrefix}${safeName}-work`;
   }
 
   private get config() {
@@ -115,32 +139,34 @@ export class Compute {
     return new Date(new Date(server.lastActivityAt).getTime() + this.config.idleCullSeconds * 1000);
   }
 
-  /** May the user start `image` on `domain`? Throws 400/403 if not. */
+  /** May the user start `image` on `domain`? Throws 'invalid' or 'forbidden' if not. */
   private async checkAllowed(user: UserRecord, image: string, domain: string): Promise<void> {
     if (!this.backends.has(domain)) {
-      throw new HttpError(
-        400,
+      throw new ComputeError(
+        'invalid',
         `There is no compute domain "${domain}"; choose one of: ${[...this.backends.keys()].join(', ')}`,
       );
     }
     if (!this.config.images.includes(image)) {
-      throw new HttpError(
-        400,
+      throw new ComputeError(
+        'invalid',
         `The image "${image}" is not offered here; choose one of: ${this.config.images.join(', ')}`,
       );
     }
     const db = this.options.db;
     if (!(await mayUse(db, user.id, 'DockerImage', image))) {
-      throw new HttpError(403, `You may not use the image "${image}"`);
+      throw new ComputeError('forbidden', `You may not use the image "${image}"`);
     }
     if (!(await mayUse(db, user.id, 'ComputeDomain', domain))) {
-      throw new HttpError(403, `You may not use the compute domain "${domain}"`);
+      throw new ComputeError('forbidden', `You may not use the compute domain "${domain}"`);
     }
   }
 
   /**
    * Begin starting a server; resolves once the name is claimed (the spawn goes on in the
-   * background and reports through `progress`). Refuses with 429 above the global spawn limit.
+   * background and reports through `progress`). A service method: it throws ComputeError
+   * ('busy' above the global spawn limit, 'limit' above the user's, 'conflict' for a name
+   * taken), which a route maps to HTTP and a dispatcher to a retry.
    */
   async start(
     user: UserRecord,
@@ -148,46 +174,50 @@ export class Compute {
     image: string,
     domain = this.defaultDomain,
   ): Promise<ServerRecord> {
-    await this.checkAllowed(user, image, domain);
+    // The spawn slot is taken before the first await: parallel starts cannot all pass the check.
     if (this.spawning >= this.config.maxConcurrentSpawns) {
-      throw new HttpError(
-        429,
+      throw new ComputeError(
+        'busy',
         'Too many servers are starting right now; try again in a few seconds',
-        {
-          headers: { 'Retry-After': '10' },
-        },
       );
     }
-    const db = this.options.db;
-    if ((await countServers(db, user.id)) >= this.config.maxServersPerUser) {
-      throw new HttpError(
-        409,
-        `You can run at most ${this.config.maxServersPerUser} servers at once; stop one first`,
-      );
-    }
-    const id = await insertStarting(db, {
-      userId: user.id,
-      name: serverName,
-      image,
-      domain,
-    });
-    if (id === undefined)
-      throw new HttpError(409, `You already have a server named "${serverName}"`);
-    const record = (await findServerById(db, id))!;
     this.spawning += 1;
-    this.inFlight.add(id);
-    this.progress.begin(progressKey(user.id, serverName));
-    this.progress.emit(progressKey(user.id, serverName), {
-      progress: 5,
-      message: 'Server requested',
-    });
-    const spawn = this.spawn(record, user).finally(() => {
-      this.spawning -= 1;
-      this.inFlight.delete(id);
-      this.spawns.delete(spawn);
-    });
-    this.spawns.add(spawn);
-    return record;
+    let handedOver = false;
+    try {
+      await this.checkAllowed(user, image, domain);
+      const claim = await claimServer(this.options.db, {
+        userId: user.id,
+        name: serverName,
+        image,
+        domain,
+        maxServers: this.config.maxServersPerUser,
+      });
+      if ('refused' in claim)
+        throw refusal(claim.refused, serverName, this.config.maxServersPerUser);
+      const { record } = claim;
+      this.inFlight.add(record.id);
+      this.progress.begin(progressKey(user.id, serverName));
+      this.progress.emit(progressKey(user.id, serverName), {
+        progress: 5,
+        message: 'Server requested',
+      });
+      const spawn: Promise<void> = this.spawn(record, user)
+        .catch((err) =>
+          // spawn() reports its own failures; this is a fault in that reporting (a database
+          // error during cleanup), which must not become an unhandled rejection.
+          this.options.log.error({ server: record.id, err: String(err) }, 'spawn cleanup failed'),
+        )
+        .finally(() => {
+          this.spawning -= 1;
+          this.inFlight.delete(record.id);
+          this.spawns.delete(spawn);
+        });
+      this.spawns.set(spawn, user.id);
+      handedOver = true;
+      return record;
+    } finally {
+      if (!handedOver) this.spawning -= 1;
+    }
   }
 
   private async spawn(record: ServerRecord, user: UserRecord): Promise<void> {
@@ -195,10 +225,11 @@ export class Compute {
     const key = progressKey(user.id, record.name);
     const deadline = Date.now() + this.config.spawnTimeoutSeconds * 1000;
     const baseUrl = serverBaseUrl(user.safeName, record.name);
-    const backend = this.backendOf(record.domain);
+    let backend: SpawnerBackend | undefined;
     let state: SavedState | undefined;
     let pending: Promise<{ url: string; state: SavedState }> | undefined;
     try {
+      backend = this.backendOf(record.domain);
       const token = await issueServerToken(
         db,
         user.id,
@@ -210,8 +241,8 @@ export class Compute {
         user: { name: user.name, safeName: user.safeName },
         serverName: record.name,
         image: record.image,
-        env: this.serverEnvironment(backend, user, record.name, baseUrl, token),
-        workspaceVolume: `${this.config.namePrefix}${user.safeName}-work`,
+        env: this.serverEnvironment(user, record.name, baseUrl, token),
+        workspaceVolume: this.workspaceOf(user.safeName),
         limits: this.config.limits,
         baseUrl,
         authSecret: this.secretFor(record),
@@ -223,11 +254,23 @@ export class Compute {
       pending = backend.start(request);
       const started = await withDeadline(pending, deadline, 'the server did not start in time');
       state = started.state;
-      await saveState(db, record.id, state);
+      if (!(await saveState(db, record.id, state)))
+        throw new Error('the server was stopped while it was starting');
       this.progress.emit(key, { progress: 60, message: 'Waiting for JupyterLab to answer' });
-      await this.waitForJupyter(started.url, baseUrl, this.secretFor(record), deadline);
-      await markRunning(db, record.id, started.url, state);
-      this.routes.set({ ...record, url: started.url });
+      await this.waitForJupyter(
+        backend,
+        state,
+        started.url,
+        baseUrl,
+        this.secretFor(record),
+        deadline,
+      );
+      const ready = await transition(db, record.id, 'starting', 'running', {
+        url: started.url,
+        state,
+      });
+      if (!ready) throw new Error('the server was stopped while it was starting');
+      this.routes.set(ready);
       await recordActivity(db, {
         type: 'server.start',
         userId: user.id,
@@ -248,11 +291,17 @@ export class Compute {
         failed: true,
       });
       // Whatever was created goes: a start that finishes after the deadline is stopped too.
-      if (state)
+      if (backend && state) {
+        const created = state;
         await backend
-          .stop(state)
-          .catch((stopErr) => log.error({ err: stopErr }, 'cleanup stop failed'));
-      else pending?.then((late) => backend.stop(late.state)).catch(() => {});
+          .stop(created)
+          .catch((stopErr) => log.error({ err: String(stopErr) }, 'cleanup stop failed'));
+      } else if (backend) {
+        const late = backend;
+        pending
+          ?.then((started) => late.stop(started.state))
+          .catch((stopErr) => log.warn({ err: String(stopErr) }, 'late cleanup failed'));
+      }
       this.routes.delete(record.id);
       await deleteServer(db, record.id);
       await revokeServerToken(db, user.id, record.name);
@@ -265,7 +314,6 @@ export class Compute {
   }
 
   private serverEnvironment(
-    backend: SpawnerBackend,
     user: UserRecord,
     serverName: string,
     baseUrl: string,
@@ -273,8 +321,6 @@ export class Compute {
   ): Record<string, string> {
     const hubUrl = this.options.hubUrlForServers ?? this.options.config.publicUrl;
     return {
-      // Local servers read the same Jupyter server configuration the images carry.
-      ...(backend.kind === 'local' ? { JUPYTER_CONFIG_PATH: LOCAL_JUPYTER_CONFIG } : {}),
       ORRERY_HUB_URL: hubUrl,
       ORRERY_API_TOKEN: token,
       // JupyterHub's names, so hub-aware tools and JupyterLab's hub menu find their way.
@@ -287,14 +333,21 @@ export class Compute {
     };
   }
 
-  /** Poll Jupyter's /api/status with the server's secret until it answers 200. */
+  /**
+   * Poll Jupyter's /api/status with the server's secret until it answers 200. While it does
+   * not, the backend is asked now and then whether the server still runs: one that is gone
+   * fails the wait at once, with that reason, instead of at the deadline.
+   */
   private async waitForJupyter(
+    backend: SpawnerBackend,
+    state: SavedState,
     url: string,
     baseUrl: string,
     secret: string,
     deadline: number,
   ): Promise<void> {
     let last = 'no answer';
+    let nextPoll = Date.now() + 500;
     while (Date.now() < deadline) {
       try {
         const res = await jupyterStatus(url, baseUrl, secret);
@@ -303,29 +356,44 @@ export class Compute {
       } catch (err) {
         last = err instanceof Error ? err.message : String(err);
       }
+      if (Date.now() >= nextPoll) {
+        nextPoll = Date.now() + 500;
+        const polled = await backend.poll(state).catch(() => undefined);
+        if (polled && !polled.running) {
+          const code = polled.exitCode === null ? 'it is gone' : `exit code ${polled.exitCode}`;
+          throw new Error(`the server stopped before JupyterLab answered (${code})`);
+        }
+      }
       // Often: every poll interval is added to the spawn time on average by half.
       await sleep(100);
     }
     throw new Error(`JupyterLab did not answer in time (${last})`);
   }
 
-  /** Stop a server and forget it; its workspace stays. */
+  /**
+   * Stop a server and forget it; its workspace stays. Stopping one that is still starting
+   * makes its spawn give up (and remove what it created).
+   */
   async stop(server: ServerRecord, reason: 'user' | 'idle' | 'admin' = 'user'): Promise<void> {
     const { db } = this.options;
     const backend = this.backendOf(server.domain);
-    const claimed = await claimForStop(db, server.id);
-    if (!claimed) return;
+    const fromRunning = await transition(db, server.id, 'running', 'stopping');
+    const claimed = fromRunning ?? (await transition(db, server.id, 'starting', 'stopping'));
+    if (!claimed) return; // stopped, or being stopped, by someone else
     this.routes.delete(server.id);
+    this.stopping.add(server.id);
     try {
       if (claimed.state) await backend.stop(backend.loadState(claimed.state));
     } catch (err) {
       // Still running somewhere: keep the row so a later stop (or the reconcile loop) retries.
-      await db.query(`UPDATE servers SET status = 'running' WHERE id = $1`, [server.id]);
-      this.routes.set(claimed);
-      throw new HttpError(
-        503,
+      if (fromRunning && (await transition(db, server.id, 'stopping', 'running')))
+        this.routes.set(claimed);
+      throw new ComputeError(
+        'unavailable',
         `The server could not be stopped right now: ${err instanceof Error ? err.message : err}`,
       );
+    } finally {
+      this.stopping.delete(server.id);
     }
     await deleteServer(db, server.id);
     await revokeServerToken(db, claimed.userId, claimed.name);
@@ -336,56 +404,23 @@ export class Compute {
     });
   }
 
-  /** Load the route table from the database and check every server against the backend. */
+  /**
+   * Load the route table from the database, check every server against its backend, stop
+   * orphans, and finish accounts' removals. Each server is handled on its own: one that fails
+   * is logged and the round goes on.
+   */
   async reconcile(): Promise<void> {
     const { db, log } = this.options;
     const rows = await allServers(db);
     const known = new Set<string>();
     for (const row of rows) {
-      const backend = this.backends.get(row.domain);
-      if (!backend) {
-        // Its domain left the configuration: nothing here can poll or stop it, so it stays.
-        if (row.status === 'running' && row.url) this.routes.set(row);
-        log.warn({ server: row.id, domain: row.domain }, 'server on an unconfigured domain');
-        continue;
-      }
-      if (this.inFlight.has(row.id)) {
-        if (row.state) known.add(identity(row.domain, backend.loadState(row.state)));
-        continue;
-      }
-      const state = row.state ? backend.loadState(row.state) : undefined;
-      if (state) known.add(identity(row.domain, state));
-      if (row.status !== 'running' || !state || !row.url) {
-        // A spawn or stop that a previous hub process did not finish.
-        if (state)
-          await backend
-            .stop(state)
-            .catch((err) => log.warn({ err: String(err) }, 'cleanup failed'));
-        await deleteServer(db, row.id);
-        await revokeServerToken(db, row.userId, row.name);
-        this.routes.delete(row.id);
-        continue;
-      }
-      const polled = await backend.poll(state).catch(() => undefined);
-      if (polled === undefined) {
-        this.routes.set(row); // cannot tell right now: keep serving it
-      } else if (polled.running) {
-        this.routes.set(row);
-        await this.refreshActivity(row);
-      } else {
-        log.info(
-          { server: row.id, owner: row.owner, exitCode: polled.exitCode },
-          'server went away',
+      try {
+        await this.reconcileRow(row, known);
+      } catch (err) {
+        log.warn(
+          { server: row.id, owner: row.owner, err: String(err) },
+          'reconcile failed for a server',
         );
-        await backend.stop(state).catch(() => {});
-        await deleteServer(db, row.id);
-        await revokeServerToken(db, row.userId, row.name);
-        this.routes.delete(row.id);
-        await recordActivity(db, {
-          type: 'server.died',
-          userId: row.userId,
-          payload: { server: row.name, exitCode: polled.exitCode },
-        });
       }
     }
     for (const [domain, backend] of this.backends) {
@@ -396,14 +431,133 @@ export class Compute {
         log.warn({ domain, err: String(err) }, 'could not list managed servers');
       }
       for (const server of managed) {
-        if (known.has(identity(domain, server.state))) continue;
-        log.warn(
-          { domain, owner: server.owner, server: server.serverName },
-          'stopping an orphaned server',
-        );
-        await backend
-          .stop(server.state)
-          .catch((err) => log.error({ err: String(err) }, 'orphan stop failed'));
+        if (known.has(identity(domain, backend, server.state))) continue;
+        try {
+          if (await this.claimedByRow(domain, backend, server)) continue;
+          log.warn(
+            { domain, owner: server.owner, server: server.serverName },
+            'stopping an orphaned server',
+          );
+          await backend.stop(server.state);
+        } catch (err) {
+          log.error({ domain, owner: server.owner, err: String(err) }, 'orphan stop failed');
+        }
+      }
+    }
+    await this.finishRemovals();
+    this.firstRound = false;
+  }
+
+  /** Check one server row against its backend (see reconcile). */
+  private async reconcileRow(row: ServerRecord, known: Set<string>): Promise<void> {
+    const { db, log } = this.options;
+    const backend = this.backends.get(row.domain);
+    if (!backend) {
+      // Its domain left the configuration: nothing here can poll or stop it, so it stays.
+      if (row.status === 'running' && row.url) this.routes.set(row);
+      log.warn({ server: row.id, domain: row.domain }, 'server on an unconfigured domain');
+      return;
+    }
+    const state = row.state ? backend.loadState(row.state) : undefined;
+    if (state) known.add(identity(row.domain, backend, state));
+    if (this.inFlight.has(row.id) || this.stopping.has(row.id)) return;
+    if (row.status === 'starting') {
+      // In the first round, before this process takes requests, a starting row is an earlier
+      // process's unfinished spawn. Later a start of this process may not have registered its
+      // spawn yet: only a start older than any spawn can be is given up then.
+      const staleAt =
+        new Date(row.startedAt).getTime() + this.config.spawnTimeoutSeconds * 1000 + STALE_GRACE_MS;
+      if (!this.firstRound && Date.now() < staleAt) return;
+      if (!(await transition(db, row.id, 'starting', 'stopping'))) return;
+    }
+    if (row.status !== 'running' || !state || !row.url) {
+      // A spawn or stop that an earlier hub process did not finish.
+      if (state) await backend.stop(state);
+      await this.forget(row);
+      return;
+    }
+    const polled = await backend.poll(state).catch(() => undefined);
+    if (polled === undefined) {
+      this.routes.set(row); // cannot tell right now: keep serving it
+    } else if (polled.running) {
+      this.routes.set(row);
+      await this.refreshActivity(row);
+    } else if (await transition(db, row.id, 'running', 'stopping')) {
+      log.info({ server: row.id, owner: row.owner, exitCode: polled.exitCode }, 'server went away');
+      this.routes.delete(row.id);
+      await backend.stop(state);
+      await this.forget(row);
+      await recordActivity(db, {
+        type: 'server.died',
+        userId: row.userId,
+        payload: { server: row.name, exitCode: polled.exitCode },
+      });
+    }
+  }
+
+  /** Delete a server's row, token and route. */
+  private async forget(row: ServerRecord): Promise<void> {
+    this.routes.delete(row.id);
+    await deleteServer(this.options.db, row.id);
+    await revokeServerToken(this.options.db, row.userId, row.name);
+  }
+
+  /**
+   * Does a server row own this managed server, read afresh (the round's list may predate it)?
+   * A row still `starting` owns its server even before the state is saved: the backend found
+   * it by its labels, and the spawn saves the state or removes the server itself. A row
+   * created after this read names a new resource (start replaces any leftover of the same
+   * name), and the stop below is by this resource's id, so no lock need be held across it.
+   */
+  private async claimedByRow(
+    domain: string,
+    backend: SpawnerBackend,
+    server: ManagedServer,
+  ): Promise<boolean> {
+    const row = await findServerOfOwner(this.options.db, server.owner, server.serverName);
+    if (!row || row.domain !== domain) return false;
+    if (row.status === 'starting' || this.inFlight.has(row.id) || this.stopping.has(row.id))
+      return true;
+    if (!row.state) return false;
+    const saved = identity(domain, backend, backend.loadState(row.state));
+    return saved === identity(domain, backend, server.state);
+  }
+
+  /** Drop every route of `userId` (an account being deleted). */
+  forgetRoutesOf(userId: number): void {
+    this.routes.deleteUser(userId);
+  }
+
+  /**
+   * Remove what is left of a deleted account: wait for its spawns to end, stop every server
+   * the backends still run for it, and remove its workspace. Rejects when something remains.
+   */
+  async removeAccountResources(removal: AccountRemoval): Promise<void> {
+    this.forgetRoutesOf(removal.userId);
+    const spawns = [...this.spawns].filter(([, userId]) => userId === removal.userId);
+    await Promise.allSettled(spawns.map(([spawn]) => spawn));
+    for (const backend of this.backends.values()) {
+      for (const server of await backend.listManaged()) {
+        if (server.owner === removal.name) await backend.stop(server.state);
+      }
+      await backend.removeWorkspace?.(
+        { name: removal.name, safeName: removal.safeName },
+        this.workspaceOf(removal.safeName),
+      );
+    }
+  }
+
+  /** Finish the removals a failure (or an earlier process) left pending; the name is free after. */
+  async finishRemovals(): Promise<void> {
+    const { db, log } = this.options;
+    for (const removal of await pendingRemovals(db)) {
+      try {
+        await this.options.accountRemovers.run(removal);
+        await deleteRemoval(db, removal.userId);
+        log.info({ name: removal.name }, 'account removal finished');
+      } catch (err) {
+        log.warn({ name: removal.name, err: String(err) }, 'account removal still pending');
+        await noteRemovalError(db, removal.userId, String(err));
       }
     }
   }
@@ -465,7 +619,7 @@ export class Compute {
     this.timer = undefined;
     await this.loopRunning;
     // Spawns end within their timeout, cleaning up after themselves; wait for them.
-    await Promise.allSettled([...this.spawns]);
+    await Promise.allSettled([...this.spawns.keys()]);
     await Promise.all([...this.backends.values()].map((backend) => backend.close()));
   }
 }
@@ -476,6 +630,20 @@ function jupyterStatus(url: string, baseUrl: string, secret: string): Promise<Re
     headers: { authorization: `token ${secret}` },
     signal: AbortSignal.timeout(2000),
   });
+}
+
+function refusal(reason: ClaimRefusal, serverName: string, max: number): ComputeError {
+  switch (reason) {
+    case 'no-user':
+      return new ComputeError('not-found', 'User not found');
+    case 'taken':
+      return new ComputeError('conflict', `You already have a server named "${serverName}"`);
+    case 'limit':
+      return new ComputeError(
+        'limit',
+        `You can run at most ${max} servers at once; stop one first`,
+      );
+  }
 }
 
 function withDeadline<T>(promise: Promise<T>, deadline: number, message: string): Promise<T> {

@@ -42,6 +42,15 @@ export class RouteTable {
     if (this.byPath.get(key)?.serverId === serverId) this.byPath.delete(key);
   }
 
+  /** Drop every route of one user (an account being deleted). */
+  deleteUser(userId: number): void {
+    for (const [key, route] of this.byPath) {
+      if (route.userId !== userId) continue;
+      this.byPath.delete(key);
+      this.byId.delete(route.serverId);
+    }
+  }
+
   lookup(ownerSafeName: string, serverName: string): ProxyRoute | undefined {
     return this.byPath.get(`${ownerSafeName}/${serverName}`);
   }

@@ -7,6 +7,7 @@ import { routesOf } from '../http/route.ts';
 import { NameParams, NoQuery, Username } from '../http/schemas.ts';
 import type { Hub } from '../hub.ts';
 import { mayUse } from '../racm/use.ts';
+import { asHttp } from './errors.ts';
 import { type Compute, serverBaseUrl } from './orchestrator.ts';
 import { progressKey } from './progress.ts';
 import { ComputeOffer, ProgressEvent, Server, ServerList } from './responses.ts';
@@ -136,7 +137,8 @@ export const computeRoutes = [
       const user = await userOrThrow(hub, params.name);
       const image = body.image ?? hub.config.compute.images[0];
       if (!image) throw new HttpError(503, 'No image is offered on this hub');
-      return describe(compute, await compute.start(user, params.server, image, body.domain));
+      const record = await asHttp(() => compute.start(user, params.server, image, body.domain));
+      return describe(compute, record);
     },
   }),
   route({
@@ -149,7 +151,8 @@ export const computeRoutes = [
     status: 204,
     async handler({ hub, service: compute, caller, params }) {
       const { user, record } = await serverOrThrow(hub, params.name, params.server);
-      await compute.stop(record, caller!.user.id === user.id ? 'user' : 'admin');
+      const reason = caller!.user.id === user.id ? 'user' : 'admin';
+      await asHttp(() => compute.stop(record, reason));
     },
   }),
   route({

@@ -4,14 +4,20 @@
  * also listens on the user network's gateway (the firewall admits that port and nothing else).
  */
 import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   connectDocker,
   createBackend,
   type DockerEndpoint,
   type DockerHostConfig,
   dockerAvailable,
+  LocalProcessBackend,
+  type LocalProcessConfig,
   type SpawnerBackend,
+  type SpawnRequest,
+  type SpawnUser,
   userNetworkGateway,
 } from '@orrery/spawner';
 import type { HubConfig } from '../config.ts';
@@ -19,10 +25,36 @@ import { type Db, inTransaction, type Queryable } from '../db/pool.ts';
 import { publicGroupId } from '../groups/store.ts';
 import type { Logger } from '../log.ts';
 import { findResourceByName, grant, registerResource, resourceType } from '../racm/store.ts';
+import type { DeploymentNames } from './deployment.ts';
 import type { ComputeDomainConfig, DockerHostSetting } from './domainConfig.ts';
 
-/** The Docker network every server joins (its bridge differs per host, see domainConfig.ts). */
-export const USER_NETWORK = 'orrery-users';
+/** The Jupyter server configuration of the compute images (NODELAY, hub keys), for local servers. */
+const LOCAL_JUPYTER_CONFIG = fileURLToPath(new URL('../../../images/base', import.meta.url));
+
+/**
+ * Local processes as the hub runs them: with the images' Jupyter configuration, and with
+ * workspaces (`<root>/<safe name>/work`) the hub can remove when an account is deleted.
+ */
+class LocalDomainBackend extends LocalProcessBackend {
+  constructor(private readonly settings: LocalProcessConfig) {
+    super(settings);
+  }
+
+  override start(request: SpawnRequest) {
+    return super.start({
+      ...request,
+      env: { JUPYTER_CONFIG_PATH: LOCAL_JUPYTER_CONFIG, ...request.env },
+    });
+  }
+
+  async removeWorkspace(user: SpawnUser): Promise<void> {
+    if (/[/\\]|^\.\.?$/.test(user.safeName)) throw new TypeError('safeName is not a path segment');
+    await rm(path.join(this.settings.workspaceRoot, user.safeName), {
+      recursive: true,
+      force: true,
+    });
+  }
+}
 
 /** A configured host → a dockerode endpoint (TLS client certificates read now). */
 function dockerEndpoint(host: DockerHostSetting): DockerEndpoint {
@@ -76,6 +108,7 @@ export async function resolveDomain(
 export async function userNetworkGateways(
   domains: ComputeDomainConfig[],
   configuredUrl: string | null,
+  names: DeploymentNames,
   log: Logger,
 ): Promise<Map<string, string>> {
   const gateways = new Map<string, string>();
@@ -86,7 +119,11 @@ export async function userNetworkGateways(
       if (!host.local || host.hubUrl || gateways.has(host.url)) continue;
       try {
         const docker = connectDocker(dockerEndpoint(host));
-        const options = { name: USER_NETWORK, bridgeName: host.bridge };
+        const options = {
+          name: names.network,
+          bridgeName: names.bridge(host),
+          deployment: names.label(domain.name),
+        };
         gateways.set(host.url, await userNetworkGateway(docker, options));
       } catch (err) {
         log.warn(
@@ -122,13 +159,17 @@ function hubUrlFor(host: DockerHostSetting, access: HubAccess): string | null {
   return port ? `http://${gateway}:${port}` : null;
 }
 
-function dockerHosts(domain: ComputeDomainConfig, access: HubAccess): DockerHostConfig[] {
+function dockerHosts(
+  domain: ComputeDomainConfig,
+  access: HubAccess,
+  names: DeploymentNames,
+): DockerHostConfig[] {
   return domain.hosts.map((host) => {
     const hubUrl = hubUrlFor(host, access);
     return {
       name: host.name,
       ...dockerEndpoint(host),
-      bridgeName: host.bridge,
+      bridgeName: names.bridge(host),
       ...(host.local
         ? { firewall: 'local-iptables' as const, reachContainerAddress: true }
         : { firewall: 'none' as const }),
@@ -143,20 +184,24 @@ export async function createDomainBackend(
   config: HubConfig,
   domain: ComputeDomainConfig,
   access: HubAccess,
+  names: DeploymentNames,
 ): Promise<SpawnerBackend> {
   // Labels are per domain, so two domains on one daemon (say Docker and Swarm) never adopt
-  // or sweep each other's servers; the prefix keeps deployments apart.
-  const prefix = config.compute.namePrefix;
-  const spec = { namePrefix: prefix, deployment: `${prefix}${domain.name}` };
+  // or sweep each other's servers; the deployment's identity keeps deployments apart.
+  const prefix = names.resourcePrefix;
+  const spec = { namePrefix: prefix, deployment: names.label(domain.name) };
   switch (domain.backend) {
     case 'docker': {
       const ports = [...new Set(access.listeners.values())];
       return createBackend({
         kind: 'docker',
-        hosts: dockerHosts(domain, access),
-        spec: { ...spec, network: USER_NETWORK },
+        hosts: dockerHosts(domain, access, names),
+        spec: { ...spec, network: names.network },
         firewall: { allowHostPorts: ports },
-        releaseHostPortsOnClose: access.ephemeral ? ports : [],
+        // The openings for this hub's ports go when it stops, fixed port or not: the bridge
+        // is this deployment's own, so no other hub relies on them.
+        releaseHostPortsOnClose: ports,
+        removeUnusedNetworkOnClose: true,
       });
     }
     case 'swarm':
@@ -166,8 +211,7 @@ export async function createDomainBackend(
         spec,
       });
     default:
-      return createBackend({
-        kind: 'local',
+      return new LocalDomainBackend({
         workspaceRoot: path.resolve(config.stateDir, 'workspaces'),
         stateDir: path.resolve(config.stateDir, 'servers'),
         jupyterCommand: config.compute.jupyterCommand,

@@ -1,5 +1,5 @@
 /** SQL for the servers table. */
-import type { Queryable } from '../db/pool.ts';
+import { type Db, inTransaction, type Queryable } from '../db/pool.ts';
 
 export type ServerStatus = 'starting' | 'running' | 'stopping';
 
@@ -24,44 +24,85 @@ const COLUMNS = `s.id, s.user_id AS "userId", u.name AS owner, u.safe_name AS "o
   s.last_activity_at AS "lastActivityAt"`;
 const FROM = 'servers s JOIN users u ON u.id = s.user_id';
 
-/** Claim the name for a new server; undefined when the user already has one by that name. */
-export async function insertStarting(
-  db: Queryable,
-  spec: { userId: number; name: string; image: string; domain: string },
-): Promise<number | undefined> {
-  const { rows } = await db.query(
-    `INSERT INTO servers (user_id, name, image, domain, status) VALUES ($1, $2, $3, $4, 'starting')
-     ON CONFLICT (user_id, name) DO NOTHING RETURNING id`,
-    [spec.userId, spec.name, spec.image, spec.domain],
-  );
-  return rows[0]?.id;
+/** Why a server could not be claimed. */
+export type ClaimRefusal = 'no-user' | 'limit' | 'taken';
+
+/**
+ * Claim the name for a new server, within the user's limit, atomically: the user's row is
+ * locked (FOR UPDATE) while counting, so parallel starts of one user queue here and the
+ * count each sees includes the others' rows. The same lock orders a start against the
+ * account's deletion: a start that waited for it finds no user.
+ */
+export async function claimServer(
+  db: Db,
+  spec: { userId: number; name: string; image: string; domain: string; maxServers: number },
+): Promise<{ record: ServerRecord } | { refused: ClaimRefusal }> {
+  return inTransaction(db, async (client) => {
+    const user = await client.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [spec.userId]);
+    if (user.rowCount === 0) return { refused: 'no-user' as const };
+    const { rows } = await client.query(
+      'SELECT count(*)::int AS n, bool_or(name = $2) AS taken FROM servers WHERE user_id = $1',
+      [spec.userId, spec.name],
+    );
+    if (rows[0].taken) return { refused: 'taken' as const };
+    if (rows[0].n >= spec.maxServers) return { refused: 'limit' as const };
+    const inserted = await client.query(
+      `INSERT INTO servers (user_id, name, image, domain, status) VALUES ($1, $2, $3, $4, 'starting')
+       RETURNING id`,
+      [spec.userId, spec.name, spec.image, spec.domain],
+    );
+    const record = await client.query(`SELECT ${COLUMNS} FROM ${FROM} WHERE s.id = $1`, [
+      inserted.rows[0].id,
+    ]);
+    return { record: record.rows[0] as ServerRecord };
+  });
 }
 
-export async function markRunning(
+/**
+ * The only ways a server's status changes; a row is deleted once its server is gone.
+ * starting → running (ready) · starting → stopping (given up, or stopped while starting)
+ * running → stopping (stop, cull, died) · stopping → running (the stop failed: it still runs)
+ */
+const EDGES: Record<ServerStatus, ServerStatus[]> = {
+  starting: ['running', 'stopping'],
+  running: ['stopping'],
+  stopping: ['running'],
+};
+
+/**
+ * Move server `id` from `from` to `to` if it is still in `from`; returns the row as it is now,
+ * or undefined when another actor moved or deleted it first (the caller then leaves it alone).
+ * The compare-and-set is one UPDATE, so two actors never both win.
+ */
+export async function transition(
   db: Queryable,
   id: number,
-  url: string,
-  state: unknown,
-): Promise<void> {
-  await db.query(
-    `UPDATE servers SET status = 'running', url = $2, state = $3, ready_at = now(), last_activity_at = now() WHERE id = $1`,
-    [id, url, JSON.stringify(state)],
-  );
-}
-
-/** Record the backend state as soon as it exists, so a crash mid-spawn can still clean up. */
-export async function saveState(db: Queryable, id: number, state: unknown): Promise<void> {
-  await db.query('UPDATE servers SET state = $2 WHERE id = $1', [id, JSON.stringify(state)]);
-}
-
-/** Mark a server as stopping; returns it if this call won (a second stop finds nothing to do). */
-export async function claimForStop(db: Queryable, id: number): Promise<ServerRecord | undefined> {
+  from: ServerStatus,
+  to: ServerStatus,
+  ready?: { url: string; state: unknown },
+): Promise<ServerRecord | undefined> {
+  if (!EDGES[from].includes(to)) throw new Error(`no server transition ${from} → ${to}`);
   const { rows } = await db.query(
-    `UPDATE servers s SET status = 'stopping' FROM users u
-     WHERE s.id = $1 AND u.id = s.user_id AND s.status <> 'stopping' RETURNING ${COLUMNS}`,
-    [id],
+    `UPDATE servers s SET status = $3,
+       url = COALESCE($4, s.url), state = COALESCE($5::jsonb, s.state),
+       ready_at = CASE WHEN $4::text IS NULL THEN s.ready_at ELSE now() END,
+       last_activity_at = CASE WHEN $4::text IS NULL THEN s.last_activity_at ELSE now() END
+     FROM users u WHERE s.id = $1 AND s.status = $2 AND u.id = s.user_id RETURNING ${COLUMNS}`,
+    [id, from, to, ready?.url ?? null, ready ? JSON.stringify(ready.state) : null],
   );
   return rows[0];
+}
+
+/**
+ * Record the backend state as soon as it exists, so a crash mid-spawn can still clean up.
+ * False when the row is no longer starting (stopped, or its account deleted, meanwhile).
+ */
+export async function saveState(db: Queryable, id: number, state: unknown): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE servers SET state = $2 WHERE id = $1 AND status = 'starting'`,
+    [id, JSON.stringify(state)],
+  );
+  return (rowCount ?? 0) > 0;
 }
 
 export async function deleteServer(db: Queryable, id: number): Promise<void> {
@@ -98,11 +139,17 @@ export async function allServers(db: Queryable): Promise<ServerRecord[]> {
   return rows;
 }
 
-export async function countServers(db: Queryable, userId: number): Promise<number> {
-  const { rows } = await db.query('SELECT count(*)::int AS n FROM servers WHERE user_id = $1', [
-    userId,
-  ]);
-  return rows[0].n;
+/** The server of `owner` (account name) called `name`, read afresh. */
+export async function findServerOfOwner(
+  db: Queryable,
+  owner: string,
+  name: string,
+): Promise<ServerRecord | undefined> {
+  const { rows } = await db.query(
+    `SELECT ${COLUMNS} FROM ${FROM} WHERE u.name = $1 AND s.name = $2`,
+    [owner, name],
+  );
+  return rows[0];
 }
 
 /** Bump activity for many servers at once (the proxy batches its observations). */

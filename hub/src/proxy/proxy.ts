@@ -260,6 +260,16 @@ export class ServerProxy {
       };
     }
     const route = this.compute.routes.lookup(match[1]!, match[2]!);
+    if (route && route.userId !== principal.user.id) {
+      // The path's name is the caller's, but the server is another account's (one deleted
+      // and registered again): the owner is the account, never the name.
+      return {
+        ok: false,
+        status: 403,
+        error: 'forbidden',
+        message: 'This server belongs to another user',
+      };
+    }
     if (!route) {
       return {
         ok: false,

@@ -14,14 +14,21 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import {
   createBackend,
+  type DockerSavedState,
   dockerAvailable,
-  firewallRules,
-  removeFirewallRules,
   type SpawnerBackend,
 } from '@orrery/spawner';
+import pg from 'pg';
 import { migrate } from '../../src/db/migrate.ts';
 import { Client, createTestDatabase, signUp } from '../support.ts';
-import { kernelInfo, openSocket, waitForStatus } from './support.ts';
+import {
+  deploymentOf,
+  kernelInfo,
+  openSocket,
+  removeDeployment,
+  waitFor,
+  waitForStatus,
+} from './support.ts';
 
 const run = promisify(execFile);
 const available = await dockerAvailable();
@@ -33,10 +40,8 @@ const prefix = `orrery-test-${randomBytes(3).toString('hex')}-`;
 const stateDir = mkdtempSync(path.join(tmpdir(), 'orrery-docker-'));
 const secretKey = randomBytes(32).toString('base64url');
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let names: Awaited<ReturnType<typeof deploymentOf>>;
 let observer: SpawnerBackend;
-
-/** Ports the hubs started here listened on for their servers (firewall openings). */
-const hubPorts: number[] = [];
 
 /** Every hub process started here; after() kills any a failed test left running. */
 const children = new Set<ChildProcess>();
@@ -66,12 +71,8 @@ async function runHub(): Promise<{ child: ChildProcess; url: string }> {
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk;
       const found = output.match(/"url":"(http:\/\/[^"]+)"/);
-      if (found) {
-        // Killed hubs cannot close their firewall openings; after() does.
-        for (const port of output.matchAll(/"serversUrl":"http:\/\/[^"]+:(\d+)"/g))
-          hubPorts.push(Number(port[1]));
-        resolve(found[1]!);
-      }
+      // Killed hubs cannot close their firewall openings; after() does.
+      if (found) resolve(found[1]!);
     });
     child.once('exit', () => reject(new Error(`hub exited: ${output.slice(-2000)}`)));
   });
@@ -82,25 +83,22 @@ before(async () => {
   if (skip) return;
   database = await createTestDatabase('docker');
   await migrate(database.url);
+  names = await deploymentOf(database.url, prefix);
   observer = createBackend({
     kind: 'docker',
     hosts: [{ name: 'local', socketPath: '/var/run/docker.sock' }],
-    spec: { namePrefix: prefix, deployment: `${prefix}local` },
+    spec: names.spec('local'),
   });
 });
 
 after(async () => {
   if (skip) return;
   for (const child of children) child.kill('SIGKILL');
-  await removeFirewallRules(
-    firewallRules('orrery0', { allowHostPorts: hubPorts, blockedNetworks: [] }).filter((rule) =>
-      rule.args.includes('--dport'),
-    ),
-  );
-  for (const server of await observer.listManaged()) await observer.stop(server.state);
-  assert.deepEqual(await observer.listManaged(), [], 'no test container is left behind');
+  const left = await observer.listManaged();
   await observer.close();
+  await removeDeployment(names);
   await database.drop();
+  assert.deepEqual(left, [], 'no test container is left behind');
 });
 
 /** Python run inside the container: what its environment lets it reach. */
@@ -148,7 +146,7 @@ test('a server in a container, reached through the proxy; the hub killed with SI
 
   // Code inside the container reaches the hub's API with its own token, over the user network;
   // the hub's pages and every other host port stay out of reach.
-  const id = (before[0]!.state as { containerId: string }).containerId;
+  const id = (before[0]!.state as DockerSavedState).containerId;
   const inside = await insideContainer(id, INSIDE_PROBE);
   assert.equal(inside.user, 'alice', JSON.stringify(inside));
   assert.equal(inside.pages, 404, 'only the API is served to servers');
@@ -187,11 +185,17 @@ test('a container left behind by a crashed spawn is swept when the hub starts', 
 }, async () => {
   let hub = await runHub();
   const bob = await signUp(hub.url, 'bob');
-  await bob.post('/hub/api/users/bob/servers/lab', {});
-  // Kill the hub mid-spawn: the row says "starting" and a container may exist.
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assert.equal((await bob.post('/hub/api/users/bob/servers/lab', {})).status, 202);
+  // Kill the hub mid-spawn, once its container exists and before JupyterLab answers.
+  await waitFor('the spawn to create its container', 120_000, async () => {
+    return (await observer.listManaged()).length === 1;
+  });
   hub.child.kill('SIGKILL');
   await once(hub.child, 'exit');
+  const db = new pg.Pool({ connectionString: database.url, max: 1 });
+  const { rows } = await db.query(`SELECT status FROM servers WHERE name = 'lab'`);
+  await db.end();
+  assert.equal(rows[0]?.status, 'starting', 'the hub died while the server was starting');
   hub = await runHub();
   const again = new Client(hub.url);
   await again.post('/hub/api/login', { username: 'bob', password: 'correct horse' });

@@ -15,7 +15,7 @@ import { domain } from '../../src/compute/domainConfig.ts';
 import { findResourceByName, grant, resourceType } from '../../src/racm/store.ts';
 import { type Client, signUp, startTestHub, type TestHub } from '../support.ts';
 import { type SshDocker, startSshDocker } from './sshDocker.ts';
-import { waitForStatus } from './support.ts';
+import { deploymentOf, removeDeployment, waitForStatus } from './support.ts';
 import { startTlsDocker, type TlsDocker } from './tlsDocker.ts';
 
 const run = promisify(execFile);
@@ -30,8 +30,8 @@ let hub: TestHub;
 let joinedSwarm = false;
 let secure: TlsDocker;
 let far: SshDocker;
-let prefix = '';
 const observers: SpawnerBackend[] = [];
+let names: Awaited<ReturnType<typeof deploymentOf>> | undefined;
 
 before(async () => {
   if (skip) return;
@@ -55,10 +55,10 @@ before(async () => {
       ],
     },
   });
-  prefix = hub.hub.config.compute.namePrefix;
   // Each domain's backend as seen from outside the hub: same daemon, that domain's label.
   const local = { name: 'local', socketPath: '/var/run/docker.sock' };
-  const deployment = (name: string) => ({ namePrefix: prefix, deployment: `${prefix}${name}` });
+  names = await deploymentOf(hub.databaseUrl, hub.hub.config.compute.namePrefix);
+  const deployment = names.spec;
   observers.push(
     createBackend({ kind: 'docker', hosts: [local], spec: deployment('local') }),
     createBackend({
@@ -87,6 +87,8 @@ after(async () => {
     }
     assert.deepEqual(left, [], 'no test container or service is left behind');
   } finally {
+    // The workspace volumes and anything else the deployment left on the daemon.
+    if (names) await removeDeployment(names);
     await secure?.close();
     await far?.close();
     if (joinedSwarm) await docker('swarm', 'leave', '--force');

@@ -4,13 +4,21 @@
  * that leave nothing behind, workspaces that outlive servers, culling and reconciling.
  */
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { domain } from '../../src/compute/domainConfig.ts';
 import { SERVER_TOKEN_SCOPES } from '../../src/routes.ts';
 import { Client, signUp, startTestHub, type TestHub, testConfig } from '../support.ts';
-import { kernelInfo, openSocket, readProgress, waitForStatus } from './support.ts';
+import { kernelInfo, openSocket, readProgress, waitFor, waitForStatus } from './support.ts';
+
+/** A "Jupyter" that runs and never answers: its spawn holds its slot until stopped. */
+const SLEEPER = path.join(mkdtempSync(path.join(tmpdir(), 'orrery-sleeper-')), 'jupyter');
+writeFileSync(SLEEPER, '#!/bin/sh\nexec sleep 300\n');
+chmodSync(SLEEPER, 0o755);
 
 let hub: TestHub;
 let alice: Client;
@@ -238,7 +246,7 @@ test('above the global spawn limit a start answers 429 with Retry-After', async 
   const busy = await startTestHub('compute_busy', {
     compute: {
       ...testConfig('').compute,
-      jupyterCommand: '/bin/false',
+      jupyterCommand: SLEEPER,
       spawnTimeoutSeconds: 3,
       maxConcurrentSpawns: 1,
     },
@@ -275,11 +283,223 @@ test('an idle server is stopped by the culler; its files stay', async () => {
 
 test('the reconcile loop notices a server that died outside the hub', async () => {
   const { rows } = await db.query(`SELECT state FROM servers WHERE name = 'lab'`);
+  const backend = hub.compute().backendOf('local');
+  const state = backend.loadState(rows[0].state);
   process.kill(-rows[0].state.pid, 'SIGKILL');
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await waitFor('the killed server to be gone', 10_000, async () => {
+    return !(await backend.poll(state)).running;
+  });
   await hub.compute().reconcile();
   await waitForStatus(alice, 'alice', 'lab', 'gone');
   const died = await alice.get('/hub/api/activity?type=server.died');
   assert.equal(died.json.events.length, 1);
   assert.equal((await alice.get('/user/alice/lab/api/status')).status, 503);
+});
+
+/** Statuses of `count` parallel requests, counted: `{ 202: 3, 409: 7 }`. */
+async function tally(requests: Promise<{ status: number }>[]): Promise<Record<number, number>> {
+  const counts: Record<number, number> = {};
+  for (const { status } of await Promise.all(requests)) counts[status] = (counts[status] ?? 0) + 1;
+  return counts;
+}
+
+test('parallel starts take the per-user and the global limit atomically, and leave no orphan', async () => {
+  const racing = await startTestHub('compute_race', {
+    compute: {
+      ...testConfig('').compute,
+      jupyterCommand: SLEEPER,
+      spawnTimeoutSeconds: 120,
+      maxServersPerUser: 3,
+      maxConcurrentSpawns: 3,
+    },
+  });
+  const racingDb = new pg.Pool({ connectionString: racing.databaseUrl, max: 2 });
+  const compute = racing.compute();
+  const stopAll = async (clients: Map<string, Client>) => {
+    const { rows } = await racingDb.query(
+      'SELECT u.name AS owner, s.name FROM servers s JOIN users u ON u.id = s.user_id',
+    );
+    for (const row of rows) {
+      const res = await clients
+        .get(row.owner)!
+        .delete(`/hub/api/users/${row.owner}/servers/${row.name}`);
+      assert.equal(res.status, 204, res.text);
+    }
+  };
+  try {
+    // One user, ten servers at once, a limit of three.
+    const erin = await signUp(racing.url, 'erin');
+    const perUser = await tally(
+      Array.from({ length: 10 }, (_, i) => erin.post(`/hub/api/users/erin/servers/s${i}`, {})),
+    );
+    assert.equal(perUser[202], 3, JSON.stringify(perUser));
+    assert.equal((perUser[409] ?? 0) + (perUser[429] ?? 0), 7, JSON.stringify(perUser));
+    const { rows } = await racingDb.query('SELECT count(*)::int AS n FROM servers');
+    assert.equal(rows[0].n, 3, 'three rows, no more');
+    await stopAll(new Map([['erin', erin]]));
+    // A stopped spawn gives its slot back once it notices its server is gone.
+    await waitFor('the stopped spawns to free their slots', 30_000, () => {
+      return compute.spawnsInProgress === 0;
+    });
+
+    // Ten users, one server each, three spawn slots.
+    const clients = new Map<string, Client>();
+    for (let i = 0; i < 10; i++) clients.set(`u${i}`, await signUp(racing.url, `u${i}`));
+    const global = await tally(
+      [...clients].map(([name, client]) => client.post(`/hub/api/users/${name}/servers/lab`, {})),
+    );
+    assert.deepEqual(global, { 202: 3, 429: 7 });
+    await waitFor('the three spawns to start their processes', 30_000, async () => {
+      return (await compute.backendOf('local').listManaged()).length === 3;
+    });
+    await stopAll(clients);
+    assert.deepEqual(await compute.backendOf('local').listManaged(), [], 'no orphan process');
+    assert.equal((await racingDb.query('SELECT 1 FROM servers')).rowCount, 0, 'no row left');
+  } finally {
+    await racingDb.end();
+    await racing.stop();
+  }
+});
+
+test('a deleted account’s name, registered again at once, reaches neither its server nor its files', async () => {
+  const admin = await signUp(hub.url, 'chief');
+  await db.query(`UPDATE users SET admin = true WHERE name = 'chief'`);
+  const frank = await signUp(hub.url, 'frank');
+  assert.equal((await frank.post('/hub/api/users/frank/servers/lab', {})).status, 202);
+  await waitForStatus(frank, 'frank', 'lab', 'running');
+  const put = await frank.request('PUT', '/user/frank/lab/api/contents/secret.txt', {
+    type: 'file',
+    format: 'text',
+    content: 'the old owner’s notes',
+  });
+  assert.equal(put.status, 201, put.text);
+  const { rows } = await db.query(
+    `SELECT s.state FROM servers s JOIN users u ON u.id = s.user_id WHERE u.name = 'frank'`,
+  );
+  const backend = hub.compute().backendOf('local');
+  const oldServer = backend.loadState(rows[0].state);
+
+  assert.equal((await admin.delete('/hub/api/users/frank')).status, 204);
+  const newcomer = await signUp(hub.url, 'frank');
+  assert.equal((await newcomer.get('/user/frank/lab/api/status')).status, 503, 'no old route');
+  assert.equal((await backend.poll(oldServer)).running, false, 'the old server was stopped');
+  assert.equal((await newcomer.post('/hub/api/users/frank/servers/lab', {})).status, 202);
+  await waitForStatus(newcomer, 'frank', 'lab', 'running');
+  const read = await newcomer.get('/user/frank/lab/api/contents/secret.txt');
+  assert.equal(read.status, 404, 'the old workspace is gone');
+  assert.equal((await newcomer.delete('/hub/api/users/frank/servers/lab')).status, 204);
+});
+
+test('a name stays taken while a deleted account is still being removed', async () => {
+  await db.query(
+    `INSERT INTO account_removals (user_id, name, safe_name) VALUES (999999, 'gina', 'gina')`,
+  );
+  const refused = await new Client(hub.url).post('/hub/api/register', {
+    username: 'gina',
+    email: 'gina@example.org',
+    password: 'correct horse',
+  });
+  assert.equal(refused.status, 409);
+  assert.match(refused.json.message, /still being removed/);
+  await hub.compute().finishRemovals();
+  await signUp(hub.url, 'gina');
+});
+
+test('the proxy checks the route’s owner by account, not by name', async () => {
+  const { rows } = await db.query(`SELECT id FROM users WHERE name = 'alice'`);
+  // A route left under bob's name by another account (as a deleted "bob" would leave it).
+  hub.compute().routes.set({
+    id: 424242,
+    userId: rows[0].id,
+    ownerSafeName: 'bob',
+    name: 'stale',
+    url: 'http://127.0.0.1:9',
+    startedAt: new Date(),
+  });
+  try {
+    const res = await bob.get('/user/bob/stale/api/status');
+    assert.equal(res.status, 403);
+    assert.match(res.json.message, /another user/);
+  } finally {
+    hub.compute().routes.delete(424242);
+  }
+});
+
+test('a spawn whose server dies while JupyterLab is awaited fails at once, with the reason', {
+  timeout: 60_000,
+}, async () => {
+  const waiting = await startTestHub('compute_gone', {
+    compute: { ...testConfig('').compute, jupyterCommand: SLEEPER, spawnTimeoutSeconds: 600 },
+  });
+  try {
+    const hana = await signUp(waiting.url, 'hana');
+    const started = await hana.post('/hub/api/users/hana/servers/lab', {});
+    assert.equal(started.status, 202);
+    const events = readProgress(waiting.url, started.json.progressUrl, hana.authHeaders());
+    const backend = waiting.compute().backendOf('local');
+    let pid = 0;
+    await waitFor('the server process', 30_000, async () => {
+      const [server] = await backend.listManaged();
+      pid = (server?.state as { pid?: number } | undefined)?.pid ?? 0;
+      return pid > 0;
+    });
+    process.kill(-pid, 'SIGKILL');
+    // Well before the 600 s spawn timeout (the test's own timeout is 60 s).
+    const last = (await events).at(-1)!;
+    assert.equal(last.failed, true);
+    assert.match(last.message, /stopped before JupyterLab answered/);
+    await waitForStatus(hana, 'hana', 'lab', 'gone');
+  } finally {
+    await waiting.stop();
+  }
+});
+
+test('a database error while cleaning up after a failed spawn is logged; the hub goes on', async () => {
+  const broken = await startTestHub('compute_cleanup', {
+    compute: { ...testConfig('').compute, jupyterCommand: '/bin/false', spawnTimeoutSeconds: 20 },
+  });
+  const brokenDb = new pg.Pool({ connectionString: broken.databaseUrl, max: 1 });
+  try {
+    const ivan = await signUp(broken.url, 'ivan');
+    // The failure's activity record cannot be written: the cleanup's last step throws.
+    await brokenDb.query('ALTER TABLE activity RENAME TO activity_away');
+    const started = await ivan.post('/hub/api/users/ivan/servers/lab', {});
+    assert.equal(started.status, 202);
+    await waitFor('the spawn to fail and its cleanup to fault', 30_000, () =>
+      broken.logLines.some((line) => line.includes('spawn cleanup failed')),
+    );
+    await brokenDb.query('ALTER TABLE activity_away RENAME TO activity');
+    assert.equal((await ivan.get('/hub/api/users/ivan/servers')).status, 200, 'the hub answers');
+  } finally {
+    await brokenDb.query('ALTER TABLE IF EXISTS activity_away RENAME TO activity');
+    await brokenDb.end();
+    await broken.stop();
+  }
+});
+
+test('one server the reconcile loop cannot read does not stop the round', async () => {
+  const { rows } = await db.query(`SELECT id FROM users WHERE name = 'bob'`);
+  const insert = (name: string, state: unknown) =>
+    db.query(
+      `INSERT INTO servers (user_id, name, image, domain, status, state, url)
+       VALUES ($1, $2, 'x', 'local', 'running', $3, 'http://127.0.0.1:9') RETURNING id`,
+      [rows[0].id, name, JSON.stringify(state)],
+    );
+  await insert('unreadable', { backend: 'local', pid: 'not a pid' });
+  // A server that died (no such process), after the unreadable one in the round's order.
+  await insert('dead', {
+    backend: 'local',
+    host: 'localhost',
+    name: 'orrery-x',
+    pid: 2 ** 22 + 5,
+    port: 9,
+  });
+  try {
+    await hub.compute().reconcile();
+    const left = await db.query(`SELECT name FROM servers WHERE name IN ('unreadable', 'dead')`);
+    assert.deepEqual(left.rows, [{ name: 'unreadable' }], 'the dead server was still handled');
+    assert.ok(hub.logLines.some((line) => line.includes('reconcile failed for a server')));
+  } finally {
+    await db.query(`DELETE FROM servers WHERE name IN ('unreadable', 'dead')`);
+  }
 });

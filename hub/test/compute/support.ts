@@ -1,6 +1,47 @@
 /** Helpers for compute tests: wait for a server, talk to a kernel over the proxy. */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import pg from 'pg';
 import WebSocket from 'ws';
+import { deploymentIdentity, deploymentNames } from '../../src/compute/deployment.ts';
 import type { Client } from '../support.ts';
+
+/**
+ * The names a hub on `databaseUrl` with `prefix` gives its resources (its deployment identity
+ * is in that database): for observers that look at its containers from outside.
+ */
+export async function deploymentOf(databaseUrl: string, prefix: string) {
+  const db = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  try {
+    const names = deploymentNames(prefix, await deploymentIdentity(db), []);
+    return {
+      ...names,
+      /** The spec of an observer backend for `domain`. */
+      spec: (domain: string) => ({
+        namePrefix: names.resourcePrefix,
+        deployment: names.label(domain),
+      }),
+      /** The bridge of the first (local) Docker host. */
+      localBridge: `or${names.identity}0`,
+    };
+  } finally {
+    await db.end();
+  }
+}
+
+/** Wait until `check` holds, asking every 100 ms; fails naming `what` after `timeoutMs`. */
+export async function waitFor(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<boolean> | boolean,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 export async function waitForStatus(
   client: Client,
@@ -88,4 +129,50 @@ export function kernelInfo(socket: WebSocket, timeoutMs = 30_000): Promise<{ sta
       }),
     );
   });
+}
+
+const run = promisify(execFile);
+
+/**
+ * Remove everything a test deployment left on the local daemon and firewall: its containers,
+ * volumes and network (by its labels and names), and the iptables rules of its bridge.
+ * Returns the names of containers that were still there.
+ */
+export async function removeDeployment(names: {
+  network: string;
+  label(domain: string): string;
+  resourcePrefix: string;
+  identity: string;
+}): Promise<string[]> {
+  const docker = async (...args: string[]) => (await run('docker', args)).stdout.trim();
+  const listed = (text: string) => text.split('\n').filter(Boolean);
+  const left = listed(
+    await docker('ps', '-a', '--filter', `name=^${names.resourcePrefix}`, '--format', '{{.Names}}'),
+  );
+  if (left.length > 0) await docker('rm', '-f', ...left);
+  const volumes = listed(
+    await docker(
+      'volume',
+      'ls',
+      '--filter',
+      `name=^${names.resourcePrefix}`,
+      '--format',
+      '{{.Name}}',
+    ),
+  );
+  if (volumes.length > 0) await docker('volume', 'rm', '-f', ...volumes);
+  await docker('network', 'rm', names.network).catch(() => '');
+  const bridge = `or${names.identity}`;
+  for (const chain of ['INPUT', 'DOCKER-USER']) {
+    const rules = (await run('iptables', ['-w', '-S', chain])).stdout.split('\n');
+    for (const rule of rules) {
+      if (!new RegExp(`-i ${bridge}\\d+ `).test(rule)) continue;
+      const args = rule
+        .replace(/^-A /, '')
+        .match(/"[^"]*"|\S+/g)!
+        .map((a) => a.replace(/"/g, ''));
+      await run('iptables', ['-w', '-D', ...args]).catch(() => undefined);
+    }
+  }
+  return left;
 }

@@ -13,7 +13,7 @@ test('without ORRERY_COMPUTE_DOMAINS there is one domain on the local socket', (
     {
       url: 'unix:///var/run/docker.sock',
       name: 'local',
-      bridge: 'orrery0',
+      bridge: null,
       local: true,
       hubUrl: null,
       tlsDir: null,
@@ -25,7 +25,7 @@ test('without ORRERY_COMPUTE_DOMAINS there is one domain on the local socket', (
 
 test('several domains, each with its backend and hosts', () => {
   const domains = parseComputeDomains(
-    'local=docker:unix:///var/run/docker.sock ; big=docker:tcp://10.0.0.5:2375,tcp://127.0.0.1:2376?bridge=orrery1&firewall=local;cluster=swarm:tcp://mgr:2377?hub=http%3A%2F%2Fhub.internal%3A8000;laptop=local',
+    'local=docker:unix:///var/run/docker.sock ; big=docker:tcp://10.0.0.5:2375?insecure=1,tcp://127.0.0.1:2376?bridge=orrery1&firewall=local&insecure=1;cluster=swarm:tcp://mgr:2377?hub=http%3A%2F%2Fhub.internal%3A8000&insecure=1;laptop=local',
     single,
   );
   assert.deepEqual(
@@ -42,7 +42,7 @@ test('several domains, each with its backend and hosts', () => {
 });
 
 test('host settings are parsed and checked', () => {
-  const host = parseDockerHost('tcp://127.0.0.1:2376?bridge=orrery1&firewall=local');
+  const host = parseDockerHost('tcp://127.0.0.1:2376?bridge=orrery1&firewall=local&insecure=1');
   assert.deepEqual(host, {
     url: 'tcp://127.0.0.1:2376',
     name: '127.0.0.1:2376',
@@ -84,13 +84,21 @@ test('host settings are parsed and checked', () => {
   assert.throws(() => parseDockerHost('tcp://x:2375?bridge=a-very-long-bridge-name'), /15/);
 });
 
+test('a tcp:// Docker host without TLS is refused unless marked insecure', () => {
+  assert.throws(() => parseDockerHost('tcp://10.0.0.5:2375'), /needs tls=\/dir.*insecure=1/);
+  assert.equal(parseDockerHost('tcp://10.0.0.5:2375?insecure=1').tlsDir, null);
+  assert.throws(() => parseDockerHost('tcp://h:2375?insecure=yes'), /insecure=1 is for tcp/);
+  assert.throws(() => parseDockerHost('unix:///s?insecure=1'), /insecure=1 is for tcp/);
+  assert.equal(parseDockerHost('tcp://h:2376?tls=/etc/orrery/certs').tlsDir, '/etc/orrery/certs');
+});
+
 test('mistakes in ORRERY_COMPUTE_DOMAINS name what is wrong', () => {
   assert.throws(() => parseComputeDomains('local', single), /name=backend/);
   assert.throws(() => parseComputeDomains('a=kubernetes', single), /backend must be one of/);
   assert.throws(() => parseComputeDomains('a b=local', single), /not a valid compute domain name/);
   assert.throws(() => parseComputeDomains('a=local;a=docker', single), /names a domain twice/);
   assert.throws(
-    () => parseComputeDomains('a=docker:tcp://h:1,tcp://h:1', single),
+    () => parseComputeDomains('a=docker:tcp://h:1?insecure=1,tcp://h:1?insecure=1', single),
     /lists a host twice/,
   );
 });

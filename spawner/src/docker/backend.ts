@@ -17,6 +17,7 @@ import type {
   PollResult,
   SpawnerBackend,
   SpawnRequest,
+  SpawnUser,
 } from '../types.ts';
 import {
   connectDocker,
@@ -31,6 +32,7 @@ import {
   ensureUserNetwork,
   type FirewallOptions,
   firewallRules,
+  hostResolvers,
   removeFirewallRules,
 } from './network.ts';
 import { chooseHost } from './placement.ts';
@@ -68,10 +70,16 @@ export interface DockerBackendConfig {
   spec?: Partial<Omit<ContainerSpecOptions, 'publishHostIp'>>;
   firewall?: Partial<FirewallOptions>;
   /**
-   * Ports of `firewall.allowHostPorts` that belong to this process only (an ephemeral port):
+   * Ports of `firewall.allowHostPorts` that this process opened for itself (the hub's port):
    * `close()` removes their rules from the local firewall again.
    */
   releaseHostPortsOnClose?: number[];
+  /**
+   * On `close()`, remove the user network (and, on a `local-iptables` host, its bridge's
+   * firewall rules) where no container uses it any more: for a network of the deployment's
+   * own, so a stopped deployment leaves nothing behind. Default false.
+   */
+  removeUnusedNetworkOnClose?: boolean;
   /** How long `start` waits for the container to be running with its port published. */
   startTimeoutMs?: number;
   /** Seconds Docker waits after SIGTERM before SIGKILL on stop. */
@@ -109,6 +117,7 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
   private readonly startTimeoutMs: number;
   private readonly stopGraceSeconds: number;
   private readonly releaseHostPorts: number[];
+  private readonly removeUnusedNetwork: boolean;
   private cursor = 0;
 
   constructor(config: DockerBackendConfig) {
@@ -123,6 +132,7 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
     this.startTimeoutMs = config.startTimeoutMs ?? 60_000;
     this.stopGraceSeconds = config.stopGraceSeconds ?? 10;
     this.releaseHostPorts = config.releaseHostPortsOnClose ?? [];
+    this.removeUnusedNetwork = config.removeUnusedNetworkOnClose ?? false;
   }
 
   /** Names of the configured hosts, in configuration order. */
@@ -175,6 +185,21 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
       await container.remove({ force: true, v: false });
     } catch (error) {
       if (!isAlreadyGone(error)) throw error;
+    }
+  }
+
+  identity(state: DockerSavedState): string {
+    return `docker:${state.host}:${state.containerId}`;
+  }
+
+  /** Remove the volume on every host; a host that does not answer fails the call (retried later). */
+  async removeWorkspace(_user: SpawnUser, workspaceVolume: string): Promise<void> {
+    for (const host of this.hosts.values()) {
+      try {
+        await host.docker.getVolume(workspaceVolume).remove();
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
     }
   }
 
@@ -241,15 +266,33 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
   }
 
   async close(): Promise<void> {
-    // dockerode keeps no persistent connections; only this process's firewall openings go.
-    if (this.releaseHostPorts.length === 0) return;
+    // dockerode keeps no persistent connections; only this process's firewall openings go,
+    // and the user network when this deployment no longer runs anything on it.
     for (const host of this.hosts.values()) {
-      if (host.config.firewall !== 'local-iptables') continue;
-      const openings = firewallRules(host.config.bridgeName ?? 'orrery0', {
-        allowHostPorts: this.releaseHostPorts,
-        blockedNetworks: [],
-      }).filter((rule) => rule.args.includes('--dport'));
-      await removeFirewallRules(openings);
+      const bridge = host.config.bridgeName ?? 'orrery0';
+      const iptables = host.config.firewall === 'local-iptables';
+      if (iptables && this.releaseHostPorts.length > 0) {
+        const openings = firewallRules(bridge, {
+          ...this.firewall,
+          allowHostPorts: this.releaseHostPorts,
+          resolvers: [],
+        }).filter((rule) => rule.args.includes('--dport'));
+        await removeFirewallRules(openings);
+      }
+      if (this.removeUnusedNetwork && (await this.removeNetworkIfUnused(host)) && iptables) {
+        const resolvers = this.firewall.resolvers ?? (await hostResolvers());
+        await removeFirewallRules(firewallRules(bridge, { ...this.firewall, resolvers }));
+      }
+    }
+  }
+
+  /** Remove the user network on `host` unless a container is on it; true if it went now. */
+  private async removeNetworkIfUnused(host: Host): Promise<boolean> {
+    try {
+      await host.docker.getNetwork(this.spec.network).remove();
+      return true;
+    } catch {
+      return false; // gone already, in use (servers outlive the hub), or the host is down
     }
   }
 
@@ -292,9 +335,14 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
     if (!host.ready) {
       host.ready = (async () => {
         const bridge = host.config.bridgeName ?? 'orrery0';
-        await ensureUserNetwork(host.docker, { name: this.spec.network, bridgeName: bridge });
+        await ensureUserNetwork(host.docker, {
+          name: this.spec.network,
+          bridgeName: bridge,
+          deployment: this.spec.deployment,
+        });
         if (host.config.firewall === 'local-iptables') {
-          await applyFirewallRules(firewallRules(bridge, this.firewall));
+          const resolvers = this.firewall.resolvers ?? (await hostResolvers());
+          await applyFirewallRules(firewallRules(bridge, { ...this.firewall, resolvers }));
         }
       })();
       host.ready.catch(() => {
@@ -324,7 +372,11 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
       if (!isNotFound(error)) throw error;
       await docker.createVolume({
         Name: name,
-        Labels: { [LABELS.managed]: 'true', [LABELS.owner]: owner },
+        Labels: {
+          [LABELS.managed]: 'true',
+          [LABELS.deployment]: this.spec.deployment,
+          [LABELS.owner]: owner,
+        },
       });
     }
   }

@@ -149,6 +149,10 @@ export class LocalProcessBackend implements SpawnerBackend<LocalSavedState> {
     if (!file || file.pid === state.pid) await rm(this.statePath(state.name), { force: true });
   }
 
+  identity(state: LocalSavedState): string {
+    return `local:${state.name}:${state.pid}`;
+  }
+
   async poll(state: LocalSavedState): Promise<PollResult> {
     return (await isOurProcess(state.pid, state.name))
       ? { running: true }

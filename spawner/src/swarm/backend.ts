@@ -18,6 +18,7 @@ import type {
   PollResult,
   SpawnerBackend,
   SpawnRequest,
+  SpawnUser,
   SwarmSavedState,
 } from '../types.ts';
 import {
@@ -94,6 +95,22 @@ export class SwarmBackend implements SpawnerBackend<SwarmSavedState> {
 
   async stop(state: SwarmSavedState): Promise<void> {
     await this.removeService(state.serviceId);
+  }
+
+  identity(state: SwarmSavedState): string {
+    return `swarm:${state.host}:${state.serviceId}`;
+  }
+
+  /**
+   * Remove the workspace volume as the manager's daemon knows it. A multi-node swarm keeps a
+   * volume per node that ran the server; those belong to the nodes' own provisioning.
+   */
+  async removeWorkspace(_user: SpawnUser, workspaceVolume: string): Promise<void> {
+    try {
+      await this.docker.getVolume(workspaceVolume).remove();
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
   }
 
   async poll(state: SwarmSavedState): Promise<PollResult> {
