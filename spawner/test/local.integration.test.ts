@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -52,12 +52,13 @@ describe('LocalProcessBackend', () => {
   before(async () => {
     await ensureVenv();
     dir = await mkdtemp(path.join(os.tmpdir(), TEST_PREFIX));
+    // mkdtemp makes it 0700; server users (when root) must traverse it to their workspaces.
+    await chmod(dir, 0o711);
     backend = new LocalProcessBackend({
       workspaceRoot: path.join(dir, 'workspaces'),
       stateDir: path.join(dir, 'state'),
       jupyterCommand: jupyter,
       namePrefix: TEST_PREFIX,
-      allowRoot: process.getuid?.() === 0,
     });
   });
 
@@ -86,7 +87,6 @@ describe('LocalProcessBackend', () => {
       stateDir: path.join(dir, 'state'),
       jupyterCommand: jupyter,
       namePrefix: TEST_PREFIX,
-      allowRoot: process.getuid?.() === 0,
     });
     assert.deepEqual(await again.listManaged(), [
       { owner: 'lena', serverName: '', state, running: true, url },
