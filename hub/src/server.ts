@@ -80,7 +80,7 @@ export async function startHub(
     }
     const backends = new Map<string, SpawnerBackend>();
     for (const domain of domains)
-      backends.set(domain.name, await createDomainBackend(config, domain, access));
+      backends.set(domain.name, await createDomainBackend(config, domain, access, log));
     compute = new Compute({
       config,
       db,

@@ -37,6 +37,7 @@ export {
 } from './docker/network.ts';
 export { chooseHost, type PlacementDecision } from './docker/placement.ts';
 export { freePort, LocalProcessBackend, type LocalProcessConfig } from './local/backend.ts';
+export { removeSystemUser, systemUserName } from './local/systemUsers.ts';
 export { LABELS, serverLabels, serverResourceName } from './names.ts';
 export { SpawnRefusedError } from './refusal.ts';
 export { SwarmBackend, type SwarmBackendConfig } from './swarm/backend.ts';

@@ -2,13 +2,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { LocalProcessBackend } from '../src/local/backend.ts';
+import { removeSystemUser, systemUserName } from '../src/local/systemUsers.ts';
 import type { SpawnRequest } from '../src/types.ts';
 import { httpStatus, SECRET, TEST_PREFIX, waitForHttp } from './helpers.ts';
 
@@ -51,6 +52,7 @@ describe('LocalProcessBackend', () => {
 
   before(async () => {
     await ensureVenv();
+    process.env['ORRERY_TEST_HUB_ONLY'] = 'a variable of the hub';
     dir = await mkdtemp(path.join(os.tmpdir(), TEST_PREFIX));
     // mkdtemp makes it 0700; server users (when root) must traverse it to their workspaces.
     await chmod(dir, 0o711);
@@ -66,6 +68,8 @@ describe('LocalProcessBackend', () => {
     for (const server of await backend.listManaged()) await backend.stop(server.state);
     assert.deepEqual(await backend.listManaged(), [], 'processes leaked');
     await rm(dir, { recursive: true, force: true });
+    await removeSystemUser(systemUserName(TEST_PREFIX, { name: 'lena', safeName: 'lena' }));
+    delete process.env['ORRERY_TEST_HUB_ONLY'];
   });
 
   it('starts jupyter on a free port behind the secret and stops it', async (t) => {
@@ -80,6 +84,21 @@ describe('LocalProcessBackend', () => {
     // The secret is not on the command line.
     const cmdline = await readFile(`/proc/${state.pid}/cmdline`, 'utf8');
     assert.ok(!cmdline.includes(SECRET));
+    // Nothing of this process's environment reaches the server but what it is given.
+    const environ = (await readFile(`/proc/${state.pid}/environ`, 'utf8')).split('\0');
+    assert.ok(!environ.some((line) => line.startsWith('ORRERY_TEST_HUB_ONLY=')));
+    assert.ok(environ.includes(`HOME=${path.join(dir, 'workspaces', 'lena', 'work')}`));
+    if (process.getuid?.() === 0) {
+      // As root: the server runs as lena's own system user, owner of her 0700 workspace.
+      const uid = Number(
+        /^Uid:\t(\d+)/m.exec(await readFile(`/proc/${state.pid}/status`, 'utf8'))![1],
+      );
+      const workspace = await stat(path.join(dir, 'workspaces', 'lena', 'work'));
+      assert.notEqual(uid, 0);
+      assert.equal(workspace.uid, uid);
+      assert.equal(workspace.mode & 0o777, 0o700);
+      assert.equal((await stat(path.join(dir, 'state'))).mode & 0o777, 0o700);
+    }
 
     // A new backend object (a restarted hub) finds the server through the state directory.
     const again = new LocalProcessBackend({

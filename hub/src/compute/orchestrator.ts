@@ -5,7 +5,13 @@
  * container, route or row behind. The backend and the proxy never call each other.
  */
 import { fileURLToPath } from 'node:url';
-import type { ManagedServer, SavedState, SpawnerBackend, SpawnRequest } from '@orrery/spawner';
+import {
+  type ManagedServer,
+  type SavedState,
+  type SpawnerBackend,
+  SpawnRefusedError,
+  type SpawnRequest,
+} from '@orrery/spawner';
 import { recordActivity } from '../activity/store.ts';
 import type { UserRecord } from '../auth/principal.ts';
 import { SERVER_TOKEN_SCOPES } from '../auth/scopes.ts';
@@ -136,6 +142,11 @@ export class Compute {
     if (!domainResource || !(await may(db, user.id, 'use', domainResource.id))) {
       throw new HttpError(403, `You may not use the compute domain "${domain}"`);
     }
+    // The backend's own rule (a single-user local backend admits its owner only).
+    const backend = this.backends.get(domain)!;
+    await backend.admit?.({ name: user.name, safeName: user.safeName }).catch((err) => {
+      throw err instanceof SpawnRefusedError ? new HttpError(403, err.message) : err;
+    });
   }
 
   /**

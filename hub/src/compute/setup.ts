@@ -3,14 +3,18 @@
  * and make the hub reachable from the servers: on a Docker host that is this machine, the hub
  * also listens on the user network's gateway (the firewall admits that port and nothing else).
  */
+import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
+import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   connectDocker,
   createBackend,
   type DockerEndpoint,
   type DockerHostConfig,
   dockerAvailable,
+  LocalProcessBackend,
   type SpawnerBackend,
   userNetworkGateway,
 } from '@orrery/spawner';
@@ -143,6 +147,7 @@ export async function createDomainBackend(
   config: HubConfig,
   domain: ComputeDomainConfig,
   access: HubAccess,
+  log?: Logger,
 ): Promise<SpawnerBackend> {
   // Labels are per domain, so two domains on one daemon (say Docker and Swarm) never adopt
   // or sweep each other's servers; the prefix keeps deployments apart.
@@ -166,15 +171,73 @@ export async function createDomainBackend(
         spec,
       });
     default:
-      return createBackend({
-        kind: 'local',
-        workspaceRoot: path.resolve(config.stateDir, 'workspaces'),
-        stateDir: path.resolve(config.stateDir, 'servers'),
-        jupyterCommand: config.compute.jupyterCommand,
-        namePrefix: prefix,
-        allowRoot: process.getuid?.() === 0,
-      });
+      return createLocalBackend(config, log);
   }
+}
+
+/** The Jupyter server configuration of the compute images (NODELAY, hub keys), for local servers. */
+const LOCAL_JUPYTER_CONFIG = fileURLToPath(new URL('../../../images/base', import.meta.url));
+
+/**
+ * Where the hub's database listens, for the local backend to keep servers away from it: its
+ * TCP addresses (the host name resolved now) and the unix sockets PostgreSQL may have on this
+ * machine for that port (the URL's socket folder, Debian's and the default /tmp).
+ */
+export async function databaseEndpoints(
+  databaseUrl: string,
+): Promise<{ tcp: { address: string; port: number }[]; sockets: string[] }> {
+  const url = new URL(databaseUrl);
+  const port = Number(url.searchParams.get('port') || url.port || 5432);
+  const socketDir = url.searchParams.get('host')?.startsWith('/')
+    ? url.searchParams.get('host')!
+    : decodeURIComponent(url.hostname).startsWith('/')
+      ? decodeURIComponent(url.hostname)
+      : null;
+  const folders = [
+    ...(socketDir ? [socketDir] : []),
+    '/run/postgresql',
+    '/var/run/postgresql',
+    '/tmp',
+  ];
+  const hostname = url.hostname.replace(/^\[|\]$/g, '');
+  const tcp =
+    hostname && !socketDir
+      ? (await lookup(hostname, { all: true }).catch(() => [])).map(({ address }) => ({
+          address,
+          port,
+        }))
+      : [];
+  return { tcp, sockets: folders.map((folder) => path.join(folder, `.s.PGSQL.${port}`)) };
+}
+
+/**
+ * Local processes. As root: one system user per account, the hub's state folder
+ * traversable but not listable (its key and login files stay 0600), the database out of
+ * reach. Otherwise single-user development mode, said loudly at start.
+ */
+async function createLocalBackend(config: HubConfig, log?: Logger): Promise<SpawnerBackend> {
+  const backend = new LocalProcessBackend({
+    workspaceRoot: path.resolve(config.stateDir, 'workspaces'),
+    stateDir: path.resolve(config.stateDir, 'servers'),
+    jupyterCommand: config.compute.jupyterCommand,
+    namePrefix: config.compute.namePrefix,
+    singleUser: config.compute.localUser,
+    database: await databaseEndpoints(config.databaseUrl),
+    sharedPaths: [LOCAL_JUPYTER_CONFIG],
+  });
+  if (backend.mode === 'system-users') {
+    await mkdir(config.stateDir, { recursive: true });
+    await chmod(config.stateDir, 0o711);
+  } else {
+    log?.warn(
+      { owner: config.compute.localUser ?? 'the first account to start a server' },
+      "local servers run in single-user development mode: they run as the hub's own OS " +
+        'user and could read its files and database, so only one account may start them; ' +
+        'run the hub as root or use Docker for several users',
+    );
+  }
+  await backend.prepare();
+  return backend;
 }
 
 /** Register a RACM resource the first time it is seen, usable by everyone (admins narrow it later). */

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
+import { removeSystemUser, systemUserName } from '@orrery/spawner';
 import pg from 'pg';
 import { domain } from '../../src/compute/domainConfig.ts';
 import { Client, signUp, startTestHub, type TestHub, testConfig } from '../support.ts';
@@ -15,6 +16,14 @@ let hub: TestHub;
 let alice: Client;
 let bob: Client;
 let db: pg.Pool;
+
+/** Stop `test`'s hub and remove the system users its servers ran as (the hub runs as root). */
+async function stopHub(test: TestHub, users: string[]): Promise<void> {
+  await test.stop();
+  const prefix = test.hub.config.compute.namePrefix;
+  for (const name of users)
+    await removeSystemUser(systemUserName(prefix, { name, safeName: name }));
+}
 
 before(async () => {
   hub = await startTestHub('compute', {
@@ -36,7 +45,7 @@ after(async () => {
     );
   }
   await db.end();
-  await hub.stop();
+  await stopHub(hub, ['alice', 'bob']);
 });
 
 test('start streams progress to ready; the owner reaches JupyterLab through the proxy, others do not', async () => {
@@ -173,8 +182,9 @@ test('a user may run a limited number of servers, and names are unique', async (
 });
 
 test('a spawn that fails leaves no row, no route, no process; the reason reaches the user and the log', async () => {
+  // `true` passes the backend's start-up check (`--version`), then exits without serving.
   const broken = await startTestHub('compute_fail', {
-    compute: { ...testConfig('').compute, jupyterCommand: '/bin/false', spawnTimeoutSeconds: 3 },
+    compute: { ...testConfig('').compute, jupyterCommand: '/bin/true', spawnTimeoutSeconds: 3 },
   });
   try {
     const carol = await signUp(broken.url, 'carol');
@@ -188,7 +198,7 @@ test('a spawn that fails leaves no row, no route, no process; the reason reaches
     const activity = await carol.get('/hub/api/activity?type=server.start_failed');
     assert.equal(activity.json.events.length, 1);
   } finally {
-    await broken.stop();
+    await stopHub(broken, ['carol']);
   }
 });
 
@@ -225,7 +235,7 @@ test('above the global spawn limit a start answers 429 with Retry-After', async 
   const busy = await startTestHub('compute_busy', {
     compute: {
       ...testConfig('').compute,
-      jupyterCommand: '/bin/false',
+      jupyterCommand: '/bin/true',
       spawnTimeoutSeconds: 3,
       maxConcurrentSpawns: 1,
     },
@@ -237,7 +247,7 @@ test('above the global spawn limit a start answers 429 with Retry-After', async 
     assert.equal(second.status, 429);
     assert.ok(Number(second.headers.get('retry-after')) > 0);
   } finally {
-    await busy.stop();
+    await stopHub(busy, ['dan']);
   }
 });
 

@@ -108,3 +108,9 @@ export async function prepareWorkspace(workspace: string, owner: SystemIdentity)
   await chown(workspace, owner.uid, owner.gid);
   await chmod(workspace, 0o700);
 }
+
+/** Remove the system user `name` (its files stay, owned by its former uid); gone is fine. */
+export async function removeSystemUser(name: string): Promise<void> {
+  if (!(await getent('passwd', name))) return;
+  await run('userdel', [name]);
+}
