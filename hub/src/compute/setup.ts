@@ -200,12 +200,10 @@ export async function databaseEndpoints(
     '/tmp',
   ];
   const hostname = url.hostname.replace(/^\[|\]$/g, '');
+  // A name that does not resolve fails the start: servers are never left unblocked silently.
   const tcp =
     hostname && !socketDir
-      ? (await lookup(hostname, { all: true }).catch(() => [])).map(({ address }) => ({
-          address,
-          port,
-        }))
+      ? (await lookup(hostname, { all: true })).map(({ address }) => ({ address, port }))
       : [];
   return { tcp, sockets: folders.map((folder) => path.join(folder, `.s.PGSQL.${port}`)) };
 }

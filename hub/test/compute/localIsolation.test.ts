@@ -170,6 +170,7 @@ attempt('adminLogin', lambda: open(P['adminLogin']).read())
 attempt('stateDirListing', lambda: os.listdir(P['stateDir']))
 attempt('otherWorkspace', lambda: open(P['otherFile']).read())
 attempt('otherEnviron', lambda: open('/proc/%d/environ' % P['otherPid'], 'rb').read().decode('latin1'))
+attempt('hubEnviron', lambda: open('/proc/%d/environ' % P['hubPid'], 'rb').read().decode('latin1'))
 attempt('databaseTcp', lambda: make_admin(socket.create_connection((P['dbHost'], P['dbPort']), timeout=10)))
 attempt('databaseSocket', lambda: make_admin(unix_socket()))
 print(json.dumps(out))
@@ -221,6 +222,7 @@ test('a server cannot reach the hub’s secrets, another user’s data, or the h
     stateDir: stateDir(),
     otherFile: path.join(workspaceOfBob, 'private.txt'),
     otherPid: bobPid,
+    hubPid: process.pid,
     database: database.pathname.slice(1),
     dbHost: database.hostname,
     dbPort: Number(database.port || 5432),
@@ -254,6 +256,8 @@ test('a server cannot reach the hub’s secrets, another user’s data, or the h
   assert.deepEqual(result['otherWorkspace'], { ok: false, errno: 'EACCES' });
   // 6. Bob's server process (and the token in its environment) is another user's.
   assert.deepEqual(result['otherEnviron'], { ok: false, errno: 'EACCES' });
+  // ... and so is the hub's (its DATABASE_URL and key are in there).
+  assert.deepEqual(result['hubEnviron'], { ok: false, errno: 'EACCES' });
   // 7. The database's port: the firewall rejects the server group ("prohibited", not refused).
   assert.deepEqual(result['databaseTcp'], { ok: false, errno: 'EHOSTUNREACH' });
   // 8. The database's unix socket: its folder is covered in the server's mount namespace.

@@ -18,7 +18,9 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
 import {
+  access,
   chmod,
   mkdir,
   open,
@@ -83,6 +85,24 @@ export interface LocalProcessConfig {
 interface StateFile extends LocalSavedState {
   owner: string;
   serverName: string;
+}
+
+/**
+ * `command` as an absolute path, looked up in the hub's PATH when it is a bare name: servers
+ * get a PATH of their own, not the hub's, so they must be told where jupyter is.
+ */
+async function absoluteCommand(command: string): Promise<string> {
+  if (command.includes('/')) return path.resolve(command);
+  for (const dir of (process.env['PATH'] ?? '').split(':').filter(Boolean)) {
+    const candidate = path.resolve(dir, command);
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this folder
+    }
+  }
+  return command;
 }
 
 /** PATH of a server: the jupyter command's folder (the venv's bin) first, then the system's. */
@@ -198,6 +218,7 @@ export class LocalProcessBackend implements SpawnerBackend<LocalSavedState> {
   private async setUp(): Promise<void> {
     await mkdir(this.config.stateDir, { recursive: true, mode: 0o700 });
     await chmod(this.config.stateDir, 0o700);
+    this.config.jupyterCommand = await absoluteCommand(this.config.jupyterCommand);
     if (!this.config.systemUsers) return;
     if (process.getuid?.() !== 0) {
       throw new Error('running each server as its own system user needs the hub to run as root');
