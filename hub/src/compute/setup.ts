@@ -178,10 +178,19 @@ export async function createDomainBackend(
 /** The Jupyter server configuration of the compute images (NODELAY, hub keys), for local servers. */
 const LOCAL_JUPYTER_CONFIG = fileURLToPath(new URL('../../../images/base', import.meta.url));
 
+/** Is IPv6 on for loopback (else ::1 is unreachable anyway, and ip6tables may be missing)? */
+function ipv6LoopbackOn(): boolean {
+  try {
+    return readFileSync('/proc/sys/net/ipv6/conf/lo/disable_ipv6', 'utf8').trim() === '0';
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Where the hub's database listens, for the local backend to keep servers away from it: its
- * TCP addresses (the host name resolved now) and the unix sockets PostgreSQL may have on this
- * machine for that port (the URL's socket folder, Debian's and the default /tmp).
+ * TCP addresses (the host name resolved now, and loopback) and the unix sockets PostgreSQL may
+ * have on this machine for that port (the URL's socket folder, Debian's and the default /tmp).
  */
 export async function databaseEndpoints(
   databaseUrl: string,
@@ -201,11 +210,15 @@ export async function databaseEndpoints(
   ];
   const hostname = url.hostname.replace(/^\[|\]$/g, '');
   // A name that does not resolve fails the start: servers are never left unblocked silently.
-  const tcp =
-    hostname && !socketDir
-      ? (await lookup(hostname, { all: true })).map(({ address }) => ({ address, port }))
-      : [];
-  return { tcp, sockets: folders.map((folder) => path.join(folder, `.s.PGSQL.${port}`)) };
+  const resolved =
+    hostname && !socketDir ? (await lookup(hostname, { all: true })).map((a) => a.address) : [];
+  // Loopback too: a database reached by socket (or by name) may listen there as well.
+  const loopback = ipv6LoopbackOn() ? ['127.0.0.1', '::1'] : ['127.0.0.1'];
+  const addresses = [...new Set([...resolved, ...loopback])];
+  return {
+    tcp: addresses.map((address) => ({ address, port })),
+    sockets: folders.map((folder) => path.join(folder, `.s.PGSQL.${port}`)),
+  };
 }
 
 /**

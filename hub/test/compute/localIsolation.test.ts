@@ -15,6 +15,7 @@ import { after, before, test } from 'node:test';
 import { LocalProcessBackend, removeSystemUser, systemUserName } from '@orrery/spawner';
 import pg from 'pg';
 import type WebSocket from 'ws';
+import { databaseEndpoints } from '../../src/compute/setup.ts';
 import { type Client, signUp, startTestHub, type TestHub } from '../support.ts';
 import { openSocket, waitForStatus } from './support.ts';
 
@@ -304,4 +305,28 @@ test('in single-user mode (hub not root) another account’s start is refused wi
   } finally {
     compute.backends.set('local', rootBackend);
   }
+});
+
+test('the database is blocked at its address, on loopback and at its possible unix sockets', async () => {
+  const sockets = (port: number, ...first: string[]) =>
+    [...first, '/run/postgresql', '/var/run/postgresql', '/tmp'].map(
+      (folder) => `${folder}/.s.PGSQL.${port}`,
+    );
+  const ipv6 = readFileSync('/proc/sys/net/ipv6/conf/lo/disable_ipv6', 'utf8').trim() === '0';
+  const loopback = (port: number) => [
+    { address: '127.0.0.1', port },
+    ...(ipv6 ? [{ address: '::1', port }] : []),
+  ];
+  assert.deepEqual(await databaseEndpoints('postgres://postgres@127.0.0.1:5432/orrery'), {
+    tcp: loopback(5432),
+    sockets: sockets(5432),
+  });
+  assert.deepEqual(await databaseEndpoints('postgres://u:p@10.1.2.3:6000/orrery'), {
+    tcp: [{ address: '10.1.2.3', port: 6000 }, ...loopback(6000)],
+    sockets: sockets(6000),
+  });
+  assert.deepEqual(await databaseEndpoints('postgres:///orrery?host=/srv/pg&port=5433'), {
+    tcp: loopback(5433),
+    sockets: sockets(5433, '/srv/pg'),
+  });
 });
