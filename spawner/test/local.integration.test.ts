@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -120,6 +120,35 @@ describe('LocalProcessBackend', () => {
       await readFile(path.join(dir, 'workspaces', 'lena', 'work', 'kept.txt'), 'utf8'),
       'kept',
     );
+  });
+
+  it('as root, refuses at start what a server user could not reach, saying what to fix', async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('system users need root');
+    // A clone under a private (0700) folder: neither its jupyter nor its workspaces reachable.
+    const closed = await mkdtemp(path.join(os.tmpdir(), TEST_PREFIX));
+    try {
+      await copyFile('/bin/true', path.join(closed, 'jupyter'));
+      await chmod(path.join(closed, 'jupyter'), 0o755);
+      const prepare = (jupyterCommand: string, workspaceRoot: string) =>
+        new LocalProcessBackend({
+          workspaceRoot,
+          stateDir: path.join(dir, 'state-probe'),
+          jupyterCommand,
+          namePrefix: TEST_PREFIX,
+        }).prepare();
+      await assert.rejects(
+        prepare(path.join(closed, 'jupyter'), path.join(dir, 'workspaces')),
+        /such a user cannot run .*jupyter: make the repository, its .venv .* reachable/,
+      );
+      await assert.rejects(
+        prepare(jupyter, path.join(closed, 'workspaces')),
+        /such a user cannot traverse .*workspaces: make/,
+      );
+      await chmod(closed, 0o711);
+      await prepare(path.join(closed, 'jupyter'), path.join(closed, 'workspaces'));
+    } finally {
+      await rm(closed, { recursive: true, force: true });
+    }
   });
 
   it('does not mistake a reused pid for the server', async () => {

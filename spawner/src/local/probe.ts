@@ -14,6 +14,7 @@ const run = promisify(execFile);
 /** uid of `nobody`: owns nothing, so what it reaches every server user reaches. */
 const PROBE_UID = 65534;
 
+/** Exits 3 (a path unreachable), 4 (a database socket reachable), 5 (jupyter does not run). */
 const PROBE_SCRIPT = [
   'cmd=$1; shift',
   'while [ $# -gt 0 ]; do',
@@ -55,11 +56,28 @@ export async function probeServerAccess(request: ProbeRequest): Promise<void> {
   try {
     await run(file, args, { env: request.env, cwd: '/', timeout: 60_000 });
   } catch (err) {
-    const detail = String((err as { stderr?: string }).stderr ?? '').trim() || String(err);
+    const failure = err as { code?: unknown; stderr?: string };
+    const lines = String(failure.stderr ?? '')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean);
+    if (failure.code === 4) {
+      throw new Error(
+        `local servers would reach the hub's database: such a user ${lines.at(-1)}; refusing ` +
+          'to start servers that are not kept off it',
+      );
+    }
+    if (failure.code === 3 || failure.code === 5) {
+      throw new Error(
+        `local servers run as unprivileged users, and such a user ${lines.at(-1)}: make the ` +
+          'repository, its .venv and the state folder reachable by others (chmod o+x on every ' +
+          'parent folder, chmod -R o+rX .venv; scripts/provision-lab.sh does this)',
+      );
+    }
     throw new Error(
-      `local servers run as unprivileged users, and such a user ${detail.split('\n').at(-1)}: ` +
-        'make the repository, its .venv and the state folder reachable by others (chmod o+x ' +
-        'on every parent folder, chmod -R o+rX .venv; scripts/provision-lab.sh does this)',
+      'local servers cannot be isolated here: starting one through unshare (a mount ' +
+        `namespace) and setpriv failed (${lines[0] ?? String(err)}); the hub needs root with ` +
+        'CAP_SYS_ADMIN and CAP_NET_ADMIN, or Docker',
     );
   }
 }
