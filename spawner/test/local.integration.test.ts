@@ -151,6 +151,20 @@ describe('LocalProcessBackend', () => {
     }
   });
 
+  it('removes a workspace and its system user, never while a server uses it', async () => {
+    const ines = { name: 'ines', safeName: 'ines' };
+    const { state } = await backend.start({ ...request('ines') });
+    await assert.rejects(backend.removeWorkspace(ines), /still uses the workspace/);
+    await backend.stop(state);
+    await backend.removeWorkspace(ines);
+    assert.equal(existsSync(path.join(dir, 'workspaces', 'ines')), false);
+    if (process.getuid?.() === 0) {
+      const passwd = await readFile('/etc/passwd', 'utf8');
+      assert.ok(!passwd.includes(`${systemUserName(TEST_PREFIX, ines)}:`), 'system user removed');
+    }
+    await backend.removeWorkspace(ines); // idempotent
+  });
+
   it('does not mistake a reused pid for the server', async () => {
     const state = {
       backend: 'local' as const,

@@ -48,7 +48,13 @@ import { type BlockedDestination, installBlock, removeBlock } from './firewall.t
 import { type HiddenPaths, launchCommand } from './launcher.ts';
 import { probeServerAccess } from './probe.ts';
 import { admitSingleUser } from './singleUser.ts';
-import { ensureGroup, ensureSystemUser, prepareWorkspace, systemUserName } from './systemUsers.ts';
+import {
+  ensureGroup,
+  ensureSystemUser,
+  prepareWorkspace,
+  removeSystemUser,
+  systemUserName,
+} from './systemUsers.ts';
 
 export interface LocalProcessConfig {
   /** Workspaces live under `<workspaceRoot>/<safeName>/work`. */
@@ -366,6 +372,21 @@ export class LocalProcessBackend implements SpawnerBackend<LocalSavedState> {
       throw new TypeError('local state has no port');
     if (typeof name !== 'string' || name === '') throw new TypeError('local state has no name');
     return { backend: 'local', host: 'localhost', name, pid: pid as number, port: port as number };
+  }
+
+  /**
+   * Remove `user`'s workspace folder and, in system-users mode, their system user (for an
+   * account being deleted). Idempotent; rejects while one of their servers still runs.
+   */
+  async removeWorkspace(user: SpawnUser): Promise<void> {
+    if (/[/\\]|^\.\.?$/.test(user.safeName)) throw new TypeError('safeName is not a path segment');
+    const running = (await this.listManaged()).some(
+      (server) => server.owner === user.name && server.running,
+    );
+    if (running) throw new Error(`a server of ${user.name} still uses the workspace`);
+    await rm(path.join(this.config.workspaceRoot, user.safeName), { recursive: true, force: true });
+    if (this.config.systemUsers)
+      await removeSystemUser(systemUserName(this.config.namePrefix, user));
   }
 
   /**
