@@ -41,5 +41,22 @@ bash "$root/labextension/scripts/build-wheel.sh" >&2
 "$venv/bin/jupyter" labextension list 2>&1 | grep -q '@orrery/labextension.*enabled' || {
   log "the extension is not enabled after install"; exit 1
 }
+
+# A hub running as root runs local servers as unprivileged system users (spawner/src/local):
+# they must run the venv's jupyter (and the Python it was made from) and read the repository's
+# Jupyter configuration. So the venv becomes readable by others, and every folder above the
+# venv, its base Python and the repository becomes traversable (o+x: enter, not list); the
+# hub checks this again at start. Nothing else in those folders changes.
+traversable_above() {
+  local dir
+  dir=$(realpath "$1")
+  while [ "$dir" != / ]; do dir=$(dirname "$dir"); chmod o+x "$dir"; done
+}
+if [ "$(id -u)" = 0 ]; then
+  chmod -R o+rX "$(realpath "$venv")"
+  traversable_above "$venv"
+  traversable_above "$("$venv/bin/python3" -c 'import sys; print(sys.base_prefix)')/bin"
+  traversable_above "$root/images/base"
+fi
 log "JupyterLab $("$venv/bin/jupyter-lab" --version) with @orrery/labextension"
 flock -u 9

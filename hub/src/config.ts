@@ -117,6 +117,13 @@ export interface ComputeConfig {
   limits: { memoryBytes: number; cpus: number; pids: number };
   /** The jupyter command of the local-process backend. Env ORRERY_JUPYTER. Default .venv/bin/jupyter if present, else jupyter. */
   jupyterCommand: string;
+  /**
+   * The one account that may start local servers when the hub does not run as root (local
+   * servers then run as the hub's own OS user: single-user development mode). Env
+   * ORRERY_LOCAL_USER; default: the first account whose server starts. Ignored as root, where
+   * each account's servers run as its own system user.
+   */
+  localUser: string | null;
   /** Prefix of every container, volume and service name (tests use their own). Env ORRERY_NAME_PREFIX. */
   namePrefix: string;
   /**
@@ -279,6 +286,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
       jupyterCommand:
         env.ORRERY_JUPYTER ??
         (existsSync('.venv/bin/jupyter') ? path.resolve('.venv/bin/jupyter') : 'jupyter'),
+      localUser: env.ORRERY_LOCAL_USER || null,
       namePrefix: env.ORRERY_NAME_PREFIX ?? 'orrery-',
       hubUrlForServers: env.ORRERY_HUB_URL_FOR_SERVERS ?? null,
     },

@@ -69,8 +69,8 @@ export function validateSpawnRequest(request: SpawnRequest, workspacePath: strin
   if (!(cpus > 0)) fail('limits.cpus must be positive');
   if (!(Number.isInteger(pids) && pids > 0)) fail('limits.pids must be a positive integer');
   for (const key of Object.keys(request.env)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) fail(`env key ${JSON.stringify(key)}`);
     if (RESERVED_ENV.has(key)) fail(`env key ${key} is reserved`);
+    if (!SERVER_ENV_NAMES.has(key)) fail(`env key ${JSON.stringify(key)} is not a server variable`);
   }
   const targets = new Set([workspacePath]);
   for (const volume of request.extraVolumes ?? []) {
@@ -92,7 +92,32 @@ const RESERVED_ENV = new Set([
   'JUPYTER_TOKEN',
 ]);
 
-/** Environment of the server: the request's plus Orrery's reserved variables. */
+/**
+ * The variables a request may hand a server, and no others: its hub URL and token, its user's
+ * and server's names (JupyterHub's names too), the Jupyter configuration path of local servers,
+ * and the time zone. An allow-list, so no hub setting (DATABASE_URL, ORRERY_SECRET_KEY, ...)
+ * can reach a server by being added to a request; a new server variable is added here on
+ * purpose.
+ */
+export const SERVER_ENV_NAMES: ReadonlySet<string> = new Set([
+  'ORRERY_HUB_URL',
+  'ORRERY_API_TOKEN',
+  'JUPYTERHUB_USER',
+  'JUPYTERHUB_SERVER_NAME',
+  'JUPYTERHUB_BASE_URL',
+  'JUPYTERHUB_SERVICE_PREFIX',
+  'JUPYTERHUB_HOST',
+  'JUPYTERHUB_API_URL',
+  'JUPYTERHUB_API_TOKEN',
+  'JUPYTER_CONFIG_PATH',
+  'TZ',
+]);
+
+/**
+ * Environment of the server: the request's (allow-listed by `validateSpawnRequest`) plus
+ * Orrery's reserved variables. Nothing of the hub's own environment: container backends pass
+ * exactly this, the local backend this plus PATH, HOME and LANG.
+ */
 export function serverEnv(request: SpawnRequest, workspacePath: string): Record<string, string> {
   return {
     ...request.env,

@@ -17,6 +17,7 @@ export {
   type ContainerSpecOptions,
   defaultContainerSpecOptions,
   JUPYTER_START_SCRIPT,
+  SERVER_ENV_NAMES,
   validateSpawnRequest,
 } from './containerSpec.ts';
 export {
@@ -38,7 +39,9 @@ export {
 } from './docker/network.ts';
 export { chooseHost, type PlacementDecision } from './docker/placement.ts';
 export { freePort, LocalProcessBackend, type LocalProcessConfig } from './local/backend.ts';
+export { removeSystemUser, systemUserName } from './local/systemUsers.ts';
 export { LABELS, serverLabels, serverResourceName } from './names.ts';
+export { SpawnRefusedError } from './refusal.ts';
 export { SwarmBackend, type SwarmBackendConfig } from './swarm/backend.ts';
 export { buildServiceSpec, type ServiceSpecOptions } from './swarm/serviceSpec.ts';
 export * from './types.ts';

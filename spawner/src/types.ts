@@ -193,6 +193,14 @@ export interface SpawnerBackend<S extends SavedState = SavedState> {
    */
   loadState(raw: unknown): S;
 
+  /**
+   * Check that this backend will run servers of `user` at all; rejects with a
+   * `SpawnRefusedError` (whose message is for the user) when it will not, e.g. the local
+   * backend in single-user mode for anyone but its owner. The hub calls it before recording a
+   * start; `start` checks again. Optional: a backend that serves everyone leaves it out.
+   */
+  admit?(user: SpawnUser): Promise<void>;
+
   /** Release client resources (sockets). Running servers are not affected. */
   close(): Promise<void>;
 }

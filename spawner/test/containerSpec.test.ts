@@ -88,12 +88,16 @@ describe('buildContainerSpec', () => {
     });
   });
 
-  it('rejects root, bind mounts, reserved env and malformed requests', () => {
+  it('rejects root, bind mounts, reserved or unlisted env and malformed requests', () => {
     const bad: Array<[string, Partial<SpawnRequest>]> = [
       ['workspace path', { workspaceVolume: '/var/run/docker.sock' }],
       ['extra bind mount', { extraVolumes: [{ name: '/', mountPath: '/host', readOnly: true }] }],
       ['reserved env', { env: { ORRERY_SERVER_SECRET: 'x' } }],
       ['token env', { env: { JUPYTER_TOKEN: 'x' } }],
+      ['hub database', { env: { DATABASE_URL: 'postgres://postgres@127.0.0.1/orrery' } }],
+      ['hub key', { env: { ORRERY_SECRET_KEY: 'k' } }],
+      ['loader path', { env: { LD_PRELOAD: '/tmp/x.so' } }],
+      ['malformed key', { env: { 'A=B': 'x' } }],
       ['base url', { baseUrl: 'user/ada/' }],
       ['short secret', { authSecret: 'short' }],
       ['pids', { limits: { memoryBytes: 1 << 30, cpus: 1, pids: 0 } }],

@@ -65,7 +65,7 @@ export const computeModule: FeatureModule<Compute> = {
       }
       const backends = new Map<string, SpawnerBackend>();
       for (const domain of domains)
-        backends.set(domain.name, await createDomainBackend(config, domain, access, names));
+        backends.set(domain.name, await createDomainBackend(config, domain, access, names, log));
       const compute = new Compute({
         config,
         db,

@@ -4,7 +4,13 @@
  * answer, publish the route, record it; on any failure stop what was started and leave no
  * container, route or row behind. The backend and the proxy never call each other.
  */
-import type { ManagedServer, SavedState, SpawnerBackend, SpawnRequest } from '@orrery/spawner';
+import {
+  type ManagedServer,
+  type SavedState,
+  type SpawnerBackend,
+  SpawnRefusedError,
+  type SpawnRequest,
+} from '@orrery/spawner';
 import type { AccountRemovers } from '../accounts/removers.ts';
 import {
   type AccountRemoval,
@@ -160,6 +166,11 @@ export class Compute {
     if (!(await mayUse(db, user.id, 'ComputeDomain', domain))) {
       throw new ComputeError('forbidden', `You may not use the compute domain "${domain}"`);
     }
+    // The backend's own rule (a single-user local backend admits its owner only).
+    const backend = this.backends.get(domain)!;
+    await backend.admit?.({ name: user.name, safeName: user.safeName }).catch((err) => {
+      throw err instanceof SpawnRefusedError ? new ComputeError('forbidden', err.message) : err;
+    });
   }
 
   /**

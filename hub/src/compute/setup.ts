@@ -3,8 +3,9 @@
  * and make the hub reachable from the servers: on a Docker host that is this machine, the hub
  * also listens on the user network's gateway (the firewall admits that port and nothing else).
  */
+import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -17,7 +18,6 @@ import {
   type LocalProcessConfig,
   type SpawnerBackend,
   type SpawnRequest,
-  type SpawnUser,
   userNetworkGateway,
 } from '@orrery/spawner';
 import type { HubConfig } from '../config.ts';
@@ -31,27 +31,12 @@ import type { ComputeDomainConfig, DockerHostSetting } from './domainConfig.ts';
 /** The Jupyter server configuration of the compute images (NODELAY, hub keys), for local servers. */
 const LOCAL_JUPYTER_CONFIG = fileURLToPath(new URL('../../../images/base', import.meta.url));
 
-/**
- * Local processes as the hub runs them: with the images' Jupyter configuration, and with
- * workspaces (`<root>/<safe name>/work`) the hub can remove when an account is deleted.
- */
+/** Local processes as the hub runs them: with the images' Jupyter configuration. */
 class LocalDomainBackend extends LocalProcessBackend {
-  constructor(private readonly settings: LocalProcessConfig) {
-    super(settings);
-  }
-
   override start(request: SpawnRequest) {
     return super.start({
       ...request,
       env: { JUPYTER_CONFIG_PATH: LOCAL_JUPYTER_CONFIG, ...request.env },
-    });
-  }
-
-  async removeWorkspace(user: SpawnUser): Promise<void> {
-    if (/[/\\]|^\.\.?$/.test(user.safeName)) throw new TypeError('safeName is not a path segment');
-    await rm(path.join(this.settings.workspaceRoot, user.safeName), {
-      recursive: true,
-      force: true,
     });
   }
 }
@@ -185,6 +170,7 @@ export async function createDomainBackend(
   domain: ComputeDomainConfig,
   access: HubAccess,
   names: DeploymentNames,
+  log?: Logger,
 ): Promise<SpawnerBackend> {
   // Labels are per domain, so two domains on one daemon (say Docker and Swarm) never adopt
   // or sweep each other's servers; the deployment's identity keeps deployments apart.
@@ -211,14 +197,86 @@ export async function createDomainBackend(
         spec,
       });
     default:
-      return new LocalDomainBackend({
-        workspaceRoot: path.resolve(config.stateDir, 'workspaces'),
-        stateDir: path.resolve(config.stateDir, 'servers'),
-        jupyterCommand: config.compute.jupyterCommand,
-        namePrefix: prefix,
-        allowRoot: process.getuid?.() === 0,
-      });
+      return createLocalBackend(config, names, log);
   }
+}
+
+/** Is IPv6 on for loopback (else ::1 is unreachable anyway, and ip6tables may be missing)? */
+function ipv6LoopbackOn(): boolean {
+  try {
+    return readFileSync('/proc/sys/net/ipv6/conf/lo/disable_ipv6', 'utf8').trim() === '0';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Where the hub's database listens, for the local backend to keep servers away from it: its
+ * TCP addresses (the host name resolved now, and loopback) and the unix sockets PostgreSQL may
+ * have on this machine for that port (the URL's socket folder, Debian's and the default /tmp).
+ */
+export async function databaseEndpoints(
+  databaseUrl: string,
+): Promise<{ tcp: { address: string; port: number }[]; sockets: string[] }> {
+  const url = new URL(databaseUrl);
+  const port = Number(url.searchParams.get('port') || url.port || 5432);
+  const socketDir = url.searchParams.get('host')?.startsWith('/')
+    ? url.searchParams.get('host')!
+    : decodeURIComponent(url.hostname).startsWith('/')
+      ? decodeURIComponent(url.hostname)
+      : null;
+  const folders = [
+    ...(socketDir ? [socketDir] : []),
+    '/run/postgresql',
+    '/var/run/postgresql',
+    '/tmp',
+  ];
+  const hostname = url.hostname.replace(/^\[|\]$/g, '');
+  // A name that does not resolve fails the start: servers are never left unblocked silently.
+  const resolved =
+    hostname && !socketDir ? (await lookup(hostname, { all: true })).map((a) => a.address) : [];
+  // Loopback too: a database reached by socket (or by name) may listen there as well.
+  const loopback = ipv6LoopbackOn() ? ['127.0.0.1', '::1'] : ['127.0.0.1'];
+  const addresses = [...new Set([...resolved, ...loopback])];
+  return {
+    tcp: addresses.map((address) => ({ address, port })),
+    sockets: folders.map((folder) => path.join(folder, `.s.PGSQL.${port}`)),
+  };
+}
+
+/**
+ * Local processes. As root: one system user per account, the hub's state folder
+ * traversable but not listable (its key and login files stay 0600), the database out of
+ * reach. Otherwise single-user development mode, said loudly at start.
+ */
+async function createLocalBackend(
+  config: HubConfig,
+  names: DeploymentNames,
+  log?: Logger,
+): Promise<SpawnerBackend> {
+  const settings: LocalProcessConfig = {
+    workspaceRoot: path.resolve(config.stateDir, 'workspaces'),
+    stateDir: path.resolve(config.stateDir, 'servers'),
+    jupyterCommand: config.compute.jupyterCommand,
+    namePrefix: names.resourcePrefix,
+    singleUser: config.compute.localUser,
+    database: await databaseEndpoints(config.databaseUrl),
+    sharedPaths: [LOCAL_JUPYTER_CONFIG],
+  };
+  const backend = new LocalDomainBackend(settings);
+  if (backend.mode === 'system-users') {
+    await mkdir(config.stateDir, { recursive: true });
+    await chmod(config.stateDir, 0o711);
+  } else {
+    log?.warn(
+      { owner: config.compute.localUser ?? 'the first account to start a server' },
+      "local servers run in single-user development mode: they run as the hub's own OS " +
+        'user and could read its files and database, so only one account may start them; ' +
+        'run the hub as root or use Docker for several users',
+    );
+  }
+  await backend.prepare();
+  return backend;
 }
 
 /** Register a RACM resource the first time it is seen, usable by everyone (admins narrow it later). */

@@ -4,13 +4,10 @@
  * to a real Jupyter server. Above the cap the hub answers 429; closing one frees its slot.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type WebSocket from 'ws';
 import { signUp, startTestHub, type TestHub, testConfig } from '../support.ts';
-import { openSocket, readProgress, waitForStatus } from './support.ts';
+import { openSocket, readProgress, sleepingJupyter, waitForStatus } from './support.ts';
 
 /** Retry `attempt` until it returns a value, for at most `ms`; says what did not happen in time. */
 async function within<T>(ms: number, what: string, attempt: () => Promise<T | undefined>) {
@@ -27,10 +24,7 @@ let streams: TestHub;
 let sockets: TestHub;
 before(async () => {
   // A "jupyter" that never answers: the spawn stays in progress, so its event stream stays open.
-  const dir = mkdtempSync(path.join(tmpdir(), 'orrery-caps-'));
-  const hang = path.join(dir, 'jupyter');
-  writeFileSync(hang, '#!/bin/sh\nexec sleep 600\n');
-  chmodSync(hang, 0o755);
+  const hang = sleepingJupyter();
   streams = await startTestHub('caps_streams', {
     maxEventStreamsPerUser: 2,
     compute: { ...testConfig('').compute, jupyterCommand: hang, spawnTimeoutSeconds: 300 },

@@ -4,26 +4,37 @@
  * that leave nothing behind, workspaces that outlive servers, culling and reconciling.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { removeSystemUser, systemUserName } from '@orrery/spawner';
 import pg from 'pg';
 import { domain } from '../../src/compute/domainConfig.ts';
 import { SERVER_TOKEN_SCOPES } from '../../src/routes.ts';
 import { Client, signUp, startTestHub, type TestHub, testConfig } from '../support.ts';
-import { kernelInfo, openSocket, readProgress, waitFor, waitForStatus } from './support.ts';
+import {
+  kernelInfo,
+  openSocket,
+  readProgress,
+  sleepingJupyter,
+  waitFor,
+  waitForStatus,
+} from './support.ts';
 
 /** A "Jupyter" that runs and never answers: its spawn holds its slot until stopped. */
-const SLEEPER = path.join(mkdtempSync(path.join(tmpdir(), 'orrery-sleeper-')), 'jupyter');
-writeFileSync(SLEEPER, '#!/bin/sh\nexec sleep 300\n');
-chmodSync(SLEEPER, 0o755);
+const SLEEPER = sleepingJupyter();
 
 let hub: TestHub;
 let alice: Client;
 let bob: Client;
 let db: pg.Pool;
+
+/** Stop `test`'s hub and remove the system users its servers ran as (the hub runs as root). */
+async function stopHub(test: TestHub, users: string[]): Promise<void> {
+  await test.stop();
+  const prefix = test.hub.config.compute.namePrefix;
+  for (const name of users)
+    await removeSystemUser(systemUserName(prefix, { name, safeName: name }));
+}
 
 before(async () => {
   hub = await startTestHub('compute', {
@@ -45,7 +56,7 @@ after(async () => {
     );
   }
   await db.end();
-  await hub.stop();
+  await stopHub(hub, ['alice', 'bob']);
 });
 
 test('start streams progress to ready; the owner reaches JupyterLab through the proxy, others do not', async () => {
@@ -194,8 +205,9 @@ test('a user may run a limited number of servers, and names are unique', async (
 });
 
 test('a spawn that fails leaves no row, no route, no process; the reason reaches the user and the log', async () => {
+  // `true` passes the backend's start-up check (`--version`), then exits without serving.
   const broken = await startTestHub('compute_fail', {
-    compute: { ...testConfig('').compute, jupyterCommand: '/bin/false', spawnTimeoutSeconds: 3 },
+    compute: { ...testConfig('').compute, jupyterCommand: '/bin/true', spawnTimeoutSeconds: 3 },
   });
   try {
     const carol = await signUp(broken.url, 'carol');
@@ -209,7 +221,7 @@ test('a spawn that fails leaves no row, no route, no process; the reason reaches
     const activity = await carol.get('/hub/api/activity?type=server.start_failed');
     assert.equal(activity.json.events.length, 1);
   } finally {
-    await broken.stop();
+    await stopHub(broken, ['carol']);
   }
 });
 
@@ -258,7 +270,7 @@ test('above the global spawn limit a start answers 429 with Retry-After', async 
     assert.equal(second.status, 429);
     assert.ok(Number(second.headers.get('retry-after')) > 0);
   } finally {
-    await busy.stop();
+    await stopHub(busy, ['dan']);
   }
 });
 
@@ -456,7 +468,7 @@ test('a spawn whose server dies while JupyterLab is awaited fails at once, with 
 
 test('a database error while cleaning up after a failed spawn is logged; the hub goes on', async () => {
   const broken = await startTestHub('compute_cleanup', {
-    compute: { ...testConfig('').compute, jupyterCommand: '/bin/false', spawnTimeoutSeconds: 20 },
+    compute: { ...testConfig('').compute, jupyterCommand: '/bin/true', spawnTimeoutSeconds: 20 },
   });
   const brokenDb = new pg.Pool({ connectionString: broken.databaseUrl, max: 1 });
   try {

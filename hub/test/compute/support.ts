@@ -1,5 +1,8 @@
 /** Helpers for compute tests: wait for a server, talk to a kernel over the proxy. */
 import { execFile } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import WebSocket from 'ws';
@@ -175,4 +178,21 @@ export async function removeDeployment(names: {
     }
   }
   return left;
+}
+
+/**
+ * A "jupyter" that answers `--version` (the local backend's start-up check runs it as an
+ * unprivileged user) and otherwise sleeps: its spawn stays in progress until stopped. In a
+ * folder the local servers' users can enter, as the real command's is.
+ */
+export function sleepingJupyter(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'orrery-sleeper-'));
+  chmodSync(dir, 0o755);
+  const command = path.join(dir, 'jupyter');
+  writeFileSync(
+    command,
+    '#!/bin/sh\nif [ "$1" = --version ]; then echo 0; exit 0; fi\nexec sleep 600\n',
+  );
+  chmodSync(command, 0o755);
+  return command;
 }

@@ -1,16 +1,39 @@
 /**
- * LocalProcessBackend: Jupyter servers as detached child processes, for a laptop without
- * Docker. There is no isolation between users or from the host; resource limits are not
- * enforced (use a container backend for that). The workspace is `<root>/<safeName>/work`.
+ * LocalProcessBackend: Jupyter servers as detached child processes, for a machine without
+ * Docker. The workspace is `<root>/<safeName>/work`; resource limits are not enforced (use a
+ * container backend for that). Two modes:
  *
+ * - system users (the hub runs as root): each Orrery user's servers run as that user's own
+ *   unprivileged system user (systemUsers.ts) in a private mount namespace that covers the
+ *   hub database's sockets (launcher.ts), with a firewall rule keeping them off the database's
+ *   TCP port (firewall.ts). The workspace is that user's 0700 home; the backend's state
+ *   folder (logs, state files) is the hub's alone.
+ * - single-user development (the hub is not root): servers run as the hub's own OS user and
+ *   could read whatever the hub can, so one Orrery user owns the backend and everyone else is
+ *   refused (singleUser.ts).
+ *
+ * In both modes a server's environment is built from nothing (environment.ts), never the hub's.
  * Processes are started in their own session (detached), so a restarted hub still finds them:
  * each running server has a JSON file `<stateDir>/<name>.json` read by `listManaged`.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import {
+  access,
+  chmod,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  realpath,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { serverEnv, validateSpawnRequest } from '../containerSpec.ts';
+import { validateSpawnRequest } from '../containerSpec.ts';
 import { serverResourceName } from '../names.ts';
 import type {
   LocalSavedState,
@@ -18,27 +41,80 @@ import type {
   PollResult,
   SpawnerBackend,
   SpawnRequest,
+  SpawnUser,
 } from '../types.ts';
+import { localServerEnv } from './environment.ts';
+import { type BlockedDestination, installBlock, removeBlock } from './firewall.ts';
+import { type HiddenPaths, launchCommand } from './launcher.ts';
+import { probeServerAccess } from './probe.ts';
+import { admitSingleUser } from './singleUser.ts';
+import {
+  ensureGroup,
+  ensureSystemUser,
+  prepareWorkspace,
+  removeSystemUser,
+  systemUserName,
+} from './systemUsers.ts';
 
 export interface LocalProcessConfig {
   /** Workspaces live under `<workspaceRoot>/<safeName>/work`. */
   workspaceRoot: string;
-  /** Directory of the per-server JSON files and logs. */
+  /** Directory of the per-server JSON files and logs (mode 0700: the hub's alone). */
   stateDir: string;
   /** The `jupyter` executable (default: `jupyter` from PATH, e.g. `.venv/bin/jupyter`). */
   jupyterCommand?: string;
-  /** Resource-name prefix (`orrery-`; tests use `orrery-test-`). */
+  /** Resource-name prefix (`orrery-`; tests use `orrery-test-`); also names system users. */
   namePrefix?: string;
   /** Seconds between SIGTERM and SIGKILL on stop. */
   stopGraceSeconds?: number;
-  /** Pass `--allow-root` (Jupyter refuses to run as root otherwise); for CI containers. */
-  allowRoot?: boolean;
+  /**
+   * Run each Orrery user's servers as their own system user (needs root). Default: when this
+   * process runs as root; otherwise the backend is in single-user development mode.
+   */
+  systemUsers?: boolean;
+  /** Single-user mode: the one Orrery user allowed; default the first whose server starts. */
+  singleUser?: string | null;
+  /** System group of every server user (the firewall matches it). Default `orrery-servers`. */
+  serverGroup?: string;
+  /**
+   * The hub's database, kept out of the servers' reach in system-users mode: TCP addresses and
+   * ports (rejected by the firewall) and unix socket paths (covered in their mount namespace).
+   */
+  database?: { tcp: BlockedDestination[]; sockets: string[] };
+  /** Folders every server must read (the Jupyter configuration); checked by `prepare`. */
+  sharedPaths?: string[];
+  /** The servers' LANG. Default C.UTF-8. */
+  lang?: string;
 }
 
 /** Contents of a state file: the saved state plus the labels a container would carry. */
 interface StateFile extends LocalSavedState {
   owner: string;
   serverName: string;
+}
+
+/**
+ * `command` as an absolute path, looked up in the hub's PATH when it is a bare name: servers
+ * get a PATH of their own, not the hub's, so they must be told where jupyter is.
+ */
+async function absoluteCommand(command: string): Promise<string> {
+  if (command.includes('/')) return path.resolve(command);
+  for (const dir of (process.env['PATH'] ?? '').split(':').filter(Boolean)) {
+    const candidate = path.resolve(dir, command);
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this folder
+    }
+  }
+  return command;
+}
+
+/** PATH of a server: the jupyter command's folder (the venv's bin) first, then the system's. */
+function localServerPath(jupyterCommand: string): string {
+  const bin = path.isAbsolute(jupyterCommand) ? [path.dirname(jupyterCommand)] : [];
+  return [...bin, '/usr/local/bin', '/usr/bin', '/bin'].join(':');
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -73,18 +149,112 @@ async function isOurProcess(pid: number, name: string): Promise<boolean> {
   }
 }
 
+/** Whether `dir` is shared by everyone (sticky and world-writable, like /tmp). */
+const isSharedFolder = (mode: number) => (mode & 0o1002) === 0o1002;
+
+/**
+ * What to cover of the database's sockets: their folder (robust when PostgreSQL re-creates
+ * the socket) unless the folder is shared like /tmp, then only the socket file itself.
+ */
+async function hiddenPathsFor(sockets: string[]): Promise<HiddenPaths> {
+  const directories = new Set<string>();
+  const files = new Set<string>();
+  for (const socket of sockets) {
+    let real: string;
+    try {
+      real = await realpath(socket);
+    } catch {
+      continue; // no such socket on this machine
+    }
+    const folder = path.dirname(real);
+    if (isSharedFolder((await stat(folder)).mode)) files.add(real);
+    else directories.add(folder);
+  }
+  return { directories: [...directories], files: [...files] };
+}
+
 export class LocalProcessBackend implements SpawnerBackend<LocalSavedState> {
   readonly kind = 'local' as const;
   private readonly config: Required<LocalProcessConfig>;
+  private prepared: Promise<void> | undefined;
+  private serverGid = 0;
+  private hidden: HiddenPaths = { directories: [], files: [] };
+  private blocking = false;
 
   constructor(config: LocalProcessConfig) {
     this.config = {
       jupyterCommand: 'jupyter',
       namePrefix: 'orrery-',
       stopGraceSeconds: 5,
-      allowRoot: false,
+      systemUsers: process.getuid?.() === 0,
+      singleUser: null,
+      serverGroup: 'orrery-servers',
+      database: { tcp: [], sockets: [] },
+      sharedPaths: [],
+      lang: 'C.UTF-8',
       ...config,
     };
+  }
+
+  /** `system-users` (isolated, the hub is root) or `single-user` (development only). */
+  get mode(): 'system-users' | 'single-user' {
+    return this.config.systemUsers ? 'system-users' : 'single-user';
+  }
+
+  /** The firewall chain of this deployment (iptables allows 28 characters). */
+  private get chain(): string {
+    const digest = createHash('sha256')
+      .update(JSON.stringify([this.config.namePrefix, path.resolve(this.config.stateDir)]))
+      .digest('hex')
+      .slice(0, 8);
+    return `ORRERY-${digest}`;
+  }
+
+  /**
+   * Set up once (the hub calls it at start; `start` calls it too): the state folder, and in
+   * system-users mode the server group, the workspace root, a check that an unprivileged
+   * server user can run jupyter and reach what it needs but not the database's sockets, and
+   * the firewall block. Rejects with a message that says what to fix.
+   */
+  prepare(): Promise<void> {
+    this.prepared ??= this.setUp();
+    return this.prepared;
+  }
+
+  private async setUp(): Promise<void> {
+    await mkdir(this.config.stateDir, { recursive: true, mode: 0o700 });
+    await chmod(this.config.stateDir, 0o700);
+    this.config.jupyterCommand = await absoluteCommand(this.config.jupyterCommand);
+    if (!this.config.systemUsers) return;
+    if (process.getuid?.() !== 0) {
+      throw new Error('running each server as its own system user needs the hub to run as root');
+    }
+    await mkdir(this.config.workspaceRoot, { recursive: true });
+    await chmod(this.config.workspaceRoot, 0o711);
+    this.serverGid = await ensureGroup(this.config.serverGroup);
+    this.hidden = await hiddenPathsFor(this.config.database.sockets);
+    await probeServerAccess({
+      hidden: this.hidden,
+      gid: this.serverGid,
+      jupyterCommand: this.config.jupyterCommand,
+      traverse: [this.config.workspaceRoot],
+      read: this.config.sharedPaths,
+      sockets: this.config.database.sockets,
+      env: {
+        PATH: localServerPath(this.config.jupyterCommand),
+        HOME: '/nonexistent',
+        LANG: this.config.lang,
+      },
+    });
+    if (this.config.database.tcp.length > 0) {
+      await installBlock(this.chain, this.serverGid, this.config.database.tcp);
+      this.blocking = true;
+    }
+  }
+
+  async admit(user: SpawnUser): Promise<void> {
+    if (this.config.systemUsers) return;
+    await admitSingleUser(this.config.stateDir, this.config.singleUser, user);
   }
 
   async start(request: SpawnRequest): Promise<{ url: string; state: LocalSavedState }> {
@@ -92,39 +262,43 @@ export class LocalProcessBackend implements SpawnerBackend<LocalSavedState> {
     validateSpawnRequest(request, workspace);
     if (/[/\\]|^\.\.?$/.test(request.user.safeName))
       throw new TypeError('safeName is not a path segment');
+    await this.prepare();
+    await this.admit(request.user);
     const name = serverResourceName(this.config.namePrefix, request.user, request.serverName);
     const previous = await this.readStateFile(name);
     if (previous) await this.stop(previous);
-    await mkdir(workspace, { recursive: true });
-    await mkdir(this.config.stateDir, { recursive: true });
+    const identity = this.config.systemUsers
+      ? await ensureSystemUser(
+          systemUserName(this.config.namePrefix, request.user),
+          this.serverGid,
+          workspace,
+        )
+      : null;
+    if (identity) await prepareWorkspace(workspace, identity);
+    else await mkdir(workspace, { recursive: true, mode: 0o700 });
     const port = await freePort();
-    const log = await open(path.join(this.config.stateDir, `${name}.log`), 'a');
-    // The secret reaches Jupyter as JUPYTER_TOKEN (never on the command line).
-    const { ORRERY_SERVER_SECRET: secret, ...env } = serverEnv(request, workspace);
-    const child = spawn(
-      this.config.jupyterCommand,
-      [
-        'lab',
-        '--no-browser',
-        '--ip=127.0.0.1',
-        `--port=${port}`,
-        '--ServerApp.port_retries=0',
-        `--ServerApp.base_url=${request.baseUrl}`,
-        `--ServerApp.root_dir=${workspace}`,
-        ...(this.config.allowRoot ? ['--allow-root'] : []),
-      ],
-      {
-        cwd: workspace,
-        detached: true,
-        stdio: ['ignore', log.fd, log.fd],
-        env: {
-          ...process.env,
-          ...env,
-          JUPYTER_TOKEN: secret,
-          ORRERY_RESOURCE_NAME: name,
-        },
-      },
-    );
+    const log = await open(path.join(this.config.stateDir, `${name}.log`), 'a', 0o600);
+    const jupyterArgs = [
+      'lab',
+      '--no-browser',
+      '--ip=127.0.0.1',
+      `--port=${port}`,
+      '--ServerApp.port_retries=0',
+      `--ServerApp.base_url=${request.baseUrl}`,
+      `--ServerApp.root_dir=${workspace}`,
+    ];
+    const command = identity
+      ? launchCommand(this.hidden, identity, this.config.jupyterCommand, jupyterArgs)
+      : { file: this.config.jupyterCommand, args: jupyterArgs };
+    const child = spawn(command.file, command.args, {
+      cwd: workspace,
+      detached: true,
+      stdio: ['ignore', log.fd, log.fd],
+      env: localServerEnv(request, workspace, name, {
+        path: localServerPath(this.config.jupyterCommand),
+        lang: this.config.lang,
+      }),
+    });
     const spawned = new Promise<number>((resolve, reject) => {
       child.once('error', reject);
       child.once('spawn', () => resolve(child.pid!));
@@ -134,7 +308,7 @@ export class LocalProcessBackend implements SpawnerBackend<LocalSavedState> {
     child.unref();
     const state: LocalSavedState = { backend: 'local', host: 'localhost', name, pid, port };
     const file: StateFile = { ...state, owner: request.user.name, serverName: request.serverName };
-    await writeFile(this.statePath(name), JSON.stringify(file, null, 2));
+    await writeFile(this.statePath(name), JSON.stringify(file, null, 2), { mode: 0o600 });
     return { url: `http://127.0.0.1:${port}`, state };
   }
 
@@ -204,8 +378,30 @@ export class LocalProcessBackend implements SpawnerBackend<LocalSavedState> {
     return { backend: 'local', host: 'localhost', name, pid: pid as number, port: port as number };
   }
 
+  /**
+   * Remove `user`'s workspace folder and, in system-users mode, their system user (for an
+   * account being deleted). Idempotent; rejects while one of their servers still runs.
+   */
+  async removeWorkspace(user: SpawnUser): Promise<void> {
+    if (/[/\\]|^\.\.?$/.test(user.safeName)) throw new TypeError('safeName is not a path segment');
+    const running = (await this.listManaged()).some(
+      (server) => server.owner === user.name && server.running,
+    );
+    if (running) throw new Error(`a server of ${user.name} still uses the workspace`);
+    await rm(path.join(this.config.workspaceRoot, user.safeName), { recursive: true, force: true });
+    if (this.config.systemUsers)
+      await removeSystemUser(systemUserName(this.config.namePrefix, user));
+  }
+
+  /**
+   * Servers run detached and outlive the hub. The firewall block goes only when none of them
+   * runs any more (a restarted hub installs it again before adopting them).
+   */
   async close(): Promise<void> {
-    // Nothing held open: servers run detached.
+    if (!this.blocking) return;
+    if ((await this.listManaged()).some((server) => server.running)) return;
+    await removeBlock(this.chain, this.serverGid);
+    this.blocking = false;
   }
 
   private statePath(name: string): string {
