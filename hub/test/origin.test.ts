@@ -88,6 +88,9 @@ describe('same origin (the default)', () => {
     const xsrf = cookieOf(answer, '_xsrf');
     assert.ok(xsrf, 'a first visit gets an _xsrf cookie');
     assert.match(xsrf!, /; Path=\/hub\/(;|$)/);
+    // A request outside /hub/ (a favicon) comes without it, and must not replace it.
+    const favicon = await send(port, new URL(hub.url).host, 'GET', '/favicon.ico');
+    assert.equal(cookieOf(favicon, '_xsrf'), undefined);
   });
 
   test("a page of alice's server cannot create a token with her session", async () => {

@@ -57,7 +57,10 @@ export function xsrf(secureCookies: boolean): RequestHandler {
     // A request whose cookie is missing or made for another session cannot have echoed a
     // valid token: it gets one for the next request, and an unsafe one is refused.
     const fits = typeof cookie === 'string' && xsrfTokenFits(cookie, session);
-    if (!fits) setXsrfCookie(res, secureCookies || req.secure, session);
+    // Only where the cookie is sent: a request for /favicon.ico arrives without it, and
+    // answering it with a new one would replace the cookie the hub's page has just read.
+    if (!fits && req.path.startsWith(XSRF_COOKIE_PATH))
+      setXsrfCookie(res, secureCookies || req.secure, session);
     if (SAFE_METHODS.has(req.method) || tokenFromHeader(req.get('authorization'))) return next();
     const refused = refusedSource({
       host: req.get('host'),
