@@ -1,9 +1,9 @@
 /** Start and stop a hub: used by main.ts, the CLI's `up`, tests and benchmarks. */
-import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer, type RequestListener, type Server, STATUS_CODES } from 'node:http';
 import type { SpawnerBackend } from '@orrery/spawner';
 import { createApp } from './app.ts';
-import { decideByHost, type HostDecision, userOriginOf } from './auth/userOrigin.ts';
-import { handleCallback } from './auth/userOriginHandoff.ts';
+import { routeRequest, userOriginOf } from './auth/userOrigin.ts';
+import { answerByHost } from './auth/userOriginHandoff.ts';
 import { Compute } from './compute/orchestrator.ts';
 import { loadOrCreateKey } from './compute/secrets.ts';
 import {
@@ -102,42 +102,28 @@ export async function startHub(
   }
   hub.compute = compute;
   const proxy = new ServerProxy(hub, compute, userOrigin);
-  // Which of hub, proxy and hand-off a request is for: by path, and with users' own origins
-  // also by host (auth/userOrigin.ts).
-  const decide = (req: { headers: { host?: string }; method?: string; url?: string }) =>
-    userOrigin
-      ? decideByHost(
-          userOrigin,
-          req.headers.host,
-          req.method,
-          req.url ?? '/',
-          ServerProxy.matches(req.url),
-        )
-      : ServerProxy.matches(req.url)
-        ? PROXY
-        : HUB;
   // Users' servers are served before express sees the request: their bodies stream upstream
-  // untouched, and the proxy's hot path skips the hub's middleware.
+  // untouched, and the proxy's hot path skips the hub's middleware. With users' own origins
+  // the host decides too (auth/userOrigin.ts).
   const server = createServer((req, res) => {
-    const decision = decide(req);
+    const decision = routeRequest(userOrigin, req, ServerProxy.matches);
     if (decision.kind === 'proxy') void proxy.handle(req, res);
     else if (decision.kind === 'hub') app(req, res);
-    else if (decision.kind === 'callback')
-      handleCallback(hub, userOrigin!, decision.owner, req, res).catch((err) => {
-        log.error({ err: String(err) }, 'login hand-off failed');
-        if (!res.headersSent) writeJson(res, 503, 'unavailable', 'Try again');
-      });
-    else if (decision.kind === 'redirect')
-      res.writeHead(302, { location: decision.location }).end();
-    else writeJson(res, decision.status, decision.error, decision.message);
+    else void answerByHost(hub, userOrigin!, decision, req, res);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.bind, () => resolve());
   });
   server.on('upgrade', (req, socket, head) => {
-    if (decide(req).kind === 'proxy') void proxy.handleUpgrade(req, socket, head);
-    else socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    const decision = routeRequest(userOrigin, req, ServerProxy.matches);
+    if (decision.kind === 'proxy') void proxy.handleUpgrade(req, socket, head);
+    else {
+      const status = decision.kind === 'refuse' ? decision.status : 404;
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      );
+    }
   });
   compute.startLoops();
   const address = server.address();
@@ -168,14 +154,6 @@ export async function startHub(
       return closing;
     },
   };
-}
-
-const PROXY: HostDecision = { kind: 'proxy' };
-const HUB: HostDecision = { kind: 'hub' };
-
-function writeJson(res: ServerResponse, status: number, error: string, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ error, message }));
 }
 
 /**

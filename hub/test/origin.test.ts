@@ -12,7 +12,7 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { HOST_COOKIE } from '../src/auth/userOrigin.ts';
-import { waitForStatus } from './compute/support.ts';
+import { kernelInfo, openSocket, waitForStatus } from './compute/support.ts';
 import { type Client, signUp, startTestHub, type TestHub } from './support.ts';
 
 interface Answer {
@@ -323,6 +323,57 @@ describe('each user on their own origin (ORRERY_USER_ORIGIN)', () => {
     const third = await handOff(alice, '/user/alice/lab/');
     await db.query(`UPDATE user_origin_codes SET expires_at = now() - interval '1 second'`);
     assert.equal((await send(port, aliceHost, 'GET', third.callback)).status, 400);
+  });
+
+  test('kernels work over WebSockets on alice’s host with its cookie; from bob’s origin or host they do not', async () => {
+    const { callback } = await handOff(alice, '/user/alice/lab/');
+    const redeemed = await send(port, aliceHost, 'GET', callback);
+    const cookie = `${HOST_COOKIE}=${cookieValue(cookieOf(redeemed, HOST_COOKIE))}`;
+    const kernel = await send(
+      port,
+      aliceHost,
+      'POST',
+      '/user/alice/lab/api/kernels',
+      { cookie, 'content-type': 'application/json', origin: `http://${aliceHost}` },
+      JSON.stringify({ name: 'python3' }),
+    );
+    assert.equal(kernel.status, 201, kernel.text);
+    const channels = `/user/alice/lab/api/kernels/${JSON.parse(kernel.text).id}/channels`;
+    const url = `ws://127.0.0.1:${port}${channels}`;
+    const socket = await openSocket(url, {
+      host: aliceHost,
+      cookie,
+      origin: `http://${aliceHost}`,
+    });
+    assert.equal((await kernelInfo(socket)).status, 'ok');
+    socket.close();
+    await assert.rejects(
+      openSocket(url, { host: aliceHost, cookie, origin: `http://${bobHost}` }),
+      /refused with 403/,
+    );
+    await assert.rejects(openSocket(url, { host: bobHost, cookie }), /refused with 403/);
+    await assert.rejects(
+      openSocket(url, { host: hubHost, ...alice.authHeaders() }),
+      /refused with 404/,
+    );
+    await assert.rejects(
+      openSocket(url, { host: aliceHost, ...alice.authHeaders() }),
+      /refused with 401/,
+    );
+    // A state change from bob's origin (same site as alice's host) is refused by the proxy.
+    const fromBob = await send(
+      port,
+      aliceHost,
+      'POST',
+      '/user/alice/lab/api/kernels',
+      {
+        cookie,
+        'content-type': 'application/json',
+        origin: `http://${bobHost}`,
+      },
+      JSON.stringify({ name: 'python3' }),
+    );
+    assert.equal(fromBob.status, 403, fromBob.text);
   });
 
   test('the lab page leads back to the hub’s origin (Hub Control Panel, Log Out)', async () => {

@@ -121,6 +121,23 @@ export function decideByHost(
   return { kind: 'proxy' };
 }
 
+const PROXY: HostDecision = { kind: 'proxy' };
+const HUB: HostDecision = { kind: 'hub' };
+
+/** Where a request goes: by path alone on one origin, by host and path with users' own. */
+export function routeRequest(
+  origin: UserOrigin | null,
+  req: {
+    headers: { host?: string | undefined };
+    method?: string | undefined;
+    url?: string | undefined;
+  },
+  proxied: (url: string | undefined) => boolean,
+): HostDecision {
+  if (!origin) return proxied(req.url) ? PROXY : HUB;
+  return decideByHost(origin, req.headers.host, req.method, req.url ?? '/', proxied(req.url));
+}
+
 const refuse = (status: number, error: string, message: string): HostDecision => ({
   kind: 'refuse',
   status,

@@ -21,6 +21,7 @@ import {
   HANDOFF_CALLBACK,
   HANDOFF_START,
   HOST_COOKIE,
+  type HostDecision,
   ownerOfPath,
   type UserOrigin,
 } from './userOrigin.ts';
@@ -50,8 +51,46 @@ export function handoffRoutes(hub: Hub, origin: UserOrigin): express.Router {
   return router;
 }
 
+/** Answer a request that is neither the hub's nor the proxy's: the callback, a redirect, a refusal. */
+export async function answerByHost(
+  hub: Hub,
+  origin: UserOrigin,
+  decision: Exclude<HostDecision, { kind: 'hub' | 'proxy' }>,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<void> {
+  if (decision.kind === 'redirect') {
+    res.writeHead(302, { location: decision.location }).end();
+    return;
+  }
+  if (decision.kind === 'refuse') {
+    writeJson(res, decision.status, { error: decision.error, message: decision.message });
+    return;
+  }
+  try {
+    await handleCallback(hub, origin, decision.owner, req, res);
+  } catch (err) {
+    hub.log.error({ err: String(err) }, 'login hand-off failed');
+    if (!res.headersSent)
+      writeJson(res, 503, {
+        error: 'unavailable',
+        message: 'The hub cannot sign you in right now',
+      });
+  }
+}
+
+function writeJson(
+  res: http.ServerResponse,
+  status: number,
+  body: { error: string; message: string },
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { ...headers, 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
 /** The user host's side: trade `?code=` for this host's cookie and go on to `next`. */
-export async function handleCallback(
+async function handleCallback(
   hub: Hub,
   origin: UserOrigin,
   owner: string,
@@ -66,12 +105,14 @@ export async function handleCallback(
       ? await redeemCode(hub.db, code, origin.hostFor(owner))
       : undefined;
   if (!redeemed) {
-    res.writeHead(400, { ...headers, 'content-type': 'application/json' });
-    res.end(
-      JSON.stringify({
+    writeJson(
+      res,
+      400,
+      {
         error: 'bad_request',
         message: 'This sign-in link was used already, has expired, or is for another host',
-      }),
+      },
+      headers,
     );
     return;
   }

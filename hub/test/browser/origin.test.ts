@@ -171,8 +171,15 @@ test('own origin: the admin’s server is on ada.localhost, and from there the h
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
-    await signIn(page, hubOrigin);
-    // The hub's link to the server leads, through the hand-off, to the admin's own origin.
+    // A bookmark of the server, signed out: the hub's login, then back on the admin's origin.
+    await page.goto(`${adminOrigin}/user/${ADMIN}/lab/tree`);
+    assert.equal(new URL(page.url()).origin, hubOrigin);
+    assert.equal(new URL(page.url()).pathname, '/hub/login');
+    await page.fill('#username', ADMIN);
+    await page.fill('#password', PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForURL(`${adminOrigin}/user/${ADMIN}/lab/**`);
+    // The hub's link to the server leads to the admin's own origin too.
     const lab = await page.goto(`${hubOrigin}/user/${ADMIN}/lab/lab`);
     assert.equal(lab?.status(), 200);
     assert.equal(new URL(page.url()).origin, adminOrigin);
