@@ -282,6 +282,7 @@ CREATE TABLE public.user_origin_codes (
     session_id bigint NOT NULL,
     user_id bigint NOT NULL,
     host text NOT NULL,
+    state_hash bytea NOT NULL,
     next text NOT NULL,
     expires_at timestamp with time zone NOT NULL
 );

@@ -11,7 +11,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { HOST_COOKIE } from '../src/auth/userOrigin.ts';
+import { HOST_COOKIE, STATE_COOKIE } from '../src/auth/userOrigin.ts';
 import { kernelInfo, openSocket, waitForStatus } from './compute/support.ts';
 import { type Client, signUp, startTestHub, type TestHub } from './support.ts';
 
@@ -218,25 +218,53 @@ describe('each user on their own origin (ORRERY_USER_ORIGIN)', () => {
     await hub.stop();
   });
 
-  /** The hub's answer to alice's browser asking for a code for `next`. */
-  const askCode = (client: Client, next: string) =>
+  /** The hub's answer to a browser asking for a code for `next`. */
+  const askCode = (client: Client, next: string, state = 's'.repeat(43)) =>
     send(
       port,
       hubHost,
       'GET',
-      `/hub/user-login?next=${encodeURIComponent(next)}`,
+      `/hub/user-login?next=${encodeURIComponent(next)}&state=${state}`,
       client.authHeaders(),
     );
 
-  async function handOff(
-    client: Client,
-    next: string,
-  ): Promise<{ host: string; callback: string }> {
-    const answer = await askCode(client, next);
+  interface HandOff {
+    host: string;
+    callback: string;
+    /** The state cookie the user's host gave the browser, as a Cookie header. */
+    state: string;
+  }
+
+  /** A browser without the host's cookie opens `next` on its owner's host and gets a code. */
+  async function handOff(client: Client, next: string): Promise<HandOff> {
+    const owner = next.split('/')[2]!;
+    const start = await send(port, `${owner}.localhost:${port}`, 'GET', next, {
+      accept: 'text/html',
+    });
+    assert.equal(start.status, 302, start.text);
+    const state = cookieOf(start, STATE_COOKIE)!;
+    assert.match(state, /; Path=\/hub\/user-login\/callback; Max-Age=\d+; HttpOnly; SameSite=Lax$/);
+    const hubUrl = new URL(start.headers.location!);
+    assert.equal(hubUrl.host, hubHost);
+    const answer = await send(
+      port,
+      hubHost,
+      'GET',
+      hubUrl.pathname + hubUrl.search,
+      client.authHeaders(),
+    );
     assert.equal(answer.status, 303, answer.text);
     const location = new URL(answer.headers.location!);
-    return { host: location.host, callback: location.pathname + location.search };
+    return {
+      host: location.host,
+      callback: location.pathname + location.search,
+      state: `${STATE_COOKIE}=${cookieValue(state)}`,
+    };
   }
+
+  /** The browser back on `host` with the code (and, unless told otherwise, its state cookie). */
+  const redeem = (host: string, handoff: HandOff, state = handoff.state) =>
+    send(port, host, 'GET', handoff.callback, { cookie: state });
 
   test("servers are sent to their user's host; a host serves its user's servers only", async () => {
     const moved = await send(port, hubHost, 'GET', '/user/alice/lab/lab?x=1', alice.authHeaders());
@@ -254,9 +282,11 @@ describe('each user on their own origin (ORRERY_USER_ORIGIN)', () => {
     // A browser without the host's cookie is sent to the hub to hand the login over.
     const page = await send(port, aliceHost, 'GET', '/user/alice/lab/lab', { accept: 'text/html' });
     assert.equal(page.status, 302);
-    assert.equal(
-      page.headers.location,
-      `http://${hubHost}/hub/user-login?next=${encodeURIComponent('/user/alice/lab/lab')}`,
+    assert.match(
+      page.headers.location!,
+      new RegExp(
+        `^http://${hubHost}/hub/user-login\\?next=${encodeURIComponent('/user/alice/lab/lab')}&state=[\\w-]{43}$`,
+      ),
     );
     for (const [path, status] of [
       ['/hub/api/user', 404],
@@ -284,6 +314,7 @@ describe('each user on their own origin (ORRERY_USER_ORIGIN)', () => {
     const others = await askCode(alice, '/user/bob/lab/');
     assert.equal(others.status, 403, others.text);
     assert.equal((await askCode(alice, 'https://evil.example/user/alice/lab/')).status, 400);
+    assert.equal((await askCode(alice, '/user/alice/lab/', '')).status, 400, 'no state');
 
     const first = await handOff(alice, '/user/alice/lab/api/status');
     assert.equal(first.host, aliceHost);
@@ -293,13 +324,20 @@ describe('each user on their own origin (ORRERY_USER_ORIGIN)', () => {
     assert.equal(stored.rows.length, 1);
     assert.ok(!stored.rows[0].code_hash.toString('utf8').includes(code));
     // Redeemed on another user's host: refused, and spent.
-    const elsewhere = await send(port, bobHost, 'GET', first.callback);
+    const elsewhere = await redeem(bobHost, first);
     assert.equal(elsewhere.status, 400, elsewhere.text);
-    assert.equal((await send(port, aliceHost, 'GET', first.callback)).status, 400, 'spent');
+    assert.equal((await redeem(aliceHost, first)).status, 400, 'spent');
+    // Bob's own code, opened in alice's browser (a login planted on bob's host): no state, refused.
+    const planted = await handOff(bob, '/user/bob/lab/');
+    assert.equal((await redeem(bobHost, planted, '')).status, 400, 'without the state cookie');
+    const another = await handOff(bob, '/user/bob/lab/');
+    const aliceState = (await handOff(alice, '/user/alice/lab/')).state;
+    assert.equal((await redeem(bobHost, another, aliceState)).status, 400, 'another state');
 
     const second = await handOff(alice, '/user/alice/lab/api/status');
-    const redeemed = await send(port, aliceHost, 'GET', second.callback);
+    const redeemed = await redeem(aliceHost, second);
     assert.equal(redeemed.status, 303, redeemed.text);
+    assert.match(cookieOf(redeemed, STATE_COOKIE)!, /Max-Age=0/, 'the state cookie is spent');
     assert.equal(redeemed.headers.location, '/user/alice/lab/api/status', 'next stays on the host');
     const setCookie = cookieOf(redeemed, HOST_COOKIE)!;
     assert.match(setCookie, /; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax$/);
@@ -307,7 +345,7 @@ describe('each user on their own origin (ORRERY_USER_ORIGIN)', () => {
     assert.ok(Number(setCookie.match(/Max-Age=(\d+)/)![1]) <= 8 * 3600, 'short-lived');
     const hostCookie = cookieValue(setCookie)!;
     assert.notEqual(hostCookie, sessionOf(alice), 'not the hub session');
-    assert.equal((await send(port, aliceHost, 'GET', second.callback)).status, 400, 'one use');
+    assert.equal((await redeem(aliceHost, second)).status, 400, 'one use');
 
     const cookie = { cookie: `${HOST_COOKIE}=${hostCookie}` };
     const status = await send(port, aliceHost, 'GET', '/user/alice/lab/api/status', cookie);
@@ -322,12 +360,11 @@ describe('each user on their own origin (ORRERY_USER_ORIGIN)', () => {
     // An expired code is refused.
     const third = await handOff(alice, '/user/alice/lab/');
     await db.query(`UPDATE user_origin_codes SET expires_at = now() - interval '1 second'`);
-    assert.equal((await send(port, aliceHost, 'GET', third.callback)).status, 400);
+    assert.equal((await redeem(aliceHost, third)).status, 400);
   });
 
   test('kernels work over WebSockets on alice’s host with its cookie; from bob’s origin or host they do not', async () => {
-    const { callback } = await handOff(alice, '/user/alice/lab/');
-    const redeemed = await send(port, aliceHost, 'GET', callback);
+    const redeemed = await redeem(aliceHost, await handOff(alice, '/user/alice/lab/'));
     const cookie = `${HOST_COOKIE}=${cookieValue(cookieOf(redeemed, HOST_COOKIE))}`;
     const kernel = await send(
       port,
@@ -377,8 +414,7 @@ describe('each user on their own origin (ORRERY_USER_ORIGIN)', () => {
   });
 
   test('the lab page leads back to the hub’s origin (Hub Control Panel, Log Out)', async () => {
-    const { callback } = await handOff(alice, '/user/alice/lab/lab');
-    const redeemed = await send(port, aliceHost, 'GET', callback);
+    const redeemed = await redeem(aliceHost, await handOff(alice, '/user/alice/lab/lab'));
     const cookie = { cookie: `${HOST_COOKIE}=${cookieValue(cookieOf(redeemed, HOST_COOKIE))}` };
     const page = await send(port, aliceHost, 'GET', '/user/alice/lab/lab', cookie);
     assert.equal(page.status, 200, page.text);
@@ -445,8 +481,7 @@ describe('each user on their own origin (ORRERY_USER_ORIGIN)', () => {
   });
 
   test('signing out of the hub ends the host cookies of that session', async () => {
-    const { callback } = await handOff(bob, '/user/bob/lab/');
-    assert.equal((await send(port, bobHost, 'GET', callback)).status, 303);
+    assert.equal((await redeem(bobHost, await handOff(bob, '/user/bob/lab/'))).status, 303);
     const count = async () =>
       Number(
         (

@@ -9,6 +9,9 @@ CREATE TABLE user_origin_codes (
   user_id    bigint NOT NULL REFERENCES users ON DELETE CASCADE,
   -- The only host that may redeem it, and the path there it leads to.
   host       text NOT NULL,
+  -- sha256 of the state the user's host gave the browser (in a cookie) when it sent it to the
+  -- hub: only that browser can redeem the code, so no one can plant their own login on a host.
+  state_hash bytea NOT NULL,
   next       text NOT NULL,
   expires_at timestamptz NOT NULL
 );

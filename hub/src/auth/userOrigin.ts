@@ -14,6 +14,11 @@ export const HANDOFF_CALLBACK = '/hub/user-login/callback';
 export const HANDOFF_START = '/hub/user-login';
 /** The per-host cookie: its own random credential, never the hub's session. */
 export const HOST_COOKIE = 'orrery-session-host';
+/**
+ * The hand-off's state, set by a user's host on the browser it sends to the hub (for the
+ * callback's path only): the code the hub issues is redeemable by that browser alone.
+ */
+export const STATE_COOKIE = 'orrery-handoff-state';
 
 const SERVER_PATH = /^\/user\/([a-z0-9-]+)\//;
 

@@ -13,8 +13,8 @@ import { parseCookieHeader as parseCookies } from '../auth/cookies.ts';
 import type { Principal } from '../auth/principal.ts';
 import { SESSION_COOKIE } from '../auth/sessions.ts';
 import { isHubToken } from '../auth/tokens.ts';
-import { HANDOFF_START, HOST_COOKIE, type UserOrigin } from '../auth/userOrigin.ts';
-import { hostPrincipal } from '../auth/userOriginHandoff.ts';
+import { HOST_COOKIE, type UserOrigin } from '../auth/userOrigin.ts';
+import { hostPrincipal, startHandoff } from '../auth/userOriginHandoff.ts';
 import type { Compute } from '../compute/orchestrator.ts';
 import type { ProxyRoute } from '../compute/routeTable.ts';
 import { touchServers } from '../compute/store.ts';
@@ -394,17 +394,19 @@ export class ServerProxy {
     verdict: Extract<Verdict, { ok: false }>,
   ): void {
     const wantsHtml = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
-    const hub = this.userOrigin?.hubOrigin ?? '';
     if (wantsHtml && verdict.login) {
       // On a user's host, the hub hands its login over; on the hub's, it signs in.
-      const start = this.userOrigin ? HANDOFF_START : '/hub/login';
-      res
-        .writeHead(302, { location: `${hub}${start}?next=${encodeURIComponent(req.url ?? '/')}` })
-        .end();
+      if (this.userOrigin) {
+        const { location, setCookie } = startHandoff(this.userOrigin, req.url ?? '/');
+        res.writeHead(302, { location, 'set-cookie': setCookie }).end();
+      } else {
+        const location = `/hub/login?next=${encodeURIComponent(req.url ?? '/')}`;
+        res.writeHead(302, { location }).end();
+      }
       return;
     }
     if (wantsHtml && verdict.home) {
-      res.writeHead(302, { location: `${hub}/hub/home` }).end();
+      res.writeHead(302, { location: `${this.userOrigin?.hubOrigin ?? ''}/hub/home` }).end();
       return;
     }
     res.writeHead(verdict.status, { 'content-type': 'application/json' });
