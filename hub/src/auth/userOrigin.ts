@@ -1,7 +1,7 @@
 /**
  * Users' servers on their own origin (ORRERY_USER_ORIGIN, e.g. `https://{user}.users.example.org`):
  * which host is whose, and what each host serves. Pure: the hand-off's storage is in
- * userHostSessions.ts, its routes in userOriginRoutes.ts.
+ * userHostSessions.ts, its routes in userOriginHandoff.ts.
  *
  * On a user's host only that user's `/user/<name>/…` is served, plus the hand-off callback;
  * on the hub's host `/user/<name>/…` is sent to the user's host. Nothing of the hub is on a
