@@ -274,6 +274,35 @@ ALTER TABLE public.sessions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.user_host_sessions (
+    id bigint NOT NULL,
+    token_hash bytea NOT NULL,
+    session_id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    host text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL
+);
+
+ALTER TABLE public.user_host_sessions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.user_host_sessions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.user_origin_codes (
+    code_hash bytea NOT NULL,
+    session_id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    host text NOT NULL,
+    state_hash bytea NOT NULL,
+    next text NOT NULL,
+    expires_at timestamp with time zone NOT NULL
+);
+
 CREATE TABLE public.users (
     id bigint NOT NULL,
     name text NOT NULL,
@@ -379,6 +408,15 @@ ALTER TABLE ONLY public.sessions
 ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_token_hash_key UNIQUE (token_hash);
 
+ALTER TABLE ONLY public.user_host_sessions
+    ADD CONSTRAINT user_host_sessions_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.user_host_sessions
+    ADD CONSTRAINT user_host_sessions_token_hash_key UNIQUE (token_hash);
+
+ALTER TABLE ONLY public.user_origin_codes
+    ADD CONSTRAINT user_origin_codes_pkey PRIMARY KEY (code_hash);
+
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_name_key UNIQUE (name);
 
@@ -427,6 +465,10 @@ CREATE INDEX racm_resources_owner ON public.racm_resources USING btree (owner_id
 CREATE INDEX servers_activity ON public.servers USING btree (last_activity_at) WHERE (status = 'running'::text);
 
 CREATE INDEX sessions_user ON public.sessions USING btree (user_id);
+
+CREATE INDEX user_host_sessions_session ON public.user_host_sessions USING btree (session_id);
+
+CREATE INDEX user_origin_codes_session ON public.user_origin_codes USING btree (session_id);
 
 ALTER TABLE ONLY public.activity
     ADD CONSTRAINT activity_actor_id_fkey FOREIGN KEY (actor_id) REFERENCES public.users(id) ON DELETE SET NULL;
@@ -502,3 +544,15 @@ ALTER TABLE ONLY public.servers
 
 ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.user_host_sessions
+    ADD CONSTRAINT user_host_sessions_session_id_fkey FOREIGN KEY (session_id) REFERENCES public.sessions(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.user_host_sessions
+    ADD CONSTRAINT user_host_sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.user_origin_codes
+    ADD CONSTRAINT user_origin_codes_session_id_fkey FOREIGN KEY (session_id) REFERENCES public.sessions(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.user_origin_codes
+    ADD CONSTRAINT user_origin_codes_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;

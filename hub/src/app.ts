@@ -1,6 +1,8 @@
 /** Builds the express application: middleware order is the security story, so it reads top to bottom. */
 import cookieParser from 'cookie-parser';
 import express from 'express';
+import { userOriginOf } from './auth/userOrigin.ts';
+import { handoffRoutes } from './auth/userOriginHandoff.ts';
 import { xsrf } from './auth/xsrf.ts';
 import { errorWriter, HttpError } from './http/errors.ts';
 import { API_BASE, buildOpenApi } from './http/openapi.ts';
@@ -53,6 +55,8 @@ export function createApp(
   app.use(API_BASE, (req, _res, next) =>
     next(new HttpError(404, `No API route ${req.method} ${clip(req.path, 100)}`)),
   );
+  const userOrigin = userOriginOf(hub.config);
+  if (userOrigin) app.use(handoffRoutes(hub, userOrigin));
   for (const pages of modules.pages) app.use(pages);
   app.use((req, _res, next) => next(new HttpError(404, `Nothing at ${clip(req.path, 100)}`)));
   app.use(errorWriter(hub.log));

@@ -88,6 +88,19 @@ export interface HubConfig {
    * default: generated once into <stateDir>/secret-key.
    */
   secretKey: string | undefined;
+  /**
+   * Serve each user's servers from that user's own origin, e.g. `https://{user}.users.example.org`
+   * (`{user}` is the leftmost label; the hub must be on a host outside the pattern, its
+   * ORRERY_PUBLIC_URL). Code in a server then cannot act with its owner's hub session
+   * (docs/security.md, "Browser origin"). Env ORRERY_USER_ORIGIN. Default: none, servers share
+   * the hub's origin under /user/.
+   */
+  userOrigin: string | null;
+  /**
+   * Pass CORS headers (`Access-Control-Allow-*`) from users' servers through the proxy; they are
+   * dropped by default, since Jupyter reflects any Origin. Env ORRERY_USER_SERVER_CORS=1.
+   */
+  userServerCors: boolean;
   compute: ComputeConfig;
 }
 
@@ -256,6 +269,8 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
       : null,
     stateDir,
     secretKey: secret(env, 'ORRERY_SECRET_KEY'),
+    userOrigin: env.ORRERY_USER_ORIGIN?.trim() || null,
+    userServerCors: flag(env, 'ORRERY_USER_SERVER_CORS', false),
     compute: {
       domains: parseComputeDomains(
         env.ORRERY_COMPUTE_DOMAINS,

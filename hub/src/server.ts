@@ -1,6 +1,14 @@
 /** Start and stop a hub: used by main.ts, the CLI's `up`, tests and benchmarks. */
-import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
 import { createApp } from './app.ts';
+import { routeRequest, userOriginOf } from './auth/userOrigin.ts';
+import { answerByHost } from './auth/userOriginHandoff.ts';
 import type { HubConfig } from './config.ts';
 import { migrate, pendingMigrations } from './db/migrate.ts';
 import { createPool } from './db/pool.ts';
@@ -26,6 +34,8 @@ export async function startHub(
   log: Logger = createLogger(config.logLevel),
   modules: readonly AnyModule[] = MODULES,
 ): Promise<RunningHub> {
+  // A wrong ORRERY_USER_ORIGIN stops the hub before it touches anything.
+  const userOrigin = userOriginOf(config);
   const db = createPool(config.databaseUrl, 10, (err) =>
     log.warn({ err: err.message }, 'idle database connection lost'),
   );
@@ -57,15 +67,27 @@ export async function startHub(
   }
   const application = createApp(hub, composed);
   app = application;
+  const frontFor = (url: string | undefined) =>
+    composed.fronts.find((handler) => handler.matches(url));
+  const proxied = (url: string | undefined) => frontFor(url) !== undefined;
+  // Users' servers are served before express sees the request: their bodies stream upstream
+  // untouched, and the proxy's hot path skips the hub's middleware. With users' own origins
+  // the host decides too (auth/userOrigin.ts).
   const server = createServer((req, res) => {
-    const front = composed.fronts.find((handler) => handler.matches(req.url));
-    if (front) void front.handle(req, res);
-    else application(req, res);
+    const decision = routeRequest(userOrigin, req, proxied);
+    if (decision.kind === 'proxy') void frontFor(req.url)!.handle(req, res);
+    else if (decision.kind === 'hub') application(req, res);
+    else void answerByHost(hub, userOrigin!, decision, req, res);
   });
   server.on('upgrade', (req, socket, head) => {
-    const front = composed.fronts.find((handler) => handler.matches(req.url));
-    if (front) void front.handleUpgrade(req, socket, head);
-    else socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    const decision = routeRequest(userOrigin, req, proxied);
+    if (decision.kind === 'proxy') void frontFor(req.url)!.handleUpgrade(req, socket, head);
+    else {
+      const status = decision.kind === 'refuse' ? decision.status : 404;
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      );
+    }
   });
   let port: number;
   try {

@@ -3,9 +3,10 @@
  * 127.0.0.2, 127.0.0.3… are distinct clients of a hub on 127.0.0.1, with no proxy involved.
  */
 import http from 'node:http';
+import { newXsrfToken } from '../src/auth/xsrf.ts';
 
-// Any value of 16+ characters passes the XSRF check when cookie and header agree.
-const XSRF = 'test-xsrf-value-from-address';
+// These clients hold no session: a token made for "no session" passes the XSRF check.
+const XSRF = newXsrfToken('');
 
 export interface AddressedResponse {
   status: number;

@@ -16,6 +16,7 @@ import {
   deleteUserSessions,
   SESSION_COOKIE,
 } from '../auth/sessions.ts';
+import { setXsrfCookie } from '../auth/xsrf.ts';
 import { inTransaction } from '../db/pool.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { route } from '../http/route.ts';
@@ -54,6 +55,8 @@ export async function startSession(
     path: '/',
     maxAge: hub.config.sessionSeconds * 1000,
   });
+  // The XSRF token is bound to the session: the new session's pages need a new one.
+  setXsrfCookie(res, hub.config.secureCookies || req.secure, secret);
 }
 
 const tooManyFailures = (wait: number) =>

@@ -5,6 +5,7 @@
  */
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { SpawnerBackend } from '@orrery/spawner';
+import { userOriginOf } from '../auth/userOrigin.ts';
 import type { HubConfig } from '../config.ts';
 import { closeGracefully, listen } from '../http/listener.ts';
 import { labTokenScopes } from '../labContract.ts';
@@ -81,7 +82,7 @@ export const computeModule: FeatureModule<Compute> = {
       hub.accountRemovers.add('compute', (removal) => compute.removeAccountResources(removal));
       // The route table comes from the database before the first request is served.
       await compute.reconcile();
-      const proxy = new ServerProxy(hub, compute);
+      const proxy = new ServerProxy(hub, compute, userOriginOf(config));
       return {
         service: compute,
         // Users' servers are served before express sees the request: their bodies stream

@@ -339,7 +339,10 @@ export class Compute {
       JUPYTERHUB_SERVER_NAME: serverName,
       JUPYTERHUB_BASE_URL: '/',
       JUPYTERHUB_SERVICE_PREFIX: baseUrl,
-      JUPYTERHUB_HOST: '',
+      // With users' own origins, JupyterLab's hub links (control panel, log out) name the hub's.
+      JUPYTERHUB_HOST: this.options.config.userOrigin
+        ? new URL(this.options.config.publicUrl).origin
+        : '',
       JUPYTERHUB_API_URL: `${hubUrl}/hub/api`,
     };
   }

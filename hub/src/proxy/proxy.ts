@@ -13,6 +13,8 @@ import { parseCookieHeader as parseCookies } from '../auth/cookies.ts';
 import type { Principal } from '../auth/principal.ts';
 import { SESSION_COOKIE } from '../auth/sessions.ts';
 import { isHubToken } from '../auth/tokens.ts';
+import { HOST_COOKIE, type UserOrigin } from '../auth/userOrigin.ts';
+import { hostPrincipal, startHandoff } from '../auth/userOriginHandoff.ts';
 import type { Compute } from '../compute/orchestrator.ts';
 import type { ProxyRoute } from '../compute/routeTable.ts';
 import { touchServers } from '../compute/store.ts';
@@ -40,7 +42,10 @@ const cookieName = (part: string) => {
   return (eq < 0 ? part : part.slice(0, eq)).trim();
 };
 
-/** Remove the hub's session cookie: a user's server has no business holding it. */
+/**
+ * Remove the hub's session cookie and a user host's cookie (whose name starts with the
+ * session cookie's): a user's server has no business holding either.
+ */
 export function stripSessionCookie(header: string | undefined): string | undefined {
   if (!header) return undefined;
   // Most requests carry no hub cookie at all (API clients) or only Jupyter's: nothing to split.
@@ -49,7 +54,11 @@ export function stripSessionCookie(header: string | undefined): string | undefin
     .split(';')
     .map((part) => part.trim())
     // By name as parseCookieHeader reads it (trimmed), so no spelling of it gets through.
-    .filter((part) => part && cookieName(part) !== SESSION_COOKIE);
+    .filter((part) => {
+      if (!part) return false;
+      const name = cookieName(part);
+      return name !== SESSION_COOKIE && name !== HOST_COOKIE;
+    });
   return kept.length ? kept.join('; ') : undefined;
 }
 
@@ -115,11 +124,22 @@ export function upstreamHeaderList(
   return out;
 }
 
-/** The upstream response's headers for the client, from its raw list: hop-by-hop ones dropped. */
-export function responseHeaderList(rawHeaders: readonly string[]): string[] {
+/**
+ * The upstream response's headers for the client, from its raw list: hop-by-hop ones dropped,
+ * and CORS headers (`Access-Control-*`) too unless `keepCors`: Jupyter answers any Origin with
+ * itself, which would let every site read a signed-in user's server.
+ */
+export function responseHeaderList(rawHeaders: readonly string[], keepCors = false): string[] {
   const out: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
+    if (
+      !keepCors &&
+      name.length > 15 &&
+      (name.charCodeAt(0) | 0x20) === 0x61 &&
+      name.toLowerCase().startsWith('access-control-')
+    )
+      continue;
     // Only names of a hop-by-hop header's length need lower-casing (2, 7, 10, 16, 17).
     if (
       (name.length === 2 ||
@@ -169,9 +189,15 @@ export class ServerProxy {
   private readonly touched = new Set<number>();
   private readonly flusher: NodeJS.Timeout;
 
+  /**
+   * @param userOrigin when servers are on their users' own hosts: the proxy then takes the
+   * host's cookie (not the hub's session, which never reaches those hosts) and sends a browser
+   * without one to the hub to hand its login over.
+   */
   constructor(
     private readonly hub: Hub,
     private readonly compute: Compute,
+    private readonly userOrigin: UserOrigin | null = null,
   ) {
     // Activity is batched: one UPDATE every few seconds instead of one per request.
     this.flusher = setInterval(() => void this.flushActivity(), 5000);
@@ -183,13 +209,14 @@ export class ServerProxy {
   }
 
   /**
-   * The caller, from a hub API token or else the session cookie. JupyterLab may send its own
-   * server's token in Authorization; that is not a hub credential and is ignored here (the
-   * proxy replaces it upstream anyway).
+   * The caller, from a hub API token or else the session cookie (on a user's own host: that
+   * host's cookie). JupyterLab may send its own server's token in Authorization; that is not a
+   * hub credential and is ignored here (the proxy replaces it upstream anyway).
    */
   private async principalOf(req: http.IncomingMessage): Promise<Principal | null> {
     const bearer = tokenFromHeader(req.headers.authorization);
     const token = isHubToken(bearer) ? bearer : undefined;
+    if (!token && this.userOrigin) return this.hostCookiePrincipal(req);
     const credential = token ?? sessionCookieOf(req.headers.cookie);
     if (!credential) return null;
     // A browser sends many requests on one keep-alive connection with the same credential.
@@ -202,6 +229,21 @@ export class ServerProxy {
       token ? {} : parseCookies(req.headers.cookie ?? ''),
     );
     this.perConnection.set(req.socket, { credential, principal, expires: Date.now() + 10_000 });
+    return principal;
+  }
+
+  private async hostCookiePrincipal(req: http.IncomingMessage): Promise<Principal | null> {
+    const cookie = req.headers.cookie?.includes(HOST_COOKIE)
+      ? parseCookies(req.headers.cookie)[HOST_COOKIE]
+      : undefined;
+    const host = req.headers.host?.toLowerCase();
+    if (!cookie || !host) return null;
+    // The cookie is honoured on its own host only, so the cache key names both.
+    const key = AuthCache.keyOf(`${host} ${cookie}`);
+    const cached = this.cache.get(key);
+    if (cached !== undefined) return cached;
+    const principal = await hostPrincipal(this.hub, cookie, host);
+    this.cache.set(key, principal);
     return principal;
   }
 
@@ -332,7 +374,10 @@ export class ServerProxy {
     });
     upstream.on('response', (answer) => {
       // The raw list goes out as it came (case, order, repeated Set-Cookie), minus hop-by-hop.
-      res.writeHead(answer.statusCode ?? 502, responseHeaderList(answer.rawHeaders));
+      res.writeHead(
+        answer.statusCode ?? 502,
+        responseHeaderList(answer.rawHeaders, this.hub.config.userServerCors),
+      );
       answer.pipe(res);
     });
     upstream.on('error', (err) => {
@@ -360,13 +405,18 @@ export class ServerProxy {
   ): void {
     const wantsHtml = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
     if (wantsHtml && verdict.login) {
-      res
-        .writeHead(302, { location: `/hub/login?next=${encodeURIComponent(req.url ?? '/')}` })
-        .end();
+      // On a user's host, the hub hands its login over; on the hub's, it signs in.
+      if (this.userOrigin) {
+        const { location, setCookie } = startHandoff(this.userOrigin, req.url ?? '/');
+        res.writeHead(302, { location, 'set-cookie': setCookie }).end();
+      } else {
+        const location = `/hub/login?next=${encodeURIComponent(req.url ?? '/')}`;
+        res.writeHead(302, { location }).end();
+      }
       return;
     }
     if (wantsHtml && verdict.home) {
-      res.writeHead(302, { location: '/hub/home' }).end();
+      res.writeHead(302, { location: `${this.userOrigin?.hubOrigin ?? ''}/hub/home` }).end();
       return;
     }
     res.writeHead(verdict.status, { 'content-type': 'application/json' });

@@ -206,6 +206,7 @@ async function xsrfOf(
   context: import('playwright-core').BrowserContext,
   url: string,
 ): Promise<string> {
-  const cookies = await context.cookies(url);
+  // The hub's _xsrf cookie is scoped to /hub/.
+  const cookies = await context.cookies(`${url}/hub/`);
   return cookies.find((cookie) => cookie.name === '_xsrf')?.value ?? '';
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseCookieHeader } from '../../src/auth/cookies.ts';
 import { SESSION_COOKIE } from '../../src/auth/sessions.ts';
+import { HOST_COOKIE } from '../../src/auth/userOrigin.ts';
 import {
   responseHeaderList,
   sessionCookieOf,
@@ -156,4 +157,33 @@ test('the session cookie is found and stripped exactly as a full parse would', (
   assert.equal(stripSessionCookie('a=1; b=2'), 'a=1; b=2');
   assert.equal(stripSessionCookie(`a=1; ${SESSION_COOKIE}=x; b=2`), 'a=1; b=2');
   assert.equal(stripSessionCookie(`${SESSION_COOKIE}=x`), undefined);
+});
+
+test("CORS headers from a user's server are dropped unless configured, the host cookie too", () => {
+  // What Jupyter answers a cross-origin request (it reflects whatever Origin it was sent).
+  const raw = [
+    'Access-Control-Allow-Origin',
+    'https://evil.example',
+    'access-control-allow-credentials',
+    'true',
+    'ACCESS-CONTROL-ALLOW-HEADERS',
+    'Authorization',
+    'Access-Control-Expose-Headers',
+    'X-A',
+    'Accept-Ranges',
+    'bytes',
+    'Content-Type',
+    'application/json',
+  ];
+  assert.deepEqual(responseHeaderList(raw), [
+    'Accept-Ranges',
+    'bytes',
+    'Content-Type',
+    'application/json',
+  ]);
+  assert.deepEqual(responseHeaderList(raw, true), raw);
+  assert.equal(
+    stripSessionCookie(`a=1; ${HOST_COOKIE}=secret; ${SESSION_COOKIE}=x; b=2`),
+    'a=1; b=2',
+  );
 });

@@ -286,6 +286,9 @@ export class LocalProcessBackend implements SpawnerBackend<LocalSavedState> {
       '--ServerApp.port_retries=0',
       `--ServerApp.base_url=${request.baseUrl}`,
       `--ServerApp.root_dir=${workspace}`,
+      // Browsers reach it through the hub's proxy under the hub's host or, with users' own
+      // origins, under alice.users.example.org: any Host, since only the proxy holds the token.
+      '--ServerApp.allow_remote_access=True',
     ];
     const command = identity
       ? launchCommand(this.hidden, identity, this.config.jupyterCommand, jupyterArgs)
