@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { dockerAvailable } from '@orrery/spawner';
 import pg from 'pg';
+import { newXsrfToken } from '../../src/auth/xsrf.ts';
 import { requestFrom } from '../fromAddress.ts';
 import { signUp, startTestHub, type TestHub } from '../support.ts';
 
@@ -27,7 +28,7 @@ let hub: TestHub;
 // wrong ones, each with a different spoofed X-Forwarded-For; prints the statuses as JSON.
 const SPOOFER = `
 import json, socket, struct, sys, urllib.request, urllib.error
-port, name, password, wrong = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+port, name, password, wrong, xsrf = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 # The hub is on the host, which the container reaches at its default gateway.
 with open('/proc/net/route') as routes:
     gateway = next(line.split()[2] for line in routes if line.split()[1] == '00000000')
@@ -35,8 +36,8 @@ base = 'http://%s:%s' % (socket.inet_ntoa(struct.pack('<L', int(gateway, 16))), 
 def login(pw, forwarded):
     req = urllib.request.Request(base + '/hub/api/login', method='POST',
         data=json.dumps({'username': name, 'password': pw}).encode(),
-        headers={'content-type': 'application/json', 'cookie': '_xsrf=spoofer-xsrf-value-1234',
-                 'x-xsrftoken': 'spoofer-xsrf-value-1234', 'x-forwarded-for': forwarded})
+        headers={'content-type': 'application/json', 'cookie': '_xsrf=' + xsrf,
+                 'x-xsrftoken': xsrf, 'x-forwarded-for': forwarded})
     try:
         return urllib.request.urlopen(req, timeout=30).status
     except urllib.error.HTTPError as err:
@@ -84,6 +85,8 @@ test('a container spoofing X-Forwarded-For is counted at its own address; the co
       'victim',
       'victim password',
       '5',
+      // A token for "no session", which anyone can make: the XSRF check is not under test.
+      newXsrfToken(''),
     ],
     { timeout: 90_000 },
   );
