@@ -3,7 +3,8 @@
  * not of HTTP, so a job dispatcher or a course roster can call the same service and read the
  * same refusal; the error writer (http/errors.ts) maps each kind to a status in one place.
  * `reason` is a stable code (`last_owner`, `public_group`) that clients and tests may match;
- * `message` is written for the person who asked.
+ * `message` is written for the person who asked. `retryAfterSeconds`, when set, says the refusal
+ * is momentary and when asking again may succeed.
  */
 export type DomainErrorKind =
   | 'not_found'
@@ -15,12 +16,15 @@ export type DomainErrorKind =
 
 export abstract class DomainError extends Error {
   abstract readonly kind: DomainErrorKind;
+  readonly retryAfterSeconds: number | undefined;
   constructor(
     readonly reason: string,
     message: string,
+    options: { retryAfterSeconds?: number } = {},
   ) {
     super(message);
     this.name = new.target.name;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 
@@ -44,7 +48,7 @@ export class Invalid extends DomainError {
   readonly kind = 'invalid';
 }
 
-/** A per-user cap is reached; the caller must undo something first. */
+/** A cap is reached: a user's (undo something first) or the hub's for now (retry later). */
 export class LimitReached extends DomainError {
   readonly kind = 'limit_reached';
 }

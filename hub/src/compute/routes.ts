@@ -7,7 +7,6 @@ import { routesOf } from '../http/route.ts';
 import { NameParams, NoQuery, Username } from '../http/schemas.ts';
 import type { Hub } from '../hub.ts';
 import { mayUse } from '../racm/use.ts';
-import { asHttp } from './errors.ts';
 import { type Compute, serverBaseUrl } from './orchestrator.ts';
 import { progressKey } from './progress.ts';
 import { ComputeOffer, ProgressEvent, Server, ServerList } from './responses.ts';
@@ -135,9 +134,7 @@ export const computeRoutes = [
     status: 202,
     async handler({ hub, service: compute, params, body }) {
       const user = await userOrThrow(hub, params.name);
-      const image = body.image ?? hub.config.compute.images[0];
-      if (!image) throw new HttpError(503, 'No image is offered on this hub');
-      const record = await asHttp(() => compute.start(user, params.server, image, body.domain));
+      const record = await compute.start(user, params.server, body.image, body.domain);
       return describe(compute, record);
     },
   }),
@@ -152,7 +149,7 @@ export const computeRoutes = [
     async handler({ hub, service: compute, caller, params }) {
       const { user, record } = await serverOrThrow(hub, params.name, params.server);
       const reason = caller!.user.id === user.id ? 'user' : 'admin';
-      await asHttp(() => compute.stop(record, reason));
+      await compute.stop(record, reason);
     },
   }),
   route({
