@@ -1,8 +1,9 @@
 /** Users' servers over HTTP: list, start (with streamed progress), stop, keep alive. */
 import { Type } from '@sinclair/typebox';
-import { findUserByName } from '../accounts/store.ts';
+import { userNamed } from '../accounts/service.ts';
 import { selfOrAdmin } from '../auth/guards.ts';
-import { HttpError, notFound } from '../http/errors.ts';
+import { NotFound } from '../errors.ts';
+import { HttpError } from '../http/errors.ts';
 import { routesOf } from '../http/route.ts';
 import { NameParams, NoQuery, Username } from '../http/schemas.ts';
 import type { Hub } from '../hub.ts';
@@ -40,16 +41,12 @@ function describe(compute: Compute, server: ServerRecord) {
   };
 }
 
-async function userOrThrow(hub: Hub, name: string) {
-  const user = await findUserByName(hub.db, name);
-  if (!user) throw notFound('User');
-  return user;
-}
+const noServer = (name: string) => new NotFound('server', `No server named "${name}" is running`);
 
 async function serverOrThrow(hub: Hub, name: string, server: string) {
-  const user = await userOrThrow(hub, name);
+  const user = await userNamed(hub.db, name);
   const record = await findServer(hub.db, user.id, server);
-  if (!record) throw new HttpError(404, `No server named "${server}" is running`);
+  if (!record) throw noServer(server);
   return { user, record };
 }
 
@@ -93,7 +90,7 @@ export const computeRoutes = [
     params: NameParams,
     query: NoQuery,
     async handler({ hub, service: compute, params }) {
-      const user = await userOrThrow(hub, params.name);
+      const user = await userNamed(hub.db, params.name);
       return {
         servers: (await serversOf(hub.db, user.id)).map((server) => describe(compute, server)),
       };
@@ -133,7 +130,7 @@ export const computeRoutes = [
     ),
     status: 202,
     async handler({ hub, service: compute, params, body }) {
-      const user = await userOrThrow(hub, params.name);
+      const user = await userNamed(hub.db, params.name);
       const record = await compute.start(user, params.server, body.image, body.domain);
       return describe(compute, record);
     },
@@ -178,12 +175,12 @@ export const computeRoutes = [
     params: ServerParams,
     query: NoQuery,
     async handler({ hub, service: compute, req, res, caller, params }) {
-      const user = await userOrThrow(hub, params.name);
+      const user = await userNamed(hub.db, params.name);
       const record = await findServer(hub.db, user.id, params.server);
       const key = progressKey(user.id, params.server);
       // A spawn that failed has no row, but its events (with the reason) are still kept a while.
       if (!record && !compute.progress.failedRecently(key)) {
-        throw new HttpError(404, `No server named "${params.server}" is running`);
+        throw noServer(params.server);
       }
       // Each open stream holds a connection and a listener: a user holds only so many at once.
       const release = hub.limits.eventStreamsPerUser.acquire(`user:${caller!.user.id}`);
