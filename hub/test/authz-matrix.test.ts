@@ -530,7 +530,10 @@ interface Expect {
 interface PageRow {
   path: (f: Fixture) => string;
   expect: (who: Who) => Expect;
-  /** The request ends the caller's session: make it with a copy. */
+  /**
+   * The row is the sign-out form's POST (the token in the `_xsrf` field, as a browser submits
+   * it): made with a second session, which must be over afterwards.
+   */
   endsSession?: boolean;
 }
 
@@ -545,6 +548,12 @@ const PAGE_ROWS: Record<string, PageRow> = {
   },
   // Shows a sign-out button to everyone; only its POST (with the XSRF field) ends a session.
   'GET /hub/logout': { path: () => '/hub/logout', expect: ok },
+  // Anyone may sign out (a token or no session has nothing to end); it always lands on sign-in.
+  'POST /hub/logout': {
+    path: () => '/hub/logout',
+    expect: () => ({ status: 303, location: '/hub/login' }),
+    endsSession: true,
+  },
   // Everyone may start a sign-in; it goes to the provider.
   'GET /hub/oauth/login': {
     path: () => '/hub/oauth/login?next=/hub/home',
@@ -580,7 +589,10 @@ for (const [id, row] of Object.entries(PAGE_ROWS)) {
     const outcomes: string[] = [];
     for (const who of PRINCIPALS) {
       const client = row.endsSession ? await cloneWithSession(who) : clients[who];
-      const res = await client.request('GET', row.path(await makeFixture()));
+      const path = row.path(await makeFixture());
+      const res = row.endsSession
+        ? await submitSignOutForm(client, path)
+        : await client.request('GET', path);
       const want = row.expect(who);
       const location = res.headers.get('location') ?? '';
       const problems = [
@@ -591,10 +603,29 @@ for (const [id, row] of Object.entries(PAGE_ROWS)) {
           `message "${res.json?.message}"`,
         want.location && !location.startsWith(want.location) && `location "${location}"`,
       ].filter(Boolean);
+      if (row.endsSession && SIGNED_IN.includes(who)) {
+        const after = await client.get('/hub/api/user');
+        if (after.status !== 401) problems.push(`the session still answers ${after.status}`);
+      }
       if (problems.length) outcomes.push(`${who}: ${problems.join(', ')}`);
     }
     assert.deepEqual(outcomes, []);
   });
+}
+
+/** POST the sign-out page's form as a browser does: urlencoded, the token only in `_xsrf`. */
+async function submitSignOutForm(client: Client, path: string) {
+  const credentials = client.authHeaders();
+  // A browser has the cookie from the page that shows the form.
+  if (!credentials.authorization && !client.xsrf) await client.get(path);
+  const res = await fetch(`${hub.url}${path}`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { ...client.authHeaders(), 'content-type': 'application/x-www-form-urlencoded' },
+    body: `_xsrf=${encodeURIComponent(client.xsrf ?? '')}`,
+  });
+  const refusal = res.headers.get('content-type')?.startsWith('application/json');
+  return { status: res.status, headers: res.headers, json: refusal ? await res.json() : undefined };
 }
 
 /** A second session of the same user, which may be spent (logged out) without harm. */

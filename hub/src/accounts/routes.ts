@@ -18,22 +18,15 @@ import {
 } from '../auth/sessions.ts';
 import { setXsrfCookie } from '../auth/xsrf.ts';
 import { inTransaction } from '../db/pool.ts';
-import { HttpError, notFound } from '../http/errors.ts';
+import { HttpError } from '../http/errors.ts';
 import { route } from '../http/route.ts';
 import { Empty, NameParams, NoQuery, Username } from '../http/schemas.ts';
 import type { Hub } from '../hub.ts';
 import { normaliseUsername } from './names.ts';
 import { deleteAccount } from './removal.ts';
 import { HubInfo, LoggedIn, Me, Registered, User, UserList } from './responses.ts';
-import { createAccount, publicUser } from './service.ts';
-import {
-  countAdmins,
-  findUserByName,
-  passwordHashOf,
-  recordLogin,
-  searchUsers,
-  updateUserFlags,
-} from './store.ts';
+import { createAccount, publicUser, userNamed } from './service.ts';
+import { countAdmins, passwordHashOf, recordLogin, searchUsers, updateUserFlags } from './store.ts';
 
 const Password = Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH });
 const Email = Type.String({ format: 'email', maxLength: 254 });
@@ -217,8 +210,7 @@ export const accountRoutes = [
     params: NameParams,
     query: NoQuery,
     async handler({ hub, params }) {
-      const user = await findUserByName(hub.db, params.name);
-      if (!user) throw notFound('User');
+      const user = await userNamed(hub.db, params.name);
       return publicUser(user);
     },
   }),
@@ -236,8 +228,7 @@ export const accountRoutes = [
     ),
     async handler({ hub, req, caller, params, body }) {
       return inTransaction(hub.db, async (client) => {
-        const user = await findUserByName(client, params.name);
-        if (!user) throw notFound('User');
+        const user = await userNamed(client, params.name);
         if (body.admin === false && user.admin && (await countAdmins(client)) <= 1) {
           throw new HttpError(409, 'This is the last admin; make someone else an admin first');
         }

@@ -4,6 +4,7 @@ import { hashPassword } from '../auth/passwords.ts';
 import type { UserRecord } from '../auth/principal.ts';
 import type { HubConfig } from '../config.ts';
 import type { Queryable } from '../db/pool.ts';
+import { NotFound } from '../errors.ts';
 import { addMember, publicGroupId } from '../groups/store.ts';
 import { HttpError } from '../http/errors.ts';
 import { safeNameFor, validateUsername } from './names.ts';
@@ -55,6 +56,13 @@ export async function createAccount(
     address: event.address ?? null,
     payload: { name, ...(event.payload ?? {}) },
   });
+  return user;
+}
+
+/** The user named `name` (exactly as stored); NotFound (`user`) if there is none. */
+export async function userNamed(db: Queryable, name: string): Promise<UserRecord> {
+  const user = await findUserByName(db, name);
+  if (!user) throw new NotFound('user', `No user named "${name}"`);
   return user;
 }
 

@@ -23,20 +23,19 @@ export async function insertUser(db: Queryable, user: NewUser): Promise<UserReco
   return rows[0];
 }
 
-export async function findUserByName(db: Queryable, name: string): Promise<UserRecord | undefined> {
-  const { rows } = await db.query({
-    name: 'user-by-name',
-    text: `SELECT ${COLUMNS} FROM users WHERE name = $1`,
-    values: [name],
-  });
-  return rows[0];
-}
+export const findUserByName = (db: Queryable, name: string) => findUserWhere(db, 'name', name);
+export const findUserById = (db: Queryable, id: number) => findUserWhere(db, 'id', id);
 
-export async function findUserById(db: Queryable, id: number): Promise<UserRecord | undefined> {
+/** The user whose unique `column` is `value`; a named statement per column, prepared once per connection. */
+async function findUserWhere(
+  db: Queryable,
+  column: 'name' | 'id',
+  value: string | number,
+): Promise<UserRecord | undefined> {
   const { rows } = await db.query({
-    name: 'user-by-id',
-    text: `SELECT ${COLUMNS} FROM users WHERE id = $1`,
-    values: [id],
+    name: `user-by-${column}`,
+    text: `SELECT ${COLUMNS} FROM users WHERE ${column} = $1`,
+    values: [value],
   });
   return rows[0];
 }

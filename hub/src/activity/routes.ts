@@ -1,6 +1,6 @@
 /** Searching the activity log: your own history, or (admins) everyone's. */
 import { Type } from '@sinclair/typebox';
-import { findUserByName } from '../accounts/store.ts';
+import { userNamed } from '../accounts/service.ts';
 import { HttpError } from '../http/errors.ts';
 import { route } from '../http/route.ts';
 import { Id, Username } from '../http/schemas.ts';
@@ -37,9 +37,7 @@ export const activityRoutes = [
       if (query.user && query.user !== caller!.user.name) {
         if (!admin)
           throw new HttpError(403, 'Only platform admins can search other users’ activity');
-        const user = await findUserByName(hub.db, query.user);
-        if (!user) throw new HttpError(404, `No user named "${query.user}"`);
-        userId = user.id;
+        userId = (await userNamed(hub.db, query.user)).id;
       } else if (query.all) {
         if (!admin) throw new HttpError(403, 'Only platform admins can search everyone’s activity');
         userId = undefined;

@@ -1,5 +1,6 @@
 /** API tokens: a user creates, lists and revokes their own. */
 import { Type } from '@sinclair/typebox';
+import { userNamed } from '../accounts/service.ts';
 import { findUserByName } from '../accounts/store.ts';
 import { recordFor } from '../activity/record.ts';
 import { inTransaction } from '../db/pool.ts';
@@ -30,8 +31,7 @@ export const tokenRoutes = [
     params: NameParams,
     query: NoQuery,
     async handler({ hub, params }) {
-      const user = await findUserByName(hub.db, params.name);
-      if (!user) throw notFound('User');
+      const user = await userNamed(hub.db, params.name);
       return { tokens: await listTokens(hub.db, user.id) };
     },
   }),

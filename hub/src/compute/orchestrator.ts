@@ -24,9 +24,9 @@ import type { Scope } from '../auth/scopes.ts';
 import { issueServerToken, revokeServerToken } from '../auth/tokens.ts';
 import type { HubConfig } from '../config.ts';
 import type { Db } from '../db/pool.ts';
+import { Conflict, Forbidden, Invalid, LimitReached, NotFound, Unavailable } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { mayUse } from '../racm/use.ts';
-import { ComputeError } from './errors.ts';
 import { progressKey, SpawnProgress } from './progress.ts';
 import { RouteTable } from './routeTable.ts';
 import { serverSecret } from './secrets.ts';
@@ -53,6 +53,9 @@ export const serverBaseUrl = (ownerSafeName: string, serverName: string) =>
 function identity(domain: string, backend: SpawnerBackend, state: SavedState): string {
   return `${domain}/${backend.identity(state)}`;
 }
+
+/** When a start refused for the hub's spawn limit may try again (spawns finish in seconds). */
+const SPAWN_RETRY_SECONDS = 10;
 
 /** How long past the spawn timeout a `starting` row of no spawn of this process is kept. */
 const STALE_GRACE_MS = 60_000;
@@ -109,12 +112,12 @@ export class Compute {
     return this.backends.keys().next().value!;
   }
 
-  /** The backend of `domain`; 'unavailable' for a domain no longer configured (its servers stay put). */
+  /** The backend of `domain`; Unavailable for a domain no longer configured (its servers stay put). */
   backendOf(domain: string): SpawnerBackend {
     const backend = this.backends.get(domain);
     if (!backend) {
-      throw new ComputeError(
-        'unavailable',
+      throw new Unavailable(
+        'domain_unconfigured',
         `The compute domain "${domain}" is not configured on this hub`,
       );
     }
@@ -145,51 +148,54 @@ export class Compute {
     return new Date(new Date(server.lastActivityAt).getTime() + this.config.idleCullSeconds * 1000);
   }
 
-  /** May the user start `image` on `domain`? Throws 'invalid' or 'forbidden' if not. */
+  /** May the user start `image` on `domain`? Throws Invalid or Forbidden if not. */
   private async checkAllowed(user: UserRecord, image: string, domain: string): Promise<void> {
     if (!this.backends.has(domain)) {
-      throw new ComputeError(
-        'invalid',
+      throw new Invalid(
+        'domain_not_offered',
         `There is no compute domain "${domain}"; choose one of: ${[...this.backends.keys()].join(', ')}`,
       );
     }
     if (!this.config.images.includes(image)) {
-      throw new ComputeError(
-        'invalid',
+      throw new Invalid(
+        'image_not_offered',
         `The image "${image}" is not offered here; choose one of: ${this.config.images.join(', ')}`,
       );
     }
     const db = this.options.db;
     if (!(await mayUse(db, user.id, 'DockerImage', image))) {
-      throw new ComputeError('forbidden', `You may not use the image "${image}"`);
+      throw new Forbidden('image_forbidden', `You may not use the image "${image}"`);
     }
     if (!(await mayUse(db, user.id, 'ComputeDomain', domain))) {
-      throw new ComputeError('forbidden', `You may not use the compute domain "${domain}"`);
+      throw new Forbidden('domain_forbidden', `You may not use the compute domain "${domain}"`);
     }
     // The backend's own rule (a single-user local backend admits its owner only).
     const backend = this.backends.get(domain)!;
     await backend.admit?.({ name: user.name, safeName: user.safeName }).catch((err) => {
-      throw err instanceof SpawnRefusedError ? new ComputeError('forbidden', err.message) : err;
+      throw err instanceof SpawnRefusedError ? new Forbidden('backend_refused', err.message) : err;
     });
   }
 
   /**
    * Begin starting a server; resolves once the name is claimed (the spawn goes on in the
-   * background and reports through `progress`). A service method: it throws ComputeError
-   * ('busy' above the global spawn limit, 'limit' above the user's, 'conflict' for a name
-   * taken), which a route maps to HTTP and a dispatcher to a retry.
+   * background and reports through `progress`). A service method: it throws domain errors
+   * (LimitReached `spawn_busy`, with a retry hint, above the hub's spawn limit; Conflict
+   * `server_limit` above the user's, `server_exists` for a name taken), which the error writer
+   * maps to HTTP and a dispatcher to a retry. Without `image`, the first one offered.
    */
   async start(
     user: UserRecord,
     serverName: string,
-    image: string,
+    image = this.config.images[0],
     domain = this.defaultDomain,
   ): Promise<ServerRecord> {
+    if (!image) throw new Unavailable('no_image', 'No image is offered on this hub');
     // The spawn slot is taken before the first await: parallel starts cannot all pass the check.
     if (this.spawning >= this.config.maxConcurrentSpawns) {
-      throw new ComputeError(
-        'busy',
+      throw new LimitReached(
+        'spawn_busy',
         'Too many servers are starting right now; try again in a few seconds',
+        { retryAfterSeconds: SPAWN_RETRY_SECONDS },
       );
     }
     this.spawning += 1;
@@ -402,8 +408,8 @@ export class Compute {
       // Still running somewhere: keep the row so a later stop (or the reconcile loop) retries.
       if (fromRunning && (await transition(db, server.id, 'stopping', 'running')))
         this.routes.set(claimed);
-      throw new ComputeError(
-        'unavailable',
+      throw new Unavailable(
+        'stop_failed',
         `The server could not be stopped right now: ${err instanceof Error ? err.message : err}`,
       );
     } finally {
@@ -646,15 +652,16 @@ function jupyterStatus(url: string, baseUrl: string, secret: string): Promise<Re
   });
 }
 
-function refusal(reason: ClaimRefusal, serverName: string, max: number): ComputeError {
+function refusal(reason: ClaimRefusal, serverName: string, max: number): NotFound | Conflict {
   switch (reason) {
     case 'no-user':
-      return new ComputeError('not-found', 'User not found');
+      return new NotFound('user', 'User not found');
     case 'taken':
-      return new ComputeError('conflict', `You already have a server named "${serverName}"`);
+      return new Conflict('server_exists', `You already have a server named "${serverName}"`);
     case 'limit':
-      return new ComputeError(
-        'limit',
+      // A conflict, not a cap to wait out: the user must stop a server first.
+      return new Conflict(
+        'server_limit',
         `You can run at most ${max} servers at once; stop one first`,
       );
   }

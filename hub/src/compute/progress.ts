@@ -3,16 +3,7 @@
  * that late subscribers replay, ending with a `ready` or `failed` event.
  */
 import { EventEmitter } from 'node:events';
-
-export interface ProgressEvent {
-  /** 0–100. */
-  progress: number;
-  message: string;
-  ready?: boolean;
-  failed?: boolean;
-  /** Where to go once ready. */
-  url?: string;
-}
+import type { ProgressEvent } from './progressEvent.ts';
 
 interface Stream {
   events: ProgressEvent[];

@@ -1,13 +1,13 @@
 /** Users' servers over HTTP: list, start (with streamed progress), stop, keep alive. */
 import { Type } from '@sinclair/typebox';
-import { findUserByName } from '../accounts/store.ts';
+import { userNamed } from '../accounts/service.ts';
 import { selfOrAdmin } from '../auth/guards.ts';
-import { HttpError, notFound } from '../http/errors.ts';
+import { NotFound } from '../errors.ts';
+import { HttpError } from '../http/errors.ts';
 import { routesOf } from '../http/route.ts';
 import { NameParams, NoQuery, Username } from '../http/schemas.ts';
 import type { Hub } from '../hub.ts';
 import { mayUse } from '../racm/use.ts';
-import { asHttp } from './errors.ts';
 import { type Compute, serverBaseUrl } from './orchestrator.ts';
 import { progressKey } from './progress.ts';
 import { ComputeOffer, ProgressEvent, Server, ServerList } from './responses.ts';
@@ -41,16 +41,12 @@ function describe(compute: Compute, server: ServerRecord) {
   };
 }
 
-async function userOrThrow(hub: Hub, name: string) {
-  const user = await findUserByName(hub.db, name);
-  if (!user) throw notFound('User');
-  return user;
-}
+const noServer = (name: string) => new NotFound('server', `No server named "${name}" is running`);
 
 async function serverOrThrow(hub: Hub, name: string, server: string) {
-  const user = await userOrThrow(hub, name);
+  const user = await userNamed(hub.db, name);
   const record = await findServer(hub.db, user.id, server);
-  if (!record) throw new HttpError(404, `No server named "${server}" is running`);
+  if (!record) throw noServer(server);
   return { user, record };
 }
 
@@ -94,7 +90,7 @@ export const computeRoutes = [
     params: NameParams,
     query: NoQuery,
     async handler({ hub, service: compute, params }) {
-      const user = await userOrThrow(hub, params.name);
+      const user = await userNamed(hub.db, params.name);
       return {
         servers: (await serversOf(hub.db, user.id)).map((server) => describe(compute, server)),
       };
@@ -134,10 +130,8 @@ export const computeRoutes = [
     ),
     status: 202,
     async handler({ hub, service: compute, params, body }) {
-      const user = await userOrThrow(hub, params.name);
-      const image = body.image ?? hub.config.compute.images[0];
-      if (!image) throw new HttpError(503, 'No image is offered on this hub');
-      const record = await asHttp(() => compute.start(user, params.server, image, body.domain));
+      const user = await userNamed(hub.db, params.name);
+      const record = await compute.start(user, params.server, body.image, body.domain);
       return describe(compute, record);
     },
   }),
@@ -152,7 +146,7 @@ export const computeRoutes = [
     async handler({ hub, service: compute, caller, params }) {
       const { user, record } = await serverOrThrow(hub, params.name, params.server);
       const reason = caller!.user.id === user.id ? 'user' : 'admin';
-      await asHttp(() => compute.stop(record, reason));
+      await compute.stop(record, reason);
     },
   }),
   route({
@@ -181,12 +175,12 @@ export const computeRoutes = [
     params: ServerParams,
     query: NoQuery,
     async handler({ hub, service: compute, req, res, caller, params }) {
-      const user = await userOrThrow(hub, params.name);
+      const user = await userNamed(hub.db, params.name);
       const record = await findServer(hub.db, user.id, params.server);
       const key = progressKey(user.id, params.server);
       // A spawn that failed has no row, but its events (with the reason) are still kept a while.
       if (!record && !compute.progress.failedRecently(key)) {
-        throw new HttpError(404, `No server named "${params.server}" is running`);
+        throw noServer(params.server);
       }
       // Each open stream holds a connection and a listener: a user holds only so many at once.
       const release = hub.limits.eventStreamsPerUser.acquire(`user:${caller!.user.id}`);

@@ -5,7 +5,8 @@
  * tomorrow: it speaks domain errors (errors.ts), never HTTP.
  */
 import { normaliseUsername } from '../accounts/names.ts';
-import { findUserByName, lockUser } from '../accounts/store.ts';
+import { userNamed } from '../accounts/service.ts';
+import { lockUser } from '../accounts/store.ts';
 import { recordActivity } from '../activity/store.ts';
 import type { Actor } from '../auth/actor.ts';
 import { type Db, inTransaction, type Queryable } from '../db/pool.ts';
@@ -136,7 +137,7 @@ export class GroupsService {
         );
       if (!mayInvite(await actingRole(client, group.id, actor), role))
         throw new Forbidden('role_rank', `You cannot invite with the ${role} role`);
-      const invitee = await userNamed(client, username);
+      const invitee = await userNamed(client, normaliseUsername(username));
       if (await roleIn(client, group.id, invitee.id))
         throw new Conflict('already_member', `${invitee.name} is already a member`);
       const pending = await pendingInvitationsOfGroup(client, group.id);
@@ -196,7 +197,7 @@ export class GroupsService {
   changeRole(actor: Actor, groupId: number, username: string, to: Role) {
     return inTransaction(this.db, async (client) => {
       const group = await this.managed(client, actor, groupId, 'ADMIN');
-      const target = await userNamed(client, username);
+      const target = await userNamed(client, normaliseUsername(username));
       const from = await roleIn(client, group.id, target.id);
       if (!from) throw new NotFound('not_member', `${target.name} is not a member`);
       if (!mayChangeRole(await actingRole(client, group.id, actor), from, to))
@@ -224,7 +225,7 @@ export class GroupsService {
         throw new Conflict('public_group', 'Everyone is in the Public group; nobody can leave it');
       const acting = await actingRole(client, group.id, actor);
       if (!acting) throw groupNotFound();
-      const target = await userNamed(client, username);
+      const target = await userNamed(client, normaliseUsername(username));
       const current = await roleIn(client, group.id, target.id);
       if (!current) throw new NotFound('not_member', `${target.name} is not a member`);
       const self = target.id === actor.userId;
@@ -326,13 +327,6 @@ const groupNotFound = () => new NotFound('group', 'Group not found');
 async function actingRole(db: Queryable, groupId: number, actor: Actor): Promise<Role | null> {
   if (actor.admin) return 'OWNER';
   return roleIn(db, groupId, actor.userId);
-}
-
-/** The user a name refers to, spelled as accounts spell it (NFKC, trimmed, lower case). */
-async function userNamed(db: Queryable, raw: string) {
-  const user = await findUserByName(db, normaliseUsername(raw));
-  if (!user) throw new NotFound('user', `No user named "${raw}"`);
-  return user;
 }
 
 /** Record an event in the same transaction as the change it describes. */

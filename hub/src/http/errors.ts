@@ -59,7 +59,12 @@ const STATUS_OF_KIND: Record<DomainErrorKind, number> = {
 
 /** A service's refusal as the HTTP answer: `error` stays the status's word, `rule` says which rule. */
 export function fromDomain(err: DomainError): HttpError {
-  return new HttpError(STATUS_OF_KIND[err.kind], err.message, { rule: err.reason });
+  return new HttpError(STATUS_OF_KIND[err.kind], err.message, {
+    rule: err.reason,
+    ...(err.retryAfterSeconds === undefined
+      ? {}
+      : { headers: { 'Retry-After': String(Math.ceil(err.retryAfterSeconds)) } }),
+  });
 }
 
 /** Any error as the HttpError to answer with, or undefined for a fault of our own (500). */

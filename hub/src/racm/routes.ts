@@ -1,10 +1,11 @@
 /** RACM over HTTP: contexts and types, resources I can use, privileges to grant and revoke. */
 import { Type } from '@sinclair/typebox';
+import type { Request } from 'express';
 import { normaliseUsername } from '../accounts/names.ts';
-import { findUserByName } from '../accounts/store.ts';
+import { userNamed } from '../accounts/service.ts';
 import { recordFor } from '../activity/record.ts';
 import { racmAction } from '../auth/guards.ts';
-import { inTransaction } from '../db/pool.ts';
+import { inTransaction, type Queryable } from '../db/pool.ts';
 import { findGroup, roleIn } from '../groups/store.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { route } from '../http/route.ts';
@@ -36,6 +37,28 @@ import {
 
 const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z][A-Za-z0-9_.:-]*$' });
 const ResourceName = Type.String({ minLength: 1, maxLength: 500 });
+
+/** Record a privilege given or taken back, in the transaction that changed it. */
+function recordPrivilege(
+  client: Queryable,
+  req: Request,
+  actorId: number,
+  type: 'racm.grant' | 'racm.revoke',
+  resource: { id: number; name: string },
+  privilege: { id: number | undefined; action: string; to?: string },
+): Promise<void> {
+  return recordFor(client, req, {
+    type,
+    userId: actorId,
+    payload: {
+      resourceId: resource.id,
+      resource: resource.name,
+      action: privilege.action,
+      ...(privilege.to ? { to: privilege.to } : {}),
+      privilegeId: privilege.id,
+    },
+  });
+}
 
 export const racmRoutes = [
   route({
@@ -229,8 +252,7 @@ export const racmRoutes = [
       let grantee: { userId: number } | { groupId: number };
       let granteeName: string;
       if ('user' in body) {
-        const user = await findUserByName(hub.db, normaliseUsername(body.user));
-        if (!user) throw new HttpError(404, `No user named "${body.user}"`);
+        const user = await userNamed(hub.db, normaliseUsername(body.user));
         grantee = { userId: user.id };
         granteeName = user.name;
       } else {
@@ -255,16 +277,10 @@ export const racmRoutes = [
           grantedBy: caller!.user.id,
           ...grantee,
         });
-        await recordFor(client, req, {
-          type: 'racm.grant',
-          userId: caller!.user.id,
-          payload: {
-            resourceId: resource.id,
-            resource: resource.name,
-            action: body.action,
-            to: granteeName,
-            privilegeId: id,
-          },
+        await recordPrivilege(client, req, caller!.user.id, 'racm.grant', resource, {
+          id,
+          action: body.action,
+          to: granteeName,
         });
         return {
           id,
@@ -293,16 +309,7 @@ export const racmRoutes = [
       }
       await inTransaction(hub.db, async (client) => {
         await revoke(client, resource.id, privilege.id);
-        await recordFor(client, req, {
-          type: 'racm.revoke',
-          userId: caller!.user.id,
-          payload: {
-            resourceId: resource.id,
-            resource: resource.name,
-            action: privilege.action,
-            privilegeId: privilege.id,
-          },
-        });
+        await recordPrivilege(client, req, caller!.user.id, 'racm.revoke', resource, privilege);
       });
     },
   }),

@@ -137,6 +137,7 @@ test('servers on a Docker domain and a Swarm domain side by side, each reached t
 
   const unknown = await startOn(alice, 'alice', 'x', { domain: 'moon' });
   assert.equal(unknown.status, 400);
+  assert.equal(unknown.json.rule, 'domain_not_offered');
   assert.match(
     unknown.json.message,
     /no compute domain "moon"; choose one of: local, cluster, secure, far/,
@@ -244,6 +245,7 @@ test('RACM decides who may use a domain', { skip, timeout: 60_000 }, async () =>
   );
   const refused = await startOn(dave, 'dave', 'lab', { domain: 'cluster' });
   assert.equal(refused.status, 403);
+  assert.equal(refused.json.rule, 'domain_forbidden');
   assert.match(refused.json.message, /may not use the compute domain "cluster"/);
   assert.equal((await dave.get('/hub/api/users/dave/servers')).json.servers.length, 0);
   assert.deepEqual(

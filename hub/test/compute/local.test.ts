@@ -190,10 +190,13 @@ test('files written in JupyterLab survive a stop and a new start', async () => {
 });
 
 test('a user may run a limited number of servers, and names are unique', async () => {
-  assert.equal((await alice.post('/hub/api/users/alice/servers/lab', {})).status, 409);
+  const taken = await alice.post('/hub/api/users/alice/servers/lab', {});
+  assert.equal(taken.status, 409);
+  assert.equal(taken.json.rule, 'server_exists');
   assert.equal((await alice.post('/hub/api/users/alice/servers/second', {})).status, 202);
   const third = await alice.post('/hub/api/users/alice/servers/third', {});
   assert.equal(third.status, 409);
+  assert.equal(third.json.rule, 'server_limit');
   assert.match(third.json.message, /at most 2 servers/);
   await waitForStatus(alice, 'alice', 'second', 'running');
   assert.equal((await alice.delete('/hub/api/users/alice/servers/second')).status, 204);
@@ -201,6 +204,7 @@ test('a user may run a limited number of servers, and names are unique', async (
   assert.equal(bad.status, 400);
   const image = await alice.post('/hub/api/users/alice/servers/x', { image: 'evil/miner' });
   assert.equal(image.status, 400);
+  assert.equal(image.json.rule, 'image_not_offered');
   assert.match(image.json.message, /not offered/);
 });
 
@@ -268,7 +272,8 @@ test('above the global spawn limit a start answers 429 with Retry-After', async 
     assert.equal((await dan.post('/hub/api/users/dan/servers/one', {})).status, 202);
     const second = await dan.post('/hub/api/users/dan/servers/two', {});
     assert.equal(second.status, 429);
-    assert.ok(Number(second.headers.get('retry-after')) > 0);
+    assert.equal(second.headers.get('retry-after'), '10');
+    assert.equal(second.json.rule, 'spawn_busy');
   } finally {
     await stopHub(busy, ['dan']);
   }

@@ -299,6 +299,7 @@ test('in single-user mode (hub not root) another account’s start is refused wi
     const refused = await bob.post('/hub/api/users/bob/servers/second', {});
     assert.equal(refused.status, 403);
     assert.equal(refused.json.error, 'forbidden');
+    assert.equal(refused.json.rule, 'backend_refused');
     assert.match(refused.json.message, /single-user development mode/);
     assert.equal((await bob.get('/hub/api/users/bob/servers/second')).status, 404);
     assert.equal(existsSync(path.join(stateDir(), 'single-user-workspaces', 'bob')), false);

@@ -54,6 +54,24 @@ test('each kind of domain error becomes one status, its word, and the rule that 
   }
 });
 
+test('a momentary refusal carries its retry hint as Retry-After; others carry none', () => {
+  const busy = answerTo(
+    new LimitReached('spawn_busy', 'Too many servers are starting', { retryAfterSeconds: 10 }),
+  );
+  assert.equal(busy.status, 429);
+  assert.equal(busy.headers['Retry-After'], '10');
+  assert.deepEqual(busy.body, {
+    error: 'too_many_requests',
+    message: 'Too many servers are starting',
+    rule: 'spawn_busy',
+  });
+  const partial = answerTo(new Unavailable('stop_failed', 'Try later', { retryAfterSeconds: 2.5 }));
+  assert.equal(partial.headers['Retry-After'], '3', 'whole seconds, rounded up');
+  const capped = answerTo(new LimitReached('group_cap', 'You own 3 groups'));
+  assert.equal(capped.status, 429);
+  assert.equal(capped.headers['Retry-After'], undefined, 'a per-user cap is not waited out');
+});
+
 test('a refusal is logged with its rule; a domain error is never a 500', () => {
   const answer = answerTo(new Conflict('last_owner', 'The last owner cannot leave'));
   assert.equal(answer.lines.length, 1);

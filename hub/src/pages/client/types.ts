@@ -27,14 +27,8 @@ export interface ComputeInfo {
   idleCullSeconds: number;
 }
 
-/** One server-sent event of a spawn's progress stream. */
-export interface ProgressEvent {
-  progress: number;
-  message: string;
-  ready?: boolean;
-  failed?: boolean;
-  url?: string;
-}
+/** One server-sent event of a spawn's progress stream: the hub's own type (erased when bundled). */
+export type { ProgressEvent } from '../../compute/progressEvent.ts';
 
 export interface Registered {
   pendingApproval: boolean;
