@@ -102,6 +102,33 @@ export interface HubConfig {
    */
   userServerCors: boolean;
   compute: ComputeConfig;
+  mydb: MydbConfig;
+}
+
+/** Users' personal database spaces (docs/mydb.md). */
+export interface MydbConfig {
+  /**
+   * An administrative connection to the science database, where users' MyDB schemas and roles
+   * live; never the hub's own database. Env ORRERY_SCIENCE_DATABASE_URL(_FILE). Default: the
+   * server of DATABASE_URL, database `<hub database>_science` (created at start if missing).
+   */
+  scienceDatabaseUrl: string;
+  /** Each new space's quota, bytes (CasJobs starts at 0.5 GB). Env ORRERY_MYDB_QUOTA_BYTES. Default 512 MiB. */
+  quotaBytes: number;
+  /** `temp_file_limit` of users' roles, MiB. Env ORRERY_MYDB_TEMP_FILE_LIMIT_MB. Default 1024. */
+  tempFileLimitMb: number;
+  /** `work_mem` of users' roles, MiB. Env ORRERY_MYDB_WORK_MEM_MB. Default 64. */
+  workMemMb: number;
+  /** `statement_timeout` of users' roles, seconds (a backstop; CasJobs' batch limit). Env ORRERY_MYDB_STATEMENT_TIMEOUT_SECONDS. Default 8 h. */
+  statementTimeoutSeconds: number;
+}
+
+/** The hub's database URL with the database renamed `<name>_science`. */
+export function defaultScienceDatabaseUrl(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  const hubDatabase = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'postgres';
+  url.pathname = `/${encodeURIComponent(`${hubDatabase}_science`)}`;
+  return url.toString();
 }
 
 export interface ComputeConfig {
@@ -225,11 +252,12 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
   const stateDir = env.ORRERY_STATE_DIR ?? '.orrery';
   const bind = env.ORRERY_BIND ?? '127.0.0.1';
   const issuer = env.ORRERY_OIDC_ISSUER;
+  const databaseUrl = secret(env, 'DATABASE_URL') ?? 'postgres://127.0.0.1:5432/orrery';
   return {
     bind,
     port,
     publicUrl: (env.ORRERY_PUBLIC_URL ?? `http://127.0.0.1:${port}`).replace(/\/$/, ''),
-    databaseUrl: secret(env, 'DATABASE_URL') ?? 'postgres://127.0.0.1:5432/orrery',
+    databaseUrl,
     migrateOnStart: argv.includes('--migrate') || flag(env, 'ORRERY_MIGRATE', false),
     logLevel: env.ORRERY_LOG_LEVEL ?? 'info',
     secureCookies: flag(env, 'ORRERY_SECURE_COOKIES', false),
@@ -304,6 +332,14 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
       localUser: env.ORRERY_LOCAL_USER || null,
       namePrefix: env.ORRERY_NAME_PREFIX ?? 'orrery-',
       hubUrlForServers: env.ORRERY_HUB_URL_FOR_SERVERS ?? null,
+    },
+    mydb: {
+      scienceDatabaseUrl:
+        secret(env, 'ORRERY_SCIENCE_DATABASE_URL') ?? defaultScienceDatabaseUrl(databaseUrl),
+      quotaBytes: int(env, 'ORRERY_MYDB_QUOTA_BYTES', 512 * 1024 * 1024),
+      tempFileLimitMb: int(env, 'ORRERY_MYDB_TEMP_FILE_LIMIT_MB', 1024),
+      workMemMb: int(env, 'ORRERY_MYDB_WORK_MEM_MB', 64),
+      statementTimeoutSeconds: int(env, 'ORRERY_MYDB_STATEMENT_TIMEOUT_SECONDS', 8 * 3600),
     },
   };
 }
