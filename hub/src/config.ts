@@ -109,10 +109,11 @@ export interface HubConfig {
 export interface MydbConfig {
   /**
    * An administrative connection to the science database, where users' MyDB schemas and roles
-   * live; never the hub's own database. Env ORRERY_SCIENCE_DATABASE_URL(_FILE). Default: the
-   * server of DATABASE_URL, database `<hub database>_science` (created at start if missing).
+   * live; never the hub's own database. Env ORRERY_SCIENCE_DATABASE_URL(_FILE). Default (null):
+   * the server of DATABASE_URL, database `<hub database>_science` (created at start if missing;
+   * see `scienceDatabaseUrlOf`).
    */
-  scienceDatabaseUrl: string;
+  scienceDatabaseUrl: string | null;
   /** Each new space's quota, bytes (CasJobs starts at 0.5 GB). Env ORRERY_MYDB_QUOTA_BYTES. Default 512 MiB. */
   quotaBytes: number;
   /** `temp_file_limit` of users' roles, MiB. Env ORRERY_MYDB_TEMP_FILE_LIMIT_MB. Default 1024. */
@@ -123,10 +124,13 @@ export interface MydbConfig {
   statementTimeoutSeconds: number;
 }
 
-/** The hub's database URL with the database renamed `<name>_science`. */
-export function defaultScienceDatabaseUrl(databaseUrl: string): string {
-  const url = new URL(databaseUrl);
-  const hubDatabase = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'postgres';
+/** The science database's URL: the configured one, else the hub's with `_science` added to its name. */
+export function scienceDatabaseUrlOf(config: Pick<HubConfig, 'databaseUrl' | 'mydb'>): string {
+  if (config.mydb.scienceDatabaseUrl) return config.mydb.scienceDatabaseUrl;
+  const url = new URL(config.databaseUrl);
+  const hubDatabase = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!hubDatabase)
+    throw new Error('DATABASE_URL names no database: set ORRERY_SCIENCE_DATABASE_URL');
   url.pathname = `/${encodeURIComponent(`${hubDatabase}_science`)}`;
   return url.toString();
 }
@@ -252,12 +256,11 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
   const stateDir = env.ORRERY_STATE_DIR ?? '.orrery';
   const bind = env.ORRERY_BIND ?? '127.0.0.1';
   const issuer = env.ORRERY_OIDC_ISSUER;
-  const databaseUrl = secret(env, 'DATABASE_URL') ?? 'postgres://127.0.0.1:5432/orrery';
   return {
     bind,
     port,
     publicUrl: (env.ORRERY_PUBLIC_URL ?? `http://127.0.0.1:${port}`).replace(/\/$/, ''),
-    databaseUrl,
+    databaseUrl: secret(env, 'DATABASE_URL') ?? 'postgres://127.0.0.1:5432/orrery',
     migrateOnStart: argv.includes('--migrate') || flag(env, 'ORRERY_MIGRATE', false),
     logLevel: env.ORRERY_LOG_LEVEL ?? 'info',
     secureCookies: flag(env, 'ORRERY_SECURE_COOKIES', false),
@@ -334,8 +337,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
       hubUrlForServers: env.ORRERY_HUB_URL_FOR_SERVERS ?? null,
     },
     mydb: {
-      scienceDatabaseUrl:
-        secret(env, 'ORRERY_SCIENCE_DATABASE_URL') ?? defaultScienceDatabaseUrl(databaseUrl),
+      scienceDatabaseUrl: secret(env, 'ORRERY_SCIENCE_DATABASE_URL') || null,
       quotaBytes: int(env, 'ORRERY_MYDB_QUOTA_BYTES', 512 * 1024 * 1024),
       tempFileLimitMb: int(env, 'ORRERY_MYDB_TEMP_FILE_LIMIT_MB', 1024),
       workMemMb: int(env, 'ORRERY_MYDB_WORK_MEM_MB', 64),

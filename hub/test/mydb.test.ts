@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
+import { scienceDatabaseUrlOf } from '../src/config.ts';
 import { mydbModule } from '../src/mydb/module.ts';
 import type { MydbService } from '../src/mydb/service.ts';
 import { type Client, signUp, startTestHub, type TestHub } from './support.ts';
@@ -21,7 +22,7 @@ const roleClients: pg.Client[] = [];
 before(async () => {
   hub = await startTestHub('mydb');
   db = new pg.Pool({ connectionString: hub.databaseUrl, max: 2 });
-  science = new pg.Pool({ connectionString: hub.hub.config.mydb.scienceDatabaseUrl, max: 2 });
+  science = new pg.Pool({ connectionString: scienceDatabaseUrlOf(hub.hub.config), max: 2 });
   mydb = hub.modules.serviceOf(mydbModule);
   admin = await signUp(hub.url, 'mod');
   await db.query(`UPDATE users SET admin = true WHERE name = 'mod'`);
@@ -42,7 +43,7 @@ async function connectAs(name: string, database = mydb.science.name): Promise<pg
   const space = (await db.query('SELECT role_name FROM mydb_spaces WHERE user_id = $1', [
     await idOf(name),
   ])) as pg.QueryResult<{ role_name: string }>;
-  const url = new URL(hub.hub.config.mydb.scienceDatabaseUrl);
+  const url = new URL(scienceDatabaseUrlOf(hub.hub.config));
   url.username = space.rows[0]!.role_name;
   url.password = mydb.passwordOf(await idOf(name));
   url.pathname = `/${database}`;
@@ -172,7 +173,9 @@ test('deleting the account drops its schema and role, even with a session of it 
   assert.equal(deleted.status, 204, deleted.text);
   assert.equal(await rolesNamed(space.role), 0);
   assert.equal(await schemasNamed('mydb_erin'), 0);
-  const pending = await db.query('SELECT last_error FROM account_removals WHERE name = $1', ['erin']);
+  const pending = await db.query('SELECT last_error FROM account_removals WHERE name = $1', [
+    'erin',
+  ]);
   assert.equal(pending.rowCount, 0, `removal pending: ${pending.rows[0]?.last_error}`);
   assert.equal(
     (await db.query("SELECT 1 FROM mydb_spaces WHERE schema_name = 'mydb_erin'")).rowCount,

@@ -3,8 +3,10 @@
  * hub's). Opening it opens (and if need be creates) the science database, closes the hub's
  * database to every role not granted it, and registers the account remover.
  */
+
 import { deploymentIdentity } from '../compute/deployment.ts';
 import { loadOrCreateKey } from '../compute/secrets.ts';
+import { scienceDatabaseUrlOf } from '../config.ts';
 import type { FeatureModule } from '../module.ts';
 import { mydbRoutes } from './routes.ts';
 import { openScienceDatabase } from './science.ts';
@@ -15,9 +17,9 @@ export const mydbModule: FeatureModule<MydbService> = {
   routes: mydbRoutes,
   async open({ hub }) {
     const { config, db, log } = hub;
-    const { scienceDatabaseUrl, quotaBytes, tempFileLimitMb, workMemMb, statementTimeoutSeconds } =
-      config.mydb;
-    const science = await openScienceDatabase(db, config.databaseUrl, scienceDatabaseUrl, log);
+    const { quotaBytes, tempFileLimitMb, workMemMb, statementTimeoutSeconds } = config.mydb;
+    const scienceUrl = scienceDatabaseUrlOf(config);
+    const science = await openScienceDatabase(db, config.databaseUrl, scienceUrl, log);
     try {
       const mydb = new MydbService(db, science, {
         deploymentIdentity: await deploymentIdentity(db),
