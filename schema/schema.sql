@@ -128,6 +128,15 @@ ALTER TABLE public.groups ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.mydb_spaces (
+    user_id bigint NOT NULL,
+    role_name text NOT NULL,
+    schema_name text NOT NULL,
+    quota_bytes bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT mydb_spaces_quota_bytes_check CHECK ((quota_bytes >= 0))
+);
+
 CREATE TABLE public.pgmigrations (
     id integer NOT NULL,
     name character varying(255) NOT NULL,
@@ -365,6 +374,15 @@ ALTER TABLE ONLY public.group_nesting
 
 ALTER TABLE ONLY public.groups
     ADD CONSTRAINT groups_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.mydb_spaces
+    ADD CONSTRAINT mydb_spaces_pkey PRIMARY KEY (user_id);
+
+ALTER TABLE ONLY public.mydb_spaces
+    ADD CONSTRAINT mydb_spaces_role_name_key UNIQUE (role_name);
+
+ALTER TABLE ONLY public.mydb_spaces
+    ADD CONSTRAINT mydb_spaces_schema_name_key UNIQUE (schema_name);
 
 ALTER TABLE ONLY public.pgmigrations
     ADD CONSTRAINT pgmigrations_pkey PRIMARY KEY (id);

@@ -102,6 +102,37 @@ export interface HubConfig {
    */
   userServerCors: boolean;
   compute: ComputeConfig;
+  mydb: MydbConfig;
+}
+
+/** Users' personal database spaces (docs/mydb.md). */
+export interface MydbConfig {
+  /**
+   * An administrative connection to the science database, where users' MyDB schemas and roles
+   * live; never the hub's own database. Env ORRERY_SCIENCE_DATABASE_URL(_FILE). Default (null):
+   * the server of DATABASE_URL, database `<hub database>_science` (created at start if missing;
+   * see `scienceDatabaseUrlOf`).
+   */
+  scienceDatabaseUrl: string | null;
+  /** Each new space's quota, bytes (CasJobs starts at 0.5 GB). Env ORRERY_MYDB_QUOTA_BYTES. Default 512 MiB. */
+  quotaBytes: number;
+  /** `temp_file_limit` of users' roles, MiB. Env ORRERY_MYDB_TEMP_FILE_LIMIT_MB. Default 1024. */
+  tempFileLimitMb: number;
+  /** `work_mem` of users' roles, MiB. Env ORRERY_MYDB_WORK_MEM_MB. Default 64. */
+  workMemMb: number;
+  /** `statement_timeout` of users' roles, seconds (a backstop; CasJobs' batch limit). Env ORRERY_MYDB_STATEMENT_TIMEOUT_SECONDS. Default 8 h. */
+  statementTimeoutSeconds: number;
+}
+
+/** The science database's URL: the configured one, else the hub's with `_science` added to its name. */
+export function scienceDatabaseUrlOf(config: Pick<HubConfig, 'databaseUrl' | 'mydb'>): string {
+  if (config.mydb.scienceDatabaseUrl) return config.mydb.scienceDatabaseUrl;
+  const url = new URL(config.databaseUrl);
+  const hubDatabase = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!hubDatabase)
+    throw new Error('DATABASE_URL names no database: set ORRERY_SCIENCE_DATABASE_URL');
+  url.pathname = `/${encodeURIComponent(`${hubDatabase}_science`)}`;
+  return url.toString();
 }
 
 export interface ComputeConfig {
@@ -304,6 +335,13 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
       localUser: env.ORRERY_LOCAL_USER || null,
       namePrefix: env.ORRERY_NAME_PREFIX ?? 'orrery-',
       hubUrlForServers: env.ORRERY_HUB_URL_FOR_SERVERS ?? null,
+    },
+    mydb: {
+      scienceDatabaseUrl: secret(env, 'ORRERY_SCIENCE_DATABASE_URL') || null,
+      quotaBytes: int(env, 'ORRERY_MYDB_QUOTA_BYTES', 512 * 1024 * 1024),
+      tempFileLimitMb: int(env, 'ORRERY_MYDB_TEMP_FILE_LIMIT_MB', 1024),
+      workMemMb: int(env, 'ORRERY_MYDB_WORK_MEM_MB', 64),
+      statementTimeoutSeconds: int(env, 'ORRERY_MYDB_STATEMENT_TIMEOUT_SECONDS', 8 * 3600),
     },
   };
 }

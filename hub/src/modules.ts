@@ -13,6 +13,7 @@ import { groupsModule } from './groups/module.ts';
 import { bindRoutes, type RouteDef } from './http/route.ts';
 import type { Hub } from './hub.ts';
 import type { FeatureModule, FrontHandler, OpenModule } from './module.ts';
+import { mydbModule } from './mydb/module.ts';
 import { oidcModule } from './oidc/module.ts';
 import { pagesModule } from './pages/module.ts';
 import { racmModule } from './racm/module.ts';
@@ -26,6 +27,7 @@ export const MODULES: readonly AnyModule[] = [
   groupsModule,
   activityModule,
   computeModule,
+  mydbModule,
   oidcModule,
   pagesModule,
 ];

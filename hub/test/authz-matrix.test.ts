@@ -245,6 +245,11 @@ const MATRIX: Record<string, Cell> = {
     path: (f) => `/users/owner/servers/${f.server}/progress`,
     allowed: ['owner', 'admin', 'serverToken'],
   },
+  // Made on first use: the owner's (or an admin's) first call creates the space.
+  'GET /users/:name/mydb': {
+    path: () => '/users/owner/mydb',
+    allowed: ['owner', 'admin', 'serverToken'],
+  },
 };
 
 let hub: TestHub;

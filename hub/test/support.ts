@@ -37,12 +37,37 @@ export async function createTestDatabase(
     url: databaseUrlFor(name),
     name,
     async drop() {
+      // A hub made MyDB roles (server-wide, named after its deployment) and a science database.
+      const identity = await deploymentOf(databaseUrlFor(name));
       const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
       await client.connect();
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.query(`DROP DATABASE IF EXISTS ${name}_science WITH (FORCE)`);
+      if (identity) {
+        const { rows } = await client.query(
+          "SELECT rolname FROM pg_roles WHERE rolname LIKE 'orrery\\_' || $1 || '\\_u\\_%'",
+          [identity],
+        );
+        for (const { rolname } of rows)
+          await client.query(`DROP ROLE ${pg.escapeIdentifier(rolname)}`);
+      }
       await client.end();
     },
   };
+}
+
+/** The deployment identity kept in a hub database, if it got that far. */
+async function deploymentOf(url: string): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+    const { rows } = await client.query('SELECT id FROM deployment');
+    return rows[0]?.id;
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => {});
+  }
 }
 
 /**

@@ -715,6 +715,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/{name}/mydb": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A user’s MyDB: schema, role, quota and size; made on first use
+         * @description Needs scope `read:mydb`; only for yourself, or a platform admin.
+         */
+        get: operations["GET /users/:name/mydb"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1152,7 +1172,7 @@ export interface operations {
             content: {
                 "application/json": {
                     note?: string;
-                    scopes?: ("all" | "read:user" | "tokens" | "read:groups" | "groups" | "read:racm" | "racm" | "read:activity" | "read:servers" | "servers" | "access:servers" | "admin")[];
+                    scopes?: ("all" | "read:user" | "tokens" | "read:groups" | "groups" | "read:racm" | "racm" | "read:activity" | "read:servers" | "servers" | "access:servers" | "read:mydb" | "mydb" | "admin")[];
                     expiresInSeconds?: number;
                 };
             };
@@ -2615,6 +2635,47 @@ export interface operations {
                         ready?: boolean;
                         failed?: boolean;
                         url?: string;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /users/:name/mydb": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Your schema in the science database */
+                        schema: string;
+                        /** @description The PostgreSQL role your queries will run as */
+                        role: string;
+                        quota_bytes: number;
+                        /** @description Tables and their indexes, in bytes */
+                        used_bytes: number;
+                        /** Format: date-time */
+                        created_at: string;
                     };
                 };
             };

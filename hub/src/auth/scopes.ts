@@ -16,6 +16,8 @@ export const SCOPES = {
   'read:servers': 'See your servers, their progress and when an idle one will be stopped',
   servers: 'Start and stop your servers',
   'access:servers': 'Reach your running servers through the proxy',
+  'read:mydb': 'See your MyDB (made on first use): its schema, role, quota and size',
+  mydb: 'Use your MyDB',
   admin: 'Platform administration (only for admin accounts)',
 } as const;
 
@@ -25,6 +27,7 @@ const IMPLIES: Partial<Record<Scope, Scope[]>> = {
   groups: ['read:groups'],
   racm: ['read:racm'],
   servers: ['read:servers'],
+  mydb: ['read:mydb'],
 };
 
 export function isScope(value: string): value is Scope {

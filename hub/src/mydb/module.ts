@@ -1,0 +1,37 @@
+/**
+ * MyDB as a feature module: users' personal database spaces in the science database (never the
+ * hub's). Opening it opens (and if need be creates) the science database, closes the hub's
+ * database to every role not granted it, and registers the account remover.
+ */
+
+import { deploymentIdentity } from '../compute/deployment.ts';
+import { loadOrCreateKey } from '../compute/secrets.ts';
+import { scienceDatabaseUrlOf } from '../config.ts';
+import type { FeatureModule } from '../module.ts';
+import { mydbRoutes } from './routes.ts';
+import { openScienceDatabase } from './science.ts';
+import { MydbService } from './service.ts';
+
+export const mydbModule: FeatureModule<MydbService> = {
+  name: 'mydb',
+  routes: mydbRoutes,
+  async open({ hub }) {
+    const { config, db, log } = hub;
+    const { quotaBytes, tempFileLimitMb, workMemMb, statementTimeoutSeconds } = config.mydb;
+    const scienceUrl = scienceDatabaseUrlOf(config);
+    const science = await openScienceDatabase(db, config.databaseUrl, scienceUrl, log);
+    try {
+      const mydb = new MydbService(db, science, {
+        deploymentIdentity: await deploymentIdentity(db),
+        key: loadOrCreateKey(config.secretKey, config.stateDir),
+        quotaBytes,
+        limits: { tempFileLimitMb, workMemMb, statementTimeoutSeconds },
+      });
+      hub.accountRemovers.add('mydb', (removal) => mydb.removeAccount(removal));
+      return { service: mydb, close: () => science.pool.end() };
+    } catch (err) {
+      await science.pool.end();
+      throw err;
+    }
+  },
+};

@@ -1,0 +1,95 @@
+/**
+ * MyDB's rules. This slice: every user's personal space, made on first use, and its removal
+ * with the account. Queries, quotas enforced and sharing come next (docs/mydb.md).
+ */
+import type { AccountRemoval } from '../accounts/store.ts';
+import { findUserByName, lockUser } from '../accounts/store.ts';
+import type { Actor } from '../auth/actor.ts';
+import { type Db, inTransaction } from '../db/pool.ts';
+import { Forbidden, NotFound } from '../errors.ts';
+import { roleNameFor, rolePassword, schemaNameFor } from './names.ts';
+import type { ScienceDatabase } from './science.ts';
+import { dropSpace, provisionSpace, type RoleLimits, usedBytes } from './spaces.ts';
+import { deleteSpace, findSpace, insertSpace, type SpaceRecord } from './store.ts';
+
+export interface MydbOptions {
+  /** This deployment's identity: roles are server-wide, their names carry it. */
+  deploymentIdentity: string;
+  /** The hub's secret key, from which each role's password is derived. */
+  key: string;
+  quotaBytes: number;
+  limits: RoleLimits;
+}
+
+export interface MydbSpace {
+  schema: string;
+  role: string;
+  quota_bytes: number;
+  used_bytes: number;
+  created_at: string;
+}
+
+export class MydbService {
+  constructor(
+    private readonly db: Db,
+    readonly science: ScienceDatabase,
+    private readonly options: MydbOptions,
+  ) {}
+
+  /** The user's space, made now if they have none. */
+  async spaceOf(actor: Actor, username: string): Promise<MydbSpace> {
+    const user = await findUserByName(this.db, username);
+    if (!user) throw new NotFound('user', `No user named "${username}"`);
+    if (user.id !== actor.userId && !actor.admin)
+      throw new Forbidden('own_mydb', 'You can only see your own MyDB');
+    const space =
+      (await findSpace(this.db, user.id)) ??
+      (await inTransaction(this.db, async (client) => {
+        // The user's row is locked while the space is made: a second first call waits and
+        // finds it made, and an account deletion waits (or has already won: no user, no space).
+        if (!(await lockUser(client, user.id)))
+          throw new NotFound('user', `No user named "${username}"`);
+        const made = await findSpace(client, user.id);
+        if (made) return made;
+        const role = roleNameFor(this.options.deploymentIdentity, user.id);
+        const schema = schemaNameFor(user.safeName);
+        await provisionSpace(this.science, {
+          role,
+          schema,
+          password: rolePassword(this.options.key, user.id),
+          limits: this.options.limits,
+        });
+        // If this insert fails the role and schema stay, and the next call finishes them.
+        return insertSpace(client, {
+          userId: user.id,
+          roleName: role,
+          schemaName: schema,
+          quotaBytes: this.options.quotaBytes,
+        });
+      }));
+    return this.describe(space);
+  }
+
+  /** The password the user's role logs in with (derived, never stored). */
+  passwordOf(userId: number): string {
+    return rolePassword(this.options.key, userId);
+  }
+
+  /** Account remover: the schema with all its tables, then the role, then the hub's record. */
+  async removeAccount(removal: AccountRemoval): Promise<void> {
+    const space = await findSpace(this.db, removal.userId);
+    if (!space) return;
+    await dropSpace(this.science, { role: space.roleName, schema: space.schemaName });
+    await deleteSpace(this.db, removal.userId);
+  }
+
+  private async describe(space: SpaceRecord): Promise<MydbSpace> {
+    return {
+      schema: space.schemaName,
+      role: space.roleName,
+      quota_bytes: space.quotaBytes,
+      used_bytes: await usedBytes(this.science, space.schemaName),
+      created_at: space.createdAt.toISOString(),
+    };
+  }
+}
