@@ -222,8 +222,11 @@ test('a spawn that fails leaves no row, no route, no process; the reason reaches
     await waitForStatus(carol, 'carol', 'lab', 'gone');
     assert.equal(broken.compute().routes.size, 0);
     assert.deepEqual(await broken.compute().backendOf('local').listManaged(), []);
-    const activity = await carol.get('/hub/api/activity?type=server.start_failed');
-    assert.equal(activity.json.events.length, 1);
+    // The failure is recorded as the spawn's last step, just after the row goes.
+    await waitFor('the failed start in the activity log', 10_000, async () => {
+      const activity = await carol.get('/hub/api/activity?type=server.start_failed');
+      return activity.json.events.length === 1;
+    });
   } finally {
     await stopHub(broken, ['carol']);
   }

@@ -3,7 +3,7 @@
  * reached over a local socket, TCP(+TLS) or SSH. Placement is least-loaded with round-robin
  * tie-break (placement.ts); the container body comes from the pure buildContainerSpec.
  */
-import type { ContainerInfo } from 'dockerode';
+import type { Container, ContainerInfo } from 'dockerode';
 import {
   buildContainerSpec,
   CONTAINER_PORT,
@@ -186,6 +186,9 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
     } catch (error) {
       if (!isAlreadyGone(error)) throw error;
     }
+    // A removal Docker already had in progress (409 above) may still hold the workspace volume:
+    // resolve only once the container is gone, so removing the workspace next cannot race it.
+    await waitUntilRemoved(container, REMOVAL_WAIT_MS);
   }
 
   identity(state: DockerSavedState): string {
@@ -399,5 +402,29 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
       if (Date.now() > deadline) throw new Error('container did not start in time');
       await sleep(100);
     }
+  }
+}
+
+/** How long `stop` waits for a container Docker is already removing. */
+const REMOVAL_WAIT_MS = 30_000;
+
+/** Resolve once the container no longer exists; reject if it still does after `timeoutMs`. */
+async function waitUntilRemoved(container: Container, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`the container was still being removed after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    await Promise.race([
+      container.wait({ condition: 'removed' }).catch((error) => {
+        if (!isNotFound(error)) throw error;
+      }),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
