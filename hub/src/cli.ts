@@ -6,10 +6,12 @@
  *   create-admin  --username U  make an admin (password from ORRERY_ADMIN_PASSWORD, else generated and printed)
  *   create-user   --username U [--password P] [--admin]
  *   create-token  --username U [--scopes a,b] [--note N]   print a new API token
+ *   load-catalogs [--data DIR] [--if-missing]   load the catalog contexts (scripts/fetch-catalogs.sh)
  * Secrets never travel on the command line except --password for throwaway test accounts.
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { normaliseUsername } from './accounts/names.ts';
 import { createAccount } from './accounts/service.ts';
@@ -17,10 +19,13 @@ import { countAdmins, findUserByName, setPasswordHash, updateUserFlags } from '.
 import { hashPassword } from './auth/passwords.ts';
 import { effectiveScopes } from './auth/scopes.ts';
 import { createToken } from './auth/tokens.ts';
-import { loadConfig } from './config.ts';
+import { loadConfig, scienceDatabaseUrlOf } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { createPool, inTransaction } from './db/pool.ts';
 import { dumpSchema, SCHEMA_DUMP_PATH } from './db/schemaDump.ts';
+import { createLogger } from './log.ts';
+import { catalogLoaded, loadCatalog, standardCatalogs } from './mydb/catalogLoader.ts';
+import { openScienceDatabase } from './mydb/science.ts';
 
 const [command, ...rest] = process.argv.slice(2);
 const { values } = parseArgs({
@@ -32,6 +37,8 @@ const { values } = parseArgs({
     scopes: { type: 'string' },
     note: { type: 'string' },
     email: { type: 'string' },
+    data: { type: 'string' },
+    'if-missing': { type: 'boolean', default: false },
   },
 });
 const config = loadConfig();
@@ -46,6 +53,10 @@ async function main(): Promise<void> {
   if (command === 'migrate') {
     const ran = await migrate(config.databaseUrl);
     console.log(ran.length ? `applied: ${ran.join(', ')}` : 'the schema is up to date');
+    return;
+  }
+  if (command === 'load-catalogs') {
+    await loadCatalogs(values.data ?? path.join(config.stateDir, 'data', 'kstars'));
     return;
   }
   if (!values.username) throw new Error(`${command ?? 'a command'} needs --username`);
@@ -117,6 +128,35 @@ async function main(): Promise<void> {
     throw new Error(
       `unknown command "${command}"; try migrate, create-admin, create-user, create-token`,
     );
+  } finally {
+    await db.end();
+  }
+}
+
+/** Load (or with --if-missing, load only what is not loaded yet) the standard catalogs. */
+async function loadCatalogs(dataDir: string): Promise<void> {
+  const db = createPool(config.databaseUrl, 2);
+  const log = createLogger(config.logLevel);
+  try {
+    await migrate(config.databaseUrl);
+    const science = await openScienceDatabase(
+      db,
+      config.databaseUrl,
+      scienceDatabaseUrlOf(config),
+      log,
+    );
+    try {
+      for (const spec of standardCatalogs(dataDir)) {
+        if (values['if-missing'] && (await catalogLoaded(db, science, spec.name))) {
+          console.log(`catalog ${spec.name}: already loaded`);
+          continue;
+        }
+        const rows = await loadCatalog(db, science, spec);
+        console.log(`catalog ${spec.name}: ${rows} rows from ${spec.file}`);
+      }
+    } finally {
+      await science.pool.end();
+    }
   } finally {
     await db.end();
   }
