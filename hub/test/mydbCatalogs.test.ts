@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { loadCatalog, standardCatalogs } from '../src/mydb/catalogLoader.ts';
+import { loadCatalog, registerCatalogSchema, standardCatalogs } from '../src/mydb/catalogLoader.ts';
 import { mydbModule } from '../src/mydb/module.ts';
 import type { MydbService } from '../src/mydb/service.ts';
 import { findResourceByName, grant, resourceType } from '../src/racm/store.ts';
@@ -258,6 +258,53 @@ test('a restricted catalog is invisible (404, as a missing one) until read is gr
   // Another new user still sees nothing of it.
   const erin = await signUp(hub.url, 'erin');
   assert.equal((await erin.get('/hub/api/mydb/contexts/restricted/tables')).status, 404);
+});
+
+test('a schema a deployment made is registered with an owner, who shares it through RACM', async () => {
+  const grace = await signUp(hub.url, 'grace');
+  const heidi = await signUp(hub.url, 'heidi');
+  const graceId = (await db.query(`SELECT id FROM users WHERE name = 'grace'`)).rows[0].id;
+  await assert.rejects(
+    registerCatalogSchema(db, mydb.science, { name: 'survey', description: 'S', public: false }),
+    /no schema catalog_survey/,
+  );
+  await science(`CREATE SCHEMA catalog_survey;
+    CREATE TABLE catalog_survey.fields (field_id integer PRIMARY KEY, ra double precision);
+    COMMENT ON COLUMN catalog_survey.fields.ra IS '[deg] Field centre right ascension';
+    CREATE VIEW catalog_survey.bright AS SELECT * FROM catalog_survey.fields`);
+  await registerCatalogSchema(db, mydb.science, {
+    name: 'survey',
+    description: 'A private survey',
+    public: false,
+    ownerId: graceId,
+  });
+  const own = await grace.get('/hub/api/mydb/contexts/survey/tables');
+  assert.equal(own.status, 200, own.text);
+  assert.deepEqual(
+    own.json.map((t: { name: string; kind: string; row_estimate: number | null }) => [
+      t.name,
+      t.kind,
+      t.row_estimate,
+    ]),
+    [
+      ['bright', 'view', null],
+      ['fields', 'table', null],
+    ],
+  );
+  assert.deepEqual(own.json[1].columns[1], {
+    name: 'ra',
+    type: 'double precision',
+    unit: 'deg',
+    description: 'Field centre right ascension',
+  });
+  assert.equal((await heidi.get('/hub/api/mydb/contexts/survey/tables')).status, 404);
+  const resource = (await findResourceByName(db, 'DatabaseContext', 'survey'))!;
+  const shared = await grace.post(`/hub/api/racm/resources/${resource.id}/privileges`, {
+    action: 'read',
+    user: 'heidi',
+  });
+  assert.equal(shared.status, 201, shared.text);
+  assert.equal((await heidi.get('/hub/api/mydb/contexts/survey/tables')).status, 200);
 });
 
 test('the real catalogs (scripts/fetch-catalogs.sh) load: Sirius and M31 where they belong', async (t) => {

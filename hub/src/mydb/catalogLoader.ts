@@ -169,8 +169,28 @@ async function* ngcRows(file: string) {
   if (code !== 0) throw new Error(`reading ${file} failed (exit ${code}): ${stderr.trim()}`);
 }
 
-/** The context as a RACM resource (owned by nobody: admins grant it); Public gets read and submitQuery. */
-async function registerCatalog(hubDb: Db, spec: CatalogSpec): Promise<void> {
+/**
+ * Register an existing schema `catalog_<name>` (loaded here, or made with SQL by the deployment)
+ * as a context. An owner gets every action, grant included, and shares it through RACM; a
+ * catalog without owner is shared only with the Public group, if public.
+ */
+export async function registerCatalogSchema(
+  hubDb: Db,
+  science: ScienceDatabase,
+  spec: { name: string; description: string; public: boolean; ownerId?: number },
+): Promise<void> {
+  const { rowCount } = await science.pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [
+    catalogSchemaOf(spec.name),
+  ]);
+  if (rowCount !== 1)
+    throw new Error(`no schema ${catalogSchemaOf(spec.name)} in the science database`);
+  await registerCatalog(hubDb, spec);
+}
+
+async function registerCatalog(
+  hubDb: Db,
+  spec: { name: string; description: string; public: boolean; ownerId?: number },
+): Promise<void> {
   await registerCoreContexts(hubDb);
   await inTransaction(hubDb, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
@@ -185,7 +205,7 @@ async function registerCatalog(hubDb: Db, spec: CatalogSpec): Promise<void> {
         typeId: type.id,
         name: spec.name,
         description: spec.description,
-        ownerId: null,
+        ownerId: spec.ownerId ?? null,
       }));
     if (existing)
       await client.query('UPDATE racm_resources SET description = $2 WHERE id = $1', [
