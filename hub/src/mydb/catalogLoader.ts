@@ -162,11 +162,17 @@ async function* ngcRows(file: string) {
     python.once('error', reject);
     python.once('close', resolve);
   });
-  for await (const line of createInterface({ input: python.stdout, crlfDelay: Infinity })) {
-    if (line) yield ngcCells(JSON.parse(line) as KscatRow);
+  exited.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
+  try {
+    for await (const line of createInterface({ input: python.stdout, crlfDelay: Infinity })) {
+      if (line) yield ngcCells(JSON.parse(line) as KscatRow);
+    }
+    const code = await exited;
+    if (code !== 0) throw new Error(`reading ${file} failed (exit ${code}): ${stderr.trim()}`);
+  } finally {
+    // A load that failed half-way (COPY refused a row) leaves no reader behind.
+    if (python.exitCode === null && python.signalCode === null) python.kill();
   }
-  const code = await exited;
-  if (code !== 0) throw new Error(`reading ${file} failed (exit ${code}): ${stderr.trim()}`);
 }
 
 /**
