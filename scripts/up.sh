@@ -74,6 +74,13 @@ case "$admin" in
   *) say "$admin" ;;
 esac
 
+# Catalog contexts (MyDB): fetched once from Debian's kstars-data, loaded once.
+if bash scripts/fetch-catalogs.sh; then
+  hub cli load-catalogs --data "$PWD/$state/data/kstars" --if-missing
+else
+  say "could not fetch the catalog files: the hub starts without catalog contexts"
+fi
+
 # Compute: containers when a Docker daemon answers (the image is built once, with no
 # registry), else local JupyterLab processes from .venv.
 if docker info >/dev/null 2>&1; then

@@ -6,10 +6,14 @@
  *   create-admin  --username U  make an admin (password from ORRERY_ADMIN_PASSWORD, else generated and printed)
  *   create-user   --username U [--password P] [--admin]
  *   create-token  --username U [--scopes a,b] [--note N]   print a new API token
+ *   load-catalogs [--data DIR] [--if-missing]   load the catalog contexts (scripts/fetch-catalogs.sh)
+ *   register-catalog --context C --username OWNER [--public] [--description D]
+ *                               register the schema catalog_<C> as a context OWNER may share
  * Secrets never travel on the command line except --password for throwaway test accounts.
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { normaliseUsername } from './accounts/names.ts';
 import { createAccount } from './accounts/service.ts';
@@ -17,10 +21,18 @@ import { countAdmins, findUserByName, setPasswordHash, updateUserFlags } from '.
 import { hashPassword } from './auth/passwords.ts';
 import { effectiveScopes } from './auth/scopes.ts';
 import { createToken } from './auth/tokens.ts';
-import { loadConfig } from './config.ts';
+import { loadConfig, scienceDatabaseUrlOf } from './config.ts';
 import { migrate } from './db/migrate.ts';
-import { createPool, inTransaction } from './db/pool.ts';
+import { createPool, type Db, inTransaction } from './db/pool.ts';
 import { dumpSchema, SCHEMA_DUMP_PATH } from './db/schemaDump.ts';
+import { createLogger } from './log.ts';
+import {
+  catalogLoaded,
+  loadCatalog,
+  registerCatalogSchema,
+  standardCatalogs,
+} from './mydb/catalogLoader.ts';
+import { openScienceDatabase, type ScienceDatabase } from './mydb/science.ts';
 
 const [command, ...rest] = process.argv.slice(2);
 const { values } = parseArgs({
@@ -32,6 +44,11 @@ const { values } = parseArgs({
     scopes: { type: 'string' },
     note: { type: 'string' },
     email: { type: 'string' },
+    data: { type: 'string' },
+    'if-missing': { type: 'boolean', default: false },
+    context: { type: 'string' },
+    public: { type: 'boolean', default: false },
+    description: { type: 'string' },
   },
 });
 const config = loadConfig();
@@ -46,6 +63,10 @@ async function main(): Promise<void> {
   if (command === 'migrate') {
     const ran = await migrate(config.databaseUrl);
     console.log(ran.length ? `applied: ${ran.join(', ')}` : 'the schema is up to date');
+    return;
+  }
+  if (command === 'load-catalogs') {
+    await loadCatalogs(values.data ?? path.join(config.stateDir, 'data', 'kstars'));
     return;
   }
   if (!values.username) throw new Error(`${command ?? 'a command'} needs --username`);
@@ -100,6 +121,24 @@ async function main(): Promise<void> {
       );
       return;
     }
+    if (command === 'register-catalog') {
+      const owner = await findUserByName(db, normaliseUsername(values.username));
+      if (!owner) throw new Error(`no user named ${values.username}`);
+      if (!values.context) throw new Error('register-catalog needs --context');
+      const context = values.context;
+      await withScience(db, (science) =>
+        registerCatalogSchema(db, science, {
+          name: context,
+          description: values.description ?? '',
+          public: values.public === true,
+          ownerId: owner.id,
+        }),
+      );
+      console.log(
+        `registered catalog_${context} as the context ${context}, owned by ${owner.name}`,
+      );
+      return;
+    }
     if (command === 'create-token') {
       const user = await findUserByName(db, normaliseUsername(values.username));
       if (!user) throw new Error(`no user named ${values.username}`);
@@ -119,6 +158,41 @@ async function main(): Promise<void> {
     );
   } finally {
     await db.end();
+  }
+}
+
+/** Load (or with --if-missing, load only what is not loaded yet) the standard catalogs. */
+async function loadCatalogs(dataDir: string): Promise<void> {
+  const db = createPool(config.databaseUrl, 2);
+  try {
+    await migrate(config.databaseUrl);
+    await withScience(db, async (science) => {
+      for (const spec of standardCatalogs(dataDir)) {
+        if (values['if-missing'] && (await catalogLoaded(db, science, spec.name))) {
+          console.log(`catalog ${spec.name}: already loaded`);
+          continue;
+        }
+        const rows = await loadCatalog(db, science, spec);
+        console.log(`catalog ${spec.name}: ${rows} rows from ${spec.file}`);
+      }
+    });
+  } finally {
+    await db.end();
+  }
+}
+
+async function withScience(db: Db, work: (science: ScienceDatabase) => Promise<void>) {
+  const log = createLogger(config.logLevel);
+  const science = await openScienceDatabase(
+    db,
+    config.databaseUrl,
+    scienceDatabaseUrlOf(config),
+    log,
+  );
+  try {
+    await work(science);
+  } finally {
+    await science.pool.end();
   }
 }
 

@@ -250,6 +250,12 @@ const MATRIX: Record<string, Cell> = {
     path: () => '/users/owner/mydb',
     allowed: ['owner', 'admin', 'serverToken'],
   },
+  // Everyone signed in has contexts (their own MyDB at least); RACM filters which catalogs.
+  'GET /mydb/contexts': { path: () => '/mydb/contexts', allowed: [...SIGNED_IN, 'serverToken'] },
+  'GET /mydb/contexts/:context/tables': {
+    path: () => '/mydb/contexts/mydb/tables',
+    allowed: [...SIGNED_IN, 'serverToken'],
+  },
 };
 
 let hub: TestHub;

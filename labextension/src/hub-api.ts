@@ -735,6 +735,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mydb/contexts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The database contexts you may read: your MyDB and the catalogs granted to you
+         * @description Needs scope `read:mydb`.
+         */
+        get: operations["GET /mydb/contexts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mydb/contexts/{context}/tables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A context’s tables and views, with columns, units and descriptions
+         * @description Needs scope `read:mydb`.
+         */
+        get: operations["GET /mydb/contexts/:context/tables"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2677,6 +2717,87 @@ export interface operations {
                         /** Format: date-time */
                         created_at: string;
                     };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /mydb/contexts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The context’s name; `mydb` is your own MyDB */
+                        name: string;
+                        kind: "mydb" | "catalog";
+                        /** @description Its schema in the science database */
+                        schema: string;
+                        description: string;
+                        /** @description What you may do with it (RACM actions) */
+                        actions: string[];
+                    }[];
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /mydb/contexts/:context/tables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                context: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        kind: "table" | "view" | "materialized_view";
+                        description: string | null;
+                        row_estimate: number | null;
+                        columns: {
+                            name: string;
+                            /** @description PostgreSQL type */
+                            type: string;
+                            unit: string | null;
+                            description: string | null;
+                        }[];
+                    }[];
                 };
             };
             /** @description Refused */

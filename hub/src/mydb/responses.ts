@@ -1,6 +1,6 @@
 /** What the MyDB routes answer. */
 import { Type } from '@sinclair/typebox';
-import { Strict, Timestamp } from '../http/schemas.ts';
+import { Nullable, Strict, Timestamp } from '../http/schemas.ts';
 
 export const MydbSpace = Strict({
   schema: Type.String({ description: 'Your schema in the science database' }),
@@ -9,3 +9,36 @@ export const MydbSpace = Strict({
   used_bytes: Type.Integer({ minimum: 0, description: 'Tables and their indexes, in bytes' }),
   created_at: Timestamp,
 });
+
+export const DatabaseContextList = Type.Array(
+  Strict({
+    name: Type.String({ description: 'The context’s name; `mydb` is your own MyDB' }),
+    kind: Type.Union([Type.Literal('mydb'), Type.Literal('catalog')]),
+    schema: Type.String({ description: 'Its schema in the science database' }),
+    description: Type.String(),
+    actions: Type.Array(Type.String(), { description: 'What you may do with it (RACM actions)' }),
+  }),
+);
+
+const Column = Strict({
+  name: Type.String(),
+  type: Type.String({ description: 'PostgreSQL type' }),
+  unit: Nullable(Type.String({ description: 'Unit, e.g. deg, mag, mas/yr' })),
+  description: Nullable(Type.String()),
+});
+
+export const ContextTables = Type.Array(
+  Strict({
+    name: Type.String(),
+    kind: Type.Union([
+      Type.Literal('table'),
+      Type.Literal('view'),
+      Type.Literal('materialized_view'),
+    ]),
+    description: Nullable(Type.String()),
+    row_estimate: Nullable(
+      Type.Integer({ minimum: 0, description: 'Rows, as the planner estimates them' }),
+    ),
+    columns: Type.Array(Column),
+  }),
+);

@@ -1,9 +1,10 @@
-/** MyDB over HTTP: this slice has the user's space (made on first use). */
+/** MyDB over HTTP: the user's space (made on first use) and the database contexts they may query. */
+import { Type } from '@sinclair/typebox';
 import { actorOf } from '../auth/actor.ts';
 import { selfOrAdmin } from '../auth/guards.ts';
 import { routesOf } from '../http/route.ts';
 import { NameParams, NoQuery } from '../http/schemas.ts';
-import { MydbSpace } from './responses.ts';
+import { ContextTables, DatabaseContextList, MydbSpace } from './responses.ts';
 import type { MydbService } from './service.ts';
 
 const route = routesOf<MydbService>();
@@ -21,6 +22,36 @@ export const mydbRoutes = [
     query: NoQuery,
     async handler({ service, req, caller, params }) {
       return service.spaceOf(actorOf(caller!, req), params.name);
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/mydb/contexts',
+    tag: 'mydb',
+    summary: 'The database contexts you may read: your MyDB and the catalogs granted to you',
+    access: { scope: 'read:mydb' },
+    response: DatabaseContextList,
+    lab: true,
+    query: NoQuery,
+    async handler({ service, req, caller }) {
+      return service.contexts.list(actorOf(caller!, req));
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/mydb/contexts/:context/tables',
+    tag: 'mydb',
+    summary: 'A context’s tables and views, with columns, units and descriptions',
+    access: { scope: 'read:mydb' },
+    response: ContextTables,
+    lab: true,
+    params: Type.Object(
+      { context: Type.String({ minLength: 1, maxLength: 64 }) },
+      { additionalProperties: false },
+    ),
+    query: NoQuery,
+    async handler({ service, req, caller, params }) {
+      return service.contexts.tables(actorOf(caller!, req), params.context);
     },
   }),
 ];

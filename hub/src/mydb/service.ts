@@ -7,6 +7,7 @@ import { findUserByName, lockUser } from '../accounts/store.ts';
 import type { Actor } from '../auth/actor.ts';
 import { type Db, inTransaction } from '../db/pool.ts';
 import { Forbidden, NotFound } from '../errors.ts';
+import { DatabaseContexts } from './contexts.ts';
 import { roleNameFor, rolePassword, schemaNameFor } from './names.ts';
 import type { ScienceDatabase } from './science.ts';
 import { dropSpace, provisionSpace, type RoleLimits, usedBytes } from './spaces.ts';
@@ -30,11 +31,16 @@ export interface MydbSpace {
 }
 
 export class MydbService {
+  /** The contexts (MyDB and catalogs) users may query, and the schema browser. */
+  readonly contexts: DatabaseContexts;
+
   constructor(
     private readonly db: Db,
     readonly science: ScienceDatabase,
     private readonly options: MydbOptions,
-  ) {}
+  ) {
+    this.contexts = new DatabaseContexts(db, science);
+  }
 
   /** The user's space, made now if they have none. */
   async spaceOf(actor: Actor, username: string): Promise<MydbSpace> {
