@@ -8,6 +8,12 @@ import type { Actor } from '../auth/actor.ts';
 import { type Db, inTransaction } from '../db/pool.ts';
 import { Forbidden, NotFound } from '../errors.ts';
 import { roleNameFor, rolePassword, schemaNameFor } from './names.ts';
+import {
+  QuickQueries,
+  type QuickQueryAnswer,
+  type QuickQueryLimits,
+  type QuickQueryRequest,
+} from './query.ts';
 import type { ScienceDatabase } from './science.ts';
 import { dropSpace, provisionSpace, type RoleLimits, usedBytes } from './spaces.ts';
 import { deleteSpace, findSpace, insertSpace, type SpaceRecord } from './store.ts';
@@ -19,6 +25,9 @@ export interface MydbOptions {
   key: string;
   quotaBytes: number;
   limits: RoleLimits;
+  /** The science database's URL; quick queries log in to it as the user's role. */
+  scienceUrl: string;
+  quick: QuickQueryLimits;
 }
 
 export interface MydbSpace {
@@ -30,11 +39,15 @@ export interface MydbSpace {
 }
 
 export class MydbService {
+  private readonly quick: QuickQueries;
+
   constructor(
     private readonly db: Db,
     readonly science: ScienceDatabase,
     private readonly options: MydbOptions,
-  ) {}
+  ) {
+    this.quick = new QuickQueries(db, science.pool, options.quick);
+  }
 
   /** The user's space, made now if they have none. */
   async spaceOf(actor: Actor, username: string): Promise<MydbSpace> {
@@ -68,6 +81,23 @@ export class MydbService {
         });
       }));
     return this.describe(space);
+  }
+
+  /** Run a quick query in the user's own space (made now if need be), as the user's own role. */
+  async quickQuery(
+    actor: Actor,
+    username: string,
+    request: QuickQueryRequest,
+  ): Promise<QuickQueryAnswer> {
+    const user = await findUserByName(this.db, username);
+    if (!user) throw new NotFound('user', `No user named "${username}"`);
+    if (user.id !== actor.userId)
+      throw new Forbidden('own_mydb_queries', 'You can only run queries in your own MyDB');
+    const space = await this.spaceOf(actor, username);
+    const url = new URL(this.options.scienceUrl);
+    url.username = encodeURIComponent(space.role);
+    url.password = encodeURIComponent(this.passwordOf(user.id));
+    return this.quick.run(actor, { url: url.toString(), searchPath: [space.schema] }, request);
   }
 
   /** The password the user's role logs in with (derived, never stored). */
