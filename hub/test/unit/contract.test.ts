@@ -143,6 +143,7 @@ test('the per-server token holds exactly the scopes the lab routes need, nothing
     'read:servers',
     'access:servers',
     'read:mydb',
+    'mydb',
   ]);
   const held = effectiveScopes(SERVER_TOKEN_SCOPES, true);
   for (const scope of [
@@ -151,7 +152,6 @@ test('the per-server token holds exactly the scopes the lab routes need, nothing
     'read:activity',
     'tokens',
     'servers',
-    'mydb',
     'admin',
     'all',
   ])
