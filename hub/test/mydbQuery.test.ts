@@ -270,6 +270,7 @@ test('a third running query of one user is refused with 429; others are not held
   const third = await query(bob, 'bob', { sql: 'SELECT 1' });
   assert.equal(third.status, 429, third.text);
   assert.equal(third.json.rule, 'quick_queries_running');
+  assert.equal(third.headers.get('retry-after'), '5');
   // Another user runs meanwhile.
   const other = await query(alice, 'alice', { sql: 'SELECT 1 AS ok' });
   assert.equal(other.status, 200, other.text);

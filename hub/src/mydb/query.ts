@@ -34,6 +34,9 @@ export interface QuickQueryAnswer {
   elapsed_ms: number;
 }
 
+/** What a request above the per-user cap is told to wait: a quick query rarely takes longer. */
+const RETRY_AFTER_SECONDS = 5;
+
 /** The SQL kept in the activity log, at most this many characters. */
 const LOGGED_SQL_CHARS = 1000;
 
@@ -67,6 +70,7 @@ export class QuickQueries {
       throw new LimitReached(
         'quick_queries_running',
         `You already have ${held} quick ${held === 1 ? 'query' : 'queries'} running (the limit is ${this.limits.perUser}); wait for one to finish`,
+        { retryAfterSeconds: RETRY_AFTER_SECONDS },
       );
     }
     // Counted before the first await: two requests at once cannot both pass the cap.

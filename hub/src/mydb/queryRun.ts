@@ -21,6 +21,8 @@ const ESCALATION_MS = 2000;
 const CONNECT_TIMEOUT_MS = 10_000;
 
 export interface RoleLogin {
+  /** The user's role, the only one whose backend the watchdog signals. */
+  role: string;
   /** The science database's URL with the user's role and derived password. */
   url: string;
   /** The schemas the query sees unqualified, first the user's MyDB. */
@@ -71,8 +73,14 @@ export async function runAsRole(admin: Db, login: RoleLogin, run: QuickRun): Pro
     // pg sets it from the server's BackendKeyData; its typings omit it.
     const pid = (client as unknown as { processID: number }).processID;
     let timedOut = false;
+    // Only a backend of the user's role: a pid freed just now and reused is someone else's.
     const signal = (fn: 'pg_cancel_backend' | 'pg_terminate_backend') =>
-      admin.query(`SELECT ${fn}($1)`, [pid]).catch(() => undefined);
+      admin
+        .query(`SELECT ${fn}(pid) FROM pg_stat_activity WHERE pid = $1 AND usename = $2`, [
+          pid,
+          login.role,
+        ])
+        .catch(() => undefined);
     timers.push(
       setTimeout(() => {
         timedOut = true;

@@ -14,7 +14,7 @@ export const QuickQueryBody = Type.Object(
   {
     sql: Type.String({
       minLength: 1,
-      maxLength: 1_000_000,
+      maxLength: 60_000,
       description: 'One statement or a script; the last statement’s result is answered',
     }),
     max_rows: Type.Optional(

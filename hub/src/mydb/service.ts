@@ -97,7 +97,11 @@ export class MydbService {
     const url = new URL(this.options.scienceUrl);
     url.username = encodeURIComponent(space.role);
     url.password = encodeURIComponent(this.passwordOf(user.id));
-    return this.quick.run(actor, { url: url.toString(), searchPath: [space.schema] }, request);
+    return this.quick.run(
+      actor,
+      { role: space.role, url: url.toString(), searchPath: [space.schema] },
+      request,
+    );
   }
 
   /** The password the user's role logs in with (derived, never stored). */
