@@ -305,3 +305,14 @@ test('every query is in the activity log: clipped text, status, duration, rows',
   assert.ok(last.rows[0].payload.sql.length < 1100);
   assert.match(last.rows[0].payload.sql, /…\(\d+ chars\)$/);
 });
+
+test('COPY from or to the client stream neither hangs nor answers rows', async () => {
+  const into = await query(alice, 'alice', { sql: 'COPY stars (id) FROM STDIN' });
+  assert.equal(into.status, 400, into.text);
+  assert.equal(into.json.rule, 'sql_error');
+  const out = await query(alice, 'alice', { sql: 'COPY stars TO STDOUT' });
+  assert.equal(out.status, 200, out.text);
+  assert.equal(out.json.command, 'COPY');
+  assert.deepEqual(out.json.rows, []);
+  await assertStillAlice();
+});
