@@ -122,6 +122,12 @@ export interface MydbConfig {
   workMemMb: number;
   /** `statement_timeout` of users' roles, seconds (a backstop; CasJobs' batch limit). Env ORRERY_MYDB_STATEMENT_TIMEOUT_SECONDS. Default 8 h. */
   statementTimeoutSeconds: number;
+  /** Quick queries: the time limit the hub enforces, seconds. Env ORRERY_MYDB_QUICK_TIMEOUT_SECONDS. Default 60. */
+  quickTimeoutSeconds: number;
+  /** Quick queries: rows answered at most (the rest are dropped, `truncated: true`). Env ORRERY_MYDB_QUICK_MAX_ROWS. Default 500000. */
+  quickMaxRows: number;
+  /** Quick queries one user may have running at once (per hub process). Env ORRERY_MYDB_QUICK_PER_USER. Default 2. */
+  quickPerUser: number;
 }
 
 /** The science database's URL: the configured one, else the hub's with `_science` added to its name. */
@@ -342,6 +348,9 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
       tempFileLimitMb: int(env, 'ORRERY_MYDB_TEMP_FILE_LIMIT_MB', 1024),
       workMemMb: int(env, 'ORRERY_MYDB_WORK_MEM_MB', 64),
       statementTimeoutSeconds: int(env, 'ORRERY_MYDB_STATEMENT_TIMEOUT_SECONDS', 8 * 3600),
+      quickTimeoutSeconds: int(env, 'ORRERY_MYDB_QUICK_TIMEOUT_SECONDS', 60),
+      quickMaxRows: int(env, 'ORRERY_MYDB_QUICK_MAX_ROWS', 500_000),
+      quickPerUser: int(env, 'ORRERY_MYDB_QUICK_PER_USER', 2),
     },
   };
 }

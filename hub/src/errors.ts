@@ -12,6 +12,7 @@ export type DomainErrorKind =
   | 'conflict'
   | 'invalid'
   | 'limit_reached'
+  | 'timed_out'
   | 'unavailable';
 
 export abstract class DomainError extends Error {
@@ -50,6 +51,9 @@ export class Invalid extends ofKind('invalid') {}
 
 /** A cap is reached: a user's (undo something first) or the hub's for now (retry later). */
 export class LimitReached extends ofKind('limit_reached') {}
+
+/** The work ran past its time limit and was stopped (a quick query); retrying it unchanged will too. */
+export class TimedOut extends ofKind('timed_out') {}
 
 /** Something the request needs is not offered on this hub right now. */
 export class Unavailable extends ofKind('unavailable') {}

@@ -256,6 +256,12 @@ const MATRIX: Record<string, Cell> = {
     path: () => '/mydb/contexts/mydb/tables',
     allowed: [...SIGNED_IN, 'serverToken'],
   },
+  // SQL runs as the account's own role: never an admin's for someone else.
+  'POST /users/:name/mydb/query': {
+    path: () => '/users/owner/mydb/query',
+    body: () => ({ sql: 'SELECT 1' }),
+    allowed: ['owner', 'serverToken'],
+  },
 };
 
 let hub: TestHub;

@@ -775,6 +775,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/{name}/mydb/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a quick query in your MyDB as your own database role (time limit, row cap; 408 past the limit, 429 above the running-queries cap)
+         * @description Needs scope `mydb`; only for yourself.
+         */
+        post: operations["POST /users/:name/mydb/query"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2798,6 +2818,61 @@ export interface operations {
                             description: string | null;
                         }[];
                     }[];
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /users/:name/mydb/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description One statement or a script; the last statement’s result is answered */
+                    sql: string;
+                    /** @description At most the hub’s cap (ORRERY_MYDB_QUICK_MAX_ROWS) */
+                    max_rows?: number;
+                    /** @description At most the hub’s limit (ORRERY_MYDB_QUICK_TIMEOUT_SECONDS) */
+                    timeout_seconds?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        columns: {
+                            name: string;
+                            /** @description The column’s SQL type, e.g. bigint */
+                            type: string;
+                        }[];
+                        rows: unknown[][];
+                        /** @description Rows in `rows` */
+                        row_count: number;
+                        /** @description More rows than `rows` holds: the row cap was reached */
+                        truncated: boolean;
+                        command: string | null;
+                        elapsed_ms: number;
+                    };
                 };
             };
             /** @description Refused */

@@ -12,6 +12,7 @@ const REASONS: Record<number, string> = {
   403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
+  408: 'timeout',
   409: 'conflict',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
@@ -54,6 +55,7 @@ const STATUS_OF_KIND: Record<DomainErrorKind, number> = {
   conflict: 409,
   invalid: 400,
   limit_reached: 429,
+  timed_out: 408,
   unavailable: 503,
 };
 

@@ -18,6 +18,7 @@ export const mydbModule: FeatureModule<MydbService> = {
   async open({ hub }) {
     const { config, db, log } = hub;
     const { quotaBytes, tempFileLimitMb, workMemMb, statementTimeoutSeconds } = config.mydb;
+    const { quickTimeoutSeconds, quickMaxRows, quickPerUser } = config.mydb;
     const scienceUrl = scienceDatabaseUrlOf(config);
     const science = await openScienceDatabase(db, config.databaseUrl, scienceUrl, log);
     try {
@@ -26,6 +27,12 @@ export const mydbModule: FeatureModule<MydbService> = {
         key: loadOrCreateKey(config.secretKey, config.stateDir),
         quotaBytes,
         limits: { tempFileLimitMb, workMemMb, statementTimeoutSeconds },
+        scienceUrl,
+        quick: {
+          timeoutSeconds: quickTimeoutSeconds,
+          maxRows: quickMaxRows,
+          perUser: quickPerUser,
+        },
       });
       hub.accountRemovers.add('mydb', (removal) => mydb.removeAccount(removal));
       return { service: mydb, close: () => science.pool.end() };

@@ -42,3 +42,46 @@ export const ContextTables = Type.Array(
     columns: Type.Array(Column),
   }),
 );
+
+export const QuickQueryBody = Type.Object(
+  {
+    sql: Type.String({
+      minLength: 1,
+      maxLength: 60_000,
+      description: 'One statement or a script; the last statement’s result is answered',
+    }),
+    max_rows: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'At most the hub’s cap (ORRERY_MYDB_QUICK_MAX_ROWS)',
+      }),
+    ),
+    timeout_seconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'At most the hub’s limit (ORRERY_MYDB_QUICK_TIMEOUT_SECONDS)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const QuickQueryResult = Strict({
+  columns: Type.Array(
+    Strict({
+      name: Type.String(),
+      type: Type.String({ description: 'The column’s SQL type, e.g. bigint' }),
+    }),
+  ),
+  rows: Type.Array(
+    Type.Array(Type.Unknown(), {
+      description: '64-bit integers and numerics as strings; timestamps as ISO 8601 strings',
+    }),
+  ),
+  row_count: Type.Integer({ minimum: 0, description: 'Rows in `rows`' }),
+  truncated: Type.Boolean({ description: 'More rows than `rows` holds: the row cap was reached' }),
+  command: Nullable(
+    Type.String({ description: 'The last statement’s command (SELECT, INSERT, …)' }),
+  ),
+  elapsed_ms: Type.Integer({ minimum: 0 }),
+});

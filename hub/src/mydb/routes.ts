@@ -1,10 +1,16 @@
 /** MyDB over HTTP: the user's space (made on first use) and the database contexts they may query. */
 import { Type } from '@sinclair/typebox';
 import { actorOf } from '../auth/actor.ts';
-import { selfOrAdmin } from '../auth/guards.ts';
+import { selfOnly, selfOrAdmin } from '../auth/guards.ts';
 import { routesOf } from '../http/route.ts';
 import { NameParams, NoQuery } from '../http/schemas.ts';
-import { ContextTables, DatabaseContextList, MydbSpace } from './responses.ts';
+import {
+  ContextTables,
+  DatabaseContextList,
+  MydbSpace,
+  QuickQueryBody,
+  QuickQueryResult,
+} from './responses.ts';
 import type { MydbService } from './service.ts';
 
 const route = routesOf<MydbService>();
@@ -52,6 +58,23 @@ export const mydbRoutes = [
     query: NoQuery,
     async handler({ service, req, caller, params }) {
       return service.contexts.tables(actorOf(caller!, req), params.context);
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/users/:name/mydb/query',
+    tag: 'mydb',
+    summary:
+      'Run a quick query in your MyDB as your own database role (time limit, row cap; 408 past the limit, 429 above the running-queries cap)',
+    // Never for someone else, admins included: SQL runs as the account's own role.
+    access: { scope: 'mydb', guard: selfOnly() },
+    response: QuickQueryResult,
+    lab: true,
+    params: NameParams,
+    query: NoQuery,
+    body: QuickQueryBody,
+    async handler({ service, req, caller, params, body }) {
+      return service.quickQuery(actorOf(caller!, req), params.name, body);
     },
   }),
 ];

@@ -9,6 +9,12 @@ import { type Db, inTransaction } from '../db/pool.ts';
 import { Forbidden, NotFound } from '../errors.ts';
 import { DatabaseContexts } from './contexts.ts';
 import { roleNameFor, rolePassword, schemaNameFor } from './names.ts';
+import {
+  QuickQueries,
+  type QuickQueryAnswer,
+  type QuickQueryLimits,
+  type QuickQueryRequest,
+} from './query.ts';
 import type { ScienceDatabase } from './science.ts';
 import { dropSpace, provisionSpace, type RoleLimits, usedBytes } from './spaces.ts';
 import { deleteSpace, findSpace, insertSpace, type SpaceRecord } from './store.ts';
@@ -20,6 +26,9 @@ export interface MydbOptions {
   key: string;
   quotaBytes: number;
   limits: RoleLimits;
+  /** The science database's URL; quick queries log in to it as the user's role. */
+  scienceUrl: string;
+  quick: QuickQueryLimits;
 }
 
 export interface MydbSpace {
@@ -33,6 +42,7 @@ export interface MydbSpace {
 export class MydbService {
   /** The contexts (MyDB and catalogs) users may query, and the schema browser. */
   readonly contexts: DatabaseContexts;
+  private readonly quick: QuickQueries;
 
   constructor(
     private readonly db: Db,
@@ -40,6 +50,7 @@ export class MydbService {
     private readonly options: MydbOptions,
   ) {
     this.contexts = new DatabaseContexts(db, science);
+    this.quick = new QuickQueries(db, science.pool, options.quick);
   }
 
   /** The user's space, made now if they have none. */
@@ -74,6 +85,27 @@ export class MydbService {
         });
       }));
     return this.describe(space);
+  }
+
+  /** Run a quick query in the user's own space (made now if need be), as the user's own role. */
+  async quickQuery(
+    actor: Actor,
+    username: string,
+    request: QuickQueryRequest,
+  ): Promise<QuickQueryAnswer> {
+    const user = await findUserByName(this.db, username);
+    if (!user) throw new NotFound('user', `No user named "${username}"`);
+    if (user.id !== actor.userId)
+      throw new Forbidden('own_mydb_queries', 'You can only run queries in your own MyDB');
+    const space = await this.spaceOf(actor, username);
+    const url = new URL(this.options.scienceUrl);
+    url.username = encodeURIComponent(space.role);
+    url.password = encodeURIComponent(this.passwordOf(user.id));
+    return this.quick.run(
+      actor,
+      { role: space.role, url: url.toString(), searchPath: [space.schema] },
+      request,
+    );
   }
 
   /** The password the user's role logs in with (derived, never stored). */

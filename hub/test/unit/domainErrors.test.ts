@@ -8,6 +8,7 @@ import {
   Invalid,
   LimitReached,
   NotFound,
+  TimedOut,
   Unavailable,
 } from '../../src/errors.ts';
 import { errorWriter, HttpError, toHttpError } from '../../src/http/errors.ts';
@@ -45,6 +46,7 @@ test('each kind of domain error becomes one status, its word, and the rule that 
     [new Conflict('last_owner', 'The last owner cannot leave'), 409, 'conflict'],
     [new Invalid('nest_self', 'A group cannot contain itself'), 400, 'bad_request'],
     [new LimitReached('group_cap', 'You own 3 groups'), 429, 'too_many_requests'],
+    [new TimedOut('query_time_limit', 'The query reached the time limit'), 408, 'timeout'],
     [new Unavailable('no_image', 'No image is offered'), 503, 'unavailable'],
   ];
   for (const [err, status, word] of cases) {

@@ -1,0 +1,132 @@
+/**
+ * Quick (synchronous) queries in a user's MyDB: the per-user cap of running queries, the limits
+ * of one query, the answer's shape, and its record in the activity log. Running the SQL itself
+ * is queryRun.ts.
+ */
+import { recordActivity } from '../activity/store.ts';
+import type { Actor } from '../auth/actor.ts';
+import type { Db } from '../db/pool.ts';
+import { DomainError, Invalid, LimitReached } from '../errors.ts';
+import { clip } from '../log.ts';
+import { type RoleLogin, runAsRole } from './queryRun.ts';
+import { typeNamesOf } from './queryValues.ts';
+
+export interface QuickQueryLimits {
+  timeoutSeconds: number;
+  maxRows: number;
+  perUser: number;
+}
+
+export interface QuickQueryRequest {
+  sql: string;
+  /** At most the hub's cap; default the cap. */
+  max_rows?: number;
+  /** At most the hub's limit; default the limit. */
+  timeout_seconds?: number;
+}
+
+export interface QuickQueryAnswer {
+  columns: { name: string; type: string }[];
+  rows: unknown[][];
+  row_count: number;
+  truncated: boolean;
+  command: string | null;
+  elapsed_ms: number;
+}
+
+/** What a request above the per-user cap is told to wait: a quick query rarely takes longer. */
+const RETRY_AFTER_SECONDS = 5;
+
+/** The SQL kept in the activity log, at most this many characters. */
+const LOGGED_SQL_CHARS = 1000;
+
+export class QuickQueries {
+  /** Running quick queries per user id, in this hub process. */
+  private readonly running = new Map<number, number>();
+
+  constructor(
+    private readonly hubDb: Db,
+    /** The science database's administrative pool: type names, and cancelling a query past its limit. */
+    private readonly scienceAdmin: Db,
+    private readonly limits: QuickQueryLimits,
+  ) {}
+
+  async run(actor: Actor, login: RoleLogin, request: QuickQueryRequest): Promise<QuickQueryAnswer> {
+    const started = performance.now();
+    const record = (payload: Record<string, unknown>) =>
+      recordActivity(this.hubDb, {
+        type: 'mydb.query',
+        userId: actor.userId,
+        address: actor.address,
+        payload: {
+          sql: clip(request.sql, LOGGED_SQL_CHARS),
+          elapsed_ms: Math.round(performance.now() - started),
+          ...payload,
+        },
+      });
+    const held = this.running.get(actor.userId) ?? 0;
+    if (held >= this.limits.perUser) {
+      await record({ status: 'refused', error: 'quick_queries_running' });
+      throw new LimitReached(
+        'quick_queries_running',
+        `You already have ${held} quick ${held === 1 ? 'query' : 'queries'} running (the limit is ${this.limits.perUser}); wait for one to finish`,
+        { retryAfterSeconds: RETRY_AFTER_SECONDS },
+      );
+    }
+    // Counted before the first await: two requests at once cannot both pass the cap.
+    this.running.set(actor.userId, held + 1);
+    try {
+      const outcome = await runAsRole(this.scienceAdmin, login, {
+        sql: request.sql,
+        maxRows: Math.min(request.max_rows ?? this.limits.maxRows, this.limits.maxRows),
+        timeoutMs:
+          Math.min(
+            request.timeout_seconds ?? this.limits.timeoutSeconds,
+            this.limits.timeoutSeconds,
+          ) * 1000,
+      });
+      const names = await typeNamesOf(
+        this.scienceAdmin,
+        outcome.columns.map((column) => column.typeOid),
+      );
+      const answer: QuickQueryAnswer = {
+        columns: outcome.columns.map((column) => ({
+          name: column.name,
+          type: names.get(column.typeOid) ?? 'unknown',
+        })),
+        rows: outcome.rows,
+        row_count: outcome.rows.length,
+        truncated: outcome.truncated,
+        command: outcome.command,
+        elapsed_ms: Math.round(performance.now() - started),
+      };
+      await record({ status: 'ok', row_count: answer.row_count, truncated: answer.truncated });
+      return answer;
+    } catch (err) {
+      const refusal = asRefusal(err);
+      await record({
+        status: refusal?.reason === 'query_time_limit' ? 'timed_out' : 'error',
+        error: clip(refusal?.message ?? String(err), LOGGED_SQL_CHARS),
+      });
+      throw refusal ?? err;
+    } finally {
+      const left = (this.running.get(actor.userId) ?? 1) - 1;
+      if (left > 0) this.running.set(actor.userId, left);
+      else this.running.delete(actor.userId);
+    }
+  }
+}
+
+/** PostgreSQL's refusal of the user's SQL is the user's to read (400); anything else is ours (undefined). */
+function asRefusal(err: unknown): DomainError | undefined {
+  if (err instanceof DomainError) return err;
+  const db = err as { code?: string; message?: string; detail?: string; hint?: string };
+  if (typeof db.code === 'string' && /^[0-9A-Z]{5}$/.test(db.code)) {
+    const extra = [db.detail, db.hint].filter(Boolean).join(' ');
+    return new Invalid(
+      'sql_error',
+      `${db.message}${extra ? ` (${extra})` : ''} [SQLSTATE ${db.code}]`,
+    );
+  }
+  return undefined;
+}
