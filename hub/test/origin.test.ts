@@ -8,8 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { freePort } from '@orrery/spawner';
 import pg from 'pg';
 import { HOST_COOKIE, STATE_COOKIE } from '../src/auth/userOrigin.ts';
 import { kernelInfo, openSocket, waitForStatus } from './compute/support.ts';
@@ -50,14 +50,6 @@ function send(
 const cookieOf = (answer: Answer, name: string) =>
   (answer.headers['set-cookie'] ?? []).find((c) => c.startsWith(`${name}=`));
 const cookieValue = (setCookie: string | undefined) => setCookie?.split(';')[0]?.split('=')[1];
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function startServer(client: Client, name: string): Promise<void> {
   const started = await client.post(`/hub/api/users/${name}/servers/lab`, {});

@@ -9,8 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import { after, before, test } from 'node:test';
+import { freePort } from '@orrery/spawner';
 import pg from 'pg';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { waitForStatus } from '../compute/support.ts';
@@ -78,14 +78,6 @@ function evilScript(hubOrigin: string, owner: string): string {
 async function runEvil(page: Page, hubOrigin: string): Promise<Outcome> {
   await page.addScriptTag({ content: evilScript(hubOrigin, ADMIN) });
   return page.evaluate(() => (window as unknown as { evilOutcome: Promise<Outcome> }).evilOutcome);
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** A hub with an admin whose server is running; the admin's evil tokens are counted in SQL. */
