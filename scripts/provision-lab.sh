@@ -38,6 +38,8 @@ fi
 log "building the extension and its wheel"
 bash "$root/labextension/scripts/build-wheel.sh" >&2
 "$venv/bin/pip" install -q --force-reinstall --no-deps "$root"/labextension/dist/orrery_lab-*.whl
+# The `orrery` Python client, editable so that its tests and servers use this checkout.
+"$venv/bin/pip" install -q -e "$root/client/python[test]"
 "$venv/bin/jupyter" labextension list 2>&1 | grep -q '@orrery/labextension.*enabled' || {
   log "the extension is not enabled after install"; exit 1
 }

@@ -75,6 +75,21 @@ passed=$((passed + ${py_passed:-0}))
 failed=$((failed + ${py_failed:-0}))
 if [ -z "$py_passed" ] && [ -z "$py_failed" ]; then failed=$((failed + 1)); status=1; fi
 
+stage "orrery Python client (ruff, pytest against a real hub)"
+client_log=.orrery/test-results/client-pytest.log
+if (cd client/python && ../../.venv/bin/ruff check . && ../../.venv/bin/ruff format --check .); then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); status=1
+fi
+(cd client/python && ../../.venv/bin/python -m pytest -q -p no:cacheprovider) 2>&1 | tee "$client_log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+client_passed=$(grep -Eo '[0-9]+ passed' "$client_log" | tail -1 | grep -Eo '[0-9]+')
+client_failed=$(grep -Eo '[0-9]+ (failed|error)' "$client_log" | tail -1 | grep -Eo '[0-9]+')
+passed=$((passed + ${client_passed:-0}))
+failed=$((failed + ${client_failed:-0}))
+if [ -z "$client_passed" ] && [ -z "$client_failed" ]; then failed=$((failed + 1)); status=1; fi
+
 stage "labextension: browser tests (Galata, real JupyterLab and hub, Chromium)"
 ui_log=.orrery/test-results/labextension-ui.log
 npm run test:ui -w labextension 2>&1 | tee "$ui_log"
