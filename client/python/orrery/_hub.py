@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -22,7 +22,7 @@ class OrreryError(Exception):
 class Hub:
     """A connection to the hub's API (``<url>/hub/api``) with one token."""
 
-    def __init__(self, url: Optional[str] = None, token: Optional[str] = None, timeout: float = 120):
+    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 120):
         from_environment = url is None
         url = url or os.environ.get("ORRERY_HUB_URL", "")
         token = token or os.environ.get("ORRERY_API_TOKEN", "")
@@ -71,10 +71,10 @@ class Hub:
         return response.json() if response.content else None
 
 
-_default: Optional[Hub] = None
+_default: Hub | None = None
 
 
-def connect(url: Optional[str] = None, token: Optional[str] = None) -> Hub:
+def connect(url: str | None = None, token: str | None = None) -> Hub:
     """Use this hub and token for every later call of the package's modules."""
     global _default
     _default = Hub(url, token)
