@@ -39,10 +39,21 @@ export class LocalMountHost implements MountHost {
 export const HELPER_LABEL = 'org.orrery.view-helper';
 
 /**
- * A remote Docker host: each run is one privileged helper container in the host's PID
- * namespace, without network, that enters PID 1's mount namespace and runs the script there
- * with the host's own `sh`, `mount` and `stat`. It exists only for the run and is removed after.
- * Only the hub creates it; users' containers stay unprivileged.
+ * Runs in the helper: enter the mount namespace of the container's parent, the runtime's shim,
+ * which lives where the Docker daemon resolves bind sources (the host's, normally), and run the
+ * script there with the host's own `sh`, `mount` and `stat`. Not PID 1's: a host may keep its
+ * init's namespace apart from the daemon's, and only the daemon's is what containers see.
+ */
+const ENTER_HOST = 'exec nsenter --target "$PPID" --mount -- sh -c "$0" orrery-view "$@"';
+
+/**
+ * A remote Docker host: each run is one short-lived helper container in the host's PID
+ * namespace, without network, not privileged but holding exactly what entering a mount
+ * namespace and mounting need (SYS_ADMIN, SYS_CHROOT, SYS_PTRACE to open the shim's namespace,
+ * DAC_READ_SEARCH and DAC_OVERRIDE to reach volume folders owned by the container user), with
+ * the default seccomp and AppArmor profiles lifted (they refuse mount and setns). It exists
+ * only for the run and is removed after. Only the hub creates it; users' containers stay
+ * unprivileged.
  */
 export class DockerHelperMountHost implements MountHost {
   constructor(
@@ -57,12 +68,19 @@ export class DockerHelperMountHost implements MountHost {
   async runScript(script: string, args: string[]): Promise<void> {
     const container = await this.docker.createContainer({
       Image: this.image,
-      Entrypoint: ['nsenter', '--target', '1', '--mount', '--'],
-      Cmd: ['sh', '-c', script, 'orrery-view', ...args],
+      Entrypoint: ['sh', '-c', ENTER_HOST],
+      Cmd: [script, ...args],
       User: '0:0',
       Labels: { [HELPER_LABEL]: this.deployment },
       NetworkDisabled: true,
-      HostConfig: { Privileged: true, PidMode: 'host', NetworkMode: 'none' },
+      HostConfig: {
+        Privileged: false,
+        PidMode: 'host',
+        NetworkMode: 'none',
+        CapDrop: ['ALL'],
+        CapAdd: ['SYS_ADMIN', 'SYS_CHROOT', 'SYS_PTRACE', 'DAC_READ_SEARCH', 'DAC_OVERRIDE'],
+        SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+      },
     });
     try {
       await container.start();
