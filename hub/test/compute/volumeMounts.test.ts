@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import {
   buildContainerSpec,
   connectDocker,
+  DockerBackend,
   defaultContainerSpecOptions,
   dockerAvailable,
   type SpawnRequest,
@@ -304,6 +305,62 @@ describe('volumes in a running container on this machine', { skip }, () => {
     );
     const { stdout } = await run('find', [path.join(views, '9'), '-mindepth', '1']);
     assert.equal(stdout, '');
+  });
+});
+
+describe('a server started by the Docker backend', { skip }, () => {
+  test('gets its Storage folder as workspace and its view, and no workspace volume', async () => {
+    const views = path.join(top, 'views');
+    const mounter = new VolumeMounter({
+      viewsRoot: views,
+      stageRoot: path.join(top, 'stage'),
+      sourceRoots: [storage, data],
+      hosts: [new LocalMountHost()],
+    });
+    await mounter.applyView(11, [{ ...shared, owner: 'bob' }]);
+    const network = `${prefix}net`;
+    const backend = new DockerBackend({
+      hosts: [
+        {
+          name: 'local',
+          socketPath: '/var/run/docker.sock',
+          bridgeName: `orvm${prefix.slice(15, 21)}`,
+        },
+      ],
+      spec: {
+        namePrefix: prefix,
+        deployment: `${prefix}backend`,
+        network,
+        bindRoots: [path.join(top, 'volumes'), views],
+      },
+    });
+    const request: SpawnRequest = {
+      user: { name: 'carol', safeName: 'carol' },
+      serverName: '',
+      image: LAB_IMAGE,
+      env: {},
+      workspaceVolume: `${prefix}carol-work`,
+      workspaceHostPath: alicePersistent,
+      volumesViewHostPath: mounter.viewPath(11),
+      limits: { memoryBytes: 512 * 1024 * 1024, cpus: 0.5, pids: 128 },
+      baseUrl: '/user/carol/',
+      authSecret: 'orrery-test-secret-0123456789abcdef',
+    };
+    const { state } = await backend.start(request);
+    try {
+      const name = state.containerName;
+      const work = await inContainer(name, 'ls /home/jovyan/work && id -u');
+      assert.match(work.stdout, /notes\.txt/);
+      assert.match(work.stdout, /^1000$/m);
+      const view = await inContainer(name, `ls "${IN}/Storage/bob/shared data"`);
+      assert.equal(view.stdout.trim(), 'catalog.csv');
+      const volumes = await run('docker', ['volume', 'ls', '-q', '--filter', `name=${prefix}`]);
+      assert.equal(volumes.stdout.trim(), '', 'no named workspace volume was made');
+    } finally {
+      await backend.stop(state);
+      await run('docker', ['network', 'rm', network]).catch(() => undefined);
+      await mounter.forget(11);
+    }
   });
 });
 
