@@ -56,6 +56,8 @@ mkdir -p "$view" && chmod 0755 "$view" || fail "cannot make $view"
 
 detach() { umount "$1" 2>/dev/null || umount -l "$1" || fail "cannot unmount $1"; }
 
+nl='
+'
 wanted=''
 while [ "$#" -ge 3 ]; do
   mode=$1 rel=$2 src=$3
@@ -63,15 +65,17 @@ while [ "$#" -ge 3 ]; do
   target="$view/$rel"
   wanted="$wanted$rel
 "
-  if mountpoint -q "$target"; then
+  # In place already when the target is the source's very folder (same device and inode: only a
+  # bind mount makes that so) in the same mode; one stat for both keeps a re-apply cheap.
+  if [ -d "$target" ] && [ -d "$src" ]; then
+    ids=$(stat -c %d:%i -- "$target" "$src")
     current=rw
     [ -w "$target" ] || current=ro
-    if [ "$(stat -c %d:%i "$target")" = "$(stat -c %d:%i "$src" 2>/dev/null)" ] &&
-      [ "$current" = "$mode" ]; then
+    if [ "\${ids%%"$nl"*}" = "\${ids#*"$nl"}" ] && [ "$current" = "$mode" ]; then
       continue
     fi
-    detach "$target"
   fi
+  if mountpoint -q "$target"; then detach "$target"; fi
   if [ ! -d "$src" ]; then
     fail "no folder $src for $rel"
     continue
@@ -99,7 +103,7 @@ leftovers=$(find "$view" -mindepth 3 -maxdepth 3 -type d)
 while IFS= read -r target; do
   [ -n "$target" ] || continue
   rel=${'$'}{target#"$view/"}
-  printf '%s' "$wanted" | grep -Fxq -- "$rel" && continue
+  case "$nl$wanted" in *"$nl$rel$nl"*) continue ;; esac
   if mountpoint -q "$target"; then detach "$target"; fi
   rmdir "$target" 2>/dev/null
 done <<LEFTOVERS
