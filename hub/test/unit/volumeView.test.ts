@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { DockerClient } from '@orrery/spawner';
+import { parseComputeDomains } from '../../src/compute/domainConfig.ts';
 import { type MountableVolume, VolumeMounter } from '../../src/files/mounts/mounter.ts';
+import { mountHostsOf } from '../../src/files/mounts/mountHosts.ts';
 import { isViewComponent, viewScriptArgs } from '../../src/files/mounts/viewScript.ts';
 
 const mounter = new VolumeMounter({
@@ -101,5 +104,34 @@ describe('the volume view', () => {
     );
     assert.throws(() => viewScriptArgs({ ...base, view: '/srv/elsewhere/7' }), TypeError);
     assert.throws(() => viewScriptArgs({ ...base, view: '/srv/orrery/views/7/deeper' }), TypeError);
+  });
+});
+
+describe('the mount hosts of the compute domains', () => {
+  it('this machine once, each remote Docker host once, no Swarm or local-process domain', () => {
+    const domains = parseComputeDomains(
+      'here=docker:unix:///var/run/docker.sock,tcp://10.0.0.5:2375?insecure=1;' +
+        'more=docker:unix:///var/run/docker.sock,tcp://10.0.0.5:2375?insecure=1,tcp://10.0.0.6:2375?insecure=1;' +
+        'cluster=swarm:tcp://10.0.0.9:2375?insecure=1;laptop=local',
+      { name: 'x', backend: 'auto', hosts: [] },
+    );
+    const connected: string[] = [];
+    const hosts = mountHostsOf(domains, {
+      connect: (host) => {
+        connected.push(host.url);
+        return {} as DockerClient;
+      },
+      helperImage: 'orrery/lab:latest',
+      deployment: 'orrery-abc',
+    });
+    assert.deepEqual(
+      hosts.map((host) => [host.name, host.constructor.name]),
+      [
+        ['local', 'LocalMountHost'],
+        ['10.0.0.5:2375', 'DockerHelperMountHost'],
+        ['10.0.0.6:2375', 'DockerHelperMountHost'],
+      ],
+    );
+    assert.deepEqual(connected, ['tcp://10.0.0.5:2375', 'tcp://10.0.0.6:2375']);
   });
 });

@@ -16,6 +16,7 @@ export {
   VolumeMounter,
   type VolumeMounterConfig,
 } from './mounter.ts';
+export { type MountHostOptions, mountHostsOf } from './mountHosts.ts';
 export { noQuotas, type QuotaEnforcer, type QuotaUsage, quotaEnforcerFor } from './quota.ts';
 export {
   type MigrationOutcome,
