@@ -290,6 +290,25 @@ describe('volumes in a running container on this machine', { skip }, () => {
     await exerciseView(t, mounter, name);
   });
 
+  test('reconcile at hub start: views follow viewOf, a stale one is emptied', async () => {
+    // User 12 had bob's share, user 13 had the dataset; now 12 sees a re-created volume of the
+    // same name (another folder) and 13 sees nothing.
+    await mounter.applyView(12, [shared]);
+    await mounter.applyView(13, [dataset]);
+    const recreated = volumeFolder(storage, 8, 202, { 'new.csv': 'x\n' });
+    const failed = await mounter.reconcile([12], async (id) =>
+      id === 12 ? [{ ...shared, host_path: recreated }] : [],
+    );
+    assert.deepEqual([...failed.keys()], []);
+    const twelve = await run('ls', [path.join(views, '12', 'Storage', 'bob', 'shared data')]);
+    assert.equal(twelve.stdout.trim(), 'new.csv');
+    const thirteen = await run('find', [path.join(views, '13'), '-mindepth', '1']);
+    assert.equal(thirteen.stdout, '');
+    await mounter.forget(12);
+    await mounter.forget(13);
+    await assert.rejects(run('test', ['-e', path.join(views, '12')]));
+  });
+
   test('a volume outside the root volumes or with a path in its name is refused', async () => {
     await assert.rejects(
       mounter.applyView(9, [
