@@ -24,6 +24,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { connectDocker, dockerAvailable } from '@orrery/spawner';
+import { lockDockerTests } from '../../../spawner/test/helpers.ts';
 import { migrateDockerWorkspace, migrateLocalWorkspace } from '../../src/files/mounts/workspace.ts';
 
 const run = promisify(execFile);
@@ -60,8 +61,12 @@ const FILL = [
   'touch -d "2020-01-02 03:04:05" notes.txt',
 ].join('\n');
 
+let release: () => void = () => undefined;
+
 before(async () => {
   if (!available) return;
+  // The spawner's Docker tests sweep every orrery-test-* volume: not while this one is in use.
+  release = await lockDockerTests();
   await docker.createVolume({ Name: oldVolume, Labels: labels });
   await run('docker', [
     'run',
@@ -78,8 +83,12 @@ before(async () => {
 });
 
 after(async () => {
-  await run('docker', ['volume', 'rm', '-f', oldVolume]).catch(() => undefined);
-  rmSync(top, { recursive: true, force: true });
+  try {
+    await run('docker', ['volume', 'rm', '-f', oldVolume]).catch(() => undefined);
+    rmSync(top, { recursive: true, force: true });
+  } finally {
+    release();
+  }
 });
 
 /** Owner, mode and kind of every entry under `folder`, by relative path. */
