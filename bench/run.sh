@@ -14,6 +14,8 @@ npx tsx bench/racm.ts || status=$?
 npx tsx bench/users.ts || status=$?
 # Needs root, Docker and orrery/lab:latest (scripts/provision-docker.sh); about 5 minutes.
 npx tsx bench/compute.ts || status=$?
+# Needs root and Docker (orrery/debian-base:bookworm); about 30 seconds.
+npx tsx bench/volumeMounts.ts || status=$?
 # The summary also goes to bench/history.jsonl (commit it): a regression shows as a diff.
 npx tsx bench/summary.ts --append || status=$?
 exit "$status"

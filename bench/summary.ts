@@ -34,6 +34,14 @@ if (users) {
     `    vs bare http ${ratios.vsBareHttp.wallMedian}x wall, vs direct SQL ${ratios.vsDirectSql.wallMedian}x wall  wall < ${users.targetWallMs} ms ${verdict(users.meetsTarget)}`,
   );
 }
+const mounts = load('volumeMounts');
+if (mounts) {
+  const { share, unshare, floor, reapplyUnchanged: again } = mounts;
+  lines.push(
+    `  volumeMounts (${mounts.machine.date}, load ${mounts.machine.loadAverage1m}): share→visible p50 ${share.p50} ms max ${share.max} ms vs floor ${floor.p50} ms ${share.ratioP50}x  < ${share.targetMs} ms ${verdict(share.meetsTarget)}`,
+    `    unshare→gone p50 ${unshare.p50} ms; re-apply ${again.volumes} unchanged p50 ${again.p50} ms`,
+  );
+}
 console.log(lines.join('\n'));
 if (process.argv.includes('--append')) {
   const results = { racm, users, compute: load('compute') };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Provision a Docker engine for Orrery on a Debian host and build the Orrery images.
 #
-# Idempotent: installs docker.io, debootstrap, iptables and OpenSSH only when missing (one apt-get update),
+# Idempotent: installs docker.io, debootstrap, iptables, OpenSSH, btrfs-progs and quota only when missing (one apt-get update),
 # starts dockerd in the background only when `docker info` does not answer (log in
 # /var/log/dockerd.log), waits for it, then runs images/build.sh (itself cached).
 # CI calls this script before the spawner tests.
@@ -24,6 +24,10 @@ command -v iptables >/dev/null 2>&1 || missing+=(iptables)
 # sshd and ssh-keygen: the tests reach a Docker host over SSH (the daemon behind a local sshd).
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+# Quotas enforced in containers (hub/src/files/mounts/quota.ts and its tests): btrfs qgroups,
+# ext4/XFS project quotas (setquota, repquota).
+command -v mkfs.btrfs >/dev/null 2>&1 || missing+=(btrfs-progs)
+command -v setquota >/dev/null 2>&1 || missing+=(quota)
 if [ "${#missing[@]}" -gt 0 ]; then
   need_root
   log "installing: ${missing[*]}"

@@ -2,6 +2,7 @@
  * Pure translation of a SpawnRequest into Docker's container-create body. No I/O: the Docker
  * backend calls this and sends the result; the unit tests compare its output with literals.
  */
+import path from 'node:path';
 import type { ContainerCreateOptions, MountSettings } from 'dockerode';
 import { serverLabels, serverResourceName } from './names.ts';
 import type { SpawnRequest } from './types.ts';
@@ -23,6 +24,13 @@ export interface ContainerSpecOptions {
   user: string;
   /** Host address the Jupyter port is published on (Docker picks the host port). */
   publishHostIp: string;
+  /** Where the user's volume view is mounted (`SpawnRequest.volumesViewHostPath`). */
+  volumesPath: string;
+  /**
+   * Host folders a request's bind mounts may come from (the root volumes' and the views'
+   * folders). Empty: no bind mount at all, only named volumes.
+   */
+  bindRoots: string[];
 }
 
 export const defaultContainerSpecOptions: ContainerSpecOptions = {
@@ -32,6 +40,8 @@ export const defaultContainerSpecOptions: ContainerSpecOptions = {
   workspacePath: '/home/jovyan/work',
   user: '1000:1000',
   publishHostIp: '127.0.0.1',
+  volumesPath: '/home/jovyan/volumes',
+  bindRoots: [],
 };
 
 /**
@@ -129,10 +139,69 @@ export function serverEnv(request: SpawnRequest, workspacePath: string): Record<
   };
 }
 
-/** Mounts: the workspace volume read-write, then the extra volumes. Never a bind mount. */
-export function serverMounts(request: SpawnRequest, workspacePath: string): MountSettings[] {
+/** Where bind mounts may come from and where the volume view goes; none without them. */
+export interface BindMountOptions {
+  bindRoots: string[];
+  volumesPath: string;
+}
+
+/**
+ * `hostPath` if it is an absolute, normalised folder under one of `roots`; throws a TypeError
+ * naming `what` otherwise (so no request can bind the Docker socket or the hub's state).
+ */
+export function checkBindSource(hostPath: string, roots: string[], what: string): string {
+  const normal = path.posix.normalize(hostPath);
+  if (!hostPath.startsWith('/') || normal !== hostPath || hostPath.endsWith('/')) {
+    throw new TypeError(
+      `invalid spawn request: ${what} ${hostPath} is not a normalised absolute path`,
+    );
+  }
+  const allowed = roots.some((root) => hostPath.startsWith(`${path.posix.normalize(root)}/`));
+  if (!allowed) {
+    throw new TypeError(`invalid spawn request: ${what} ${hostPath} is outside the bind roots`);
+  }
+  return hostPath;
+}
+
+/**
+ * Mounts: the workspace read-write (the named volume, or the user's Storage folder when the
+ * request names one), the volume view (`rslave`, so mounts made later on the host reach the
+ * running server; the server itself cannot mount anything), then the extra volumes. Bind
+ * mounts only from under `binds.bindRoots`.
+ */
+export function serverMounts(
+  request: SpawnRequest,
+  workspacePath: string,
+  binds: BindMountOptions = { bindRoots: [], volumesPath: '/home/jovyan/volumes' },
+): MountSettings[] {
+  const workspace: MountSettings = request.workspaceHostPath
+    ? {
+        Type: 'bind',
+        Source: checkBindSource(request.workspaceHostPath, binds.bindRoots, 'workspaceHostPath'),
+        Target: workspacePath,
+        ReadOnly: false,
+      }
+    : { Type: 'volume', Source: request.workspaceVolume, Target: workspacePath, ReadOnly: false };
+  const view: MountSettings[] = request.volumesViewHostPath
+    ? [
+        {
+          Type: 'bind',
+          Source: checkBindSource(
+            request.volumesViewHostPath,
+            binds.bindRoots,
+            'volumesViewHostPath',
+          ),
+          Target: binds.volumesPath,
+          // Not read-only: Docker would make the submounts read-only too (recursively, on new
+          // kernels) at start but not those mounted later. The view's own folders are root's.
+          ReadOnly: false,
+          BindOptions: { Propagation: 'rslave' },
+        },
+      ]
+    : [];
   return [
-    { Type: 'volume', Source: request.workspaceVolume, Target: workspacePath, ReadOnly: false },
+    workspace,
+    ...view,
     ...(request.extraVolumes ?? []).map(
       (volume): MountSettings => ({
         Type: 'volume',
@@ -177,7 +246,7 @@ export function buildContainerSpec(
       MemorySwap: request.limits.memoryBytes,
       NanoCpus: Math.round(request.limits.cpus * 1e9),
       PidsLimit: request.limits.pids,
-      Mounts: serverMounts(request, options.workspacePath),
+      Mounts: serverMounts(request, options.workspacePath, options),
       NetworkMode: options.network,
       PortBindings: { [port]: [{ HostIp: options.publishHostIp, HostPort: '' }] },
       RestartPolicy: { Name: 'no' },

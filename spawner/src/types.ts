@@ -49,6 +49,18 @@ export interface SpawnRequest {
    * at the workspace path. The local backend uses a directory `<root>/<safeName>/work` instead.
    */
   workspaceVolume: string;
+  /**
+   * Host folder bind-mounted at the workspace path instead of `workspaceVolume` (the user's
+   * default Storage volume, `<Storage>/<user id>/<volume id>`). Container backends only; it must
+   * lie under the backend's `bindRoots`, otherwise the request is refused.
+   */
+  workspaceHostPath?: string;
+  /**
+   * Host folder of the user's volume view (`<views root>/<user id>`), bind-mounted at
+   * `/home/jovyan/volumes` with `rslave` propagation: volumes the hub later mounts into it
+   * appear in the running server, and go when unmounted. Must lie under `bindRoots`.
+   */
+  volumesViewHostPath?: string;
   extraVolumes?: ExtraVolume[];
   limits: ResourceLimits;
   /** The path prefix the server answers under, `/user/<name>/<server>/` (leading and trailing slash). */

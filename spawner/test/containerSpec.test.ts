@@ -119,6 +119,64 @@ describe('buildContainerSpec', () => {
   });
 });
 
+describe('buildContainerSpec with Storage and the volume view', () => {
+  const roots = ['/srv/orrery/volumes/storage', '/srv/orrery/views'];
+  const options = { ...defaultContainerSpecOptions, bindRoots: roots };
+  const bound: SpawnRequest = {
+    ...request,
+    extraVolumes: [],
+    workspaceHostPath: '/srv/orrery/volumes/storage/7/12',
+    volumesViewHostPath: '/srv/orrery/views/7',
+  };
+
+  it('binds the Storage folder at the workspace and the view rslave at /home/jovyan/volumes', () => {
+    const spec = buildContainerSpec(bound, options);
+    assert.deepEqual(spec.HostConfig?.Mounts, [
+      {
+        Type: 'bind',
+        Source: '/srv/orrery/volumes/storage/7/12',
+        Target: '/home/jovyan/work',
+        ReadOnly: false,
+      },
+      {
+        Type: 'bind',
+        Source: '/srv/orrery/views/7',
+        Target: '/home/jovyan/volumes',
+        ReadOnly: false,
+        BindOptions: { Propagation: 'rslave' },
+      },
+    ]);
+    // Still unprivileged: the server cannot mount or remount anything itself.
+    assert.equal(spec.HostConfig?.Privileged, false);
+    assert.deepEqual(spec.HostConfig?.CapDrop, ['ALL']);
+    assert.deepEqual(spec.HostConfig?.SecurityOpt, ['no-new-privileges']);
+  });
+
+  it('keeps the named workspace volume when no Storage folder is given', () => {
+    const spec = buildContainerSpec({ ...request, extraVolumes: [] }, options);
+    assert.deepEqual(spec.HostConfig?.Mounts, [
+      { Type: 'volume', Source: 'orrery-ws-ada', Target: '/home/jovyan/work', ReadOnly: false },
+    ]);
+  });
+
+  it('refuses bind sources outside the bind roots or not normalised', () => {
+    const bad: Array<[string, Partial<SpawnRequest>]> = [
+      ['docker socket', { workspaceHostPath: '/var/run/docker.sock' }],
+      ['climbing out', { workspaceHostPath: '/srv/orrery/volumes/storage/7/../../../../etc' }],
+      ['a root itself', { workspaceHostPath: '/srv/orrery/volumes/storage' }],
+      ['prefix look-alike', { workspaceHostPath: '/srv/orrery/volumes/storage-evil/7' }],
+      ['relative', { volumesViewHostPath: 'srv/orrery/views/7' }],
+      ['trailing slash', { volumesViewHostPath: '/srv/orrery/views/7/' }],
+      ['view elsewhere', { volumesViewHostPath: '/etc' }],
+    ];
+    for (const [label, change] of bad) {
+      assert.throws(() => buildContainerSpec({ ...bound, ...change }, options), TypeError, label);
+    }
+    // Without bind roots (the default) no bind mount is accepted at all.
+    assert.throws(() => buildContainerSpec(bound), /outside the bind roots/);
+  });
+});
+
 describe('serverResourceName', () => {
   it('maps look-alike users and servers to distinct names', () => {
     const cases: Array<[string, string, string]> = [

@@ -3,10 +3,7 @@
  * on the same machine reached over TCP (started here if not running, stopped afterwards).
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { DockerBackend } from '../src/docker/backend.ts';
 import {
   defaultFirewallOptions,
@@ -27,56 +24,15 @@ import {
   TEST_PREFIX,
   waitForHttp,
 } from './helpers.ts';
+import {
+  answers,
+  copyImageToSecond,
+  SECOND,
+  startSecondDaemon,
+  stopSecondDaemon,
+} from './secondDaemon.ts';
 
-const run = promisify(execFile);
-const SECOND = 'tcp://127.0.0.1:23750';
 const BRIDGES = ['orrerytst0', 'orrerytst1'];
-/**
- * Default bridge of the second daemon. It must not be `none`: a daemon with its default
- * bridge disabled deletes `docker0`, which belongs to the first daemon on this machine.
- */
-const SECOND_DEFAULT_BRIDGE = 'orrerytst2';
-
-async function answers(host: string): Promise<boolean> {
-  return docker(['info', '--format', '{{.ServerVersion}}'], host).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** Start the second daemon (plain TCP on loopback, no iptables of its own). Returns its pid. */
-async function startSecondDaemon(): Promise<number> {
-  const log = openSync('/var/log/dockerd2.log', 'a');
-  const link = await run('ip', ['link', 'show', SECOND_DEFAULT_BRIDGE]).catch(() => null);
-  if (!link) {
-    await run('ip', ['link', 'add', 'name', SECOND_DEFAULT_BRIDGE, 'type', 'bridge']);
-    await run('ip', ['addr', 'add', '10.231.0.1/24', 'dev', SECOND_DEFAULT_BRIDGE]);
-    await run('ip', ['link', 'set', SECOND_DEFAULT_BRIDGE, 'up']);
-  }
-  const child = spawn(
-    'dockerd',
-    [
-      '--data-root=/var/lib/docker2',
-      '--exec-root=/var/run/docker2',
-      '--pidfile=/var/run/docker2.pid',
-      '-H',
-      SECOND,
-      '-H',
-      'unix:///var/run/docker2.sock',
-      `--bridge=${SECOND_DEFAULT_BRIDGE}`,
-      '--iptables=false',
-      '--ip-masq=false',
-    ],
-    { detached: true, stdio: ['ignore', log, log] },
-  );
-  child.unref();
-  for (let i = 0; i < 100 && !(await answers(SECOND)); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
-  if (!(await answers(SECOND)))
-    throw new Error('second dockerd did not come up (/var/log/dockerd2.log)');
-  return child.pid!;
-}
 
 function request(user: string): SpawnRequest {
   return {
@@ -100,15 +56,7 @@ describe('DockerBackend over a two-host compute domain', () => {
     release = await lockDockerTests();
     if (!(await answers('unix:///var/run/docker.sock'))) return;
     if (!(await answers(SECOND))) daemonPid = await startSecondDaemon();
-    const has = await docker(['image', 'inspect', '--format', '{{.Id}}', LAB_IMAGE], SECOND).catch(
-      () => '',
-    );
-    const want = await docker(['image', 'inspect', '--format', '{{.Id}}', LAB_IMAGE]);
-    if (has !== want) {
-      await run('sh', ['-c', `docker save ${LAB_IMAGE} | docker -H ${SECOND} load -q`], {
-        maxBuffer: 16 * 1024 * 1024,
-      });
-    }
+    await copyImageToSecond();
     await sweep();
     await sweep(SECOND);
   });
@@ -125,13 +73,7 @@ describe('DockerBackend over a two-host compute domain', () => {
           firewallRules(bridge, { ...defaultFirewallOptions, resolvers: await hostResolvers() }),
         );
       }
-      if (daemonPid !== undefined) {
-        process.kill(daemonPid, 'SIGTERM');
-        for (let i = 0; i < 100 && (await answers(SECOND)); i++) {
-          await new Promise((resolve) => setTimeout(resolve, 200));
-        }
-        await run('ip', ['link', 'delete', SECOND_DEFAULT_BRIDGE]).catch(() => undefined);
-      }
+      if (daemonPid !== undefined) await stopSecondDaemon(daemonPid);
     } finally {
       release();
     }

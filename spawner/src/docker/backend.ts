@@ -154,7 +154,10 @@ export class DockerBackend implements SpawnerBackend<DockerSavedState> {
         publishHostIp: host.config.publishHostIp ?? '127.0.0.1',
       },
     );
-    await this.ensureVolume(docker, request.workspaceVolume, request.user.name);
+    // A workspace bound from the user's Storage folder needs no volume (the hub made the folder).
+    if (!request.workspaceHostPath) {
+      await this.ensureVolume(docker, request.workspaceVolume, request.user.name);
+    }
     for (const volume of request.extraVolumes ?? []) {
       await this.ensureVolume(docker, volume.name, request.user.name);
     }
