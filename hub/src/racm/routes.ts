@@ -227,6 +227,7 @@ export const racmRoutes = [
           payload: { resourceId: resource.id, name: resource.name },
         });
       });
+      await hub.accessChanges.changed();
     },
   }),
   route({
@@ -269,7 +270,7 @@ export const racmRoutes = [
         grantee = { groupId: group.id };
         granteeName = group.name;
       }
-      return inTransaction(hub.db, async (client) => {
+      const granted = await inTransaction(hub.db, async (client) => {
         const id = await grant(client, {
           resourceId: resource.id,
           typeId: resource.typeId,
@@ -290,6 +291,9 @@ export const racmRoutes = [
             : { group: { id: body.group, name: granteeName } }),
         };
       });
+      // Mirrors of RACM (MyDB's PostgreSQL grants) apply it before the answer says it is given.
+      await hub.accessChanges.changed();
+      return granted;
     },
   }),
   route({
@@ -311,6 +315,7 @@ export const racmRoutes = [
         await revoke(client, resource.id, privilege.id);
         await recordPrivilege(client, req, caller!.user.id, 'racm.revoke', resource, privilege);
       });
+      await hub.accessChanges.changed();
     },
   }),
   route({
