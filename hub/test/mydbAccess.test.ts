@@ -30,11 +30,15 @@ before(async () => {
   });
   db = new pg.Pool({ connectionString: hub.databaseUrl, max: 2 });
   mydb = hub.modules.serviceOf(mydbModule);
+  alice = await signUp(hub.url, 'alice');
+  bob = await signUp(hub.url, 'bob');
+  carol = await signUp(hub.url, 'carol');
+  dora = await signUp(hub.url, 'dora');
   for (const [name, client] of [
-    ['alice', (alice = await signUp(hub.url, 'alice'))],
-    ['bob', (bob = await signUp(hub.url, 'bob'))],
-    ['carol', (carol = await signUp(hub.url, 'carol'))],
-    ['dora', (dora = await signUp(hub.url, 'dora'))],
+    ['alice', alice],
+    ['bob', bob],
+    ['carol', carol],
+    ['dora', dora],
   ] as const)
     roles.set(name, (await client.get(`/hub/api/users/${name}/mydb`)).json.role);
   await db.query(`UPDATE users SET admin = true WHERE name = 'dora'`);
