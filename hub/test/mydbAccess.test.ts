@@ -12,7 +12,7 @@ import { loadConfig } from '../src/config.ts';
 import { registerCatalogSchema } from '../src/mydb/catalogLoader.ts';
 import { mydbModule } from '../src/mydb/module.ts';
 import type { MydbService } from '../src/mydb/service.ts';
-import { findResourceByName } from '../src/racm/store.ts';
+import { findResourceByName, may } from '../src/racm/store.ts';
 import { type Client, signUp, startTestHub, type TestHub } from './support.ts';
 
 let hub: TestHub;
@@ -485,4 +485,44 @@ test('the account’s removal takes its MyScratch and shares with it', async () 
   ]);
   assert.deepEqual(resources, []);
   assert.ok(!(await contextNames(bob)).includes('mydb:erin'));
+});
+
+/** Does each user's role hold USAGE on the schema exactly when RACM lets the user read `context`? */
+async function assertMirrorsRacm(context: string): Promise<void> {
+  const resource = (await findResourceByName(db, 'DatabaseContext', context))!;
+  for (const name of ['alice', 'bob', 'carol', 'dora']) {
+    const allowed = await may(db, await idOf(name), 'read', resource.id);
+    const { rows: held } = await science(
+      'SELECT has_schema_privilege($1, $2, $3) AS usage, has_table_privilege($1, $4, $5) AS select',
+      [roles.get(name), `catalog_${context}`, 'USAGE', `catalog_${context}.objects`, 'SELECT'],
+    );
+    assert.deepEqual(held[0], { usage: allowed, select: allowed }, `${name} on ${context}`);
+  }
+}
+
+test('RACM changes racing each other leave PostgreSQL exactly as RACM says', async () => {
+  const resource = (await findResourceByName(db, 'DatabaseContext', 'secret'))!;
+  const path = `/hub/api/racm/resources/${resource.id}/privileges`;
+  const given = await Promise.all(
+    ['alice', 'bob', 'carol'].map((user) => dora.post(path, { action: 'read', user })),
+  );
+  for (const answer of given) assert.equal(answer.status, 201, answer.text);
+  await assertMirrorsRacm('secret');
+  const taken = await Promise.all(
+    given.slice(0, 2).map((answer) => dora.delete(`${path}/${answer.json.id}`)),
+  );
+  for (const answer of taken) assert.equal(answer.status, 204, answer.text);
+  await assertMirrorsRacm('secret');
+  assert.equal((await dora.delete(`${path}/${given[2]!.json.id}`)).status, 204);
+});
+
+test('reconciling at start repairs grants changed behind the hub’s back', async () => {
+  await science(
+    `GRANT USAGE ON SCHEMA catalog_secret TO ${pg.escapeIdentifier(roles.get('bob')!)};
+     GRANT SELECT ON catalog_secret.objects TO ${pg.escapeIdentifier(roles.get('bob')!)};
+     REVOKE SELECT ON catalog_open.objects FROM ${pg.escapeIdentifier(roles.get('alice')!)}`,
+  );
+  await mydb.reconcile();
+  await assertMirrorsRacm('secret');
+  await assertMirrorsRacm('open');
 });

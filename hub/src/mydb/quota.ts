@@ -19,7 +19,7 @@ export function isOverQuota(space: Pick<SpaceState, 'usedBytes' | 'quotaBytes'>)
 export function quotaExceeded(space: Pick<SpaceState, 'usedBytes' | 'quotaBytes'>): Forbidden {
   return new Forbidden(
     'quota_exceeded',
-    `Your MyDB uses ${mib(space.usedBytes)} of its ${mib(space.quotaBytes)} quota, so writing to it is refused; ` +
+    `Your MyDB uses ${size(space.usedBytes)} of its ${size(space.quotaBytes)} quota, so writing to it is refused; ` +
       'drop or truncate tables to get back under it (MyScratch has no quota), or ask an admin for more',
     { details: { used_bytes: space.usedBytes, quota_bytes: space.quotaBytes } },
   );
@@ -54,6 +54,9 @@ export async function setQuota(db: Queryable, userId: number, bytes: number): Pr
   await db.query('UPDATE mydb_spaces SET quota_bytes = $2 WHERE user_id = $1', [userId, bytes]);
 }
 
-function mib(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${bytes} bytes`;
+function size(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} bytes`;
 }

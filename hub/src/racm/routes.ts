@@ -163,7 +163,7 @@ export const racmRoutes = [
       if (!type.userCreatable && !caller!.scopes.has('admin')) {
         throw new HttpError(403, `Only platform admins register ${type.name} resources`);
       }
-      return inTransaction(hub.db, async (client) => {
+      const registered = await inTransaction(hub.db, async (client) => {
         const id = await registerResource(client, {
           typeId: type.id,
           name: body.name,
@@ -182,6 +182,9 @@ export const racmRoutes = [
         } = (await findResource(client, id))!;
         return { ...visible, actions: type.actions };
       });
+      // Its owner now holds every action (a catalog context's read, for one).
+      await hub.accessChanges.changed();
+      return registered;
     },
   }),
   route({
