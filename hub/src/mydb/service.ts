@@ -11,7 +11,7 @@ import { type Db, inTransaction } from '../db/pool.ts';
 import { Forbidden, NotFound } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { DatabaseContexts, MYDB_CONTEXT } from './contexts.ts';
-import { type SpaceState, schemaSizes, syncGrants } from './grants.ts';
+import { type SpaceState, syncGrants } from './grants.ts';
 import { roleNameFor, rolePassword, schemaNameFor, scratchSchemaFor } from './names.ts';
 import {
   QuickQueries,
@@ -23,7 +23,7 @@ import { asQuotaRefusal, isOverQuota, setQuota } from './quota.ts';
 import type { ScienceDatabase } from './science.ts';
 import { ScratchSweeper } from './scratch.ts';
 import { MydbSharing, type ShareRequest, type ShareView } from './sharing.ts';
-import { dropSpace, provisionSpace, type RoleLimits } from './spaces.ts';
+import { dropSpace, provisionSpace, type RoleLimits, usedBytes } from './spaces.ts';
 import { deleteSpace, findSpace, insertSpace, type SpaceRecord } from './store.ts';
 
 export interface MydbOptions {
@@ -272,8 +272,7 @@ export class MydbService {
   }
 
   private async describe(space: SpaceRecord): Promise<MydbSpace> {
-    const sizes = await schemaSizes(this.science.pool, [space.schemaName]);
-    const used = sizes.get(space.schemaName) ?? 0;
+    const used = await usedBytes(this.science, space.schemaName);
     const quota = Number(space.quotaBytes);
     return {
       schema: space.schemaName,

@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { inTransaction } from '../db/pool.ts';
 import { Conflict } from '../errors.ts';
+import { schemaSizes } from './grants.ts';
 import { LOGIN_GROUP_ROLE, scratchSchemaFor } from './names.ts';
 import { ACL_LOCK, type ScienceDatabase } from './science.ts';
 
@@ -129,13 +130,7 @@ export async function dropSpace(
   });
 }
 
-/** Bytes the schema's tables and materialised views take, indexes and TOAST included. */
+/** Bytes the schema's tables and materialised views take, indexes and TOAST included (the quota's measure). */
 export async function usedBytes(science: ScienceDatabase, schema: string): Promise<number> {
-  const { rows } = await science.pool.query(
-    `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint AS bytes
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relkind IN ('r', 'm')`,
-    [schema],
-  );
-  return Number(rows[0].bytes);
+  return (await schemaSizes(science.pool, [schema])).get(schema) ?? 0;
 }
