@@ -107,7 +107,7 @@ export async function syncGrants(
       for (const row of rows)
         plans.set(row.nspname, { schema: new Map(), everyTable: new Map(), tables: new Map() });
     }
-    await addReaders(hubDb, plans);
+    await addReaders(hubDb, plans, options.onlyUserIds);
     const statements = await apply(client, plans);
     return { spaces, statements };
   });
@@ -160,7 +160,12 @@ export async function schemaSizes(
  * The roles RACM lets read: catalogs (DatabaseContext `read`/`submitQuery`), whole MyDBs and
  * single tables (`read`), each reaching users directly or through the closure of their groups.
  */
-async function addReaders(hubDb: Db, plans: Map<string, SchemaPlan>): Promise<void> {
+async function addReaders(
+  hubDb: Db,
+  plans: Map<string, SchemaPlan>,
+  /** Only shares of these users' MyDBs (their own schemas are all the plans hold). */
+  owners: number[] | undefined,
+): Promise<void> {
   const { rows } = await hubDb.query(
     `WITH held AS (
        SELECT p.resource_id, a.name AS action, p.user_id FROM racm_privileges p
@@ -179,8 +184,9 @@ async function addReaders(hubDb: Db, plans: Map<string, SchemaPlan>): Promise<vo
        JOIN racm_resource_types t ON t.id = r.type_id
        JOIN mydb_spaces s ON s.user_id = h.user_id
        LEFT JOIN mydb_spaces o ON o.user_id = r.owner_id
-      WHERE t.name = $2 OR (t.name = ANY($3) AND h.action = 'read')`,
-    [READING_ACTIONS, CONTEXT_TYPE, [MYDB_TYPE, MYDB_TABLE_TYPE]],
+      WHERE ($4::bigint[] IS NULL OR r.owner_id = ANY($4))
+        AND (t.name = $2 OR (t.name = ANY($3) AND h.action = 'read'))`,
+    [READING_ACTIONS, CONTEXT_TYPE, [MYDB_TYPE, MYDB_TABLE_TYPE], owners ?? null],
   );
   for (const row of rows) {
     if (row.type === CONTEXT_TYPE) {
