@@ -128,6 +128,13 @@ ALTER TABLE public.groups ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.mydb_scratch_tables (
+    user_id bigint NOT NULL,
+    table_oid bigint NOT NULL,
+    table_name text NOT NULL,
+    first_seen_at timestamp with time zone NOT NULL
+);
+
 CREATE TABLE public.mydb_spaces (
     user_id bigint NOT NULL,
     role_name text NOT NULL,
@@ -374,6 +381,9 @@ ALTER TABLE ONLY public.group_nesting
 
 ALTER TABLE ONLY public.groups
     ADD CONSTRAINT groups_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.mydb_scratch_tables
+    ADD CONSTRAINT mydb_scratch_tables_pkey PRIMARY KEY (user_id, table_oid);
 
 ALTER TABLE ONLY public.mydb_spaces
     ADD CONSTRAINT mydb_spaces_pkey PRIMARY KEY (user_id);

@@ -128,6 +128,10 @@ export interface MydbConfig {
   quickMaxRows: number;
   /** Quick queries one user may have running at once (per hub process). Env ORRERY_MYDB_QUICK_PER_USER. Default 2. */
   quickPerUser: number;
+  /** MyScratch tables older than this are dropped, hours. Env ORRERY_MYDB_SCRATCH_MAX_AGE_HOURS. Default 72. */
+  scratchMaxAgeHours: number;
+  /** Seconds between the rounds that re-check grants and quotas and sweep MyScratch. Env ORRERY_MYDB_SWEEP_SECONDS. Default 300. */
+  sweepSeconds: number;
 }
 
 /** The science database's URL: the configured one, else the hub's with `_science` added to its name. */
@@ -351,6 +355,8 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
       quickTimeoutSeconds: int(env, 'ORRERY_MYDB_QUICK_TIMEOUT_SECONDS', 60),
       quickMaxRows: int(env, 'ORRERY_MYDB_QUICK_MAX_ROWS', 500_000),
       quickPerUser: int(env, 'ORRERY_MYDB_QUICK_PER_USER', 2),
+      scratchMaxAgeHours: int(env, 'ORRERY_MYDB_SCRATCH_MAX_AGE_HOURS', 72),
+      sweepSeconds: int(env, 'ORRERY_MYDB_SWEEP_SECONDS', 300),
     },
   };
 }

@@ -3,7 +3,7 @@
  * not of HTTP, so a job dispatcher or a course roster can call the same service and read the
  * same refusal; the error writer (http/errors.ts) maps each kind to a status in one place.
  * `reason` is a stable code (`last_owner`, `public_group`) that clients and tests may match;
- * `message` is written for the person who asked. `retryAfterSeconds`, when set, says the refusal
+ * `message` is written for the person who asked; `details`, when set, carries figures beside it. `retryAfterSeconds`, when set, says the refusal
  * is momentary and when asking again may succeed.
  */
 export type DomainErrorKind =
@@ -18,14 +18,20 @@ export type DomainErrorKind =
 export abstract class DomainError extends Error {
   abstract readonly kind: DomainErrorKind;
   readonly retryAfterSeconds: number | undefined;
+  /** Figures the client may act on, sent beside `message` (e.g. a quota's `used_bytes`). */
+  readonly details: Record<string, number | string | boolean> | undefined;
   constructor(
     readonly reason: string,
     message: string,
-    options: { retryAfterSeconds?: number } = {},
+    options: {
+      retryAfterSeconds?: number;
+      details?: Record<string, number | string | boolean>;
+    } = {},
   ) {
     super(message);
     this.name = new.target.name;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.details = options.details;
   }
 }
 

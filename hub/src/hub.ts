@@ -9,6 +9,7 @@ import type { Db } from './db/pool.ts';
 import { ConnectionCap } from './http/connectionCap.ts';
 import { RateLimiter } from './http/rateLimit.ts';
 import type { Logger } from './log.ts';
+import { AccessChanges } from './racm/changes.ts';
 
 export interface Hub {
   config: HubConfig;
@@ -27,6 +28,8 @@ export interface Hub {
   version: string;
   /** What each feature removes of a deleted account (modules add theirs when they open). */
   accountRemovers: AccountRemovers;
+  /** Told after RACM privileges or group memberships change (modules listen when they open). */
+  accessChanges: AccessChanges;
 }
 
 export function createHub(config: HubConfig, db: Db, log: Logger): Hub {
@@ -53,5 +56,6 @@ export function createHub(config: HubConfig, db: Db, log: Logger): Hub {
     },
     version: '0.1.0',
     accountRemovers: new AccountRemovers(),
+    accessChanges: new AccessChanges(log),
   };
 }

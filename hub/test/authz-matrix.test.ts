@@ -61,6 +61,8 @@ interface Fixture {
   ownerToken: number;
   resource: number;
   groupPrivilege: number;
+  /** A share of one of the owner's MyDB tables with `group` (a RACM privilege). */
+  share: number;
   victim: string;
   unique: string;
   /** A server row of the owner's, "running" as a process that is long gone. */
@@ -262,6 +264,25 @@ const MATRIX: Record<string, Cell> = {
     body: () => ({ sql: 'SELECT 1' }),
     allowed: ['owner', 'serverToken'],
   },
+  'PATCH /users/:name/mydb': {
+    path: () => '/users/owner/mydb',
+    body: () => ({ quota_bytes: 1024 * 1024 * 1024 }),
+    allowed: ['admin'],
+  },
+  'GET /users/:name/mydb/shares': {
+    path: () => '/users/owner/mydb/shares',
+    allowed: ['owner', 'admin', 'serverToken'],
+  },
+  // Sharing is the owner's act alone; taking a share back an admin may do too.
+  'POST /users/:name/mydb/shares': {
+    path: () => '/users/owner/mydb/shares',
+    body: () => ({ user: 'other' }),
+    allowed: ['owner', 'serverToken'],
+  },
+  'DELETE /users/:name/mydb/shares/:share': {
+    path: (f) => `/users/owner/mydb/shares/${f.share}`,
+    allowed: ['owner', 'admin', 'serverToken'],
+  },
 };
 
 let hub: TestHub;
@@ -413,6 +434,18 @@ async function makeFixture(): Promise<Fixture> {
       groupId: group,
       grantedBy: ids.owner!,
     }))!;
+    const tableType = (await resourceType(client, 'MyDBTable'))!;
+    const share = (await grant(client, {
+      resourceId: await registerResource(client, {
+        typeId: tableType.id,
+        name: `owner/t${unique}`,
+        ownerId: ids.owner!,
+      }),
+      typeId: tableType.id,
+      action: 'read',
+      groupId: group,
+      grantedBy: ids.owner!,
+    }))!;
     const server = `s-${unique}`;
     await client.query(
       `INSERT INTO servers (user_id, name, image, domain, status, state, url) VALUES ($1, $2, 'orrery/lab:latest', 'local', 'running', $3, 'http://127.0.0.1:9')`,
@@ -443,6 +476,7 @@ async function makeFixture(): Promise<Fixture> {
       ownerToken: token.record.id,
       resource,
       groupPrivilege,
+      share,
       victim,
       unique,
       server,

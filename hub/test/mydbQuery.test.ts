@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { loadConfig, scienceDatabaseUrlOf } from '../src/config.ts';
+import { mydbModule } from '../src/mydb/module.ts';
+import { LOGIN_GROUP_ROLE } from '../src/mydb/names.ts';
 import { type Client, signUp, startTestHub, type TestHub } from './support.ts';
 
 const TIME_LIMIT_SECONDS = 2;
@@ -171,6 +173,66 @@ test('rows past the cap are dropped and the answer says truncated', async () => 
   });
   assert.equal(exact.json.truncated, false);
   assert.equal(exact.json.row_count, 5);
+});
+
+/** Log in to the science database as `role` with `password`: the server's answer. */
+async function logIn(role: string, password: string): Promise<'ok' | string> {
+  const url = new URL(scienceDatabaseUrlOf(hub.hub.config));
+  url.username = encodeURIComponent(role);
+  url.password = encodeURIComponent(password);
+  const client = new pg.Client({ connectionString: url.toString() });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return 'ok';
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+// The security tests below hold on a server that checks users' passwords, as production's does:
+// scripts/provision-postgres.sh makes it so, and CI runs it first. Off CI, a server that trusts
+// every local login is reported (this test is skipped), and the other tests still run.
+test('users’ roles log in with SCRAM: a wrong password is refused, the derived one works', async (t) => {
+  const mydb = hub.modules.serviceOf(mydbModule);
+  const { rows } = await db.query("SELECT id FROM users WHERE name = 'alice'");
+  const wrong = await logIn(aliceRole, 'not-the-derived-password');
+  if (wrong === 'ok' && process.env.CI !== 'true') {
+    t.skip('this server trusts local logins: run scripts/provision-postgres.sh');
+    return;
+  }
+  assert.equal(wrong, '28P01', 'a wrong password is refused (invalid_password)');
+  assert.equal(await logIn(aliceRole, mydb.passwordOf(Number(rows[0].id))), 'ok');
+  const { rows: method } = await science.query(
+    `SELECT auth_method FROM pg_hba_file_rules WHERE $1 = ANY(user_name) AND type = 'host'
+        AND address = '127.0.0.1' ORDER BY line_number LIMIT 1`,
+    [`+${LOGIN_GROUP_ROLE}`],
+  );
+  assert.deepEqual(method, [{ auth_method: 'scram-sha-256' }]);
+});
+
+test('SET ROLE to the login group gains nothing', async () => {
+  await assertRefused(
+    `SET ROLE ${LOGIN_GROUP_ROLE}; SELECT count(*) FROM mydb_alice.stars`,
+    /permission denied for schema mydb_alice/,
+  );
+});
+
+test('dblink is not there to call', async () => {
+  await assertRefused(
+    "SELECT * FROM dblink('dbname=postgres', 'SELECT 1') AS t(x int)",
+    /function dblink\(unknown, unknown\) does not exist/,
+  );
+});
+
+test('large objects, which no quota would count, cannot be made', async () => {
+  await assertRefused(
+    "SELECT lo_from_bytea(0, 'data')",
+    /permission denied for function lo_from_bytea/,
+  );
+  await assertRefused('SELECT lo_creat(-1)', /permission denied for function lo_creat/);
 });
 
 test('RESET ROLE leaves the session its own role', async () => {

@@ -732,6 +732,54 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
+        /**
+         * Set a user’s MyDB quota (platform admins); writing is refused or allowed again at once
+         * @description Needs scope `admin`.
+         */
+        patch: operations["PATCH /users/:name/mydb"];
+        trace?: never;
+    };
+    "/users/{name}/mydb/shares": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who your MyDB and its tables are shared with (read-only, through RACM)
+         * @description Needs scope `read:mydb`; only for yourself, or a platform admin.
+         */
+        get: operations["GET /users/:name/mydb/shares"];
+        put?: never;
+        /**
+         * Share your MyDB, or one table (`table`), read-only with a user, a group you belong to, or everyone (`public: true`)
+         * @description Needs scope `mydb`; only for yourself.
+         */
+        post: operations["POST /users/:name/mydb/shares"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{name}/mydb/shares/{share}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Take a share back; the grantee’s next query is refused
+         * @description Needs scope `mydb`; only for yourself, or a platform admin.
+         */
+        delete: operations["DELETE /users/:name/mydb/shares/:share"];
+        options?: never;
+        head?: never;
         patch?: never;
         trace?: never;
     };
@@ -2734,10 +2782,199 @@ export interface operations {
                         quota_bytes: number;
                         /** @description Tables and their indexes, in bytes */
                         used_bytes: number;
+                        /** @description Over its quota: writing is refused until tables are dropped or truncated */
+                        over_quota: boolean;
+                        /** @description Your MyScratch schema (no quota, tables expire) */
+                        scratch_schema: string;
                         /** Format: date-time */
                         created_at: string;
                     };
                 };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "PATCH /users/:name/mydb": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    quota_bytes: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Your schema in the science database */
+                        schema: string;
+                        /** @description The PostgreSQL role your queries will run as */
+                        role: string;
+                        quota_bytes: number;
+                        /** @description Tables and their indexes, in bytes */
+                        used_bytes: number;
+                        /** @description Over its quota: writing is refused until tables are dropped or truncated */
+                        over_quota: boolean;
+                        /** @description Your MyScratch schema (no quota, tables expire) */
+                        scratch_schema: string;
+                        /** Format: date-time */
+                        created_at: string;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /users/:name/mydb/shares": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        shares: {
+                            /** @description The RACM privilege; DELETE …/shares/{id} takes it back */
+                            id: number;
+                            table: string | null;
+                            user: string | null;
+                            group: {
+                                id: number;
+                                name: string;
+                            } | null;
+                            /** @description Shared with everyone (the Public group) */
+                            public: boolean;
+                            /** Format: date-time */
+                            granted_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /users/:name/mydb/shares": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    table?: string;
+                    user: string;
+                } | {
+                    table?: string;
+                    group: number;
+                } | {
+                    table?: string;
+                    /** @constant */
+                    public: true;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The RACM privilege; DELETE …/shares/{id} takes it back */
+                        id: number;
+                        table: string | null;
+                        user: string | null;
+                        group: {
+                            id: number;
+                            name: string;
+                        } | null;
+                        /** @description Shared with everyone (the Public group) */
+                        public: boolean;
+                        /** Format: date-time */
+                        granted_at: string;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "DELETE /users/:name/mydb/shares/:share": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                share: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Refused */
             "4XX": {
@@ -2766,9 +3003,9 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @description The context’s name; `mydb` is your own MyDB */
+                        /** @description The context’s name: `mydb` your own MyDB, `myscratch` your MyScratch, `mydb:<owner>` a MyDB shared with you, else a catalog */
                         name: string;
-                        kind: "mydb" | "catalog";
+                        kind: "mydb" | "myscratch" | "catalog" | "shared";
                         /** @description Its schema in the science database */
                         schema: string;
                         description: string;
@@ -2845,6 +3082,8 @@ export interface operations {
                 "application/json": {
                     /** @description One statement or a script; the last statement’s result is answered */
                     sql: string;
+                    /** @description A context from GET /mydb/contexts (default mydb): its schema comes first in the search_path, then your MyDB */
+                    context?: string;
                     /** @description At most the hub’s cap (ORRERY_MYDB_QUICK_MAX_ROWS) */
                     max_rows?: number;
                     /** @description At most the hub’s limit (ORRERY_MYDB_QUICK_TIMEOUT_SECONDS) */

@@ -9,7 +9,11 @@ export const groupsModule: FeatureModule<GroupsService> = {
   async open({ hub }) {
     const { maxGroupsPerUser, maxPendingInvitationsPerUser } = hub.config;
     return {
-      service: new GroupsService(hub.db, { maxGroupsPerUser, maxPendingInvitationsPerUser }),
+      service: new GroupsService(
+        hub.db,
+        { maxGroupsPerUser, maxPendingInvitationsPerUser },
+        hub.accessChanges,
+      ),
     };
   },
 };

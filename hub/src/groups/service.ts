@@ -11,6 +11,7 @@ import { recordActivity } from '../activity/store.ts';
 import type { Actor } from '../auth/actor.ts';
 import { type Db, inTransaction, type Queryable } from '../db/pool.ts';
 import { Conflict, Forbidden, LimitReached, NotFound } from '../errors.ts';
+import type { AccessChanges } from '../racm/changes.ts';
 import { deleteGroupAndPaths, nestGroup, unnestGroup } from './nesting.ts';
 import { atLeast, mayChangeRole, mayInvite, mayRemove, type Role } from './roles.ts';
 import {
@@ -53,7 +54,16 @@ export class GroupsService {
   constructor(
     private readonly db: Db,
     private readonly limits: GroupsLimits,
+    /** Told once a change of memberships or nesting is committed (MyDB's grants follow it). */
+    private readonly accessChanges?: AccessChanges,
   ) {}
+
+  /** Run a membership change, then let those who mirror RACM apply it before anyone is told. */
+  private async changingAccess<T>(change: Promise<T>): Promise<T> {
+    const result = await change;
+    await this.accessChanges?.changed();
+    return result;
+  }
 
   /** The groups the actor belongs to, with their role. */
   list(actor: Actor) {
@@ -119,11 +129,13 @@ export class GroupsService {
 
   /** Delete a group (OWNER); pairs of nested groups that went through it go too. */
   delete(actor: Actor, groupId: number): Promise<void> {
-    return inTransaction(this.db, async (client) => {
-      const group = await this.managed(client, actor, groupId, 'OWNER');
-      await deleteGroupAndPaths(client, group.id);
-      await record(client, actor, 'group.delete', { groupId: group.id, name: group.name });
-    });
+    return this.changingAccess(
+      inTransaction(this.db, async (client) => {
+        const group = await this.managed(client, actor, groupId, 'OWNER');
+        await deleteGroupAndPaths(client, group.id);
+        await record(client, actor, 'group.delete', { groupId: group.id, name: group.name });
+      }),
+    );
   }
 
   /** Invite a user with a role; one pending invitation per user and group. */
@@ -178,19 +190,21 @@ export class GroupsService {
 
   /** Accept or decline an invitation addressed to the actor. */
   answer(actor: Actor, invitationId: number, answer: 'accept' | 'decline') {
-    return inTransaction(this.db, async (client) => {
-      const invitation = await pendingInvitation(client, invitationId, actor.userId);
-      if (!invitation) throw new NotFound('invitation', 'Invitation not found');
-      await closeInvitation(client, invitation.id, answer === 'accept' ? 'accepted' : 'declined');
-      if (answer === 'accept')
-        await addMember(client, invitation.groupId, actor.userId, invitation.role);
-      await record(client, actor, `group.invitation_${answer}`, {
-        groupId: invitation.groupId,
-        role: invitation.role,
-        invitationId: invitation.id,
-      });
-      return { groupId: invitation.groupId, role: answer === 'accept' ? invitation.role : null };
-    });
+    return this.changingAccess(
+      inTransaction(this.db, async (client) => {
+        const invitation = await pendingInvitation(client, invitationId, actor.userId);
+        if (!invitation) throw new NotFound('invitation', 'Invitation not found');
+        await closeInvitation(client, invitation.id, answer === 'accept' ? 'accepted' : 'declined');
+        if (answer === 'accept')
+          await addMember(client, invitation.groupId, actor.userId, invitation.role);
+        await record(client, actor, `group.invitation_${answer}`, {
+          groupId: invitation.groupId,
+          role: invitation.role,
+          invitationId: invitation.id,
+        });
+        return { groupId: invitation.groupId, role: answer === 'accept' ? invitation.role : null };
+      }),
+    );
   }
 
   /** Promote or demote a member; a group always keeps an owner. */
@@ -216,63 +230,72 @@ export class GroupsService {
 
   /** Remove a member, or leave when the username is the actor's own; a group keeps an owner. */
   removeMember(actor: Actor, groupId: number, username: string): Promise<void> {
-    return inTransaction(this.db, async (client) => {
-      // Locked before the owners are counted: two owners leaving at once take turns, and the
-      // second sees that it is the last.
-      const group = await lockGroup(client, groupId);
-      if (!group) throw groupNotFound();
-      if (group.kind === 'public')
-        throw new Conflict('public_group', 'Everyone is in the Public group; nobody can leave it');
-      const acting = await actingRole(client, group.id, actor);
-      if (!acting) throw groupNotFound();
-      const target = await userNamed(client, normaliseUsername(username));
-      const current = await roleIn(client, group.id, target.id);
-      if (!current) throw new NotFound('not_member', `${target.name} is not a member`);
-      const self = target.id === actor.userId;
-      if (!mayRemove(acting, current, self))
-        throw new Forbidden('role_rank', `You cannot remove a ${current}`);
-      if (current === 'OWNER' && (await countOwners(client, group.id)) <= 1) {
-        throw new Conflict(
-          'last_owner',
-          'The last owner cannot leave; make someone else owner or delete the group',
+    return this.changingAccess(
+      inTransaction(this.db, async (client) => {
+        // Locked before the owners are counted: two owners leaving at once take turns, and the
+        // second sees that it is the last.
+        const group = await lockGroup(client, groupId);
+        if (!group) throw groupNotFound();
+        if (group.kind === 'public')
+          throw new Conflict(
+            'public_group',
+            'Everyone is in the Public group; nobody can leave it',
+          );
+        const acting = await actingRole(client, group.id, actor);
+        if (!acting) throw groupNotFound();
+        const target = await userNamed(client, normaliseUsername(username));
+        const current = await roleIn(client, group.id, target.id);
+        if (!current) throw new NotFound('not_member', `${target.name} is not a member`);
+        const self = target.id === actor.userId;
+        if (!mayRemove(acting, current, self))
+          throw new Forbidden('role_rank', `You cannot remove a ${current}`);
+        if (current === 'OWNER' && (await countOwners(client, group.id)) <= 1) {
+          throw new Conflict(
+            'last_owner',
+            'The last owner cannot leave; make someone else owner or delete the group',
+          );
+        }
+        await removeMember(client, group.id, target.id);
+        await record(
+          client,
+          actor,
+          self ? 'group.leave' : 'group.remove',
+          { groupId: group.id, group: group.name },
+          target.id,
         );
-      }
-      await removeMember(client, group.id, target.id);
-      await record(
-        client,
-        actor,
-        self ? 'group.leave' : 'group.remove',
-        { groupId: group.id, group: group.name },
-        target.id,
-      );
-    });
+      }),
+    );
   }
 
   /** Put a group inside another: its members gain what the parent is given. */
   nest(actor: Actor, parentId: number, childId: number) {
-    return inTransaction(this.db, async (client) => {
-      const parent = await this.managed(client, actor, parentId, 'ADMIN', { allowPublic: true });
-      const child = await findGroup(client, childId);
-      const childRole = child ? await actingRole(client, child.id, actor) : null;
-      if (!child || !childRole) throw new NotFound('group', 'The group to nest was not found');
-      if (parent.kind === 'public' || child.kind === 'public')
-        throw new Conflict('public_group', 'The Public group cannot be nested');
-      if (!atLeast(childRole, 'ADMIN'))
-        throw new Forbidden('group_role', 'You need the ADMIN role in the group you nest');
-      await nestGroup(client, parent.id, child.id);
-      await record(client, actor, 'group.nest', { parentId: parent.id, childId: child.id });
-      return { id: child.id, name: child.name };
-    });
+    return this.changingAccess(
+      inTransaction(this.db, async (client) => {
+        const parent = await this.managed(client, actor, parentId, 'ADMIN', { allowPublic: true });
+        const child = await findGroup(client, childId);
+        const childRole = child ? await actingRole(client, child.id, actor) : null;
+        if (!child || !childRole) throw new NotFound('group', 'The group to nest was not found');
+        if (parent.kind === 'public' || child.kind === 'public')
+          throw new Conflict('public_group', 'The Public group cannot be nested');
+        if (!atLeast(childRole, 'ADMIN'))
+          throw new Forbidden('group_role', 'You need the ADMIN role in the group you nest');
+        await nestGroup(client, parent.id, child.id);
+        await record(client, actor, 'group.nest', { parentId: parent.id, childId: child.id });
+        return { id: child.id, name: child.name };
+      }),
+    );
   }
 
   /** Take a group out of another. */
   unnest(actor: Actor, parentId: number, childId: number): Promise<void> {
-    return inTransaction(this.db, async (client) => {
-      await this.managed(client, actor, parentId, 'ADMIN', { allowPublic: true });
-      if (!(await unnestGroup(client, parentId, childId)))
-        throw new NotFound('subgroup', 'Subgroup not found');
-      await record(client, actor, 'group.unnest', { parentId, childId });
-    });
+    return this.changingAccess(
+      inTransaction(this.db, async (client) => {
+        await this.managed(client, actor, parentId, 'ADMIN', { allowPublic: true });
+        if (!(await unnestGroup(client, parentId, childId)))
+          throw new NotFound('subgroup', 'Subgroup not found');
+        await record(client, actor, 'group.unnest', { parentId, childId });
+      }),
+    );
   }
 
   /** Science domains, and whether the actor has joined each. */
@@ -282,14 +305,16 @@ export class GroupsService {
 
   /** Join or leave a science domain; open to everyone. */
   joinOrLeaveDomain(actor: Actor, domainId: number, verb: 'join' | 'leave') {
-    return inTransaction(this.db, async (client) => {
-      const group = await findGroup(client, domainId);
-      if (group?.kind !== 'domain') throw new NotFound('domain', 'Science domain not found');
-      if (verb === 'join') await addMember(client, group.id, actor.userId, 'MEMBER');
-      else await removeMember(client, group.id, actor.userId);
-      await record(client, actor, `domain.${verb}`, { groupId: group.id, name: group.name });
-      return { id: group.id, name: group.name, joined: verb === 'join' };
-    });
+    return this.changingAccess(
+      inTransaction(this.db, async (client) => {
+        const group = await findGroup(client, domainId);
+        if (group?.kind !== 'domain') throw new NotFound('domain', 'Science domain not found');
+        if (verb === 'join') await addMember(client, group.id, actor.userId, 'MEMBER');
+        else await removeMember(client, group.id, actor.userId);
+        await record(client, actor, `domain.${verb}`, { groupId: group.id, name: group.name });
+        return { id: group.id, name: group.name, joined: verb === 'join' };
+      }),
+    );
   }
 
   /**

@@ -28,6 +28,8 @@ export class HttpError extends Error {
   readonly headers: Record<string, string>;
   /** The rule that refused (a domain error's reason), sent as `rule` next to `error`. */
   readonly rule: string | undefined;
+  /** More fields of the answer (a domain error's details). */
+  readonly details: Record<string, number | string | boolean> | undefined;
 
   constructor(
     status: number,
@@ -37,6 +39,7 @@ export class HttpError extends Error {
       logMessage?: string;
       headers?: Record<string, string>;
       rule?: string;
+      details?: Record<string, number | string | boolean>;
     } = {},
   ) {
     super(message);
@@ -45,6 +48,7 @@ export class HttpError extends Error {
     this.logMessage = options.logMessage;
     this.headers = options.headers ?? {};
     this.rule = options.rule;
+    this.details = options.details;
   }
 }
 
@@ -63,6 +67,7 @@ const STATUS_OF_KIND: Record<DomainErrorKind, number> = {
 export function fromDomain(err: DomainError): HttpError {
   return new HttpError(STATUS_OF_KIND[err.kind], err.message, {
     rule: err.reason,
+    ...(err.details ? { details: err.details } : {}),
     ...(err.retryAfterSeconds === undefined
       ? {}
       : { headers: { 'Retry-After': String(Math.ceil(err.retryAfterSeconds)) } }),
@@ -140,6 +145,7 @@ export function errorWriter(log: Logger): ErrorRequestHandler {
       .status(httpError.status)
       .set(httpError.headers)
       .json({
+        ...httpError.details,
         error: httpError.reason,
         message: httpError.message,
         ...(httpError.rule ? { rule: httpError.rule } : {}),

@@ -27,6 +27,7 @@ import {
   type TableSpec,
 } from './catalogFormats.ts';
 import { CONTEXT_TYPE, catalogSchemaOf } from './contexts.ts';
+import { syncGrants } from './grants.ts';
 import type { ScienceDatabase } from './science.ts';
 
 export type CatalogFormat = 'stars' | 'ngc';
@@ -68,6 +69,8 @@ export async function loadCatalog(
     return loaded;
   });
   await registerCatalog(hubDb, spec);
+  // The schema was made again: users' roles get their SELECT back as RACM says.
+  await syncGrants(hubDb, science);
   return rows;
 }
 
@@ -191,6 +194,7 @@ export async function registerCatalogSchema(
   if (rowCount !== 1)
     throw new Error(`no schema ${catalogSchemaOf(spec.name)} in the science database`);
   await registerCatalog(hubDb, spec);
+  await syncGrants(hubDb, science);
 }
 
 async function registerCatalog(

@@ -9,23 +9,28 @@ import type { Db } from '../db/pool.ts';
 import { NotFound } from '../errors.ts';
 import { actionsOf, findResourceByName, listAllowed, may } from '../racm/store.ts';
 import { parseComment } from './catalogFormats.ts';
-import { schemaNameFor } from './names.ts';
+import { MYDB_TABLE_TYPE, MYDB_TYPE } from './grants.ts';
+import { schemaNameFor, scratchSchemaFor } from './names.ts';
 import type { ScienceDatabase } from './science.ts';
 
 export const CONTEXT_TYPE = 'DatabaseContext';
 /** The context name of every user's own MyDB; no catalog may take it. */
 export const MYDB_CONTEXT = 'mydb';
+/** The context name of every user's MyScratch. */
+export const MYSCRATCH_CONTEXT = 'myscratch';
+/** Another user's MyDB shared with the caller is the context `mydb:<owner>`. */
+const SHARED_PREFIX = 'mydb:';
 export const CONTEXT_NAME = /^[a-z][a-z0-9_]{0,39}$/;
 
 export function catalogSchemaOf(name: string): string {
-  if (!CONTEXT_NAME.test(name) || name === MYDB_CONTEXT)
+  if (!CONTEXT_NAME.test(name) || name === MYDB_CONTEXT || name === MYSCRATCH_CONTEXT)
     throw new Error(`"${name}" is not a catalog context name ([a-z][a-z0-9_]*, not "mydb")`);
   return `catalog_${name}`;
 }
 
 export interface DatabaseContextView {
   name: string;
-  kind: 'mydb' | 'catalog';
+  kind: 'mydb' | 'myscratch' | 'catalog' | 'shared';
   schema: string;
   description: string;
   actions: string[];
@@ -78,12 +83,31 @@ export class DatabaseContexts {
         actions: await actionsOf(this.db, actor.userId, resource.id),
       });
     catalogs.sort((a, b) => a.name.localeCompare(b.name));
-    return [own, ...catalogs];
+    const shared = [...(await this.sharedWith(actor)).entries()].map(
+      ([owner, share]): DatabaseContextView => ({
+        name: `${SHARED_PREFIX}${owner}`,
+        kind: 'shared',
+        schema: share.schema,
+        description: share.tables
+          ? `${owner}'s MyDB (shared tables: ${[...share.tables].sort().join(', ')})`
+          : `${owner}'s MyDB`,
+        actions: ['read'],
+      }),
+    );
+    return [own, scratchOf(own), ...catalogs, ...shared];
+  }
+
+  /**
+   * The schema a quick query in `context` runs in (first in its search_path). A catalog needs
+   * `read` or `submitQuery`; one the caller may not query answers as one that does not exist.
+   */
+  async querySchema(actor: Actor, context: string): Promise<string> {
+    return (await this.resolve(actor, context, ['read', 'submitQuery'])).schema;
   }
 
   /** The schema browser: tables and views of a context the caller may read. */
   async tables(actor: Actor, context: string): Promise<TableView[]> {
-    const schema = await this.readableSchema(actor, context);
+    const { schema, only } = await this.resolve(actor, context, ['read']);
     const { rows } = await this.science.pool.query(
       `SELECT c.relname AS name, c.relkind AS kind, obj_description(c.oid, 'pg_class') AS comment,
               c.reltuples::float8 AS reltuples,
@@ -97,16 +121,19 @@ export class DatabaseContexts {
         ORDER BY c.relname`,
       [schema],
     );
-    return rows.map((row) => ({
-      name: row.name,
-      kind: KIND_OF[row.kind] ?? 'table',
-      description: row.comment,
-      // -1: never analysed (and views have no rows of their own).
-      row_estimate: row.kind === 'v' || row.reltuples < 0 ? null : Math.round(row.reltuples),
-      columns: (row.columns as { name: string; type: string; comment: string | null }[]).map(
-        (c) => ({ name: c.name, type: c.type, ...parseComment(c.comment) }),
-      ),
-    }));
+    // A share of single tables shows those tables only.
+    return rows
+      .filter((row) => !only || only.has(row.name))
+      .map((row) => ({
+        name: row.name,
+        kind: KIND_OF[row.kind] ?? 'table',
+        description: row.comment,
+        // -1: never analysed (and views have no rows of their own).
+        row_estimate: row.kind === 'v' || row.reltuples < 0 ? null : Math.round(row.reltuples),
+        columns: (row.columns as { name: string; type: string; comment: string | null }[]).map(
+          (c) => ({ name: c.name, type: c.type, ...parseComment(c.comment) }),
+        ),
+      }));
   }
 
   private async ownMydb(actor: Actor): Promise<DatabaseContextView> {
@@ -123,12 +150,67 @@ export class DatabaseContexts {
     };
   }
 
-  private async readableSchema(actor: Actor, context: string): Promise<string> {
-    if (context === MYDB_CONTEXT) return (await this.ownMydb(actor)).schema;
-    const hidden = new NotFound('context', `No database context named "${context}"`);
-    if (!CONTEXT_NAME.test(context)) throw hidden;
-    const resource = await findResourceByName(this.db, CONTEXT_TYPE, context);
-    if (!resource || !(await may(this.db, actor.userId, 'read', resource.id))) throw hidden;
-    return catalogSchemaOf(context);
+  /** Another user's MyDBs shared with the caller: owner → schema and shared tables (all: undefined). */
+  private async sharedWith(
+    actor: Actor,
+  ): Promise<Map<string, { schema: string; tables: Set<string> | undefined }>> {
+    const page = { limit: MAX_CONTEXTS };
+    const whole = await listAllowed(this.db, actor.userId, MYDB_TYPE, 'read', page);
+    const single = await listAllowed(this.db, actor.userId, MYDB_TABLE_TYPE, 'read', page);
+    const owned = [...whole, ...single].filter((r) => r.owner !== null);
+    if (owned.length === 0) return new Map();
+    const { rows } = await this.db.query(
+      `SELECT u.name, s.schema_name AS schema FROM users u JOIN mydb_spaces s ON s.user_id = u.id
+        WHERE u.name = ANY($1) AND u.id <> $2`,
+      [[...new Set(owned.map((r) => r.owner))], actor.userId],
+    );
+    const schemaOf = new Map<string, string>(rows.map((row) => [row.name, row.schema]));
+    const shares = new Map<string, { schema: string; tables: Set<string> | undefined }>();
+    for (const resource of whole) {
+      const schema = resource.owner && schemaOf.get(resource.owner);
+      if (schema) shares.set(resource.owner!, { schema, tables: undefined });
+    }
+    for (const resource of single) {
+      const schema = resource.owner && schemaOf.get(resource.owner);
+      if (!schema) continue;
+      const share = shares.get(resource.owner!) ?? { schema, tables: new Set<string>() };
+      share.tables?.add(resource.name.slice(resource.name.indexOf('/') + 1));
+      shares.set(resource.owner!, share);
+    }
+    return new Map([...shares].sort(([a], [b]) => a.localeCompare(b)));
   }
+
+  /** A context's schema if the caller holds one of `actions` on it; else NotFound, as if absent. */
+  private async resolve(
+    actor: Actor,
+    context: string,
+    actions: string[],
+  ): Promise<{ schema: string; only?: Set<string> }> {
+    if (context === MYDB_CONTEXT) return { schema: (await this.ownMydb(actor)).schema };
+    if (context === MYSCRATCH_CONTEXT)
+      return { schema: scratchOf(await this.ownMydb(actor)).schema };
+    const hidden = new NotFound('context', `No database context named "${context}"`);
+    if (context.startsWith(SHARED_PREFIX)) {
+      const share = (await this.sharedWith(actor)).get(context.slice(SHARED_PREFIX.length));
+      if (!share) throw hidden;
+      return { schema: share.schema, ...(share.tables ? { only: share.tables } : {}) };
+    }
+    if (!CONTEXT_NAME.test(context) || context === MYSCRATCH_CONTEXT) throw hidden;
+    const resource = await findResourceByName(this.db, CONTEXT_TYPE, context);
+    if (!resource) throw hidden;
+    for (const action of actions)
+      if (await may(this.db, actor.userId, action, resource.id))
+        return { schema: catalogSchemaOf(context) };
+    throw hidden;
+  }
+}
+
+function scratchOf(own: DatabaseContextView): DatabaseContextView {
+  return {
+    name: MYSCRATCH_CONTEXT,
+    kind: 'myscratch',
+    schema: scratchSchemaFor(own.schema),
+    description: 'Your scratch space: no quota, tables dropped when they are old',
+    actions: ['read', 'submitQuery', 'write'],
+  };
 }

@@ -1,7 +1,9 @@
 /**
  * MyDB as a feature module: users' personal database spaces in the science database (never the
  * hub's). Opening it opens (and if need be creates) the science database, closes the hub's
- * database to every role not granted it, and registers the account remover.
+ * database to every role not granted it, registers the account remover, listens to RACM's
+ * changes, and brings PostgreSQL's grants in line with RACM before the first request; once
+ * listening, a periodic round re-checks grants and quotas and sweeps MyScratch.
  */
 
 import { deploymentIdentity } from '../compute/deployment.ts';
@@ -19,6 +21,7 @@ export const mydbModule: FeatureModule<MydbService> = {
     const { config, db, log } = hub;
     const { quotaBytes, tempFileLimitMb, workMemMb, statementTimeoutSeconds } = config.mydb;
     const { quickTimeoutSeconds, quickMaxRows, quickPerUser } = config.mydb;
+    const { scratchMaxAgeHours, sweepSeconds } = config.mydb;
     const scienceUrl = scienceDatabaseUrlOf(config);
     const science = await openScienceDatabase(db, config.databaseUrl, scienceUrl, log);
     try {
@@ -33,9 +36,32 @@ export const mydbModule: FeatureModule<MydbService> = {
           maxRows: quickMaxRows,
           perUser: quickPerUser,
         },
+        scratchMaxAgeHours,
+        log,
       });
       hub.accountRemovers.add('mydb', (removal) => mydb.removeAccount(removal));
-      return { service: mydb, close: () => science.pool.end() };
+      hub.accessChanges.add('mydb', async () => {
+        await mydb.syncGrants();
+      });
+      await mydb.reconcile();
+      let timer: NodeJS.Timeout | undefined;
+      let round: Promise<void> = Promise.resolve();
+      return {
+        service: mydb,
+        start() {
+          timer = setInterval(() => {
+            round = mydb
+              .sweep()
+              .catch((err) => log.warn({ err: String(err) }, 'the MyDB round failed'));
+          }, sweepSeconds * 1000);
+          timer.unref();
+        },
+        async close() {
+          clearInterval(timer);
+          await round;
+          await science.pool.end();
+        },
+      };
     } catch (err) {
       await science.pool.end();
       throw err;

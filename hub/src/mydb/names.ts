@@ -16,6 +16,18 @@ export function schemaNameFor(safeName: string): string {
   return `mydb_${safeName.replace(/-/g, '_')}`;
 }
 
+/** `myscratch_<safe name>`: the user's MyScratch, beside their MyDB (at most 50 characters). */
+export function scratchSchemaFor(mydbSchema: string): string {
+  return `myscratch_${mydbSchema.replace(/^mydb_/, '')}`;
+}
+
+/**
+ * The server-wide group role every user's role is made a member of, and nothing else: it holds no
+ * privilege, and pg_hba.conf names it (`+orrery_mydb_login`) to make users' roles log in with
+ * SCRAM while the hub's own role keeps its access (scripts/provision-postgres.sh).
+ */
+export const LOGIN_GROUP_ROLE = 'orrery_mydb_login';
+
 export function rolePassword(key: string, userId: number): string {
   return createHmac('sha256', key).update(`mydb-role:${userId}`).digest('base64url');
 }

@@ -19,6 +19,8 @@ export interface QuickQueryLimits {
 
 export interface QuickQueryRequest {
   sql: string;
+  /** The context whose schema comes first in the search_path (default `mydb`). */
+  context?: string;
   /** At most the hub's cap; default the cap. */
   max_rows?: number;
   /** At most the hub's limit; default the limit. */

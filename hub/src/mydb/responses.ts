@@ -7,13 +7,58 @@ export const MydbSpace = Strict({
   role: Type.String({ description: 'The PostgreSQL role your queries will run as' }),
   quota_bytes: Type.Integer({ minimum: 0 }),
   used_bytes: Type.Integer({ minimum: 0, description: 'Tables and their indexes, in bytes' }),
+  over_quota: Type.Boolean({
+    description: 'Over its quota: writing is refused until tables are dropped or truncated',
+  }),
+  scratch_schema: Type.String({ description: 'Your MyScratch schema (no quota, tables expire)' }),
   created_at: Timestamp,
 });
 
+export const QuotaBody = Type.Object(
+  { quota_bytes: Type.Integer({ minimum: 0, maximum: 2 ** 53 - 1 }) },
+  { additionalProperties: false },
+);
+
+const TableName = Type.String({ minLength: 1, maxLength: 63 });
+
+export const ShareBody = Type.Union([
+  Type.Object(
+    { table: Type.Optional(TableName), user: Type.String({ minLength: 1, maxLength: 64 }) },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { table: Type.Optional(TableName), group: Type.Integer({ minimum: 1 }) },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { table: Type.Optional(TableName), public: Type.Literal(true) },
+    { additionalProperties: false },
+  ),
+]);
+
+export const Share = Strict({
+  id: Type.Integer({ description: 'The RACM privilege; DELETE …/shares/{id} takes it back' }),
+  table: Nullable(Type.String({ description: 'The shared table; null: the whole MyDB' })),
+  user: Nullable(Type.String()),
+  group: Nullable(Strict({ id: Type.Integer(), name: Type.String() })),
+  public: Type.Boolean({ description: 'Shared with everyone (the Public group)' }),
+  granted_at: Timestamp,
+});
+
+export const ShareList = Strict({ shares: Type.Array(Share) });
+
 export const DatabaseContextList = Type.Array(
   Strict({
-    name: Type.String({ description: 'The context’s name; `mydb` is your own MyDB' }),
-    kind: Type.Union([Type.Literal('mydb'), Type.Literal('catalog')]),
+    name: Type.String({
+      description:
+        'The context’s name: `mydb` your own MyDB, `myscratch` your MyScratch, `mydb:<owner>` a MyDB shared with you, else a catalog',
+    }),
+    kind: Type.Union([
+      Type.Literal('mydb'),
+      Type.Literal('myscratch'),
+      Type.Literal('catalog'),
+      Type.Literal('shared'),
+    ]),
     schema: Type.String({ description: 'Its schema in the science database' }),
     description: Type.String(),
     actions: Type.Array(Type.String(), { description: 'What you may do with it (RACM actions)' }),
@@ -50,6 +95,14 @@ export const QuickQueryBody = Type.Object(
       maxLength: 60_000,
       description: 'One statement or a script; the last statement’s result is answered',
     }),
+    context: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description:
+          'A context from GET /mydb/contexts (default mydb): its schema comes first in the search_path, then your MyDB',
+      }),
+    ),
     max_rows: Type.Optional(
       Type.Integer({
         minimum: 1,

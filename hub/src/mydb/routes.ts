@@ -10,6 +10,10 @@ import {
   MydbSpace,
   QuickQueryBody,
   QuickQueryResult,
+  QuotaBody,
+  Share,
+  ShareBody,
+  ShareList,
 } from './responses.ts';
 import type { MydbService } from './service.ts';
 
@@ -28,6 +32,69 @@ export const mydbRoutes = [
     query: NoQuery,
     async handler({ service, req, caller, params }) {
       return service.spaceOf(actorOf(caller!, req), params.name);
+    },
+  }),
+  route({
+    method: 'patch',
+    path: '/users/:name/mydb',
+    tag: 'mydb',
+    summary:
+      'Set a user’s MyDB quota (platform admins); writing is refused or allowed again at once',
+    access: { scope: 'admin' },
+    response: MydbSpace,
+    params: NameParams,
+    query: NoQuery,
+    body: QuotaBody,
+    async handler({ service, req, caller, params, body }) {
+      return service.setQuota(actorOf(caller!, req), params.name, body.quota_bytes);
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/users/:name/mydb/shares',
+    tag: 'mydb',
+    summary: 'Who your MyDB and its tables are shared with (read-only, through RACM)',
+    access: { scope: 'read:mydb', guard: selfOrAdmin() },
+    response: ShareList,
+    lab: true,
+    params: NameParams,
+    query: NoQuery,
+    async handler({ service, req, caller, params }) {
+      return service.shares(actorOf(caller!, req), params.name);
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/users/:name/mydb/shares',
+    tag: 'mydb',
+    summary:
+      'Share your MyDB, or one table (`table`), read-only with a user, a group you belong to, or everyone (`public: true`)',
+    access: { scope: 'mydb', guard: selfOnly() },
+    response: Share,
+    lab: true,
+    params: NameParams,
+    query: NoQuery,
+    body: ShareBody,
+    status: 201,
+    async handler({ service, req, caller, params, body }) {
+      return service.share(actorOf(caller!, req), params.name, body);
+    },
+  }),
+  route({
+    method: 'delete',
+    path: '/users/:name/mydb/shares/:share',
+    tag: 'mydb',
+    summary: 'Take a share back; the grantee’s next query is refused',
+    access: { scope: 'mydb', guard: selfOrAdmin() },
+    lab: true,
+    params: Type.Object(
+      { name: Type.String({ minLength: 1, maxLength: 64 }), share: Type.Integer({ minimum: 1 }) },
+      { additionalProperties: false },
+    ),
+    query: NoQuery,
+    status: 204,
+    async handler({ service, req, caller, params }) {
+      await service.unshare(actorOf(caller!, req), params.name, params.share);
     },
   }),
   route({

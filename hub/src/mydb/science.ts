@@ -46,6 +46,12 @@ export async function openScienceDatabase(
          REVOKE ALL ON DATABASE ${pg.escapeIdentifier(name)} FROM PUBLIC;
          REVOKE CREATE ON SCHEMA public FROM PUBLIC`,
       );
+      // Large objects live outside every schema, so no quota would count them: users' roles
+      // may not make any (server-side lo_import is a superuser's already).
+      await client.query(
+        `REVOKE EXECUTE ON FUNCTION lo_creat(integer), lo_create(oid), lo_from_bytea(oid, bytea),
+           lo_import(text), lo_import(text, oid) FROM PUBLIC`,
+      );
     });
     await closeHubDatabase(hubDb);
     return { pool, name };

@@ -1,21 +1,28 @@
 /**
- * MyDB's rules. This slice: every user's personal space, made on first use, and its removal
- * with the account. Queries, quotas enforced and sharing come next (docs/mydb.md).
+ * MyDB's rules: every user's personal space (MyDB and MyScratch), made on first use, removed with
+ * the account; quick queries in a context; the quota; sharing. PostgreSQL's grants follow RACM
+ * and the quota through grants.ts, synced after every change and every query.
  */
 import type { AccountRemoval } from '../accounts/store.ts';
 import { findUserByName, lockUser } from '../accounts/store.ts';
+import { recordActivity } from '../activity/store.ts';
 import type { Actor } from '../auth/actor.ts';
 import { type Db, inTransaction } from '../db/pool.ts';
 import { Forbidden, NotFound } from '../errors.ts';
-import { DatabaseContexts } from './contexts.ts';
-import { roleNameFor, rolePassword, schemaNameFor } from './names.ts';
+import type { Logger } from '../log.ts';
+import { DatabaseContexts, MYDB_CONTEXT } from './contexts.ts';
+import { type SpaceState, syncGrants } from './grants.ts';
+import { roleNameFor, rolePassword, schemaNameFor, scratchSchemaFor } from './names.ts';
 import {
   QuickQueries,
   type QuickQueryAnswer,
   type QuickQueryLimits,
   type QuickQueryRequest,
 } from './query.ts';
+import { asQuotaRefusal, isOverQuota, setQuota } from './quota.ts';
 import type { ScienceDatabase } from './science.ts';
+import { ScratchSweeper } from './scratch.ts';
+import { MydbSharing, type ShareRequest, type ShareView } from './sharing.ts';
 import { dropSpace, provisionSpace, type RoleLimits, usedBytes } from './spaces.ts';
 import { deleteSpace, findSpace, insertSpace, type SpaceRecord } from './store.ts';
 
@@ -29,6 +36,9 @@ export interface MydbOptions {
   /** The science database's URL; quick queries log in to it as the user's role. */
   scienceUrl: string;
   quick: QuickQueryLimits;
+  /** MyScratch tables older than this are dropped. */
+  scratchMaxAgeHours: number;
+  log?: Logger;
 }
 
 export interface MydbSpace {
@@ -36,12 +46,16 @@ export interface MydbSpace {
   role: string;
   quota_bytes: number;
   used_bytes: number;
+  over_quota: boolean;
+  scratch_schema: string;
   created_at: string;
 }
 
 export class MydbService {
   /** The contexts (MyDB and catalogs) users may query, and the schema browser. */
   readonly contexts: DatabaseContexts;
+  readonly sharing: MydbSharing;
+  readonly scratch: ScratchSweeper;
   private readonly quick: QuickQueries;
 
   constructor(
@@ -51,6 +65,56 @@ export class MydbService {
   ) {
     this.contexts = new DatabaseContexts(db, science);
     this.quick = new QuickQueries(db, science.pool, options.quick);
+    this.sharing = new MydbSharing(db, science);
+    this.scratch = new ScratchSweeper(
+      db,
+      science,
+      options.scratchMaxAgeHours * 3600 * 1000,
+      options.log,
+    );
+  }
+
+  /**
+   * Make PostgreSQL match RACM and the quotas: every managed schema (after a change of
+   * privileges or memberships, at start, periodically), or only some users' spaces (after their
+   * queries). Returns those spaces as measured.
+   */
+  async syncGrants(onlyUserIds?: number[]): Promise<SpaceState[]> {
+    const report = await syncGrants(this.db, this.science, onlyUserIds ? { onlyUserIds } : {});
+    return report.spaces;
+  }
+
+  /**
+   * At start: spaces made by an earlier version (schema owned by the user's role, no MyScratch,
+   * not in the login group) are finished as today's are; then every grant is synced.
+   */
+  async reconcile(): Promise<void> {
+    const { rows } = await this.db.query(
+      'SELECT user_id AS "userId", role_name AS role, schema_name AS schema FROM mydb_spaces',
+    );
+    if (rows.length) {
+      const current = await this.science.pool.query(
+        `SELECT n.nspname AS schema FROM pg_namespace n
+          WHERE n.nspname = ANY($1) AND pg_get_userbyid(n.nspowner) = current_user`,
+        [rows.flatMap((row) => [row.schema, scratchSchemaFor(row.schema)])],
+      );
+      const done = new Set(current.rows.map((row) => row.schema));
+      for (const row of rows)
+        if (!done.has(row.schema) || !done.has(scratchSchemaFor(row.schema)))
+          await provisionSpace(this.science, {
+            role: row.role,
+            schema: row.schema,
+            password: rolePassword(this.options.key, Number(row.userId)),
+            limits: this.options.limits,
+          });
+    }
+    await this.syncGrants();
+  }
+
+  /** One round of the periodic work: grants and quotas re-checked, MyScratch swept. */
+  async sweep(now = new Date()): Promise<void> {
+    await this.syncGrants();
+    await this.scratch.sweep({ now });
   }
 
   /** The user's space, made now if they have none. */
@@ -59,8 +123,9 @@ export class MydbService {
     if (!user) throw new NotFound('user', `No user named "${username}"`);
     if (user.id !== actor.userId && !actor.admin)
       throw new Forbidden('own_mydb', 'You can only see your own MyDB');
+    const found = await findSpace(this.db, user.id);
     const space =
-      (await findSpace(this.db, user.id)) ??
+      found ??
       (await inTransaction(this.db, async (client) => {
         // The user's row is locked while the space is made: a second first call waits and
         // finds it made, and an account deletion waits (or has already won: no user, no space).
@@ -84,7 +149,62 @@ export class MydbService {
           quotaBytes: this.options.quotaBytes,
         });
       }));
+    // A new role gets what RACM already gives its user: public catalogs, MyDBs shared with them.
+    if (!found) await this.syncGrants();
     return this.describe(space);
+  }
+
+  /** Set one user's quota (platform admins); grants follow at once, either way. */
+  async setQuota(actor: Actor, username: string, quotaBytes: number): Promise<MydbSpace> {
+    if (!actor.admin) throw new Forbidden('admin_only', 'Only platform admins change quotas');
+    const space = await this.spaceOf(actor, username);
+    const user = (await findUserByName(this.db, username))!;
+    await inTransaction(this.db, async (client) => {
+      await setQuota(client, user.id, quotaBytes);
+      await recordActivity(client, {
+        type: 'mydb.quota',
+        userId: user.id,
+        actorId: actor.userId,
+        address: actor.address,
+        payload: { from: space.quota_bytes, to: quotaBytes },
+      });
+    });
+    await this.syncGrants([user.id]);
+    return this.spaceOf(actor, username);
+  }
+
+  /** The shares of a user's MyDB (themselves, or a platform admin). */
+  async shares(actor: Actor, username: string): Promise<{ shares: ShareView[] }> {
+    const owner = await this.owner(actor, username, { admin: true });
+    return { shares: await this.sharing.list(owner.id) };
+  }
+
+  /** Share your MyDB, or one of its tables, read-only. */
+  async share(actor: Actor, username: string, request: ShareRequest): Promise<ShareView> {
+    const owner = await this.owner(actor, username, { admin: false });
+    const space = await this.spaceOf(actor, username);
+    const share = await this.sharing.add(
+      actor,
+      { id: owner.id, name: owner.name, schema: space.schema },
+      request,
+    );
+    await this.syncGrants([owner.id]);
+    return share;
+  }
+
+  /** Take a share back: the grantee's next SELECT is refused. */
+  async unshare(actor: Actor, username: string, shareId: number): Promise<void> {
+    const owner = await this.owner(actor, username, { admin: true });
+    await this.sharing.remove(actor, owner.id, shareId);
+    await this.syncGrants([owner.id]);
+  }
+
+  private async owner(actor: Actor, username: string, allow: { admin: boolean }) {
+    const user = await findUserByName(this.db, username);
+    if (!user) throw new NotFound('user', `No user named "${username}"`);
+    if (user.id !== actor.userId && !(allow.admin && actor.admin))
+      throw new Forbidden('own_mydb', 'You can only share your own MyDB');
+    return user;
   }
 
   /** Run a quick query in the user's own space (made now if need be), as the user's own role. */
@@ -98,14 +218,42 @@ export class MydbService {
     if (user.id !== actor.userId)
       throw new Forbidden('own_mydb_queries', 'You can only run queries in your own MyDB');
     const space = await this.spaceOf(actor, username);
+    const first = await this.contexts.querySchema(actor, request.context ?? MYDB_CONTEXT);
     const url = new URL(this.options.scienceUrl);
     url.username = encodeURIComponent(space.role);
     url.password = encodeURIComponent(this.passwordOf(user.id));
-    return this.quick.run(
-      actor,
-      { role: space.role, url: url.toString(), searchPath: [space.schema] },
-      request,
-    );
+    const searchPath = first === space.schema ? [space.schema] : [first, space.schema];
+    try {
+      const answer = await this.quick.run(
+        actor,
+        { role: space.role, url: url.toString(), searchPath },
+        request,
+      );
+      await this.afterQuery(user.id);
+      return answer;
+    } catch (err) {
+      const measured = await this.afterQuery(user.id);
+      throw (measured && (await asQuotaRefusal(err, measured, this.science.pool))) ?? err;
+    }
+  }
+
+  /**
+   * After any query (any one may have written): measure the space, take or give back write
+   * grants by the quota, take back grants the user made, share new tables as RACM says, and
+   * note new MyScratch tables. A failure here is logged: the periodic round does it again.
+   */
+  async afterQuery(userId: number): Promise<SpaceState | undefined> {
+    try {
+      const [space] = await this.syncGrants([userId]);
+      await this.scratch.sweep({ onlyUserIds: [userId] });
+      return space;
+    } catch (err) {
+      this.options.log?.warn(
+        { userId, err: String(err) },
+        'syncing MyDB grants after a query failed',
+      );
+      return undefined;
+    }
   }
 
   /** The password the user's role logs in with (derived, never stored). */
@@ -115,18 +263,24 @@ export class MydbService {
 
   /** Account remover: the schema with all its tables, then the role, then the hub's record. */
   async removeAccount(removal: AccountRemoval): Promise<void> {
+    await this.sharing.removeOwner(removal.userId);
     const space = await findSpace(this.db, removal.userId);
     if (!space) return;
     await dropSpace(this.science, { role: space.roleName, schema: space.schemaName });
+    await this.db.query('DELETE FROM mydb_scratch_tables WHERE user_id = $1', [removal.userId]);
     await deleteSpace(this.db, removal.userId);
   }
 
   private async describe(space: SpaceRecord): Promise<MydbSpace> {
+    const used = await usedBytes(this.science, space.schemaName);
+    const quota = Number(space.quotaBytes);
     return {
       schema: space.schemaName,
       role: space.roleName,
-      quota_bytes: space.quotaBytes,
-      used_bytes: await usedBytes(this.science, space.schemaName),
+      quota_bytes: quota,
+      used_bytes: used,
+      over_quota: isOverQuota({ usedBytes: used, quotaBytes: quota }),
+      scratch_schema: scratchSchemaFor(space.schemaName),
       created_at: space.createdAt.toISOString(),
     };
   }

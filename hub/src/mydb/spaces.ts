@@ -7,7 +7,11 @@
 import pg from 'pg';
 import { inTransaction } from '../db/pool.ts';
 import { Conflict } from '../errors.ts';
+import { schemaSizes } from './grants.ts';
+import { LOGIN_GROUP_ROLE, scratchSchemaFor } from './names.ts';
 import { ACL_LOCK, type ScienceDatabase } from './science.ts';
+
+const DUPLICATE_OBJECT = '42710';
 
 export interface RoleLimits {
   tempFileLimitMb: number;
@@ -25,10 +29,9 @@ export interface SpaceSpec {
 const ROLE_ATTRIBUTES =
   'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS';
 
-/** Create (or finish creating) the role and its schema. */
+/** Create (or finish creating) the role, its MyDB and MyScratch schemas. */
 export async function provisionSpace(science: ScienceDatabase, spec: SpaceSpec): Promise<void> {
   const role = pg.escapeIdentifier(spec.role);
-  const schema = pg.escapeIdentifier(spec.schema);
   await inTransaction(science.pool, async (client) => {
     await client.query(ACL_LOCK);
     const existing = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [spec.role]);
@@ -46,17 +49,54 @@ export async function provisionSpace(science: ScienceDatabase, spec: SpaceSpec):
     await client.query(`ALTER ROLE ${role} SET work_mem = '${workMemMb}MB'`);
     await client.query(`ALTER ROLE ${role} SET statement_timeout = '${statementTimeoutSeconds}s'`);
     await client.query(`GRANT CONNECT ON DATABASE ${pg.escapeIdentifier(science.name)} TO ${role}`);
-    const owner = await client.query(
-      `SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = $1`,
-      [spec.schema],
-    );
-    if (owner.rowCount === 0) await client.query(`CREATE SCHEMA ${schema} AUTHORIZATION ${role}`);
-    else if (owner.rows[0].owner !== spec.role)
-      throw new Conflict(
-        'schema_taken',
-        `The schema ${spec.schema} exists in the science database and belongs to another role`,
+    await joinLoginGroup(client, role);
+    // The schemas belong to the hub's role, not the user's: an owner could grant itself back the
+    // CREATE the quota takes away (grants.ts). The user's role may use them and create in them.
+    for (const name of [spec.schema, scratchSchemaFor(spec.schema)]) {
+      const owner = await client.query(
+        `SELECT pg_get_userbyid(nspowner) AS owner, pg_get_userbyid(nspowner) = current_user AS mine
+           FROM pg_namespace WHERE nspname = $1`,
+        [name],
       );
+      const quoted = pg.escapeIdentifier(name);
+      if (owner.rowCount === 0) await client.query(`CREATE SCHEMA ${quoted}`);
+      else if (owner.rows[0].owner === spec.role)
+        // A space made before the hub owned the schemas: taken over, the user keeps its tables.
+        await client.query(`ALTER SCHEMA ${quoted} OWNER TO CURRENT_USER`);
+      else if (!owner.rows[0].mine)
+        throw new Conflict(
+          'schema_taken',
+          `The schema ${name} exists in the science database and belongs to another role`,
+        );
+      await client.query(`GRANT USAGE, CREATE ON SCHEMA ${quoted} TO ${role}`);
+    }
   });
+}
+
+/**
+ * Make the role a member of the login group (made if missing: it is server-wide, and another
+ * deployment's hub may make it at the same moment). NOINHERIT: the role gains no privilege from
+ * it, and the group has none. A hub that is not a superuser is made a member of the user's role,
+ * which is how it may grant and revoke on the tables the user owns (grants.ts).
+ */
+async function joinLoginGroup(client: pg.ClientBase, role: string): Promise<void> {
+  const group = pg.escapeIdentifier(LOGIN_GROUP_ROLE);
+  const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [
+    LOGIN_GROUP_ROLE,
+  ]);
+  if (!exists.rowCount) {
+    await client.query('SAVEPOINT login_group');
+    try {
+      await client.query(`CREATE ROLE ${group} NOLOGIN NOINHERIT`);
+      await client.query('RELEASE SAVEPOINT login_group');
+    } catch (err) {
+      if ((err as { code?: string }).code !== DUPLICATE_OBJECT) throw err;
+      await client.query('ROLLBACK TO SAVEPOINT login_group');
+    }
+  }
+  await client.query(`GRANT ${group} TO ${role}`);
+  const { rows } = await client.query('SELECT rolsuper FROM pg_roles WHERE rolname = current_user');
+  if (!rows[0].rolsuper) await client.query(`GRANT ${role} TO CURRENT_USER`);
 }
 
 /**
@@ -80,7 +120,8 @@ export async function dropSpace(
         [space.role],
       );
     }
-    await client.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(space.schema)} CASCADE`);
+    for (const schema of [space.schema, scratchSchemaFor(space.schema)])
+      await client.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
     if (exists.rowCount) {
       // Revokes its CONNECT (and any grant made to it here) so the role can go.
       await client.query(`DROP OWNED BY ${role} CASCADE`);
@@ -89,13 +130,7 @@ export async function dropSpace(
   });
 }
 
-/** Bytes the schema's tables and materialised views take, indexes and TOAST included. */
+/** Bytes the schema's tables and materialised views take, indexes and TOAST included (the quota's measure). */
 export async function usedBytes(science: ScienceDatabase, schema: string): Promise<number> {
-  const { rows } = await science.pool.query(
-    `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint AS bytes
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relkind IN ('r', 'm')`,
-    [schema],
-  );
-  return Number(rows[0].bytes);
+  return (await schemaSizes(science.pool, [schema])).get(schema) ?? 0;
 }

@@ -37,6 +37,16 @@ export const CORE_CONTEXTS: ContextSpec[] = [
         description: 'A database users query',
         actions: ['submitQuery', 'read', 'write'],
       },
+      {
+        name: 'MyDB',
+        description: 'A user’s whole MyDB, shared read-only',
+        actions: ['read'],
+      },
+      {
+        name: 'MyDBTable',
+        description: 'One table of a user’s MyDB (named owner/table), shared read-only',
+        actions: ['read'],
+      },
     ],
   },
 ];

@@ -163,7 +163,7 @@ export const racmRoutes = [
       if (!type.userCreatable && !caller!.scopes.has('admin')) {
         throw new HttpError(403, `Only platform admins register ${type.name} resources`);
       }
-      return inTransaction(hub.db, async (client) => {
+      const registered = await inTransaction(hub.db, async (client) => {
         const id = await registerResource(client, {
           typeId: type.id,
           name: body.name,
@@ -182,6 +182,9 @@ export const racmRoutes = [
         } = (await findResource(client, id))!;
         return { ...visible, actions: type.actions };
       });
+      // Its owner now holds every action (a catalog context's read, for one).
+      await hub.accessChanges.changed();
+      return registered;
     },
   }),
   route({
@@ -227,6 +230,7 @@ export const racmRoutes = [
           payload: { resourceId: resource.id, name: resource.name },
         });
       });
+      await hub.accessChanges.changed();
     },
   }),
   route({
@@ -269,7 +273,7 @@ export const racmRoutes = [
         grantee = { groupId: group.id };
         granteeName = group.name;
       }
-      return inTransaction(hub.db, async (client) => {
+      const granted = await inTransaction(hub.db, async (client) => {
         const id = await grant(client, {
           resourceId: resource.id,
           typeId: resource.typeId,
@@ -290,6 +294,9 @@ export const racmRoutes = [
             : { group: { id: body.group, name: granteeName } }),
         };
       });
+      // Mirrors of RACM (MyDB's PostgreSQL grants) apply it before the answer says it is given.
+      await hub.accessChanges.changed();
+      return granted;
     },
   }),
   route({
@@ -311,6 +318,7 @@ export const racmRoutes = [
         await revoke(client, resource.id, privilege.id);
         await recordPrivilege(client, req, caller!.user.id, 'racm.revoke', resource, privilege);
       });
+      await hub.accessChanges.changed();
     },
   }),
   route({

@@ -102,3 +102,19 @@ test('anything else is a 500 that tells the client nothing of the cause', () => 
   assert.equal(toHttpError(new Error('x')), undefined);
   assert.equal(toHttpError({ code: '23505' })?.status, 409, 'a unique violation is a conflict');
 });
+
+test('a domain error’s details are fields of the answer, never in place of error, message or rule', () => {
+  const answer = answerTo(
+    new Forbidden('quota_exceeded', 'Over quota', {
+      details: { used_bytes: 10, quota_bytes: 5, error: 'spoofed', rule: 'spoofed' },
+    }),
+  );
+  assert.equal(answer.status, 403);
+  assert.deepEqual(answer.body, {
+    used_bytes: 10,
+    quota_bytes: 5,
+    error: 'forbidden',
+    message: 'Over quota',
+    rule: 'quota_exceeded',
+  });
+});
