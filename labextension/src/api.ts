@@ -6,34 +6,32 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import type {
+  ExportFormat,
   HubId,
+  IBatchQuery,
   IComputeInfo,
   IDomain,
   IGroupDetail,
   IGroupSummary,
   IGroupsClient,
+  IHistoryEntry,
   IHubErrorBody,
   IHubUser,
-  IInvitation,
-  InvitableRole,
-  IServerInfo,
-  IServersClient,
-  IUserClient,
-  IUserName,
-} from './tokens.js';
-import type {
-  ExportFormat,
-  IBatchQuery,
-  IHistoryEntry,
   IImportResult,
+  IInvitation,
   IMyDBClient,
   IMyDBContext,
   IMyDBTable,
   ImportFormat,
+  InvitableRole,
   IQuickQueryAnswer,
   IQuickQueryJSON,
   IQuickQueryRequest,
   ISavedResult,
+  IServerInfo,
+  IServersClient,
+  IUserClient,
+  IUserName,
 } from './tokens.js';
 
 /** A failed hub request: HTTP status (0 when the server was not reached), code, readable message. */
@@ -282,7 +280,12 @@ export async function requestHubRaw(
     response = await ServerConnection.makeRequest(url, init, settings);
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
-    throw new HubQueryError(0, 'network_error', `Could not reach the Jupyter server: ${reason}`, null);
+    throw new HubQueryError(
+      0,
+      'network_error',
+      `Could not reach the Jupyter server: ${reason}`,
+      null,
+    );
   }
   if (!response.ok) {
     const text = await response.text();
@@ -306,7 +309,12 @@ export async function requestHubRaw(
 export class MyDBHubClient implements IMyDBClient {
   constructor(readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
 
-  private async json<T>(method: Method, path: string, body?: unknown, query?: Record<string, string>): Promise<T> {
+  private async json<T>(
+    method: Method,
+    path: string,
+    body?: unknown,
+    query?: Record<string, string>,
+  ): Promise<T> {
     const r = await requestHubRaw(this.settings, method, path, {
       accept: 'application/json',
       json: body,
@@ -397,7 +405,12 @@ export class MyDBHubClient implements IMyDBClient {
       this.settings,
       'POST',
       `users/${seg(user)}/mydb/tables/${seg(table)}/import`,
-      { accept: 'application/json', body: file, contentType: IMPORT_TYPES[format], query: { format } },
+      {
+        accept: 'application/json',
+        body: file,
+        contentType: IMPORT_TYPES[format],
+        query: { format },
+      },
     );
     return (await r.json()) as IImportResult;
   }

@@ -6,33 +6,31 @@
  */
 import { HubError, HubQueryError } from '../src/api.js';
 import type {
+  ExportFormat,
   GroupRole,
   HubId,
+  IBatchQuery,
   IComputeInfo,
   IDomain,
   IGroupDetail,
   IGroupSummary,
   IGroupsClient,
-  IHubUser,
-  IInvitation,
-  InvitableRole,
-  IServerInfo,
-  IServersClient,
-  IUserClient,
-  IUserName,
-} from '../src/tokens.js';
-import type {
-  ExportFormat,
-  IBatchQuery,
   IHistoryEntry,
+  IHubUser,
   IImportResult,
+  IInvitation,
   IMyDBClient,
   IMyDBContext,
   IMyDBTable,
   ImportFormat,
+  InvitableRole,
   IQuickQueryAnswer,
   IQuickQueryRequest,
   ISavedResult,
+  IServerInfo,
+  IServersClient,
+  IUserClient,
+  IUserName,
 } from '../src/tokens.js';
 
 const CREATED = '2026-01-01T00:00:00.000Z';
@@ -373,7 +371,10 @@ export class FakeClient implements IUserClient, IGroupsClient, IServersClient, I
   async contexts(): Promise<IMyDBContext[]> {
     await this.enter('contexts');
     const m = this.mydbRoute('contexts');
-    return m.contexts.map((c) => ({ ...c, schema: c.name === 'mydb' ? `mydb_${this.name}` : c.schema }));
+    return m.contexts.map((c) => ({
+      ...c,
+      schema: c.name === 'mydb' ? `mydb_${this.name}` : c.schema,
+    }));
   }
 
   async tables(context: string): Promise<IMyDBTable[]> {
@@ -403,7 +404,10 @@ export class FakeClient implements IUserClient, IGroupsClient, IServersClient, I
     }
   }
 
-  async saveInto(user: string, request: IQuickQueryRequest & { into: string }): Promise<ISavedResult> {
+  async saveInto(
+    user: string,
+    request: IQuickQueryRequest & { into: string },
+  ): Promise<ISavedResult> {
     await this.enter('saveInto', user, request.into);
     const m = this.mydbRoute('into', user);
     if (m.mydbTables.has(request.into)) {
@@ -412,7 +416,9 @@ export class FakeClient implements IUserClient, IGroupsClient, IServersClient, I
     const answer = m.answer(request);
     const rowCount = answer.format === 'json' ? answer.body.row_count : 0;
     const columns =
-      answer.format === 'json' ? answer.body.columns.map((c) => ({ name: c.name, type: c.type })) : [];
+      answer.format === 'json'
+        ? answer.body.columns.map((c) => ({ name: c.name, type: c.type }))
+        : [];
     m.addMyDBTable(request.into, columns, rowCount);
     m.record('quick', request, 'finished', request.into);
     return { table: request.into, row_count: rowCount, elapsed_ms: 3 };
@@ -485,7 +491,12 @@ export class FakeClient implements IUserClient, IGroupsClient, IServersClient, I
     return new Blob([`${t.table.columns.map((c) => c.name).join(',')}\n`], { type: 'text/csv' });
   }
 
-  async importTable(user: string, table: string, format: ImportFormat, file: Blob): Promise<IImportResult> {
+  async importTable(
+    user: string,
+    table: string,
+    format: ImportFormat,
+    file: Blob,
+  ): Promise<IImportResult> {
     await this.enter('importTable', user, table, format);
     const m = this.mydbRoute('import', user);
     if (m.mydbTables.has(table)) {
@@ -524,7 +535,13 @@ export type FakeMyDBRoute =
 /** The MyDB side of the fake hub. */
 export class FakeMyDB {
   contexts: IMyDBContext[] = [
-    { name: 'mydb', kind: 'mydb', schema: 'mydb_user', description: 'Your MyDB', actions: ['read', 'write'] },
+    {
+      name: 'mydb',
+      kind: 'mydb',
+      schema: 'mydb_user',
+      description: 'Your MyDB',
+      actions: ['read', 'write'],
+    },
     {
       name: 'stars',
       kind: 'catalog',
@@ -544,8 +561,18 @@ export class FakeMyDB {
           row_estimate: 125982,
           columns: [
             { name: 'id', type: 'bigint', unit: null, description: 'Row number' },
-            { name: 'ra', type: 'double precision', unit: 'deg', description: 'Right ascension (J2000)' },
-            { name: 'dec', type: 'double precision', unit: 'deg', description: 'Declination (J2000)' },
+            {
+              name: 'ra',
+              type: 'double precision',
+              unit: 'deg',
+              description: 'Right ascension (J2000)',
+            },
+            {
+              name: 'dec',
+              type: 'double precision',
+              unit: 'deg',
+              description: 'Declination (J2000)',
+            },
             { name: 'vmag', type: 'real', unit: 'mag', description: 'Visual magnitude (V)' },
           ],
         },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
-import { HubError, HubQueryError } from '../src/api.js';
+import { type HubError, HubQueryError } from '../src/api.js';
 import { isMissingRoute, lineAndColumn, MyDBModel } from '../src/mydb/model.js';
 import { notebookCode, pythonString } from '../src/mydb/notebook.js';
 import {
@@ -84,7 +84,11 @@ describe('MyDBModel', () => {
     const result = await model.run();
     assert.equal(result.rowCount, 1);
     assert.equal(result.columns[0]?.name, 'one');
-    assert.deepEqual(hub.mydb.requests[0], { sql: 'SELECT 1 AS one', max_rows: 1000, timeout_seconds: 20 });
+    assert.deepEqual(hub.mydb.requests[0], {
+      sql: 'SELECT 1 AS one',
+      max_rows: 1000,
+      timeout_seconds: 20,
+    });
     await model.setContext('stars');
     await model.run('SELECT ra FROM stars');
     assert.equal(hub.mydb.requests[1]?.context, 'stars');
@@ -333,7 +337,13 @@ describe('MyDB helpers', () => {
     assert.deepEqual(skyColumns(result), { ra: 'ra', dec: 'dec' });
     assert.equal(sampleRows(10, 3).length, 3);
     assert.equal(sampleRows(3, 10).length, 3);
-    const sky = plotSpec(result, { kind: 'sky', x: 'ra', y: 'dec', projection: 'aitoff', maxPoints: 1000 }) as {
+    const sky = plotSpec(result, {
+      kind: 'sky',
+      x: 'ra',
+      y: 'dec',
+      projection: 'aitoff',
+      maxPoints: 1000,
+    }) as {
       layer: { data: { values: unknown[] } }[];
     };
     assert.equal(sky.layer.length, 2);
@@ -348,6 +358,9 @@ describe('MyDB helpers', () => {
     };
     assert.equal(histogram.mark, 'bar');
     assert.ok(histogram.data.values.every((d) => Number.isFinite(d.v)));
-    assert.throws(() => plotSpec(result, { kind: 'scatter', x: 'ra', y: 'nope', maxPoints: 10 }), /no column "nope"/);
+    assert.throws(
+      () => plotSpec(result, { kind: 'scatter', x: 'ra', y: 'nope', maxPoints: 10 }),
+      /no column "nope"/,
+    );
   });
 });

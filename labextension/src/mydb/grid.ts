@@ -3,7 +3,13 @@
  * canvas, over a result read by columns (result.ts). Scrolling 500,000 rows reads about as
  * many cells per frame as fit on the screen.
  */
-import { BasicKeyHandler, BasicMouseHandler, BasicSelectionModel, DataGrid, DataModel } from '@lumino/datagrid';
+import {
+  BasicKeyHandler,
+  BasicMouseHandler,
+  BasicSelectionModel,
+  DataGrid,
+  DataModel,
+} from '@lumino/datagrid';
 import type { IQueryResult } from './result.js';
 import { ResultCells } from './result.js';
 
@@ -44,7 +50,7 @@ export class ResultGrid extends DataGrid {
     this.mouseHandler = new BasicMouseHandler();
   }
 
-  show(result: IQueryResult | null): void {
+  setResult(result: IQueryResult | null): void {
     if (!result) {
       this.dataModel = null;
       return;

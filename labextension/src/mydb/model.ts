@@ -176,6 +176,9 @@ export class MyDBModel {
 
   configure(settings: Partial<IMyDBSettings>): void {
     this._settings = { ...this._settings, ...settings };
+    if (settings.defaultContext && this._contexts.length === 0) {
+      this._context = settings.defaultContext;
+    }
     this._changed.emit();
   }
 
@@ -314,7 +317,8 @@ export class MyDBModel {
 
   /** Run the query with `into`: its result becomes a new MyDB table. */
   async saveToMyDB(table: string, sql?: string, context?: string): Promise<ISavedResult> {
-    const source = sql !== undefined ? { sql, context: context ?? this._context } : this._resultSource;
+    const source =
+      sql !== undefined ? { sql, context: context ?? this._context } : this._resultSource;
     const text = this.requireSql(source?.sql ?? this._sql);
     const name = checkTableName(table);
     const user = await this.me();
@@ -456,7 +460,10 @@ export class MyDBModel {
     if (table !== undefined) {
       source = { kind: 'table', table, context: context ?? this._context };
     } else {
-      const from = this._resultSource ?? { sql: this.requireSql(this._sql), context: this._context };
+      const from = this._resultSource ?? {
+        sql: this.requireSql(this._sql),
+        context: this._context,
+      };
       source = { kind: 'query', sql: from.sql, context: from.context };
     }
     return notebookCode(source);

@@ -31,7 +31,9 @@ export function notebookCode(source: NotebookSource): string {
   } else {
     const select = `SELECT * FROM ${sqlIdentifier(source.table)}`;
     if (source.context === 'mydb') {
-      lines.push(`# Past the quick query's row cap: df = mydb.get_table(${JSON.stringify(source.table)})`);
+      lines.push(
+        `# Past the quick query's row cap: df = mydb.get_table(${JSON.stringify(source.table)})`,
+      );
     }
     lines.push(`df = mydb.query(${JSON.stringify(select)}${context})`);
   }
