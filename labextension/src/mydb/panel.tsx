@@ -64,7 +64,6 @@ class Toolbar extends ModelView {
 
   render(): JSX.Element {
     const { model, trans, exec } = this;
-    const error = model.error;
     const result = model.result;
     return (
       <>
@@ -126,6 +125,27 @@ class Toolbar extends ModelView {
             {trans.__('Open in notebook')}
           </button>
         </div>
+      </>
+    );
+  }
+}
+
+/** Above the grid: the last error (with PostgreSQL's line and column) or the result's size. */
+class Status extends ModelView {
+  constructor(
+    model: MyDBModel,
+    private readonly trans: TranslationBundle,
+  ) {
+    super(model);
+    this.addClass('jp-OrreryMyDB-status');
+  }
+
+  render(): JSX.Element {
+    const { model, trans } = this;
+    const error = model.error;
+    const result = model.result;
+    return (
+      <>
         {error ? (
           <div className="jp-OrreryMyDB-error" role="alert">
             {error.line !== null ? (
@@ -641,9 +661,12 @@ class PlotView extends BoxPanel {
         this.trans.__('This JupyterLab has no Vega-Lite renderer (@jupyterlab/vega5-extension).'),
       );
     }
+    // The tab may have just been shown: let Lumino lay it out before measuring it.
+    await new Promise((resolve) => requestAnimationFrame(resolve));
     const plotRequest: IPlotRequest = {
       ...this.choice,
       maxPoints: this.model.settings.maxPlotPoints,
+      width: Math.max(320, this.node.clientWidth - 60),
     };
     const spec = plotSpec(result, plotRequest);
     const renderer = this.rendermime.createRenderer(VEGALITE_MIME);
@@ -685,6 +708,7 @@ export class MyDBPanel extends SplitPanel {
     const work = new SplitPanel({ orientation: 'vertical' });
     this.resultsTab.title.label = trans.__('Results');
     this.resultsTab.addClass('jp-OrreryMyDB-results');
+    this.resultsTab.addWidget(new Status(model, trans));
     this.resultsTab.addWidget(this.grid);
     this.plotView = new PlotView(model, options.rendermime, trans);
     this.tabs.addWidget(this.resultsTab);
@@ -703,11 +727,18 @@ export class MyDBPanel extends SplitPanel {
     this.setRelativeSizes([1, 3]);
 
     let shown: unknown = null;
+    let shownError: unknown = null;
     model.changed.connect(() => {
       if (model.result !== shown) {
         shown = model.result;
         this.grid.setResult(model.result);
         this.tabs.currentWidget = this.resultsTab;
+      }
+      if (model.error !== shownError) {
+        shownError = model.error;
+        if (shownError) {
+          this.tabs.currentWidget = this.resultsTab;
+        }
       }
     }, this);
   }

@@ -19,6 +19,8 @@ export interface IPlotRequest {
   /** At most this many points are drawn (an even sample of the rows). */
   maxPoints: number;
   bins?: number;
+  /** Drawing width in pixels (Vega-Lite's `container` when not given). */
+  width?: number;
 }
 
 export const VEGALITE_MIME = 'application/vnd.vegalite.v5+json';
@@ -128,7 +130,12 @@ export function plotSpec(result: IQueryResult, request: IPlotRequest): Record<st
   const subtitle = sampled
     ? `${rows.length.toLocaleString()} of ${result.rowCount.toLocaleString()} rows`
     : `${result.rowCount.toLocaleString()} rows`;
-  const base = { $schema: SCHEMA, width: 'container', height: 320, autosize: { type: 'fit' } };
+  const base = {
+    $schema: SCHEMA,
+    width: request.width ?? 'container',
+    height: 320,
+    autosize: { type: 'fit' },
+  };
   const xi = columnIndex(result, request.x);
   const x = result.columns[xi]!;
 
