@@ -15,7 +15,7 @@ const SIRIUS = { ra: 101.287, dec: -16.716 };
 function coneSearch(table: string): string {
   return (
     `SELECT star_id, ra, dec, mag FROM ${table} ` +
-    `WHERE dec BETWEEN ${SIRIUS.dec - 10} AND ${SIRIUS.dec + 10} ` +
+    `WHERE dec BETWEEN ${(SIRIUS.dec - 10).toFixed(3)} AND ${(SIRIUS.dec + 10).toFixed(3)} ` +
     `AND degrees(acos(least(1, sin(radians(dec)) * sin(radians(${SIRIUS.dec})) + ` +
     `cos(radians(dec)) * cos(radians(${SIRIUS.dec})) * cos(radians(ra - ${SIRIUS.ra}))))) < 10 ` +
     'ORDER BY mag'
