@@ -249,15 +249,24 @@ export function registerMyDBCommands(options: IMyDBCommandsOptions): void {
   });
 
   commands.addCommand(CommandIDs.rerunFromHistory, {
-    label: trans.__('Run MyDB Query from History Again'),
+    label: trans.__('Run Last MyDB Query Again'),
+    caption: trans.__('Run a history entry again (the newest one unless given)'),
     execute: async (args) => {
+      const panel = options.openPanel();
       const sql = str(args, 'sql');
-      if (sql === undefined) {
+      if (sql === undefined && model.history.length === 0) {
+        await model.refreshHistory().catch(() => undefined);
+      }
+      const entry =
+        sql !== undefined
+          ? { sql, context: str(args, 'context') ?? model.context }
+          : model.history[0];
+      if (!entry) {
+        await showErrorMessage(trans.__('Nothing to run again'), trans.__('The history is empty.'));
         return;
       }
-      const panel = options.openPanel();
       try {
-        await model.rerun({ sql, context: str(args, 'context') ?? model.context });
+        await model.rerun(entry);
       } catch {
         panel.showErrorPosition();
       }
@@ -345,4 +354,5 @@ export const MYDB_PALETTE_COMMANDS: readonly CommandIDs[] = [
   CommandIDs.dropTable,
   CommandIDs.cancelBatch,
   CommandIDs.loadFromHistory,
+  CommandIDs.rerunFromHistory,
 ];
