@@ -66,66 +66,64 @@ class Toolbar extends ModelView {
     const { model, trans, exec } = this;
     const result = model.result;
     return (
-      <>
-        <div className="jp-OrreryMyDB-actions">
-          <label>
-            {trans.__('Context')}{' '}
-            <select
-              className="jp-OrreryMyDB-context"
-              aria-label={trans.__('Context')}
-              value={model.context}
-              onChange={(e) => {
-                void model.setContext(e.currentTarget.value).catch(() => undefined);
-              }}
-            >
-              {(model.contexts.length ? model.contexts : [{ name: model.context }]).map((c) => (
-                <option key={c.name} value={c.name}>
-                  {c.name}
-                </option>
-              ))}
-            </select>
-          </label>
-          <button
-            type="button"
-            className="jp-mod-styled jp-mod-accept jp-OrreryMyDB-run"
-            disabled={model.running}
-            title={trans.__('Run as a quick query (Shift-Enter)')}
-            onClick={() => exec(CommandIDs.runQuery)}
+      <div className="jp-OrreryMyDB-actions">
+        <label>
+          {trans.__('Context')}{' '}
+          <select
+            className="jp-OrreryMyDB-context"
+            aria-label={trans.__('Context')}
+            value={model.context}
+            onChange={(e) => {
+              void model.setContext(e.currentTarget.value).catch(() => undefined);
+            }}
           >
-            {model.running ? trans.__('Running…') : trans.__('Run')}
-          </button>
-          <button
-            type="button"
-            className="jp-mod-styled"
-            onClick={() => exec(CommandIDs.submitBatch)}
-          >
-            {trans.__('Submit')}
-          </button>
-          <button
-            type="button"
-            className="jp-mod-styled"
-            disabled={!result}
-            onClick={() => exec(CommandIDs.saveToMyDB)}
-          >
-            {trans.__('Save to MyDB')}
-          </button>
-          <button
-            type="button"
-            className="jp-mod-styled"
-            disabled={!result}
-            onClick={() => exec(CommandIDs.plotResult)}
-          >
-            {trans.__('Plot')}
-          </button>
-          <button
-            type="button"
-            className="jp-mod-styled"
-            onClick={() => exec(CommandIDs.openInNotebook)}
-          >
-            {trans.__('Open in notebook')}
-          </button>
-        </div>
-      </>
+            {(model.contexts.length ? model.contexts : [{ name: model.context }]).map((c) => (
+              <option key={c.name} value={c.name}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button
+          type="button"
+          className="jp-mod-styled jp-mod-accept jp-OrreryMyDB-run"
+          disabled={model.running}
+          title={trans.__('Run as a quick query (Shift-Enter)')}
+          onClick={() => exec(CommandIDs.runQuery)}
+        >
+          {model.running ? trans.__('Running…') : trans.__('Run')}
+        </button>
+        <button
+          type="button"
+          className="jp-mod-styled"
+          onClick={() => exec(CommandIDs.submitBatch)}
+        >
+          {trans.__('Submit')}
+        </button>
+        <button
+          type="button"
+          className="jp-mod-styled"
+          disabled={!result}
+          onClick={() => exec(CommandIDs.saveToMyDB)}
+        >
+          {trans.__('Save to MyDB')}
+        </button>
+        <button
+          type="button"
+          className="jp-mod-styled"
+          disabled={!result}
+          onClick={() => exec(CommandIDs.plotResult)}
+        >
+          {trans.__('Plot')}
+        </button>
+        <button
+          type="button"
+          className="jp-mod-styled"
+          onClick={() => exec(CommandIDs.openInNotebook)}
+        >
+          {trans.__('Open in notebook')}
+        </button>
+      </div>
     );
   }
 }
