@@ -12,6 +12,7 @@ if [ "$#" -gt 0 ]; then
 fi
 npx tsx bench/racm.ts || status=$?
 npx tsx bench/users.ts || status=$?
+npx tsx bench/mydbGrid.ts || status=$?
 # Needs root, Docker and orrery/lab:latest (scripts/provision-docker.sh); about 5 minutes.
 npx tsx bench/compute.ts || status=$?
 # Needs root and Docker (orrery/debian-base:bookworm); about 30 seconds.

@@ -8,6 +8,7 @@
 # rebuilt only when that hash changes. The build context is staged in a temporary directory:
 #   images/base/*                   - Dockerfile, requirements, Jupyter server config
 #   wheels/                         - labextension/dist/*.whl if the extension has been built
+#   client/                         - the `orrery` Python client's source (client/python)
 #   certs/                          - extra CAs this host trusts (/usr/local/share/ca-certificates),
 #                                     so pip/apt work behind a TLS-intercepting egress proxy
 #
@@ -54,7 +55,10 @@ build_base() {
 stage_context() {
   local ctx="$1"
   cp -a "$repo_root/images/base/." "$ctx/"
-  mkdir -p "$ctx/wheels" "$ctx/certs"
+  mkdir -p "$ctx/wheels" "$ctx/certs" "$ctx/client"
+  # The client's package only (no tests, no caches), so its tests do not change the hash.
+  cp -a "$repo_root/client/python/pyproject.toml" "$repo_root/client/python/orrery" "$ctx/client/"
+  find "$ctx/client" -name '__pycache__' -prune -exec rm -rf {} +
   local whl
   for whl in "$repo_root"/labextension/dist/*.whl; do
     [ -e "$whl" ] && cp "$whl" "$ctx/wheels/"

@@ -8,6 +8,7 @@ adds the hub token on the way out, so the token never reaches the page.
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import quote, unquote
 
 import tornado.web
@@ -17,8 +18,13 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 from .config import OrreryLab
 
-#: Only these answer headers are copied from the hub to the browser (never Set-Cookie).
-_PASSED_RESPONSE_HEADERS = ("Content-Type",)
+#: Only these answer headers are copied from the hub to the browser (never Set-Cookie):
+#: MyDB answers files (exports) and Arrow results with their truncation flag.
+_PASSED_RESPONSE_HEADERS = ("Content-Type", "Content-Disposition", "Orrery-Truncated")
+
+#: A browser's Accept header is forwarded when it is a plain list of media types (MyDB
+#: results come as JSON, Arrow or CSV by content negotiation); anything else asks for JSON.
+_PLAIN_ACCEPT = re.compile(r"[A-Za-z0-9.+*/;=, -]{1,200}")
 
 
 class HubProxyHandler(APIHandler):
@@ -48,6 +54,10 @@ class HubProxyHandler(APIHandler):
         the route against this raw path, so the prefix is there; if not, nothing is forwarded."""
         raw = self.request.path
         return raw[len(self.prefix) :] if raw.startswith(self.prefix) else None
+
+    def _accept(self) -> str:
+        accept = self.request.headers.get("Accept", "")
+        return accept if _PLAIN_ACCEPT.fullmatch(accept) else "application/json"
 
     async def _forward(self, decoded: str) -> None:
         path = self._raw_path()
@@ -82,7 +92,7 @@ class HubProxyHandler(APIHandler):
             url += "?" + self.request.query
         headers = {
             "Authorization": f"token {self.orrery.api_token}",
-            "Accept": "application/json",
+            "Accept": self._accept(),
         }
         if body is not None:
             headers["Content-Type"] = self.request.headers.get("Content-Type", "application/json")
@@ -120,10 +130,12 @@ class HubProxyHandler(APIHandler):
             value = response.headers.get(name)
             if value:
                 self.set_header(name, value)
+        # APIHandler.finish sets its own Content-Type unless told which: keep the hub's.
+        content_type = response.headers.get("Content-Type") or "application/json"
         if response.code == 204 or not response.body:
-            self.finish()
+            self.finish(set_content_type=content_type)
         else:
-            self.finish(response.body)
+            self.finish(response.body, set_content_type=content_type)
 
     @tornado.web.authenticated
     async def get(self, path: str) -> None:

@@ -6,16 +6,28 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import type {
+  ExportFormat,
   HubId,
+  IBatchQuery,
   IComputeInfo,
   IDomain,
   IGroupDetail,
   IGroupSummary,
   IGroupsClient,
+  IHistoryEntry,
   IHubErrorBody,
   IHubUser,
+  IImportResult,
   IInvitation,
+  IMyDBClient,
+  IMyDBContext,
+  IMyDBTable,
+  ImportFormat,
   InvitableRole,
+  IQuickQueryAnswer,
+  IQuickQueryJSON,
+  IQuickQueryRequest,
+  ISavedResult,
   IServerInfo,
   IServersClient,
   IUserClient,
@@ -195,3 +207,221 @@ export class HubClient implements IUserClient, IGroupsClient, IServersClient {
     return this.req('POST', `users/${seg(user)}/servers/${seg(server)}/keepalive`, {});
   }
 }
+
+// ---------------------------------------------------------------------------
+// MyDB: answers that are not always JSON (Arrow results, exported files) and bodies that
+// are files (imports), so these requests carry their own Accept and Content-Type.
+// ---------------------------------------------------------------------------
+
+/** The Arrow IPC stream media type of the MyDB contract. */
+export const ARROW_STREAM = 'application/vnd.apache.arrow.stream';
+
+/** A refused query: the hub's error, and PostgreSQL's 1-based position in the SQL if given. */
+export class HubQueryError extends HubError {
+  constructor(
+    status: number,
+    error: string,
+    message: string,
+    readonly position: number | null,
+  ) {
+    super(status, error, message);
+    this.name = 'HubQueryError';
+  }
+}
+
+/** The position of a hub error body: `position` at the top or in `error`/`detail`. */
+function positionOf(body: unknown): number | null {
+  if (!body || typeof body !== 'object') {
+    return null;
+  }
+  const b = body as Record<string, unknown>;
+  for (const v of [b['position'], (b['detail'] as Record<string, unknown>)?.['position']]) {
+    const n = typeof v === 'string' ? Number(v) : v;
+    if (typeof n === 'number' && Number.isInteger(n) && n > 0) {
+      return n;
+    }
+  }
+  return null;
+}
+
+/**
+ * One hub request whose answer is handed back as a `Response` (read by the caller), with
+ * `accept` forwarded by the proxy and a raw or JSON body. Rejects with `HubQueryError`.
+ */
+export async function requestHubRaw(
+  settings: ServerConnection.ISettings,
+  method: Method,
+  path: string,
+  options: {
+    accept?: string;
+    json?: unknown;
+    body?: Blob;
+    contentType?: string;
+    query?: Record<string, string>;
+  } = {},
+): Promise<Response> {
+  const url =
+    URLExt.join(settings.baseUrl, 'orrery', 'hub', path) +
+    (options.query ? URLExt.objectToQueryString(options.query) : '');
+  const headers: Record<string, string> = {};
+  const init: RequestInit = { method, cache: 'no-cache', headers };
+  if (options.accept) {
+    headers['Accept'] = options.accept;
+  }
+  if (options.json !== undefined) {
+    init.body = JSON.stringify(options.json);
+    headers['Content-Type'] = 'application/json';
+  } else if (options.body !== undefined) {
+    init.body = options.body;
+    headers['Content-Type'] = options.contentType ?? 'application/octet-stream';
+  }
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    throw new HubQueryError(
+      0,
+      'network_error',
+      `Could not reach the Jupyter server: ${reason}`,
+      null,
+    );
+  }
+  if (!response.ok) {
+    const text = await response.text();
+    let data: unknown;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = undefined;
+    }
+    const e = HubError.fromBody(
+      response.status,
+      data,
+      `The hub answered ${response.status} ${response.statusText}`.trim(),
+    );
+    throw new HubQueryError(e.status, e.error, e.message, positionOf(data));
+  }
+  return response;
+}
+
+/** The MyDB client over the Jupyter server proxy. */
+export class MyDBHubClient implements IMyDBClient {
+  constructor(readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
+
+  private async json<T>(
+    method: Method,
+    path: string,
+    body?: unknown,
+    query?: Record<string, string>,
+  ): Promise<T> {
+    const r = await requestHubRaw(this.settings, method, path, {
+      accept: 'application/json',
+      json: body,
+      query,
+    });
+    const text = await r.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  contexts(): Promise<IMyDBContext[]> {
+    return this.json('GET', 'mydb/contexts');
+  }
+
+  tables(context: string): Promise<IMyDBTable[]> {
+    return this.json('GET', `mydb/contexts/${seg(context)}/tables`);
+  }
+
+  async query(user: string, request: IQuickQueryRequest): Promise<IQuickQueryAnswer> {
+    const r = await requestHubRaw(this.settings, 'POST', `users/${seg(user)}/mydb/query`, {
+      accept: `${ARROW_STREAM}, application/json;q=0.5`,
+      json: request,
+    });
+    const type = (r.headers.get('Content-Type') ?? '').split(';')[0]!.trim();
+    if (type === ARROW_STREAM) {
+      const flag = r.headers.get('Orrery-Truncated');
+      return {
+        format: 'arrow',
+        bytes: new Uint8Array(await r.arrayBuffer()),
+        truncated: flag === null ? null : flag === 'true',
+      };
+    }
+    return { format: 'json', body: (await r.json()) as IQuickQueryJSON };
+  }
+
+  saveInto(user: string, request: IQuickQueryRequest & { into: string }): Promise<ISavedResult> {
+    return this.json('POST', `users/${seg(user)}/mydb/query`, request);
+  }
+
+  submitBatch(
+    user: string,
+    request: { sql: string; context?: string; table?: string },
+  ): Promise<IBatchQuery> {
+    return this.json('POST', `users/${seg(user)}/mydb/batch`, request);
+  }
+
+  listBatch(user: string, limit = 50): Promise<{ queries: IBatchQuery[]; total: number }> {
+    return this.json('GET', `users/${seg(user)}/mydb/batch`, undefined, { limit: String(limit) });
+  }
+
+  getBatch(user: string, id: HubId): Promise<IBatchQuery> {
+    return this.json('GET', `users/${seg(user)}/mydb/batch/${seg(id)}`);
+  }
+
+  cancelBatch(user: string, id: HubId): Promise<IBatchQuery> {
+    return this.json('POST', `users/${seg(user)}/mydb/batch/${seg(id)}/cancel`, {});
+  }
+
+  history(
+    user: string,
+    options: { q?: string; limit?: number; offset?: number } = {},
+  ): Promise<{ queries: IHistoryEntry[]; total: number }> {
+    const query: Record<string, string> = {};
+    for (const [k, v] of Object.entries(options)) {
+      if (v !== undefined && v !== '') {
+        query[k] = String(v);
+      }
+    }
+    return this.json('GET', `users/${seg(user)}/mydb/history`, undefined, query);
+  }
+
+  async exportTable(user: string, table: string, format: ExportFormat): Promise<Blob> {
+    const r = await requestHubRaw(
+      this.settings,
+      'GET',
+      `users/${seg(user)}/mydb/tables/${seg(table)}/export`,
+      { accept: '*/*', query: { format } },
+    );
+    return r.blob();
+  }
+
+  async importTable(
+    user: string,
+    table: string,
+    format: ImportFormat,
+    file: Blob,
+  ): Promise<IImportResult> {
+    const r = await requestHubRaw(
+      this.settings,
+      'POST',
+      `users/${seg(user)}/mydb/tables/${seg(table)}/import`,
+      {
+        accept: 'application/json',
+        body: file,
+        contentType: IMPORT_TYPES[format],
+        query: { format },
+      },
+    );
+    return (await r.json()) as IImportResult;
+  }
+
+  async dropTable(user: string, table: string): Promise<void> {
+    await requestHubRaw(this.settings, 'DELETE', `users/${seg(user)}/mydb/tables/${seg(table)}`);
+  }
+}
+
+const IMPORT_TYPES: Record<ImportFormat, string> = {
+  csv: 'text/csv',
+  votable: 'application/x-votable+xml',
+  fits: 'application/fits',
+};

@@ -1,6 +1,6 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { HubClient } from './api.js';
-import { IGroupsClient, IServersClient, IUserClient, PluginIDs } from './tokens.js';
+import { HubClient, MyDBHubClient } from './api.js';
+import { IGroupsClient, IMyDBClient, IServersClient, IUserClient, PluginIDs } from './tokens.js';
 
 const clientOf = (app: JupyterFrontEnd) => new HubClient(app.serviceManager.serverSettings);
 
@@ -29,4 +29,13 @@ export const serversClientPlugin: JupyterFrontEndPlugin<IServersClient> = {
   autoStart: true,
   provides: IServersClient,
   activate: clientOf,
+};
+
+/** MyDB: contexts, tables, queries, batch jobs, history, for the MyDB panel. */
+export const mydbClientPlugin: JupyterFrontEndPlugin<IMyDBClient> = {
+  id: PluginIDs.mydbClient,
+  description: 'The Orrery MyDB client, reaching the hub through the Jupyter server.',
+  autoStart: true,
+  provides: IMyDBClient,
+  activate: (app: JupyterFrontEnd) => new MyDBHubClient(app.serviceManager.serverSettings),
 };

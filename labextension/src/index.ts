@@ -1,10 +1,23 @@
 import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { groupsClientPlugin, serversClientPlugin, userClientPlugin } from './client-plugin.js';
+import {
+  groupsClientPlugin,
+  mydbClientPlugin,
+  serversClientPlugin,
+  userClientPlugin,
+} from './client-plugin.js';
 import { cullingPlugin } from './culling/plugin.js';
 import { groupsPlugin } from './groups/plugin.js';
+import { mydbPlugin } from './mydb/plugin.js';
 import { statusPlugin } from './status/plugin.js';
 
-export { HubClient, HubError, isHubError, requestHub } from './api.js';
+export {
+  HubClient,
+  HubError,
+  HubQueryError,
+  isHubError,
+  MyDBHubClient,
+  requestHub,
+} from './api.js';
 export * from './tokens.js';
 
 const plugins: JupyterFrontEndPlugin<unknown>[] = [
@@ -14,6 +27,8 @@ const plugins: JupyterFrontEndPlugin<unknown>[] = [
   groupsPlugin,
   statusPlugin,
   cullingPlugin,
+  mydbClientPlugin,
+  mydbPlugin,
 ];
 
 export default plugins;

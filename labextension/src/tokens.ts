@@ -15,6 +15,8 @@ export const PluginIDs = {
   groups: `${EXTENSION_ID}:groups`,
   status: `${EXTENSION_ID}:status`,
   culling: `${EXTENSION_ID}:culling`,
+  mydbClient: `${EXTENSION_ID}:mydb-client`,
+  mydb: `${EXTENSION_ID}:mydb`,
 } as const;
 
 /** Every user action is a command; the panel's buttons and the palette both run these. */
@@ -34,6 +36,19 @@ export enum CommandIDs {
   joinDomain = 'orrery:join-domain',
   leaveDomain = 'orrery:leave-domain',
   keepServerAlive = 'orrery:keep-server-alive',
+  openMyDB = 'orrery:mydb-open',
+  runQuery = 'orrery:mydb-run',
+  submitBatch = 'orrery:mydb-submit',
+  saveToMyDB = 'orrery:mydb-save',
+  plotResult = 'orrery:mydb-plot',
+  openInNotebook = 'orrery:mydb-open-in-notebook',
+  importTable = 'orrery:mydb-import',
+  exportTable = 'orrery:mydb-export',
+  dropTable = 'orrery:mydb-drop',
+  refreshMyDB = 'orrery:mydb-refresh',
+  cancelBatch = 'orrery:mydb-cancel-batch',
+  loadFromHistory = 'orrery:mydb-load-history',
+  rerunFromHistory = 'orrery:mydb-rerun-history',
 }
 
 /** Arguments the group commands accept; missing ones are asked for in a dialog. */
@@ -140,4 +155,117 @@ export const IGroupsClient = new Token<IGroupsClient>(
 export const IServersClient = new Token<IServersClient>(
   `${EXTENSION_ID}:IServersClient`,
   'The Orrery servers of the signed-in user, through the Jupyter server.',
+);
+
+// ---------------------------------------------------------------------------
+// MyDB (docs/mydb.md). The routes the hub already serves are typed from hub-api.ts; the
+// ones of this wave's contract that are not generated yet (batch, history, into, import,
+// export) are written here as the contract gives them, until `npm run contract` has them.
+// ---------------------------------------------------------------------------
+
+export type IMyDBContext = HubAnswer<'GET /mydb/contexts'>[number];
+export type IMyDBTable = HubAnswer<'GET /mydb/contexts/:context/tables'>[number];
+export type IMyDBColumn = IMyDBTable['columns'][number];
+/** The JSON answer of a quick query. */
+export type IQuickQueryJSON = HubAnswer<'POST /users/:name/mydb/query'>;
+
+/** A quick query's request body (contract: `context`, `session` and `into` are additions). */
+export interface IQuickQueryRequest {
+  sql: string;
+  context?: string;
+  max_rows?: number;
+  timeout_seconds?: number;
+  session?: string;
+  into?: string;
+}
+
+/** A quick query's answer in the format the hub chose (Arrow when it offers it). */
+export type IQuickQueryAnswer =
+  | { format: 'json'; body: IQuickQueryJSON }
+  | { format: 'arrow'; bytes: Uint8Array; truncated: boolean | null };
+
+/** The answer of a quick query with `into`. */
+export interface ISavedResult {
+  table: string;
+  row_count: number;
+  elapsed_ms: number;
+}
+
+export type BatchStatus = 'queued' | 'running' | 'finished' | 'failed' | 'cancelled';
+
+/** An error of a query; `position` is PostgreSQL's 1-based character offset in the SQL. */
+export interface IQueryError {
+  message: string;
+  position?: number | null;
+}
+
+export interface IBatchQuery {
+  id: number;
+  sql: string;
+  context: string;
+  table: string;
+  status: BatchStatus;
+  queue_position: number | null;
+  submitted_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  row_count: number | null;
+  error: IQueryError | null;
+}
+
+export interface IHistoryEntry {
+  id: number | string;
+  kind: 'quick' | 'batch';
+  sql: string;
+  context: string;
+  session: string | null;
+  submitted_at: string;
+  duration_ms: number | null;
+  row_count: number | null;
+  status: 'running' | 'finished' | 'failed' | 'cancelled' | 'timed_out' | 'queued';
+  error: IQueryError | null;
+  table: string | null;
+}
+
+export type ExportFormat = 'csv' | 'votable' | 'fits' | 'parquet';
+export type ImportFormat = 'csv' | 'votable' | 'fits';
+
+export interface IImportResult {
+  table: string;
+  row_count: number;
+  columns: { name: string; type: string }[];
+}
+
+/** MyDB: contexts, the schema browser, queries, batch jobs, history, tables in and out. */
+export interface IMyDBClient {
+  contexts(): Promise<IMyDBContext[]>;
+  tables(context: string): Promise<IMyDBTable[]>;
+  /** A quick query; asks for Arrow and takes JSON from hubs that do not offer it. */
+  query(user: string, request: IQuickQueryRequest): Promise<IQuickQueryAnswer>;
+  /** A quick query whose result becomes MyDB table `request.into`. */
+  saveInto(user: string, request: IQuickQueryRequest & { into: string }): Promise<ISavedResult>;
+  submitBatch(
+    user: string,
+    request: { sql: string; context?: string; table?: string },
+  ): Promise<IBatchQuery>;
+  listBatch(user: string, limit?: number): Promise<{ queries: IBatchQuery[]; total: number }>;
+  getBatch(user: string, id: HubId): Promise<IBatchQuery>;
+  cancelBatch(user: string, id: HubId): Promise<IBatchQuery>;
+  history(
+    user: string,
+    options?: { q?: string; limit?: number; offset?: number },
+  ): Promise<{ queries: IHistoryEntry[]; total: number }>;
+  exportTable(user: string, table: string, format: ExportFormat): Promise<Blob>;
+  importTable(
+    user: string,
+    table: string,
+    format: ImportFormat,
+    file: Blob,
+  ): Promise<IImportResult>;
+  dropTable(user: string, table: string): Promise<void>;
+}
+
+export const IMyDBClient = new Token<IMyDBClient>(
+  `${EXTENSION_ID}:IMyDBClient`,
+  'Orrery MyDB: contexts, tables, queries and batch jobs, through the Jupyter server.',
 );

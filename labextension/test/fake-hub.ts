@@ -4,18 +4,29 @@
  * shapes of the generated hub API types, so a change of the hub's contract breaks it. One `FakeHub` holds the state; `clientFor(name)` acts as that user.
  * Errors mirror the hub's contract (`{error, message}` with 4xx statuses).
  */
-import { HubError } from '../src/api.js';
+import { HubError, HubQueryError } from '../src/api.js';
 import type {
+  ExportFormat,
   GroupRole,
   HubId,
+  IBatchQuery,
   IComputeInfo,
   IDomain,
   IGroupDetail,
   IGroupSummary,
   IGroupsClient,
+  IHistoryEntry,
   IHubUser,
+  IImportResult,
   IInvitation,
+  IMyDBClient,
+  IMyDBContext,
+  IMyDBTable,
+  ImportFormat,
   InvitableRole,
+  IQuickQueryAnswer,
+  IQuickQueryRequest,
+  ISavedResult,
   IServerInfo,
   IServersClient,
   IUserClient,
@@ -49,6 +60,8 @@ export class FakeHub {
   cullAt = new Map<string, string | null>();
   /** Every call, as `user method args`, for assertions on what the model asked. */
   calls: string[] = [];
+  /** MyDB: contexts, tables, canned query answers, batch jobs, history. */
+  mydb = new FakeMyDB();
   private nextId = 1;
 
   addUser(...names: string[]): this {
@@ -76,7 +89,7 @@ export class FakeHub {
 const notFound = (message: string) => new HubError(404, 'not_found', message);
 const forbidden = (message: string) => new HubError(403, 'forbidden', message);
 
-export class FakeClient implements IUserClient, IGroupsClient, IServersClient {
+export class FakeClient implements IUserClient, IGroupsClient, IServersClient, IMyDBClient {
   /** When set, the next call rejects with it (then it is cleared). */
   failNext: HubError | null = null;
 
@@ -338,5 +351,305 @@ export class FakeClient implements IUserClient, IGroupsClient, IServersClient {
       new Date(Date.now() + 3 * 24 * 3600 * 1000).toISOString(),
     );
     return this.serverInfo(user, server);
+  }
+
+  // -------------------------------------------------------------------------
+  // MyDB, as the contract (MYDB-CONTRACT / docs/mydb.md) describes the routes
+  // -------------------------------------------------------------------------
+
+  private mydbRoute(route: FakeMyDBRoute, user?: string): FakeMyDB {
+    const m = this.hub.mydb;
+    if (m.missingRoutes.has(route)) {
+      throw new HubQueryError(404, 'not_found', `No API route ${route}`, null);
+    }
+    if (user !== undefined && user !== this.name) {
+      throw new HubError(403, 'forbidden', 'Only for yourself');
+    }
+    return m;
+  }
+
+  async contexts(): Promise<IMyDBContext[]> {
+    await this.enter('contexts');
+    const m = this.mydbRoute('contexts');
+    return m.contexts.map((c) => ({
+      ...c,
+      schema: c.name === 'mydb' ? `mydb_${this.name}` : c.schema,
+    }));
+  }
+
+  async tables(context: string): Promise<IMyDBTable[]> {
+    await this.enter('tables', context);
+    const m = this.mydbRoute('tables');
+    if (context === 'mydb') {
+      return [...m.mydbTables.values()].map((t) => t.table);
+    }
+    const tables = m.catalogTables.get(context);
+    if (!tables) {
+      throw notFound(`No context "${context}"`);
+    }
+    return tables;
+  }
+
+  async query(user: string, request: IQuickQueryRequest): Promise<IQuickQueryAnswer> {
+    await this.enter('query', user, request.context ?? 'mydb', request.sql);
+    const m = this.mydbRoute('query', user);
+    m.requests.push(request);
+    try {
+      const answer = m.answer(request);
+      m.record('quick', request, 'finished', null);
+      return answer;
+    } catch (e) {
+      m.record('quick', request, 'failed', null, e instanceof Error ? e.message : String(e));
+      throw e;
+    }
+  }
+
+  async saveInto(
+    user: string,
+    request: IQuickQueryRequest & { into: string },
+  ): Promise<ISavedResult> {
+    await this.enter('saveInto', user, request.into);
+    const m = this.mydbRoute('into', user);
+    if (m.mydbTables.has(request.into)) {
+      throw new HubError(409, 'conflict', `Table "${request.into}" exists`);
+    }
+    const answer = m.answer(request);
+    const rowCount = answer.format === 'json' ? answer.body.row_count : 0;
+    const columns =
+      answer.format === 'json'
+        ? answer.body.columns.map((c) => ({ name: c.name, type: c.type }))
+        : [];
+    m.addMyDBTable(request.into, columns, rowCount);
+    m.record('quick', request, 'finished', request.into);
+    return { table: request.into, row_count: rowCount, elapsed_ms: 3 };
+  }
+
+  async submitBatch(
+    user: string,
+    request: { sql: string; context?: string; table?: string },
+  ): Promise<IBatchQuery> {
+    await this.enter('submitBatch', user, request.sql);
+    const m = this.mydbRoute('batch', user);
+    const id = m.nextId++;
+    const job: IBatchQuery = {
+      id,
+      sql: request.sql,
+      context: request.context ?? 'mydb',
+      table: request.table ?? `batch_${id}`,
+      status: 'queued',
+      queue_position: m.batches.filter((b) => b.status === 'queued').length + 1,
+      submitted_at: CREATED,
+      started_at: null,
+      finished_at: null,
+      row_count: null,
+      error: null,
+    };
+    m.batches.unshift(job);
+    m.record('batch', request, 'queued', job.table);
+    return { ...job };
+  }
+
+  async listBatch(user: string, limit = 50): Promise<{ queries: IBatchQuery[]; total: number }> {
+    await this.enter('listBatch', user);
+    const m = this.mydbRoute('batch', user);
+    return { queries: m.batches.slice(0, limit).map((b) => ({ ...b })), total: m.batches.length };
+  }
+
+  async getBatch(user: string, id: HubId): Promise<IBatchQuery> {
+    await this.enter('getBatch', user, id);
+    return { ...this.mydbRoute('batch', user).batch(id) };
+  }
+
+  async cancelBatch(user: string, id: HubId): Promise<IBatchQuery> {
+    await this.enter('cancelBatch', user, id);
+    const job = this.mydbRoute('batch', user).batch(id);
+    if (job.status !== 'queued' && job.status !== 'running') {
+      throw new HubError(409, 'conflict', `Batch query ${id} is ${job.status}`);
+    }
+    job.status = 'cancelled';
+    job.queue_position = null;
+    return { ...job };
+  }
+
+  async history(
+    user: string,
+    options: { q?: string; limit?: number; offset?: number } = {},
+  ): Promise<{ queries: IHistoryEntry[]; total: number }> {
+    await this.enter('history', user, options.q ?? '');
+    const m = this.mydbRoute('history', user);
+    const all = m.historyEntries.filter((h) => !options.q || h.sql.includes(options.q));
+    const offset = options.offset ?? 0;
+    return { queries: all.slice(offset, offset + (options.limit ?? 50)), total: all.length };
+  }
+
+  async exportTable(user: string, table: string, format: ExportFormat): Promise<Blob> {
+    await this.enter('exportTable', user, table, format);
+    const t = this.mydbRoute('export', user).mydbTables.get(table);
+    if (!t) {
+      throw notFound(`No table "${table}"`);
+    }
+    return new Blob([`${t.table.columns.map((c) => c.name).join(',')}\n`], { type: 'text/csv' });
+  }
+
+  async importTable(
+    user: string,
+    table: string,
+    format: ImportFormat,
+    file: Blob,
+  ): Promise<IImportResult> {
+    await this.enter('importTable', user, table, format);
+    const m = this.mydbRoute('import', user);
+    if (m.mydbTables.has(table)) {
+      throw new HubError(409, 'conflict', `Table "${table}" exists`);
+    }
+    if (format !== 'csv') {
+      throw new HubError(400, 'invalid_input', 'The fake hub reads CSV only');
+    }
+    const [header = '', ...lines] = (await file.text()).trim().split('\n');
+    const columns = header.split(',').map((name) => ({ name, type: 'text' }));
+    m.addMyDBTable(table, columns, lines.length);
+    return { table, row_count: lines.length, columns };
+  }
+
+  async dropTable(user: string, table: string): Promise<void> {
+    await this.enter('dropTable', user, table);
+    const m = this.mydbRoute('drop', user);
+    if (!m.mydbTables.delete(table)) {
+      throw notFound(`No table "${table}"`);
+    }
+  }
+}
+
+/** Routes of the MyDB contract, by the names `missingRoutes` takes. */
+export type FakeMyDBRoute =
+  | 'contexts'
+  | 'tables'
+  | 'query'
+  | 'into'
+  | 'batch'
+  | 'history'
+  | 'import'
+  | 'export'
+  | 'drop';
+
+/** The MyDB side of the fake hub. */
+export class FakeMyDB {
+  contexts: IMyDBContext[] = [
+    {
+      name: 'mydb',
+      kind: 'mydb',
+      schema: 'mydb_user',
+      description: 'Your MyDB',
+      actions: ['read', 'write'],
+    },
+    {
+      name: 'stars',
+      kind: 'catalog',
+      schema: 'catalog_stars',
+      description: 'Hipparcos and Tycho stars',
+      actions: ['read', 'submitQuery'],
+    },
+  ];
+  catalogTables = new Map<string, IMyDBTable[]>([
+    [
+      'stars',
+      [
+        {
+          name: 'stars',
+          kind: 'table',
+          description: 'Stars to V = 9',
+          row_estimate: 125982,
+          columns: [
+            { name: 'id', type: 'bigint', unit: null, description: 'Row number' },
+            {
+              name: 'ra',
+              type: 'double precision',
+              unit: 'deg',
+              description: 'Right ascension (J2000)',
+            },
+            {
+              name: 'dec',
+              type: 'double precision',
+              unit: 'deg',
+              description: 'Declination (J2000)',
+            },
+            { name: 'vmag', type: 'real', unit: 'mag', description: 'Visual magnitude (V)' },
+          ],
+        },
+      ],
+    ],
+  ]);
+  mydbTables = new Map<string, { table: IMyDBTable }>();
+  batches: IBatchQuery[] = [];
+  historyEntries: IHistoryEntry[] = [];
+  /** Every quick query request, for assertions on what was sent. */
+  requests: IQuickQueryRequest[] = [];
+  /** Routes this hub does not serve: they answer 404 "No API route". */
+  missingRoutes = new Set<FakeMyDBRoute>();
+  nextId = 1;
+  /** How quick queries are answered; tests replace it. By default `SELECT 1 AS one` in JSON. */
+  answer: (request: IQuickQueryRequest) => IQuickQueryAnswer = () => ({
+    format: 'json',
+    body: {
+      columns: [{ name: 'one', type: 'integer' }],
+      rows: [[1]],
+      row_count: 1,
+      truncated: false,
+      command: 'SELECT',
+      elapsed_ms: 1,
+    },
+  });
+
+  addMyDBTable(name: string, columns: { name: string; type: string }[], rows: number): void {
+    this.mydbTables.set(name, {
+      table: {
+        name,
+        kind: 'table',
+        description: null,
+        row_estimate: rows,
+        columns: columns.map((c) => ({ ...c, unit: null, description: null })),
+      },
+    });
+  }
+
+  batch(id: HubId): IBatchQuery {
+    const job = this.batches.find((b) => b.id === Number(id));
+    if (!job) {
+      throw notFound(`No batch query ${id}`);
+    }
+    return job;
+  }
+
+  /** Move a job on, as the hub's batch runner would. */
+  advance(id: HubId, status: IBatchQuery['status'], rowCount: number | null = null): void {
+    const job = this.batch(id);
+    job.status = status;
+    job.queue_position = status === 'queued' ? job.queue_position : null;
+    job.row_count = rowCount;
+    if (status === 'finished') {
+      this.addMyDBTable(job.table, [{ name: 'n', type: 'bigint' }], rowCount ?? 0);
+    }
+  }
+
+  record(
+    kind: 'quick' | 'batch',
+    request: { sql: string; context?: string },
+    status: IHistoryEntry['status'],
+    table: string | null,
+    error?: string,
+  ): void {
+    this.historyEntries.unshift({
+      id: this.nextId++,
+      kind,
+      sql: request.sql,
+      context: request.context ?? 'mydb',
+      session: null,
+      submitted_at: CREATED,
+      duration_ms: 2,
+      row_count: null,
+      status,
+      error: error ? { message: error } : null,
+      table,
+    });
   }
 }

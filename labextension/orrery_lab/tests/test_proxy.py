@@ -110,3 +110,27 @@ async def test_a_request_without_jupyter_credentials_is_refused(
     )
     assert response.code == 403
     assert fake_hub.seen == []
+
+
+async def test_a_plain_accept_is_forwarded_and_arrow_answers_come_back_whole(lab_fetch, fake_hub):
+    arrow = "application/vnd.apache.arrow.stream"
+    payload = bytes(range(256)) * 4
+    fake_hub.answer = (200, {"Content-Type": arrow, "Orrery-Truncated": "true"}, payload)
+    response = await lab_fetch(
+        "users/alice/mydb/query",
+        method="POST",
+        body={"sql": "SELECT 1"},
+        headers={"Accept": f"{arrow}, application/json;q=0.5"},
+    )
+    assert response.code == 200
+    assert response.body == payload
+    assert response.headers["Content-Type"] == arrow
+    assert response.headers["Orrery-Truncated"] == "true"
+    [seen] = fake_hub.seen
+    assert seen.headers["Accept"] == f"{arrow}, application/json;q=0.5"
+
+
+async def test_an_odd_accept_asks_the_hub_for_json(lab_fetch, fake_hub):
+    await lab_fetch("groups", headers={"Accept": 'text/html; q="<x>"'})
+    await lab_fetch("groups", headers={"Accept": "a" * 300})
+    assert [s.headers["Accept"] for s in fake_hub.seen] == ["application/json"] * 2

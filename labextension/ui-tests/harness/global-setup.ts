@@ -10,7 +10,8 @@ import {
   checkPrerequisites,
   createDatabase,
   createHubUser,
-  dropDatabase,
+  dropRunDatabases,
+  loadCatalogs,
   REPO_ROOT,
   type Service,
   startHub,
@@ -41,7 +42,7 @@ export default async function globalSetup(config: FullConfig): Promise<() => Pro
   const teardown = async () => {
     await Promise.all(services.reverse().map((s) => stop(s)));
     if (databaseMade && !process.env.ORRERY_UI_KEEP_DB) {
-      await dropDatabase(database);
+      await dropRunDatabases(database);
     }
   };
 
@@ -50,6 +51,7 @@ export default async function globalSetup(config: FullConfig): Promise<() => Pro
     databaseMade = true;
     const hub = await startHub(databaseUrl, runDir);
     services.push(hub.service);
+    await loadCatalogs(databaseUrl, hub.port);
 
     const accounts = await Promise.all(
       USER_NAMES.map(

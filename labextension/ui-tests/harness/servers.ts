@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -113,6 +113,27 @@ function galataExtensionPath(): string {
   ).trim();
 }
 
+/**
+ * The extension folders the labs load besides the installed ones, made in `runDir`:
+ * Galata's helper, and this checkout's own build of the Orrery extension when there is one
+ * (`npm run build -w labextension`), so a test runs the code it tests even when the venv
+ * holds another checkout's wheel. JupyterLab looks in extra paths first.
+ */
+function extraExtensionsPath(runDir: string): string {
+  const dir = join(runDir, 'labextensions');
+  if (existsSync(dir)) return dir;
+  mkdirSync(join(dir, '@orrery'), { recursive: true });
+  const galata = galataExtensionPath();
+  for (const entry of readdirSync(galata)) {
+    symlinkSync(join(galata, entry), join(dir, entry));
+  }
+  const built = join(REPO_ROOT, 'labextension', 'orrery_lab', 'labextension');
+  if (existsSync(join(built, 'package.json'))) {
+    symlinkSync(built, join(dir, '@orrery', 'labextension'));
+  }
+  return dir;
+}
+
 // ---------------------------------------------------------------------------
 // PostgreSQL
 // ---------------------------------------------------------------------------
@@ -131,6 +152,39 @@ export async function createDatabase(name: string): Promise<string> {
     await client.end();
   }
   return `${PG_BASE}/${name}`;
+}
+
+/**
+ * Drop the run's databases and what its hub made server-wide: the science database beside
+ * the hub's and the MyDB roles named after the hub's deployment identity.
+ */
+export async function dropRunDatabases(name: string): Promise<void> {
+  let identity: string | undefined;
+  const hubDb = new pg.Client({ connectionString: `${PG_BASE}/${name}` });
+  try {
+    await hubDb.connect();
+    identity = (await hubDb.query('SELECT id FROM deployment')).rows[0]?.id;
+  } catch {
+    identity = undefined;
+  } finally {
+    await hubDb.end().catch(() => undefined);
+  }
+  await dropDatabase(name);
+  await dropDatabase(`${name}_science`);
+  if (!identity) return;
+  const client = new pg.Client({ connectionString: `${PG_BASE}/postgres` });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      "SELECT rolname FROM pg_roles WHERE rolname LIKE 'orrery\\_' || $1 || '\\_u\\_%'",
+      [identity],
+    );
+    for (const { rolname } of rows) {
+      await client.query(`DROP ROLE ${pg.escapeIdentifier(rolname)}`);
+    }
+  } finally {
+    await client.end();
+  }
 }
 
 export async function dropDatabase(name: string): Promise<void> {
@@ -181,6 +235,21 @@ export async function startHub(databaseUrl: string, logDir: string) {
     service.log,
   );
   return { service, url, port };
+}
+
+/**
+ * Load the catalogs (stars, ngc) into the run's science database with the hub's CLI, from
+ * `.orrery/data/kstars` (scripts/fetch-catalogs.sh fetches it).
+ */
+export async function loadCatalogs(databaseUrl: string, hubPort: number): Promise<void> {
+  const data = join(REPO_ROOT, '.orrery', 'data', 'kstars');
+  if (!existsSync(join(data, 'stars.dat'))) {
+    throw new Error(`No catalog data in ${data}: run scripts/fetch-catalogs.sh`);
+  }
+  await run(TSX, ['hub/src/cli.ts', 'load-catalogs', '--data', data], {
+    cwd: REPO_ROOT,
+    env: hubEnv(databaseUrl, hubPort),
+  });
 }
 
 /** Create a hub account and an API token for it with the hub's own CLI. */
@@ -247,6 +316,11 @@ export async function startLab(
     PATH: `${join(VENV, 'bin')}:${process.env.PATH ?? ''}`,
     ORRERY_HUB_URL: hubUrl,
     ORRERY_API_TOKEN: hubToken,
+    // This checkout's server extension (the hub proxy) and `orrery` client, for the lab and
+    // its kernels, as the compute image installs them.
+    PYTHONPATH: [join(REPO_ROOT, 'labextension'), join(REPO_ROOT, 'client', 'python')]
+      .concat(process.env.PYTHONPATH ? [process.env.PYTHONPATH] : [])
+      .join(':'),
     JUPYTER_CONFIG_DIR: join(home, 'config'),
     JUPYTER_DATA_DIR: join(home, 'data'),
     JUPYTER_RUNTIME_DIR: join(home, 'runtime'),
@@ -269,7 +343,7 @@ export async function startLab(
       // Galata drives JupyterLab through window.jupyterapp and its in-page helpers, an
       // extension JupyterLab ships in its `galata` folder (as configure_jupyter_server does).
       '--LabApp.expose_app_in_browser=True',
-      `--LabServerApp.extra_labextensions_path=${galataExtensionPath()}`,
+      `--LabServerApp.extra_labextensions_path=${extraExtensionsPath(runDir)}`,
     ],
     env,
     home,
