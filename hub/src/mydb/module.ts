@@ -33,9 +33,30 @@ export const mydbModule: FeatureModule<MydbService> = {
           maxRows: quickMaxRows,
           perUser: quickPerUser,
         },
+        batch: {
+          timeoutSeconds: config.mydb.batchTimeoutSeconds,
+          perUser: config.mydb.batchPerUser,
+          total: config.mydb.batchTotal,
+          queuedPerUser: config.mydb.batchQueuedPerUser,
+          pollSeconds: config.mydb.batchPollSeconds,
+          staleSeconds: config.mydb.batchStaleSeconds,
+        },
+        sessions: {
+          idleSeconds: config.mydb.sessionIdleSeconds,
+          perUser: config.mydb.sessionsPerUser,
+        },
+        log,
       });
       hub.accountRemovers.add('mydb', (removal) => mydb.removeAccount(removal));
-      return { service: mydb, close: () => science.pool.end() };
+      return {
+        service: mydb,
+        // Batch queries start once the hub serves requests; they stop before the pool closes.
+        start: () => mydb.start(),
+        close: async () => {
+          await mydb.close();
+          await science.pool.end();
+        },
+      };
     } catch (err) {
       await science.pool.end();
       throw err;

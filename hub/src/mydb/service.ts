@@ -6,8 +6,13 @@ import type { AccountRemoval } from '../accounts/store.ts';
 import { findUserByName, lockUser } from '../accounts/store.ts';
 import type { Actor } from '../auth/actor.ts';
 import { type Db, inTransaction } from '../db/pool.ts';
-import { Forbidden, NotFound } from '../errors.ts';
+import { DomainError, Forbidden, NotFound, TimedOut } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { BatchQueries, type OwnSpace } from './batch/queries.ts';
+import { type BatchLimits, BatchRunner } from './batch/runner.ts';
 import { DatabaseContexts } from './contexts.ts';
+import { deleteHistory, type HistoryFilter, QueryHistory } from './history.ts';
+import { intoExecutor } from './into.ts';
 import { roleNameFor, rolePassword, schemaNameFor } from './names.ts';
 import {
   QuickQueries,
@@ -15,7 +20,11 @@ import {
   type QuickQueryLimits,
   type QuickQueryRequest,
 } from './query.ts';
+import { searchPathOf } from './queryContext.ts';
+import type { RoleLogin } from './queryRun.ts';
+import { tableExists, tableNameOf, tableTakenError } from './resultTable.ts';
 import type { ScienceDatabase } from './science.ts';
+import { QuerySessions, type SessionLimits } from './sessions.ts';
 import { dropSpace, provisionSpace, type RoleLimits, usedBytes } from './spaces.ts';
 import { deleteSpace, findSpace, insertSpace, type SpaceRecord } from './store.ts';
 
@@ -29,6 +38,22 @@ export interface MydbOptions {
   /** The science database's URL; quick queries log in to it as the user's role. */
   scienceUrl: string;
   quick: QuickQueryLimits;
+  batch: BatchLimits;
+  sessions: SessionLimits;
+  log: Logger;
+}
+
+/** A quick query's optional modes (docs/mydb.md, "Sessions" and "Batch queries"). */
+export interface QuickQueryModes {
+  session?: string;
+  into?: string;
+  context?: string;
+}
+
+export interface IntoAnswer {
+  table: string;
+  row_count: number;
+  elapsed_ms: number;
 }
 
 export interface MydbSpace {
@@ -43,6 +68,10 @@ export class MydbService {
   /** The contexts (MyDB and catalogs) users may query, and the schema browser. */
   readonly contexts: DatabaseContexts;
   private readonly quick: QuickQueries;
+  /** Every query's record, quick and batch. */
+  readonly history: QueryHistory;
+  readonly sessions: QuerySessions;
+  readonly batch: BatchQueries;
 
   constructor(
     private readonly db: Db,
@@ -51,6 +80,38 @@ export class MydbService {
   ) {
     this.contexts = new DatabaseContexts(db, science);
     this.quick = new QuickQueries(db, science.pool, options.quick);
+    this.history = new QueryHistory(db, options.log);
+    this.sessions = new QuerySessions(science.pool, options.sessions, options.log);
+    const runner = new BatchRunner(
+      db,
+      science.pool,
+      {
+        loginFor: async (userId, context) => {
+          const space = await findSpace(db, userId);
+          if (!space) throw new NotFound('mydb', 'The account’s MyDB is gone');
+          const searchPath = await searchPathOf(db, userId, context, space.schemaName);
+          return {
+            login: this.loginOf(userId, space.roleName, searchPath),
+            schema: space.schemaName,
+          };
+        },
+        roleOf: async (userId) => (await findSpace(db, userId))?.roleName,
+      },
+      options.batch,
+      options.log,
+    );
+    this.batch = new BatchQueries(db, science.pool, runner, options.batch);
+  }
+
+  /** The hub listens: the batch runner starts taking work. */
+  start(): void {
+    this.batch.runner.start();
+  }
+
+  /** Stop the runner (its queries are failed as the hub's) and close every session. */
+  async close(): Promise<void> {
+    await this.batch.runner.close();
+    this.sessions.closeAll();
   }
 
   /** The user's space, made now if they have none. */
@@ -91,21 +152,104 @@ export class MydbService {
   async quickQuery(
     actor: Actor,
     username: string,
-    request: QuickQueryRequest,
-  ): Promise<QuickQueryAnswer> {
+    request: QuickQueryRequest & QuickQueryModes,
+  ): Promise<QuickQueryAnswer | IntoAnswer> {
     const user = await findUserByName(this.db, username);
     if (!user) throw new NotFound('user', `No user named "${username}"`);
     if (user.id !== actor.userId)
       throw new Forbidden('own_mydb_queries', 'You can only run queries in your own MyDB');
     const space = await this.spaceOf(actor, username);
+    const login = this.loginOf(user.id, space.role, [space.schema]);
+    return this.runQuick(actor, space.schema, login, request);
+  }
+
+  /**
+   * A quick query with its history record, on a session's connection when it names one, saved
+   * as a table when it says `into`. The record's failures never change the answer.
+   */
+  private async runQuick(
+    actor: Actor,
+    schema: string,
+    login: RoleLogin,
+    request: QuickQueryRequest & QuickQueryModes,
+  ): Promise<QuickQueryAnswer | IntoAnswer> {
+    const table = request.into === undefined ? null : tableNameOf(request.into);
+    if (table && (await tableExists(this.science.pool, schema, table)))
+      throw tableTakenError(table);
+    const session = request.session;
+    const recordId = await this.history.started({
+      userId: actor.userId,
+      sql: request.sql,
+      context: request.context ?? 'mydb',
+      session: session ?? null,
+      table,
+    });
+    let written = 0;
+    const sessionOf = session
+      ? { sessions: this.sessions, userId: actor.userId, name: session }
+      : undefined;
+    const execute = table
+      ? intoExecutor({ schema, table, written: (rows) => void (written = rows) }, sessionOf)
+      : session
+        ? this.sessions.executor(actor.userId, session)
+        : undefined;
+    try {
+      const answer = await this.quick.run(actor, login, request, execute);
+      const rowCount = table ? written : answer.row_count;
+      await this.history.ended(recordId, 'finished', { rowCount });
+      return table ? { table, row_count: written, elapsed_ms: answer.elapsed_ms } : answer;
+    } catch (err) {
+      await this.history.ended(recordId, err instanceof TimedOut ? 'timed_out' : 'failed', {
+        error:
+          err instanceof DomainError || (err as { code?: string }).code
+            ? (err as Error).message
+            : 'internal error',
+      });
+      throw err;
+    }
+  }
+
+  /** The caller's own space for batch queries (made now if need be). */
+  async ownSpace(actor: Actor, username: string): Promise<OwnSpace> {
+    const user = await findUserByName(this.db, username);
+    if (!user) throw new NotFound('user', `No user named "${username}"`);
+    if (user.id !== actor.userId)
+      throw new Forbidden('own_mydb_queries', 'You can only run queries in your own MyDB');
+    const space = await this.spaceOf(actor, username);
+    return {
+      userId: user.id,
+      schema: space.schema,
+      role: space.role,
+      checkContext: async (context) => {
+        await searchPathOf(this.db, user.id, context, space.schema);
+      },
+    };
+  }
+
+  /** The caller's query history (their own only). */
+  async historyOf(actor: Actor, username: string, filter: HistoryFilter) {
+    const user = await findUserByName(this.db, username);
+    if (!user) throw new NotFound('user', `No user named "${username}"`);
+    if (user.id !== actor.userId)
+      throw new Forbidden('own_mydb_queries', 'You can only see your own query history');
+    return this.history.list(user.id, filter);
+  }
+
+  /** Close the caller's session `name` (nothing to close is fine). */
+  async closeSession(actor: Actor, username: string, name: string): Promise<void> {
+    const user = await findUserByName(this.db, username);
+    if (!user) throw new NotFound('user', `No user named "${username}"`);
+    if (user.id !== actor.userId)
+      throw new Forbidden('own_mydb_queries', 'You can only close your own sessions');
+    this.sessions.close(user.id, name);
+  }
+
+  /** How the user's role logs in to the science database, seeing `searchPath`. */
+  private loginOf(userId: number, role: string, searchPath: string[]): RoleLogin {
     const url = new URL(this.options.scienceUrl);
-    url.username = encodeURIComponent(space.role);
-    url.password = encodeURIComponent(this.passwordOf(user.id));
-    return this.quick.run(
-      actor,
-      { role: space.role, url: url.toString(), searchPath: [space.schema] },
-      request,
-    );
+    url.username = encodeURIComponent(role);
+    url.password = encodeURIComponent(this.passwordOf(userId));
+    return { role, url: url.toString(), searchPath };
   }
 
   /** The password the user's role logs in with (derived, never stored). */
@@ -115,6 +259,8 @@ export class MydbService {
 
   /** Account remover: the schema with all its tables, then the role, then the hub's record. */
   async removeAccount(removal: AccountRemoval): Promise<void> {
+    this.sessions.closeAllOf(removal.userId);
+    await deleteHistory(this.db, removal.userId);
     const space = await findSpace(this.db, removal.userId);
     if (!space) return;
     await dropSpace(this.science, { role: space.roleName, schema: space.schemaName });
