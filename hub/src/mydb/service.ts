@@ -189,7 +189,16 @@ export class MydbService {
       ? { sessions: this.sessions, userId: actor.userId, name: session }
       : undefined;
     const execute = table
-      ? intoExecutor({ schema, table, written: (rows) => void (written = rows) }, sessionOf)
+      ? intoExecutor(
+          {
+            schema,
+            table,
+            written: (rows) => {
+              written = rows;
+            },
+          },
+          sessionOf,
+        )
       : session
         ? this.sessions.executor(actor.userId, session)
         : undefined;
