@@ -45,7 +45,10 @@ export async function provisionSpace(science: ScienceDatabase, spec: SpaceSpec):
     await client.query(`ALTER ROLE ${role} SET temp_file_limit = '${tempFileLimitMb}MB'`);
     await client.query(`ALTER ROLE ${role} SET work_mem = '${workMemMb}MB'`);
     await client.query(`ALTER ROLE ${role} SET statement_timeout = '${statementTimeoutSeconds}s'`);
-    await client.query(`GRANT CONNECT ON DATABASE ${pg.escapeIdentifier(science.name)} TO ${role}`);
+    // TEMPORARY: sessions' temp tables (docs/mydb.md, "Sessions"); they go with the session.
+    await client.query(
+      `GRANT CONNECT, TEMPORARY ON DATABASE ${pg.escapeIdentifier(science.name)} TO ${role}`,
+    );
     const owner = await client.query(
       `SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = $1`,
       [spec.schema],
