@@ -213,3 +213,15 @@ test('the account’s history and sessions go with it', async () => {
   );
   assert.equal(left[0].n, 0);
 });
+
+test('a query is answered even when its history cannot be written', async () => {
+  await db.query('ALTER TABLE mydb_queries RENAME TO mydb_queries_away');
+  try {
+    const answer = await query(alice, 'alice', { sql: 'SELECT 41 + 1 AS answer' });
+    assert.equal(answer.status, 200, answer.text);
+    assert.deepEqual(answer.json.rows, [[42]]);
+  } finally {
+    await db.query('ALTER TABLE mydb_queries_away RENAME TO mydb_queries');
+  }
+  assert.ok(hub.logLines.some((line) => line.includes('could not record a MyDB query')));
+});
