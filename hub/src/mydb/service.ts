@@ -6,13 +6,12 @@ import type { AccountRemoval } from '../accounts/store.ts';
 import { findUserByName, lockUser } from '../accounts/store.ts';
 import type { Actor } from '../auth/actor.ts';
 import { type Db, inTransaction } from '../db/pool.ts';
-import { DomainError, Forbidden, NotFound, TimedOut } from '../errors.ts';
+import { Forbidden, NotFound } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { BatchQueries, type OwnSpace } from './batch/queries.ts';
 import { type BatchLimits, BatchRunner } from './batch/runner.ts';
 import { DatabaseContexts } from './contexts.ts';
 import { deleteHistory, type HistoryFilter, QueryHistory } from './history.ts';
-import { intoExecutor } from './into.ts';
 import { roleNameFor, rolePassword, schemaNameFor } from './names.ts';
 import {
   QuickQueries,
@@ -22,7 +21,11 @@ import {
 } from './query.ts';
 import { searchPathOf } from './queryContext.ts';
 import type { RoleLogin } from './queryRun.ts';
-import { tableExists, tableNameOf, tableTakenError } from './resultTable.ts';
+import {
+  type IntoAnswer,
+  type QuickQueryModeFields as Modes,
+  QuickQueryModes,
+} from './quickModes.ts';
 import type { ScienceDatabase } from './science.ts';
 import { QuerySessions, type SessionLimits } from './sessions.ts';
 import { dropSpace, provisionSpace, type RoleLimits, usedBytes } from './spaces.ts';
@@ -43,19 +46,6 @@ export interface MydbOptions {
   log: Logger;
 }
 
-/** A quick query's optional modes (docs/mydb.md, "Sessions" and "Batch queries"). */
-export interface QuickQueryModes {
-  session?: string;
-  into?: string;
-  context?: string;
-}
-
-export interface IntoAnswer {
-  table: string;
-  row_count: number;
-  elapsed_ms: number;
-}
-
 export interface MydbSpace {
   schema: string;
   role: string;
@@ -68,6 +58,8 @@ export class MydbService {
   /** The contexts (MyDB and catalogs) users may query, and the schema browser. */
   readonly contexts: DatabaseContexts;
   private readonly quick: QuickQueries;
+  /** Quick queries with their history, sessions and `into`. */
+  private readonly modes: QuickQueryModes;
   /** Every query's record, quick and batch. */
   readonly history: QueryHistory;
   readonly sessions: QuerySessions;
@@ -82,6 +74,7 @@ export class MydbService {
     this.quick = new QuickQueries(db, science.pool, options.quick);
     this.history = new QueryHistory(db, options.log);
     this.sessions = new QuerySessions(science.pool, options.sessions, options.log);
+    this.modes = new QuickQueryModes(this.quick, this.history, this.sessions, science.pool);
     const runner = new BatchRunner(
       db,
       science.pool,
@@ -152,7 +145,7 @@ export class MydbService {
   async quickQuery(
     actor: Actor,
     username: string,
-    request: QuickQueryRequest & QuickQueryModes,
+    request: QuickQueryRequest & Modes,
   ): Promise<QuickQueryAnswer | IntoAnswer> {
     const user = await findUserByName(this.db, username);
     if (!user) throw new NotFound('user', `No user named "${username}"`);
@@ -160,97 +153,40 @@ export class MydbService {
       throw new Forbidden('own_mydb_queries', 'You can only run queries in your own MyDB');
     const space = await this.spaceOf(actor, username);
     const login = this.loginOf(user.id, space.role, [space.schema]);
-    return this.runQuick(actor, space.schema, login, request);
-  }
-
-  /**
-   * A quick query with its history record, on a session's connection when it names one, saved
-   * as a table when it says `into`. The record's failures never change the answer.
-   */
-  private async runQuick(
-    actor: Actor,
-    schema: string,
-    login: RoleLogin,
-    request: QuickQueryRequest & QuickQueryModes,
-  ): Promise<QuickQueryAnswer | IntoAnswer> {
-    const table = request.into === undefined ? null : tableNameOf(request.into);
-    if (table && (await tableExists(this.science.pool, schema, table)))
-      throw tableTakenError(table);
-    const session = request.session;
-    const recordId = await this.history.started({
-      userId: actor.userId,
-      sql: request.sql,
-      context: request.context ?? 'mydb',
-      session: session ?? null,
-      table,
-    });
-    let written = 0;
-    const sessionOf = session
-      ? { sessions: this.sessions, userId: actor.userId, name: session }
-      : undefined;
-    const execute = table
-      ? intoExecutor(
-          {
-            schema,
-            table,
-            written: (rows) => {
-              written = rows;
-            },
-          },
-          sessionOf,
-        )
-      : session
-        ? this.sessions.executor(actor.userId, session)
-        : undefined;
-    try {
-      const answer = await this.quick.run(actor, login, request, execute);
-      const rowCount = table ? written : answer.row_count;
-      await this.history.ended(recordId, 'finished', { rowCount });
-      return table ? { table, row_count: written, elapsed_ms: answer.elapsed_ms } : answer;
-    } catch (err) {
-      await this.history.ended(recordId, err instanceof TimedOut ? 'timed_out' : 'failed', {
-        error:
-          err instanceof DomainError || (err as { code?: string }).code
-            ? (err as Error).message
-            : 'internal error',
-      });
-      throw err;
-    }
+    return this.modes.run(actor, space.schema, login, request);
   }
 
   /** The caller's own space for batch queries (made now if need be). */
   async ownSpace(actor: Actor, username: string): Promise<OwnSpace> {
-    const user = await findUserByName(this.db, username);
-    if (!user) throw new NotFound('user', `No user named "${username}"`);
-    if (user.id !== actor.userId)
-      throw new Forbidden('own_mydb_queries', 'You can only run queries in your own MyDB');
+    const userId = await this.ownUserId(actor, username);
     const space = await this.spaceOf(actor, username);
     return {
-      userId: user.id,
+      userId,
       schema: space.schema,
       role: space.role,
       checkContext: async (context) => {
-        await searchPathOf(this.db, user.id, context, space.schema);
+        await searchPathOf(this.db, userId, context, space.schema);
       },
     };
   }
 
   /** The caller's query history (their own only). */
   async historyOf(actor: Actor, username: string, filter: HistoryFilter) {
-    const user = await findUserByName(this.db, username);
-    if (!user) throw new NotFound('user', `No user named "${username}"`);
-    if (user.id !== actor.userId)
-      throw new Forbidden('own_mydb_queries', 'You can only see your own query history');
-    return this.history.list(user.id, filter);
+    return this.history.list(await this.ownUserId(actor, username), filter);
   }
 
   /** Close the caller's session `name` (nothing to close is fine). */
   async closeSession(actor: Actor, username: string, name: string): Promise<void> {
+    this.sessions.close(await this.ownUserId(actor, username), name);
+  }
+
+  /** The id of the user `username`, who must be the caller (admins included: queries are one's own). */
+  private async ownUserId(actor: Actor, username: string): Promise<number> {
     const user = await findUserByName(this.db, username);
     if (!user) throw new NotFound('user', `No user named "${username}"`);
     if (user.id !== actor.userId)
-      throw new Forbidden('own_mydb_queries', 'You can only close your own sessions');
-    this.sessions.close(user.id, name);
+      throw new Forbidden('own_mydb_queries', 'You can only use your own MyDB queries');
+    return user.id;
   }
 
   /** How the user's role logs in to the science database, seeing `searchPath`. */
