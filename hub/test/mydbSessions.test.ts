@@ -10,7 +10,7 @@ import pg from 'pg';
 import { loadConfig, scienceDatabaseUrlOf } from '../src/config.ts';
 import { type Client, signUp, startTestHub, type TestHub } from './support.ts';
 
-const IDLE_SECONDS = 2;
+const IDLE_SECONDS = 4;
 
 let hub: TestHub;
 let db: pg.Pool;
@@ -118,13 +118,22 @@ test('a third session is refused; closing one frees its place and its temp table
   assert.match(reopened.json.message, /"picks" does not exist/);
 });
 
-test('an idle session closes by itself', async () => {
-  await waitBackends(2);
-  // Both sessions were last used above; after the idle time their backends are gone.
+test('an idle session closes by itself, its temp tables with it', async () => {
+  await closeSession(alice, 'alice', 'work');
+  await closeSession(alice, 'alice', 'other');
+  await waitBackends(0);
+  const made = await query(alice, 'alice', {
+    sql: 'CREATE TEMP TABLE brief AS SELECT 1 AS b',
+    session: 'idle',
+  });
+  assert.equal(made.status, 200, made.text);
+  assert.equal(await sessionBackends(), 1);
   await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000 + 500));
   await waitBackends(0);
-  const fresh = await query(alice, 'alice', { sql: 'SELECT 1', session: 'third' });
-  assert.equal(fresh.status, 200, fresh.text);
+  const fresh = await query(alice, 'alice', { sql: 'SELECT b FROM brief', session: 'idle' });
+  assert.equal(fresh.status, 400, fresh.text);
+  assert.match(fresh.json.message, /"brief" does not exist/);
+  assert.equal((await closeSession(alice, 'alice', 'idle')).status, 204);
 });
 
 test('a session query past the time limit ends the session, and says so', async () => {
