@@ -126,3 +126,45 @@ test('one running per user here: the second waits first in line, another user ru
   ] as const)
     assert.equal((await client.post(`/hub/api/users/${name}/mydb/batch/${id}/cancel`)).status, 200);
 });
+
+test('two hubs on one database share the caps: never more running than the total', async () => {
+  const other = await startHub(
+    testConfig(database.url, { secretKey, mydb: batchTestMydb() }),
+    createLogger('warn'),
+  );
+  try {
+    const sleep = { sql: 'SELECT 1 AS s FROM pg_sleep(3600)' };
+    const submitted: [Client, string, number][] = [];
+    // Four users, one query each, half through each hub: the total cap (3) holds one back.
+    for (const [index, name] of ['carol', 'dave', 'erin', 'frank'].entries()) {
+      const url = index % 2 ? other.url : second!.url;
+      const client = await signUp(url, name);
+      const answer = await client.post(`/hub/api/users/${name}/mydb/batch`, sleep);
+      assert.equal(answer.status, 202, answer.text);
+      submitted.push([client, name, answer.json.id]);
+    }
+    const statuses = async () =>
+      Promise.all(
+        submitted.map(
+          async ([client, name, id]) =>
+            (await client.get(`/hub/api/users/${name}/mydb/batch/${id}`)).json.status as string,
+        ),
+      );
+    const deadline = Date.now() + 10_000;
+    while ((await statuses()).filter((status) => status === 'running').length < 3) {
+      if (Date.now() > deadline) throw new Error('three queries never ran');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // Both runners poll every second; give them several chances to overrun the cap.
+    for (let i = 0; i < 30; i++) {
+      const now = await statuses();
+      assert.equal(now.filter((status) => status === 'running').length, 3, now.join());
+      assert.equal(now.filter((status) => status === 'queued').length, 1, now.join());
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    for (const [client, name, id] of submitted)
+      await client.post(`/hub/api/users/${name}/mydb/batch/${id}/cancel`);
+  } finally {
+    await other.close();
+  }
+});
