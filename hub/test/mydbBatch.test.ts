@@ -291,3 +291,20 @@ test('the history of batch queries shows their table and status', async () => {
   assert.match(entry.error, /nosuch/);
   assert.equal(typeof entry.duration_ms, 'number');
 });
+
+test('submissions and cancels are in the activity log', async () => {
+  const db = new pg.Pool({ connectionString: hub.databaseUrl, max: 1 });
+  try {
+    const { rows } = await db.query(
+      `SELECT a.payload FROM activity a JOIN users u ON u.id = a.user_id
+        WHERE u.name = 'alice' AND a.type = 'mydb.batch' ORDER BY a.id`,
+    );
+    const submitted = rows.filter((row) => row.payload.status === 'submitted');
+    const cancelled = rows.filter((row) => row.payload.status === 'cancelled');
+    assert.ok(submitted.some((row) => row.payload.sql.includes('generate_series(1, 5)')));
+    assert.ok(cancelled.some((row) => row.payload.was === 'queued'));
+    assert.ok(cancelled.some((row) => row.payload.was === 'running'));
+  } finally {
+    await db.end();
+  }
+});

@@ -162,6 +162,7 @@ export class MydbService {
     const space = await this.spaceOf(actor, username);
     return {
       userId,
+      address: actor.address,
       schema: space.schema,
       role: space.role,
       checkContext: async (context) => {

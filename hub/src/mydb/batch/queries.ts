@@ -3,9 +3,11 @@
  * at one, cancel. Running them is runner.ts.
  */
 import { lockUser } from '../../accounts/store.ts';
-import type { Db } from '../../db/pool.ts';
+import { recordActivity } from '../../activity/store.ts';
+import type { Db, Queryable } from '../../db/pool.ts';
 import { inTransaction } from '../../db/pool.ts';
 import { Conflict, LimitReached, NotFound } from '../../errors.ts';
+import { clip } from '../../log.ts';
 import type { QueryStatus } from '../queryStatus.ts';
 import { transition } from '../queryStatus.ts';
 import { tableExists, tableNameOf, tableTakenError } from '../resultTable.ts';
@@ -37,6 +39,8 @@ export interface BatchQueryView {
 /** The user's own space, resolved by the service: who, where their tables go, and their role. */
 export interface OwnSpace {
   userId: number;
+  /** Where the request came from, for the activity log. */
+  address: string | null;
   schema: string;
   role: string;
   /** Throws NotFound for a context the user may not query. */
@@ -72,13 +76,15 @@ export class BatchQueries {
           `You already have ${queued} batch queries waiting (the limit is ${this.limits.queuedPerUser}); cancel some or wait`,
           { retryAfterSeconds: 60 },
         );
-      return insertBatch(client, {
+      const id = await insertBatch(client, {
         userId: space.userId,
         sql: request.sql,
         context,
         table,
         timeoutSeconds,
       });
+      await this.record(client, space, { id, status: 'submitted', sql: clip(request.sql, 1000) });
+      return id;
     });
     this.runner.kick();
     return this.get(space.userId, id);
@@ -109,6 +115,7 @@ export class BatchQueries {
       if (!status) throw new NotFound('batch_query', `You have no batch query ${id}`);
       if (!(await transition(client, id, 'cancelled')))
         throw new Conflict('batch_query_ended', `Batch query ${id} has already ${status}`);
+      await this.record(client, space, { id, status: 'cancelled', was: status });
       return status;
     });
     if (was === 'running') {
@@ -122,6 +129,16 @@ export class BatchQueries {
       );
     }
     return this.get(space.userId, id);
+  }
+
+  /** Submissions and cancels are events `mydb.batch` in the user's activity log; the rest is the history. */
+  private record(client: Queryable, space: OwnSpace, payload: Record<string, unknown>) {
+    return recordActivity(client, {
+      type: 'mydb.batch',
+      userId: space.userId,
+      address: space.address,
+      payload,
+    });
   }
 }
 
