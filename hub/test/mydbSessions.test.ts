@@ -234,3 +234,23 @@ test('a query is answered even when its history cannot be written', async () => 
   }
   assert.ok(hub.logLines.some((line) => line.includes('could not record a MyDB query')));
 });
+
+test('a session whose backend was ended from outside is lost cleanly, then opened afresh', async () => {
+  const made = await query(alice, 'alice', {
+    sql: 'CREATE TEMP TABLE doomed AS SELECT 1 AS d',
+    session: 'cut',
+  });
+  assert.equal(made.status, 200, made.text);
+  await science.query(
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+      WHERE usename = $1 AND application_name = 'orrery-mydb-session'`,
+    [aliceRole],
+  );
+  const next = await query(alice, 'alice', { sql: 'SELECT d FROM doomed', session: 'cut' });
+  // Either the hub saw the connection end first (a fresh session, no table: 400), or the query
+  // found it dead (503); never a 500.
+  assert.ok([400, 503].includes(next.status), next.text);
+  const fresh = await query(alice, 'alice', { sql: 'SELECT 1 AS ok', session: 'cut' });
+  assert.equal(fresh.status, 200, fresh.text);
+  await closeSession(alice, 'alice', 'cut');
+});

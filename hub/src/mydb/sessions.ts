@@ -11,7 +11,7 @@
  */
 import pg from 'pg';
 import type { Db } from '../db/pool.ts';
-import { Conflict, LimitReached, TimedOut } from '../errors.ts';
+import { Conflict, LimitReached, TimedOut, Unavailable } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { collect, type QuickOutcome, type QuickRun, type RoleLogin } from './queryRun.ts';
 import { connectAsRole, dropSocket, type RoleConnection, watch } from './roleConnection.ts';
@@ -68,6 +68,14 @@ export class QuerySessions {
         try {
           return await collect(connection.client, run);
         } catch (err) {
+          if (!watchdog.fired && !isServerError(err)) {
+            // Not the SQL's fault: the connection itself is gone (terminated from outside).
+            this.forget(userId, name);
+            throw new Unavailable(
+              'mydb_session_lost',
+              `Your session "${name}" ended (its connection was closed); send the query again to open a new one`,
+            );
+          }
           if (watchdog.fired) {
             this.forget(userId, name);
             throw new TimedOut(
@@ -177,4 +185,9 @@ export class QuerySessions {
     }
     return true;
   }
+}
+
+/** An error PostgreSQL sent (it has a SQLSTATE), as opposed to the connection failing. */
+function isServerError(err: unknown): boolean {
+  return typeof (err as { code?: unknown }).code === 'string';
 }

@@ -76,7 +76,7 @@ export class BatchRunner {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => this.kick(), this.limits.pollSeconds * 1000);
+    this.timer = setInterval(() => this.kick(), Math.max(1, this.limits.pollSeconds) * 1000);
     this.kick();
   }
 
