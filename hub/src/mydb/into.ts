@@ -5,11 +5,11 @@
  * read from); without, on a connection of its own.
  */
 import type { Db } from '../db/pool.ts';
-import { TimedOut } from '../errors.ts';
+import { DomainError, TimedOut } from '../errors.ts';
 import type { QuickOutcome, QuickRun, RoleLogin } from './queryRun.ts';
 import { createTableAs } from './resultTable.ts';
 import { connectAsRole, type RoleConnection, type Signal, watch } from './roleConnection.ts';
-import type { Execute, QuerySessions } from './sessions.ts';
+import { type Execute, isServerError, type QuerySessions, sessionLost } from './sessions.ts';
 
 export interface IntoTarget {
   schema: string;
@@ -29,9 +29,11 @@ export function intoExecutor(
         try {
           return await saveAs(admin, connection, target, run, 'pg_terminate_backend');
         } catch (err) {
-          // The session overran and was terminated: it is gone, as sessions.ts says of its queries.
-          if (err instanceof TimedOut) session.sessions.close(session.userId, session.name);
-          throw err;
+          const lost = !(err instanceof DomainError) && !isServerError(err);
+          // Overran and terminated, or its connection gone: the session is over, as sessions.ts says.
+          if (err instanceof TimedOut || lost)
+            session.sessions.close(session.userId, session.name, connection);
+          throw lost ? sessionLost(session.name) : err;
         }
       });
   return async (admin: Db, login: RoleLogin, run: QuickRun) => {

@@ -70,14 +70,11 @@ export class QuerySessions {
         } catch (err) {
           if (!watchdog.fired && !isServerError(err)) {
             // Not the SQL's fault: the connection itself is gone (terminated from outside).
-            this.forget(userId, name);
-            throw new Unavailable(
-              'mydb_session_lost',
-              `Your session "${name}" ended (its connection was closed); send the query again to open a new one`,
-            );
+            this.forget(userId, name, connection);
+            throw sessionLost(name);
           }
           if (watchdog.fired) {
-            this.forget(userId, name);
+            this.forget(userId, name, connection);
             throw new TimedOut(
               'query_time_limit',
               `The query reached the time limit of ${run.timeoutMs / 1000} s and was stopped; ` +
@@ -91,9 +88,9 @@ export class QuerySessions {
       });
   }
 
-  /** Close the user's session `name`; false if there was none. */
-  close(userId: number, name: string): boolean {
-    return this.forget(userId, name);
+  /** Close the user's session `name` (only if it still is `connection`, when given); false if there was none. */
+  close(userId: number, name: string, connection?: RoleConnection): boolean {
+    return this.forget(userId, name, connection);
   }
 
   /** Close every session of the user (their account is going). */
@@ -106,7 +103,7 @@ export class QuerySessions {
     for (const session of [...this.sessions.values()]) this.forget(session.userId, session.name);
   }
 
-  /** Open sessions of the user, for tests and the answer of a refused open. */
+  /** Open sessions of the user. */
   countOf(userId: number): number {
     let count = 0;
     for (const session of this.sessions.values()) if (session.userId === userId) count++;
@@ -126,9 +123,14 @@ export class QuerySessions {
       found.busy = true;
       clearTimeout(found.idle);
       if (found.searchPath !== searchPath) {
-        await found.connection.client.query("SELECT set_config('search_path', $1, false)", [
-          login.searchPath.map((schema) => pg.escapeIdentifier(schema)).join(', '),
-        ]);
+        try {
+          await found.connection.client.query("SELECT set_config('search_path', $1, false)", [
+            login.searchPath.map((schema) => pg.escapeIdentifier(schema)).join(', '),
+          ]);
+        } catch {
+          this.forget(userId, name, found.connection);
+          throw sessionLost(name);
+        }
         found.searchPath = searchPath;
       }
       return found;
@@ -168,10 +170,14 @@ export class QuerySessions {
     session.idle.unref();
   }
 
-  private forget(userId: number, name: string): boolean {
+  /** Close the session; with `connection`, only if the session still is that connection. */
+  private forget(userId: number, name: string, connection?: RoleConnection): boolean {
     const key = `${userId}/${name}`;
     const session = this.sessions.get(key);
-    if (!session) return false;
+    if (!session || (connection && session.connection !== connection)) {
+      if (connection) void connection.client.end().catch(() => undefined);
+      return false;
+    }
     this.sessions.delete(key);
     clearTimeout(session.idle);
     const client = session.connection?.client;
@@ -188,6 +194,13 @@ export class QuerySessions {
 }
 
 /** An error PostgreSQL sent (it has a SQLSTATE), as opposed to the connection failing. */
-function isServerError(err: unknown): boolean {
+export function isServerError(err: unknown): boolean {
   return typeof (err as { code?: unknown }).code === 'string';
+}
+
+export function sessionLost(name: string): Unavailable {
+  return new Unavailable(
+    'mydb_session_lost',
+    `Your session "${name}" ended (its connection was closed); send the query again to open a new one`,
+  );
 }

@@ -121,9 +121,10 @@ export class BatchRunner {
   }
 
   private async tick(): Promise<void> {
-    await this.failStale();
+    // Our own heartbeats first, so a slow tick never makes our queries look stale to us.
     const alive = await beat(this.db, this.id, [...this.running.keys()]);
     for (const [id, run] of this.running) if (!alive.has(id)) this.stop(run);
+    await this.failStale();
     while (!this.closed) {
       const next = await claimNext(this.db, this.id, this.limits);
       if (!next) break;
