@@ -128,6 +128,41 @@ ALTER TABLE public.groups ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.mydb_queries (
+    id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    kind text NOT NULL,
+    sql text NOT NULL,
+    context text NOT NULL,
+    session text,
+    target_table text,
+    status text NOT NULL,
+    timeout_seconds integer,
+    submitted_at timestamp with time zone DEFAULT now() NOT NULL,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    duration_ms bigint,
+    row_count bigint,
+    error text,
+    error_position integer,
+    runner text,
+    heartbeat_at timestamp with time zone,
+    CONSTRAINT mydb_queries_check CHECK (((kind = 'batch'::text) OR (status <> 'queued'::text))),
+    CONSTRAINT mydb_queries_check1 CHECK (((kind = 'quick'::text) OR (target_table IS NOT NULL))),
+    CONSTRAINT mydb_queries_kind_check CHECK ((kind = ANY (ARRAY['quick'::text, 'batch'::text]))),
+    CONSTRAINT mydb_queries_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'running'::text, 'finished'::text, 'failed'::text, 'cancelled'::text, 'timed_out'::text]))),
+    CONSTRAINT mydb_queries_timeout_seconds_check CHECK ((timeout_seconds > 0))
+);
+
+ALTER TABLE public.mydb_queries ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.mydb_queries_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.mydb_scratch_tables (
     user_id bigint NOT NULL,
     table_oid bigint NOT NULL,
@@ -382,6 +417,9 @@ ALTER TABLE ONLY public.group_nesting
 ALTER TABLE ONLY public.groups
     ADD CONSTRAINT groups_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.mydb_queries
+    ADD CONSTRAINT mydb_queries_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.mydb_scratch_tables
     ADD CONSTRAINT mydb_scratch_tables_pkey PRIMARY KEY (user_id, table_oid);
 
@@ -478,6 +516,10 @@ CREATE UNIQUE INDEX groups_name ON public.groups USING btree (lower(name));
 
 CREATE UNIQUE INDEX groups_one_public ON public.groups USING btree (kind) WHERE (kind = 'public'::text);
 
+CREATE INDEX mydb_queries_batch_open ON public.mydb_queries USING btree (status, id) WHERE ((kind = 'batch'::text) AND (status = ANY (ARRAY['queued'::text, 'running'::text])));
+
+CREATE INDEX mydb_queries_user ON public.mydb_queries USING btree (user_id, id DESC);
+
 CREATE INDEX racm_privileges_by_group ON public.racm_privileges USING btree (group_id, action_id) WHERE (group_id IS NOT NULL);
 
 CREATE INDEX racm_privileges_by_user ON public.racm_privileges USING btree (user_id, action_id) WHERE (user_id IS NOT NULL);
@@ -539,6 +581,9 @@ ALTER TABLE ONLY public.group_nesting
 
 ALTER TABLE ONLY public.groups
     ADD CONSTRAINT groups_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.mydb_queries
+    ADD CONSTRAINT mydb_queries_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.racm_actions
     ADD CONSTRAINT racm_actions_type_id_fkey FOREIGN KEY (type_id) REFERENCES public.racm_resource_types(id) ON DELETE CASCADE;

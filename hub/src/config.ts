@@ -132,6 +132,22 @@ export interface MydbConfig {
   scratchMaxAgeHours: number;
   /** Seconds between the rounds that re-check grants and quotas and sweep MyScratch. Env ORRERY_MYDB_SWEEP_SECONDS. Default 300. */
   sweepSeconds: number;
+  /** Batch queries: the time limit the hub enforces, seconds. Env ORRERY_MYDB_BATCH_TIMEOUT_SECONDS. Default 8 h. */
+  batchTimeoutSeconds: number;
+  /** Batch queries one user may have running at once (all hub processes). Env ORRERY_MYDB_BATCH_PER_USER. Default 2. */
+  batchPerUser: number;
+  /** Batch queries running at once in the deployment. Env ORRERY_MYDB_BATCH_TOTAL. Default 4. */
+  batchTotal: number;
+  /** Batch queries one user may have waiting. Env ORRERY_MYDB_BATCH_QUEUED_PER_USER. Default 1000. */
+  batchQueuedPerUser: number;
+  /** How often a runner looks for work and beats its heart, seconds. Env ORRERY_MYDB_BATCH_POLL_SECONDS. Default 5. */
+  batchPollSeconds: number;
+  /** A running batch query whose heartbeat is older than this belongs to a stopped hub, seconds. Env ORRERY_MYDB_BATCH_STALE_SECONDS. Default 60. */
+  batchStaleSeconds: number;
+  /** Quick-query sessions close after this long unused, seconds. Env ORRERY_MYDB_SESSION_IDLE_SECONDS. Default 600. */
+  sessionIdleSeconds: number;
+  /** Sessions one user may hold open (per hub process). Env ORRERY_MYDB_SESSIONS_PER_USER. Default 3. */
+  sessionsPerUser: number;
 }
 
 /** The science database's URL: the configured one, else the hub's with `_science` added to its name. */
@@ -357,6 +373,14 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
       quickPerUser: int(env, 'ORRERY_MYDB_QUICK_PER_USER', 2),
       scratchMaxAgeHours: int(env, 'ORRERY_MYDB_SCRATCH_MAX_AGE_HOURS', 72),
       sweepSeconds: int(env, 'ORRERY_MYDB_SWEEP_SECONDS', 300),
+      batchTimeoutSeconds: int(env, 'ORRERY_MYDB_BATCH_TIMEOUT_SECONDS', 8 * 3600),
+      batchPerUser: int(env, 'ORRERY_MYDB_BATCH_PER_USER', 2),
+      batchTotal: int(env, 'ORRERY_MYDB_BATCH_TOTAL', 4),
+      batchQueuedPerUser: int(env, 'ORRERY_MYDB_BATCH_QUEUED_PER_USER', 1000),
+      batchPollSeconds: int(env, 'ORRERY_MYDB_BATCH_POLL_SECONDS', 5),
+      batchStaleSeconds: int(env, 'ORRERY_MYDB_BATCH_STALE_SECONDS', 60),
+      sessionIdleSeconds: int(env, 'ORRERY_MYDB_SESSION_IDLE_SECONDS', 600),
+      sessionsPerUser: int(env, 'ORRERY_MYDB_SESSIONS_PER_USER', 3),
     },
   };
 }

@@ -67,6 +67,8 @@ interface Fixture {
   unique: string;
   /** A server row of the owner's, "running" as a process that is long gone. */
   server: string;
+  /** A queued batch query of the owner's (this hub runs none: batchTotal 0). */
+  batchQuery: number;
 }
 
 interface Cell {
@@ -283,6 +285,32 @@ const MATRIX: Record<string, Cell> = {
     path: (f) => `/users/owner/mydb/shares/${f.share}`,
     allowed: ['owner', 'admin', 'serverToken'],
   },
+  // Batch queries, sessions and the history: the account's own only, as quick queries.
+  'POST /users/:name/mydb/batch': {
+    path: () => '/users/owner/mydb/batch',
+    body: () => ({ sql: 'SELECT 1' }),
+    allowed: ['owner', 'serverToken'],
+  },
+  'GET /users/:name/mydb/batch': {
+    path: () => '/users/owner/mydb/batch',
+    allowed: ['owner', 'serverToken'],
+  },
+  'GET /users/:name/mydb/batch/:id': {
+    path: (f) => `/users/owner/mydb/batch/${f.batchQuery}`,
+    allowed: ['owner', 'serverToken'],
+  },
+  'POST /users/:name/mydb/batch/:id/cancel': {
+    path: (f) => `/users/owner/mydb/batch/${f.batchQuery}/cancel`,
+    allowed: ['owner', 'serverToken'],
+  },
+  'DELETE /users/:name/mydb/sessions/:session': {
+    path: (f) => `/users/owner/mydb/sessions/s${f.unique}`,
+    allowed: ['owner', 'serverToken'],
+  },
+  'GET /users/:name/mydb/history': {
+    path: () => '/users/owner/mydb/history',
+    allowed: ['owner', 'serverToken'],
+  },
 };
 
 let hub: TestHub;
@@ -339,6 +367,8 @@ before(async () => {
     // Every route is tried by every caller, each time on fresh fixtures: far past the caps.
     maxGroupsPerUser: 100_000,
     maxPendingInvitationsPerUser: 100_000,
+    // Fixtures' batch queries stay queued: cancelling one is always possible.
+    mydb: { ...testConfig('').mydb, batchTotal: 0 },
     compute: {
       ...testConfig('').compute,
       jupyterCommand: '/bin/true',
@@ -461,6 +491,13 @@ async function makeFixture(): Promise<Fixture> {
         }),
       ],
     );
+    const batchQuery = (
+      await client.query(
+        `INSERT INTO mydb_queries (user_id, kind, sql, context, target_table, status)
+         VALUES ($1, 'batch', 'SELECT 1', 'mydb', $2, 'queued') RETURNING id`,
+        [ids.owner, `matrix_${unique}`],
+      )
+    ).rows[0].id;
     const victim = `victim${unique}`;
     await createAccount(
       client,
@@ -480,6 +517,7 @@ async function makeFixture(): Promise<Fixture> {
       victim,
       unique,
       server,
+      batchQuery,
     };
   });
 }

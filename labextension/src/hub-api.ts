@@ -843,6 +843,110 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/{name}/mydb/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your batch queries, newest first, with their status and queue position
+         * @description Needs scope `read:mydb`; only for yourself.
+         */
+        get: operations["GET /users/:name/mydb/batch"];
+        put?: never;
+        /**
+         * Submit a batch query: queued, run as your own role with a long time limit, its result saved as a MyDB table
+         * @description Needs scope `mydb`; only for yourself.
+         */
+        post: operations["POST /users/:name/mydb/batch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{name}/mydb/batch/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of your batch queries
+         * @description Needs scope `read:mydb`; only for yourself.
+         */
+        get: operations["GET /users/:name/mydb/batch/:id"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{name}/mydb/batch/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a queued or running batch query; a running one leaves no table
+         * @description Needs scope `mydb`; only for yourself.
+         */
+        post: operations["POST /users/:name/mydb/batch/:id/cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{name}/mydb/sessions/{session}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Close one of your quick-query sessions (its temporary tables and settings go); closing none is fine
+         * @description Needs scope `mydb`; only for yourself.
+         */
+        delete: operations["DELETE /users/:name/mydb/sessions/:session"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{name}/mydb/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your MyDB queries, quick and batch, newest first; q searches their SQL
+         * @description Needs scope `read:mydb`; only for yourself.
+         */
+        get: operations["GET /users/:name/mydb/history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3088,6 +3192,9 @@ export interface operations {
                     max_rows?: number;
                     /** @description At most the hub’s limit (ORRERY_MYDB_QUICK_TIMEOUT_SECONDS) */
                     timeout_seconds?: number;
+                    session?: string;
+                    /** @description A plain identifier ([A-Za-z_][A-Za-z0-9_]*), folded to lower case */
+                    into?: string;
                 };
             };
         };
@@ -3111,6 +3218,310 @@ export interface operations {
                         truncated: boolean;
                         command: string | null;
                         elapsed_ms: number;
+                    } | {
+                        /** @description The new table in your MyDB */
+                        table: string;
+                        row_count: number;
+                        elapsed_ms: number;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /users/:name/mydb/batch": {
+        parameters: {
+            query?: {
+                status?: "queued" | "running" | "finished" | "failed" | "cancelled";
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        queries: {
+                            id: number;
+                            sql: string;
+                            context: string;
+                            /** @description The MyDB table the result goes to */
+                            table: string;
+                            status: "queued" | "running" | "finished" | "failed" | "cancelled";
+                            queue_position: number | null;
+                            /** Format: date-time */
+                            submitted_at: string;
+                            started_at: string | null;
+                            finished_at: string | null;
+                            row_count: number | null;
+                            error: {
+                                message: string;
+                                /** @description Character in `sql` where PostgreSQL placed it */
+                                position?: number;
+                            } | null;
+                        }[];
+                        total: number;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /users/:name/mydb/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description One query (SELECT, WITH, VALUES or TABLE); its result becomes the table */
+                    sql: string;
+                    context?: string;
+                    /** @description A plain identifier ([A-Za-z_][A-Za-z0-9_]*), folded to lower case */
+                    table?: string;
+                    /** @description At most the hub’s limit (ORRERY_MYDB_BATCH_TIMEOUT_SECONDS) */
+                    timeout_seconds?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        sql: string;
+                        context: string;
+                        /** @description The MyDB table the result goes to */
+                        table: string;
+                        status: "queued" | "running" | "finished" | "failed" | "cancelled";
+                        queue_position: number | null;
+                        /** Format: date-time */
+                        submitted_at: string;
+                        started_at: string | null;
+                        finished_at: string | null;
+                        row_count: number | null;
+                        error: {
+                            message: string;
+                            /** @description Character in `sql` where PostgreSQL placed it */
+                            position?: number;
+                        } | null;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /users/:name/mydb/batch/:id": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        sql: string;
+                        context: string;
+                        /** @description The MyDB table the result goes to */
+                        table: string;
+                        status: "queued" | "running" | "finished" | "failed" | "cancelled";
+                        queue_position: number | null;
+                        /** Format: date-time */
+                        submitted_at: string;
+                        started_at: string | null;
+                        finished_at: string | null;
+                        row_count: number | null;
+                        error: {
+                            message: string;
+                            /** @description Character in `sql` where PostgreSQL placed it */
+                            position?: number;
+                        } | null;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /users/:name/mydb/batch/:id/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        sql: string;
+                        context: string;
+                        /** @description The MyDB table the result goes to */
+                        table: string;
+                        status: "queued" | "running" | "finished" | "failed" | "cancelled";
+                        queue_position: number | null;
+                        /** Format: date-time */
+                        submitted_at: string;
+                        started_at: string | null;
+                        finished_at: string | null;
+                        row_count: number | null;
+                        error: {
+                            message: string;
+                            /** @description Character in `sql` where PostgreSQL placed it */
+                            position?: number;
+                        } | null;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "DELETE /users/:name/mydb/sessions/:session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                session: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /users/:name/mydb/history": {
+        parameters: {
+            query?: {
+                q?: string;
+                kind?: "quick" | "batch";
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        queries: {
+                            id: number;
+                            kind: "quick" | "batch";
+                            sql: string;
+                            context: string;
+                            session: string | null;
+                            /** Format: date-time */
+                            submitted_at: string;
+                            duration_ms: number | null;
+                            row_count: number | null;
+                            status: "queued" | "running" | "finished" | "failed" | "cancelled" | "timed_out";
+                            error: string | null;
+                            table: string | null;
+                        }[];
+                        total: number;
                     };
                 };
             };

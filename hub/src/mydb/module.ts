@@ -37,6 +37,18 @@ export const mydbModule: FeatureModule<MydbService> = {
           perUser: quickPerUser,
         },
         scratchMaxAgeHours,
+        batch: {
+          timeoutSeconds: config.mydb.batchTimeoutSeconds,
+          perUser: config.mydb.batchPerUser,
+          total: config.mydb.batchTotal,
+          queuedPerUser: config.mydb.batchQueuedPerUser,
+          pollSeconds: config.mydb.batchPollSeconds,
+          staleSeconds: config.mydb.batchStaleSeconds,
+        },
+        sessions: {
+          idleSeconds: config.mydb.sessionIdleSeconds,
+          perUser: config.mydb.sessionsPerUser,
+        },
         log,
       });
       hub.accountRemovers.add('mydb', (removal) => mydb.removeAccount(removal));
@@ -48,7 +60,9 @@ export const mydbModule: FeatureModule<MydbService> = {
       let round: Promise<void> = Promise.resolve();
       return {
         service: mydb,
+        // Batch queries start once the hub serves requests; they stop before the pool closes.
         start() {
+          mydb.start();
           timer = setInterval(() => {
             round = mydb
               .sweep()
@@ -59,6 +73,7 @@ export const mydbModule: FeatureModule<MydbService> = {
         async close() {
           clearInterval(timer);
           await round;
+          await mydb.close();
           await science.pool.end();
         },
       };

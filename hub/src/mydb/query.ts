@@ -53,7 +53,13 @@ export class QuickQueries {
     private readonly limits: QuickQueryLimits,
   ) {}
 
-  async run(actor: Actor, login: RoleLogin, request: QuickQueryRequest): Promise<QuickQueryAnswer> {
+  /** `execute` runs the SQL: on a connection of its own by default, or a session's (sessions.ts). */
+  async run(
+    actor: Actor,
+    login: RoleLogin,
+    request: QuickQueryRequest,
+    execute: typeof runAsRole = runAsRole,
+  ): Promise<QuickQueryAnswer> {
     const started = performance.now();
     const record = (payload: Record<string, unknown>) =>
       recordActivity(this.hubDb, {
@@ -78,7 +84,7 @@ export class QuickQueries {
     // Counted before the first await: two requests at once cannot both pass the cap.
     this.running.set(actor.userId, held + 1);
     try {
-      const outcome = await runAsRole(this.scienceAdmin, login, {
+      const outcome = await execute(this.scienceAdmin, login, {
         sql: request.sql,
         maxRows: Math.min(request.max_rows ?? this.limits.maxRows, this.limits.maxRows),
         timeoutMs:

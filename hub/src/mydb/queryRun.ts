@@ -114,8 +114,8 @@ export async function runAsRole(admin: Db, login: RoleLogin, run: QuickRun): Pro
   }
 }
 
-/** The last statement's result, keeping at most `maxRows` rows of it. */
-function collect(client: pg.Client, run: QuickRun): Promise<QuickOutcome> {
+/** The last statement's result, keeping at most `maxRows` rows of it (sessions.ts runs it too). */
+export function collect(client: pg.Client, run: QuickRun): Promise<QuickOutcome> {
   const config: pg.QueryArrayConfig = { text: run.sql, rowMode: 'array', types: quickQueryTypes };
   const query = new pg.Query(config as pg.QueryConfig);
   let current: unknown;

@@ -1,6 +1,7 @@
 /** What the MyDB routes answer. */
 import { Type } from '@sinclair/typebox';
 import { Nullable, Strict, Timestamp } from '../http/schemas.ts';
+import { QuickQueryModeFields } from './batchSchemas.ts';
 
 export const MydbSpace = Strict({
   schema: Type.String({ description: 'Your schema in the science database' }),
@@ -115,6 +116,7 @@ export const QuickQueryBody = Type.Object(
         description: 'At most the hub’s limit (ORRERY_MYDB_QUICK_TIMEOUT_SECONDS)',
       }),
     ),
+    ...QuickQueryModeFields,
   },
   { additionalProperties: false },
 );

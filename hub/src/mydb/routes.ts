@@ -4,6 +4,8 @@ import { actorOf } from '../auth/actor.ts';
 import { selfOnly, selfOrAdmin } from '../auth/guards.ts';
 import { routesOf } from '../http/route.ts';
 import { NameParams, NoQuery } from '../http/schemas.ts';
+import { batchRoutes } from './batchRoutes.ts';
+import { IntoResult } from './batchSchemas.ts';
 import {
   ContextTables,
   DatabaseContextList,
@@ -135,7 +137,8 @@ export const mydbRoutes = [
       'Run a quick query in your MyDB as your own database role (time limit, row cap; 408 past the limit, 429 above the running-queries cap)',
     // Never for someone else, admins included: SQL runs as the account's own role.
     access: { scope: 'mydb', guard: selfOnly() },
-    response: QuickQueryResult,
+    // `into` answers where the result went instead of its rows.
+    response: Type.Union([QuickQueryResult, IntoResult]),
     lab: true,
     params: NameParams,
     query: NoQuery,
@@ -144,4 +147,5 @@ export const mydbRoutes = [
       return service.quickQuery(actorOf(caller!, req), params.name, body);
     },
   }),
+  ...batchRoutes,
 ];

@@ -1,7 +1,8 @@
 /**
  * MyDB's rules: every user's personal space (MyDB and MyScratch), made on first use, removed with
- * the account; quick queries in a context; the quota; sharing. PostgreSQL's grants follow RACM
- * and the quota through grants.ts, synced after every change and every query.
+ * the account; quick queries in a context (with sessions, `into` and history); batch queries; the
+ * quota; sharing. PostgreSQL's grants follow RACM and the quota through grants.ts, synced after
+ * every change and every query.
  */
 import type { AccountRemoval } from '../accounts/store.ts';
 import { findUserByName, lockUser } from '../accounts/store.ts';
@@ -10,8 +11,11 @@ import type { Actor } from '../auth/actor.ts';
 import { type Db, inTransaction } from '../db/pool.ts';
 import { Forbidden, NotFound } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { BatchQueries, type OwnSpace } from './batch/queries.ts';
+import { type BatchLimits, BatchRunner } from './batch/runner.ts';
 import { DatabaseContexts, MYDB_CONTEXT } from './contexts.ts';
 import { type SpaceState, syncGrants } from './grants.ts';
+import { deleteHistory, type HistoryFilter, QueryHistory } from './history.ts';
 import { roleNameFor, rolePassword, schemaNameFor, scratchSchemaFor } from './names.ts';
 import {
   QuickQueries,
@@ -19,9 +23,16 @@ import {
   type QuickQueryLimits,
   type QuickQueryRequest,
 } from './query.ts';
+import type { RoleLogin } from './queryRun.ts';
+import {
+  type IntoAnswer,
+  type QuickQueryModeFields as Modes,
+  QuickQueryModes,
+} from './quickModes.ts';
 import { asQuotaRefusal, isOverQuota, setQuota } from './quota.ts';
 import type { ScienceDatabase } from './science.ts';
 import { ScratchSweeper } from './scratch.ts';
+import { QuerySessions, type SessionLimits } from './sessions.ts';
 import { MydbSharing, type ShareRequest, type ShareView } from './sharing.ts';
 import { dropSpace, provisionSpace, type RoleLimits, usedBytes } from './spaces.ts';
 import { deleteSpace, findSpace, insertSpace, type SpaceRecord } from './store.ts';
@@ -38,7 +49,9 @@ export interface MydbOptions {
   quick: QuickQueryLimits;
   /** MyScratch tables older than this are dropped. */
   scratchMaxAgeHours: number;
-  log?: Logger;
+  batch: BatchLimits;
+  sessions: SessionLimits;
+  log: Logger;
 }
 
 export interface MydbSpace {
@@ -57,6 +70,12 @@ export class MydbService {
   readonly sharing: MydbSharing;
   readonly scratch: ScratchSweeper;
   private readonly quick: QuickQueries;
+  /** Quick queries with their history, sessions and `into`. */
+  private readonly modes: QuickQueryModes;
+  /** Every query's record, quick and batch. */
+  readonly history: QueryHistory;
+  readonly sessions: QuerySessions;
+  readonly batch: BatchQueries;
 
   constructor(
     private readonly db: Db,
@@ -72,6 +91,42 @@ export class MydbService {
       options.scratchMaxAgeHours * 3600 * 1000,
       options.log,
     );
+    this.history = new QueryHistory(db, options.log);
+    this.sessions = new QuerySessions(science.pool, options.sessions, options.log);
+    this.modes = new QuickQueryModes(this.quick, this.history, this.sessions, science.pool);
+    const runner = new BatchRunner(
+      db,
+      science.pool,
+      {
+        loginFor: async (userId, context) => {
+          const space = await findSpace(db, userId);
+          if (!space) throw new NotFound('mydb', 'The account’s MyDB is gone');
+          const searchPath = await this.searchPathOf(userId, context, space.schemaName);
+          return {
+            login: this.loginOf(userId, space.roleName, searchPath),
+            schema: space.schemaName,
+          };
+        },
+        roleOf: async (userId) => (await findSpace(db, userId))?.roleName,
+        afterQuery: async (userId) => {
+          await this.afterQuery(userId);
+        },
+      },
+      options.batch,
+      options.log,
+    );
+    this.batch = new BatchQueries(db, science.pool, runner, options.batch);
+  }
+
+  /** The hub listens: the batch runner starts taking work. */
+  start(): void {
+    this.batch.runner.start();
+  }
+
+  /** Stop the runner (its queries are failed as the hub's) and close every session. */
+  async close(): Promise<void> {
+    await this.batch.runner.close();
+    this.sessions.closeAll();
   }
 
   /**
@@ -211,30 +266,79 @@ export class MydbService {
   async quickQuery(
     actor: Actor,
     username: string,
-    request: QuickQueryRequest,
-  ): Promise<QuickQueryAnswer> {
+    request: QuickQueryRequest & Modes,
+  ): Promise<QuickQueryAnswer | IntoAnswer> {
     const user = await findUserByName(this.db, username);
     if (!user) throw new NotFound('user', `No user named "${username}"`);
     if (user.id !== actor.userId)
       throw new Forbidden('own_mydb_queries', 'You can only run queries in your own MyDB');
     const space = await this.spaceOf(actor, username);
-    const first = await this.contexts.querySchema(actor, request.context ?? MYDB_CONTEXT);
-    const url = new URL(this.options.scienceUrl);
-    url.username = encodeURIComponent(space.role);
-    url.password = encodeURIComponent(this.passwordOf(user.id));
-    const searchPath = first === space.schema ? [space.schema] : [first, space.schema];
+    const searchPath = await this.searchPathOf(
+      user.id,
+      request.context ?? MYDB_CONTEXT,
+      space.schema,
+    );
+    const login = this.loginOf(user.id, space.role, searchPath);
     try {
-      const answer = await this.quick.run(
-        actor,
-        { role: space.role, url: url.toString(), searchPath },
-        request,
-      );
+      const answer = await this.modes.run(actor, space.schema, login, request);
       await this.afterQuery(user.id);
       return answer;
     } catch (err) {
       const measured = await this.afterQuery(user.id);
       throw (measured && (await asQuotaRefusal(err, measured, this.science.pool))) ?? err;
     }
+  }
+
+  /** The caller's own space for batch queries (made now if need be). */
+  async ownSpace(actor: Actor, username: string): Promise<OwnSpace> {
+    const userId = await this.ownUserId(actor, username);
+    const space = await this.spaceOf(actor, username);
+    return {
+      userId,
+      address: actor.address,
+      schema: space.schema,
+      role: space.role,
+      checkContext: async (context) => {
+        await this.searchPathOf(userId, context, space.schema);
+      },
+    };
+  }
+
+  /** The caller's query history (their own only). */
+  async historyOf(actor: Actor, username: string, filter: HistoryFilter) {
+    return this.history.list(await this.ownUserId(actor, username), filter);
+  }
+
+  /** Close the caller's session `name` (nothing to close is fine). */
+  async closeSession(actor: Actor, username: string, name: string): Promise<void> {
+    this.sessions.close(await this.ownUserId(actor, username), name);
+  }
+
+  /**
+   * Which schemas a query in `context` sees unqualified: the context's, then the user's MyDB.
+   * A context the user may not query answers 404, as one that does not exist.
+   */
+  private async searchPathOf(userId: number, context: string, mydbSchema: string) {
+    const actor: Actor = { userId, admin: false, address: null };
+    const first = await this.contexts.querySchema(actor, context);
+    return first === mydbSchema ? [mydbSchema] : [first, mydbSchema];
+  }
+
+  /** The id of the user `username`, who must be the caller (admins included: queries are one's own). */
+  private async ownUserId(actor: Actor, username: string): Promise<number> {
+    const user = await findUserByName(this.db, username);
+    if (!user) throw new NotFound('user', `No user named "${username}"`);
+    if (user.id !== actor.userId)
+      throw new Forbidden('own_mydb_queries', 'You can only use your own MyDB queries');
+    return user.id;
+  }
+
+  /** How the user's role logs in to the science database, seeing `searchPath`. */
+  private loginOf(userId: number, role: string, searchPath: string[]): RoleLogin {
+    const url = new URL(this.options.scienceUrl);
+    url.username = encodeURIComponent(role);
+    url.password = encodeURIComponent(this.passwordOf(userId));
+    return { role, url: url.toString(), searchPath };
   }
 
   /**
@@ -248,7 +352,7 @@ export class MydbService {
       await this.scratch.sweep({ onlyUserIds: [userId] });
       return space;
     } catch (err) {
-      this.options.log?.warn(
+      this.options.log.warn(
         { userId, err: String(err) },
         'syncing MyDB grants after a query failed',
       );
@@ -263,6 +367,8 @@ export class MydbService {
 
   /** Account remover: the schema with all its tables, then the role, then the hub's record. */
   async removeAccount(removal: AccountRemoval): Promise<void> {
+    this.sessions.closeAllOf(removal.userId);
+    await deleteHistory(this.db, removal.userId);
     await this.sharing.removeOwner(removal.userId);
     const space = await findSpace(this.db, removal.userId);
     if (!space) return;

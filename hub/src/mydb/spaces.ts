@@ -48,7 +48,10 @@ export async function provisionSpace(science: ScienceDatabase, spec: SpaceSpec):
     await client.query(`ALTER ROLE ${role} SET temp_file_limit = '${tempFileLimitMb}MB'`);
     await client.query(`ALTER ROLE ${role} SET work_mem = '${workMemMb}MB'`);
     await client.query(`ALTER ROLE ${role} SET statement_timeout = '${statementTimeoutSeconds}s'`);
-    await client.query(`GRANT CONNECT ON DATABASE ${pg.escapeIdentifier(science.name)} TO ${role}`);
+    // TEMPORARY: sessions' temp tables (docs/mydb.md, "Sessions"); they go with the session.
+    await client.query(
+      `GRANT CONNECT, TEMPORARY ON DATABASE ${pg.escapeIdentifier(science.name)} TO ${role}`,
+    );
     await joinLoginGroup(client, role);
     // The schemas belong to the hub's role, not the user's: an owner could grant itself back the
     // CREATE the quota takes away (grants.ts). The user's role may use them and create in them.
