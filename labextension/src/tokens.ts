@@ -167,7 +167,8 @@ export type IMyDBContext = HubAnswer<'GET /mydb/contexts'>[number];
 export type IMyDBTable = HubAnswer<'GET /mydb/contexts/:context/tables'>[number];
 export type IMyDBColumn = IMyDBTable['columns'][number];
 /** The JSON answer of a quick query. */
-export type IQuickQueryJSON = HubAnswer<'POST /users/:name/mydb/query'>;
+/** A quick query's rows (the answer without `into`; with it, the hub answers `ISavedResult`). */
+export type IQuickQueryJSON = Extract<HubAnswer<'POST /users/:name/mydb/query'>, { rows: unknown }>;
 
 /** A quick query's request body (contract: `context`, `session` and `into` are additions). */
 export interface IQuickQueryRequest {
