@@ -361,7 +361,8 @@ test('the real catalogs: stars against NGC/IC objects within 1 arcmin, zones = q
   const ngc = await slice('catalog_ngc.objects', 'identifier');
   const expected = new Set<string>();
   for (const s of stars)
-    for (const o of ngc) if (distance(s.ra, s.dec, o.ra, o.dec) <= radius) expected.add(`${s.id}/${o.id}`);
+    for (const o of ngc)
+      if (distance(s.ra, s.dec, o.ra, o.dec) <= radius) expected.add(`${s.id}/${o.id}`);
   const inSlice = new Set(
     [...zones].filter((pair) => stars.some((s) => s.id === pair.split('/')[0])),
   );

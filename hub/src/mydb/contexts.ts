@@ -10,6 +10,7 @@ import { NotFound } from '../errors.ts';
 import { actionsOf, findResourceByName, listAllowed, may } from '../racm/store.ts';
 import { parseComment } from './catalogFormats.ts';
 import { schemaNameFor } from './names.ts';
+import { contextFunctions, type FunctionView } from './schemaBrowser.ts';
 import type { ScienceDatabase } from './science.ts';
 
 export const CONTEXT_TYPE = 'DatabaseContext';
@@ -107,6 +108,11 @@ export class DatabaseContexts {
         (c) => ({ name: c.name, type: c.type, ...parseComment(c.comment) }),
       ),
     }));
+  }
+
+  /** The schema browser's functions: the context's own, then the shared spatial ones. */
+  async functions(actor: Actor, context: string): Promise<FunctionView[]> {
+    return contextFunctions(this.science, await this.readableSchema(actor, context));
   }
 
   private async ownMydb(actor: Actor): Promise<DatabaseContextView> {
