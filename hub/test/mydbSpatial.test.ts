@@ -351,7 +351,19 @@ test('the real catalogs: stars against NGC/IC objects within 1 arcmin, zones = q
     );
   const zones = await match('zones');
   assert.ok(zones.size > 100, `${zones.size} pairs`);
-  if (q3c) assert.deepEqual(await match('q3c'), zones);
+  if (q3c) {
+    // q3c_join on position tables (key, ra, dec), as the benchmark measures it: on the wide
+    // catalog tables PostgreSQL may not use q3c's index for it (docs/mydb.md).
+    await science(`DROP SCHEMA IF EXISTS positions CASCADE; CREATE SCHEMA positions;
+      CREATE TABLE positions.stars AS SELECT star_id, ra, dec FROM catalog_stars.stars;
+      CREATE TABLE positions.ngc AS SELECT identifier, ra, dec FROM catalog_ngc.objects;
+      SELECT orrery.create_zone_index('positions.stars'), orrery.create_zone_index('positions.ngc')`);
+    const viaQ3c = await science(
+      `SELECT (m.a).star_id AS a, (m.b).identifier AS b FROM orrery.cross_match(NULL::positions.stars, NULL::positions.ngc, $1, 'q3c') m`,
+      [radius],
+    );
+    assert.deepEqual(new Set(viaQ3c.rows.map((r) => `${r.a}/${r.b}`)), zones);
+  }
   // Every pair of a slice of the sky (ra below 20 degrees), in JavaScript.
   const slice = async (table: string, key: string) =>
     (

@@ -221,7 +221,9 @@ BEGIN
   outer_rel := CASE WHEN swapped THEN rel_b ELSE rel_a END;
   inner_rel := CASE WHEN swapped THEN rel_a ELSE rel_b END;
   pair := CASE WHEN swapped THEN 'i, o' ELSE 'o, i' END;
-  how := orrery.method_for(inner_rel, method);
+  -- q3c_join only on request: on wide tables PostgreSQL's estimates for it make a nested loop
+  -- over every pair look as cheap as its index, and it may pick that (bench/README.md).
+  how := orrery.method_for(inner_rel, CASE WHEN method = 'auto' THEN 'zones' ELSE method END);
   IF how = 'q3c' THEN
     RETURN QUERY EXECUTE format(
       'SELECT %s, orrery.angular_distance(o.ra, o.dec, i.ra, i.dec) * 3600
@@ -247,7 +249,7 @@ BEGIN
   END IF;
 END $fn$;
 COMMENT ON FUNCTION orrery.cross_match(anyelement, anycompatible, double precision, text) IS
-  'Every pair of rows of two tables within radius_deg of each other, with their distance: SELECT (m.a).name, (m.b).identifier, m.distance_arcsec FROM orrery.cross_match(NULL::catalog_stars.stars, NULL::catalog_ngc.objects, 1.0/60) m. Zones algorithm, or q3c when the larger table has a q3c index (method => auto|zones|q3c).';
+  'Every pair of rows of two tables within radius_deg of each other, with their distance: SELECT (m.a).name, (m.b).identifier, m.distance_arcsec FROM orrery.cross_match(NULL::catalog_stars.stars, NULL::catalog_ngc.objects, 1.0/60) m. Zones algorithm (method => ''q3c'' uses q3c_join).';
 
 CREATE OR REPLACE FUNCTION orrery.create_zone_index(rel regclass) RETURNS text
   LANGUAGE plpgsql VOLATILE SECURITY INVOKER ${FIXED_PATH} AS $fn$
