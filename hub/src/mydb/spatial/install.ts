@@ -3,17 +3,32 @@
  * beside them when the server has it and the hub's role may create it. Without q3c everything
  * works on the Zones algorithm alone, so failing to create the extension is only logged.
  */
-import type { Db } from '../../db/pool.ts';
-import { inTransaction } from '../../db/pool.ts';
+import { type Db, inTransaction, type Queryable } from '../../db/pool.ts';
 import type { Logger } from '../../log.ts';
 import { SPATIAL_SQL } from './functions.ts';
 
 /** Create or refresh the schema `orrery` and its functions; then q3c if it can be had. */
 export async function installSpatial(pool: Db, log: Logger): Promise<{ q3c: boolean }> {
   await inTransaction(pool, async (client) => {
+    const before = await zoneHeight(client);
     await client.query(SPATIAL_SQL);
+    // Zone indexes embed zone_of: a new zone height makes every one of them wrong until rebuilt.
+    if (before !== null && before !== (await zoneHeight(client))) {
+      const { rows } = await client.query(
+        "SELECT indexrelid::regclass::text AS name FROM pg_index WHERE pg_get_indexdef(indexrelid) LIKE '%orrery.zone_of(%'",
+      );
+      for (const row of rows) await client.query(`REINDEX INDEX ${row.name}`);
+      log.info({ indexes: rows.length }, 'the zone height changed: zone indexes rebuilt');
+    }
   });
   return { q3c: await installQ3c(pool, log) };
+}
+
+async function zoneHeight(client: Queryable): Promise<number | null> {
+  const { rows } = await client.query(
+    "SELECT CASE WHEN to_regprocedure('orrery.zone_height()') IS NOT NULL THEN orrery.zone_height() END AS height",
+  );
+  return rows[0].height;
 }
 
 async function installQ3c(pool: Db, log: Logger): Promise<boolean> {
