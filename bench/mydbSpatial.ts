@@ -126,7 +126,11 @@ async function main() {
     logLevel: 'warn',
     apiRequestsPerMinute: 1_000_000,
   };
-  const running = await startHub(config);
+  const running = await startHub(config).catch(async (err) => {
+    await database.drop();
+    await dropScience(database.name);
+    throw err;
+  });
   const mydb = running.modules.serviceOf(mydbModule);
   const science = mydb.science.pool;
   let roleNames: string[] = [];
@@ -297,14 +301,20 @@ async function main() {
       .catch(() => roleNames);
     await running.close();
     await database.drop();
-    const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
-    await admin.connect();
+    await dropScience(database.name, roleNames);
+  }
+}
+
+/** The science database the hub made beside the benchmark's, and the users' roles (server-wide). */
+async function dropScience(hubDatabase: string, roles: string[] = []): Promise<void> {
+  const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+  await admin.connect();
+  try {
     await admin.query(
-      `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(`${database.name}_science`)} WITH (FORCE)`,
+      `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(`${hubDatabase}_science`)} WITH (FORCE)`,
     );
-    // The users' roles are server-wide: none outlives the run.
-    for (const role of roleNames)
-      await admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(role)}`);
+    for (const role of roles) await admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(role)}`);
+  } finally {
     await admin.end();
   }
 }

@@ -26,9 +26,11 @@ export async function installSpatial(pool: Db, log: Logger): Promise<{ q3c: bool
 
 async function zoneHeight(client: Queryable): Promise<number | null> {
   const { rows } = await client.query(
-    "SELECT CASE WHEN to_regprocedure('orrery.zone_height()') IS NOT NULL THEN orrery.zone_height() END AS height",
+    `SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+      WHERE n.nspname = 'orrery' AND p.proname = 'zone_height'`,
   );
-  return rows[0].height;
+  if (rows.length === 0) return null;
+  return (await client.query('SELECT orrery.zone_height() AS height')).rows[0].height;
 }
 
 async function installQ3c(pool: Db, log: Logger): Promise<boolean> {
