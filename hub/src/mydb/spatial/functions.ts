@@ -221,7 +221,8 @@ COMMENT ON FUNCTION orrery.cone_search(anyelement, double precision, double prec
 CREATE OR REPLACE FUNCTION orrery.cross_match(
     a_rows anyelement, b_rows anycompatible, radius_deg double precision, method text DEFAULT 'auto')
   RETURNS TABLE (a anyelement, b anycompatible, distance_arcsec double precision)
-  LANGUAGE plpgsql STABLE SECURITY INVOKER ${FIXED_PATH} AS $fn$
+  -- VOLATILE: it sets planner settings for its own query (and puts them back).
+  LANGUAGE plpgsql VOLATILE SECURITY INVOKER ${FIXED_PATH} AS $fn$
 DECLARE
   rel_a regclass := orrery.relation_of(pg_typeof(a_rows));
   rel_b regclass := orrery.relation_of(pg_typeof(b_rows));
