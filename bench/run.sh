@@ -13,6 +13,8 @@ fi
 npx tsx bench/racm.ts || status=$?
 npx tsx bench/users.ts || status=$?
 npx tsx bench/mydbGrid.ts || status=$?
+# Needs the catalog files (scripts/fetch-catalogs.sh) and q3c (scripts/provision-q3c.sh); ~3 minutes.
+npx tsx bench/mydbSpatial.ts || status=$?
 # Needs root, Docker and orrery/lab:latest (scripts/provision-docker.sh); about 5 minutes.
 npx tsx bench/compute.ts || status=$?
 # Needs root and Docker (orrery/debian-base:bookworm); about 30 seconds.

@@ -42,9 +42,17 @@ if (mounts) {
     `    unshare→gone p50 ${unshare.p50} ms; re-apply ${again.volumes} unchanged p50 ${again.p50} ms`,
   );
 }
+const spatial = load('mydbSpatial');
+if (spatial) {
+  const { crossMatch: x, isolation: iso } = spatial;
+  lines.push(
+    `  mydbSpatial (${spatial.machine.date}, load ${spatial.machine.loadAverage1m}): cross-match 1' ${x.jitOff.pairs} pairs  zones ${x.jitOff.zones.p50} ms vs q3c_join ${x.jitOff.q3cJoin.p50} ms  ${x.jitOff.ratioExact}x <= ${x.target}x ${verdict(x.meetsTarget)}`,
+    `    isolation p95 alone ${iso.alone.p95} ms, with huge sorts ${iso.withTwoSorts.p95} ms  ${iso.p95Ratio}x <= ${iso.target}x ${verdict(iso.meetsTarget)}`,
+  );
+}
 console.log(lines.join('\n'));
 if (process.argv.includes('--append')) {
-  const results = { racm, users, compute: load('compute') };
+  const results = { racm, users, compute: load('compute'), mydbSpatial: spatial };
   appendHistory(historyEntry(results, currentCommit()));
   console.log(`appended this run to ${HISTORY_FILE}`);
 }

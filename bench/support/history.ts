@@ -27,11 +27,11 @@ export function currentCommit(): { commit: string; dirty: boolean } {
 
 /** The figures worth comparing from run to run; absent benchmarks are left out. */
 export function historyEntry(
-  results: { racm?: Result; users?: Result; compute?: Result },
+  results: { racm?: Result; users?: Result; compute?: Result; mydbSpatial?: Result },
   commit: { commit: string; dirty: boolean },
   date = new Date().toISOString(),
 ) {
-  const { racm, users, compute } = results;
+  const { racm, users, compute, mydbSpatial } = results;
   const timing = (s: Result) =>
     s && {
       n: s.n,
@@ -41,7 +41,7 @@ export function historyEntry(
       ratioP99: s.ratioP99,
       met: s.meetsTarget,
     };
-  const machine = (racm ?? users ?? compute)?.machine;
+  const machine = (racm ?? users ?? compute ?? mydbSpatial)?.machine;
   return {
     date,
     ...commit,
@@ -66,6 +66,16 @@ export function historyEntry(
         concurrentAllSucceeded: compute.concurrent?.allSucceeded,
         httpRatios: compute.httpRatios,
         leftovers: compute.leftovers?.length,
+      },
+    }),
+    ...(mydbSpatial && {
+      mydbSpatial: {
+        crossMatchZonesMs: mydbSpatial.crossMatch?.jitOff?.zones?.p50,
+        crossMatchQ3cJoinMs: mydbSpatial.crossMatch?.jitOff?.q3cJoin?.p50,
+        crossMatchRatio: mydbSpatial.crossMatch?.jitOff?.ratioExact,
+        crossMatchMet: mydbSpatial.crossMatch?.meetsTarget,
+        isolationP95Ratio: mydbSpatial.isolation?.p95Ratio,
+        isolationMet: mydbSpatial.isolation?.meetsTarget,
       },
     }),
   };

@@ -9,6 +9,8 @@
  *   load-catalogs [--data DIR] [--if-missing]   load the catalog contexts (scripts/fetch-catalogs.sh)
  *   register-catalog --context C --username OWNER [--public] [--description D]
  *                               register the schema catalog_<C> as a context OWNER may share
+ *   generate-catalog --rows N --seed S [--context C]   a synthetic SDSS-like catalog (default
+ *                               context synthetic_sdss, public), the same for the same seed
  * Secrets never travel on the command line except --password for throwaway test accounts.
  */
 import { randomBytes } from 'node:crypto';
@@ -33,6 +35,7 @@ import {
   standardCatalogs,
 } from './mydb/catalogLoader.ts';
 import { openScienceDatabase, type ScienceDatabase } from './mydb/science.ts';
+import { generateSyntheticCatalog } from './mydb/synthetic.ts';
 
 const [command, ...rest] = process.argv.slice(2);
 const { values } = parseArgs({
@@ -49,6 +52,8 @@ const { values } = parseArgs({
     context: { type: 'string' },
     public: { type: 'boolean', default: false },
     description: { type: 'string' },
+    rows: { type: 'string' },
+    seed: { type: 'string' },
   },
 });
 const config = loadConfig();
@@ -67,6 +72,10 @@ async function main(): Promise<void> {
   }
   if (command === 'load-catalogs') {
     await loadCatalogs(values.data ?? path.join(config.stateDir, 'data', 'kstars'));
+    return;
+  }
+  if (command === 'generate-catalog') {
+    await generateCatalog();
     return;
   }
   if (!values.username) throw new Error(`${command ?? 'a command'} needs --username`);
@@ -175,6 +184,33 @@ async function loadCatalogs(dataDir: string): Promise<void> {
         const rows = await loadCatalog(db, science, spec);
         console.log(`catalog ${spec.name}: ${rows} rows from ${spec.file}`);
       }
+    });
+  } finally {
+    await db.end();
+  }
+}
+
+/** The synthetic SDSS-like catalog (mydb/synthetic.ts). */
+async function generateCatalog(): Promise<void> {
+  const integer = (text: string | undefined, flag: string) => {
+    if (!text || !/^\d+$/.test(text)) throw new Error(`generate-catalog needs ${flag} <integer>`);
+    return Number(text);
+  };
+  const rows = integer(values.rows, '--rows');
+  const seed = integer(values.seed, '--seed');
+  const db = createPool(config.databaseUrl, 2);
+  try {
+    await migrate(config.databaseUrl);
+    await withScience(db, async (science) => {
+      const started = Date.now();
+      const counts = await generateSyntheticCatalog(db, science, {
+        rows,
+        seed,
+        ...(values.context ? { name: values.context } : {}),
+      });
+      console.log(
+        `catalog ${values.context ?? 'synthetic_sdss'}: ${counts.photoobj} photoobj, ${counts.specobj} specobj rows (seed ${seed}) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
     });
   } finally {
     await db.end();

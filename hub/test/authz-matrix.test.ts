@@ -260,6 +260,10 @@ const MATRIX: Record<string, Cell> = {
     path: () => '/mydb/contexts/mydb/tables',
     allowed: [...SIGNED_IN, 'serverToken'],
   },
+  'GET /mydb/contexts/:context/functions': {
+    path: () => '/mydb/contexts/mydb/functions',
+    allowed: [...SIGNED_IN, 'serverToken'],
+  },
   // SQL runs as the account's own role: never an admin's for someone else.
   'POST /users/:name/mydb/query': {
     path: () => '/users/owner/mydb/query',

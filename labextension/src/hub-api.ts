@@ -823,6 +823,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mydb/contexts/{context}/functions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A context’s functions and the shared spatial ones (cone search, cross-match), with arguments, result and description
+         * @description Needs scope `read:mydb`.
+         */
+        get: operations["GET /mydb/contexts/:context/functions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/{name}/mydb/query": {
         parameters: {
             query?: never;
@@ -3158,6 +3178,47 @@ export interface operations {
                             unit: string | null;
                             description: string | null;
                         }[];
+                    }[];
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /mydb/contexts/:context/functions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                context: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        /** @description Where it lives: the context’s schema, or `orrery` (shared) */
+                        schema: string;
+                        kind: "function" | "procedure" | "aggregate" | "window";
+                        /** @description Arguments as PostgreSQL prints them, with defaults */
+                        arguments: string;
+                        returns: string | null;
+                        unit: string | null;
+                        description: string | null;
                     }[];
                 };
             };

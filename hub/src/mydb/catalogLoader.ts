@@ -29,6 +29,7 @@ import {
 import { CONTEXT_TYPE, catalogSchemaOf } from './contexts.ts';
 import { syncGrants } from './grants.ts';
 import type { ScienceDatabase } from './science.ts';
+import { createSpatialIndexes } from './spatial/indexes.ts';
 
 export type CatalogFormat = 'stars' | 'ngc';
 
@@ -65,6 +66,7 @@ export async function loadCatalog(
     await client.query(
       `CREATE INDEX ${pg.escapeIdentifier(`${table.name}_dec_ra`)} ON ${t} (dec, ra)`,
     );
+    await createSpatialIndexes(client, t);
     await client.query(`ANALYZE ${t}`);
     return loaded;
   });

@@ -11,6 +11,7 @@ import { actionsOf, findResourceByName, listAllowed, may } from '../racm/store.t
 import { parseComment } from './catalogFormats.ts';
 import { MYDB_TABLE_TYPE, MYDB_TYPE } from './grants.ts';
 import { schemaNameFor, scratchSchemaFor } from './names.ts';
+import { contextFunctions, type FunctionView } from './schemaBrowser.ts';
 import type { ScienceDatabase } from './science.ts';
 
 export const CONTEXT_TYPE = 'DatabaseContext';
@@ -134,6 +135,11 @@ export class DatabaseContexts {
           (c) => ({ name: c.name, type: c.type, ...parseComment(c.comment) }),
         ),
       }));
+  }
+
+  /** The schema browser's functions: the context's own, then the shared spatial ones. */
+  async functions(actor: Actor, context: string): Promise<FunctionView[]> {
+    return contextFunctions(this.science, (await this.resolve(actor, context, ['read'])).schema);
   }
 
   private async ownMydb(actor: Actor): Promise<DatabaseContextView> {

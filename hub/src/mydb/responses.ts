@@ -89,6 +89,25 @@ export const ContextTables = Type.Array(
   }),
 );
 
+export const ContextFunctions = Type.Array(
+  Strict({
+    name: Type.String(),
+    schema: Type.String({
+      description: 'Where it lives: the context’s schema, or `orrery` (shared)',
+    }),
+    kind: Type.Union([
+      Type.Literal('function'),
+      Type.Literal('procedure'),
+      Type.Literal('aggregate'),
+      Type.Literal('window'),
+    ]),
+    arguments: Type.String({ description: 'Arguments as PostgreSQL prints them, with defaults' }),
+    returns: Nullable(Type.String({ description: 'Result type (null for a procedure)' })),
+    unit: Nullable(Type.String({ description: 'Unit of the result, e.g. deg' })),
+    description: Nullable(Type.String()),
+  }),
+);
+
 export const QuickQueryBody = Type.Object(
   {
     sql: Type.String({

@@ -7,6 +7,7 @@ import { NameParams, NoQuery } from '../http/schemas.ts';
 import { batchRoutes } from './batchRoutes.ts';
 import { IntoResult } from './batchSchemas.ts';
 import {
+  ContextFunctions,
   ContextTables,
   DatabaseContextList,
   MydbSpace,
@@ -127,6 +128,24 @@ export const mydbRoutes = [
     query: NoQuery,
     async handler({ service, req, caller, params }) {
       return service.contexts.tables(actorOf(caller!, req), params.context);
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/mydb/contexts/:context/functions',
+    tag: 'mydb',
+    summary:
+      'A context’s functions and the shared spatial ones (cone search, cross-match), with arguments, result and description',
+    access: { scope: 'read:mydb' },
+    response: ContextFunctions,
+    lab: true,
+    params: Type.Object(
+      { context: Type.String({ minLength: 1, maxLength: 64 }) },
+      { additionalProperties: false },
+    ),
+    query: NoQuery,
+    async handler({ service, req, caller, params }) {
+      return service.contexts.functions(actorOf(caller!, req), params.context);
     },
   }),
   route({

@@ -8,6 +8,7 @@
 import pg from 'pg';
 import { createPool, type Db, inTransaction } from '../db/pool.ts';
 import type { Logger } from '../log.ts';
+import { installSpatial } from './spatial/install.ts';
 
 const DUPLICATE_DATABASE = '42P04';
 const UNDEFINED_DATABASE = '3D000';
@@ -54,6 +55,7 @@ export async function openScienceDatabase(
       );
     });
     await closeHubDatabase(hubDb);
+    await installSpatial(pool, log);
     return { pool, name };
   } catch (err) {
     await pool.end();

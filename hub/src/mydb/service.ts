@@ -315,13 +315,15 @@ export class MydbService {
   }
 
   /**
-   * Which schemas a query in `context` sees unqualified: the context's, then the user's MyDB.
+   * Which schemas a query in `context` sees unqualified: the context's, then the user's MyDB,
+   * then the spatial functions'.
    * A context the user may not query answers 404, as one that does not exist.
    */
   private async searchPathOf(userId: number, context: string, mydbSchema: string) {
     const actor: Actor = { userId, admin: false, address: null };
     const first = await this.contexts.querySchema(actor, context);
-    return first === mydbSchema ? [mydbSchema] : [first, mydbSchema];
+    // Then `orrery`: the spatial functions and q3c's, callable unqualified (docs/mydb.md).
+    return first === mydbSchema ? [mydbSchema, 'orrery'] : [first, mydbSchema, 'orrery'];
   }
 
   /** The id of the user `username`, who must be the caller (admins included: queries are one's own). */
