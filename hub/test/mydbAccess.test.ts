@@ -213,11 +213,11 @@ test('a catalog granted to a group is readable by its members until they leave',
   );
 });
 
-test('a query’s context comes first in its search_path, then the user’s MyDB', async () => {
+test('a query’s context comes first in its search_path, then the user’s MyDB, then the spatial functions', async () => {
   assert.deepEqual(await rows(alice, 'alice', 'SHOW search_path', 'open'), [
-    ['"catalog_open", "mydb_alice"'],
+    ['"catalog_open", "mydb_alice", "orrery"'],
   ]);
-  assert.deepEqual(await rows(alice, 'alice', 'SHOW search_path'), [['"mydb_alice"']]);
+  assert.deepEqual(await rows(alice, 'alice', 'SHOW search_path'), [['"mydb_alice", "orrery"']]);
   assert.deepEqual(await rows(alice, 'alice', 'SELECT count(*) FROM objects', 'open'), [['4']]);
   const unknown = await query(alice, 'alice', 'SELECT 1', 'nothing_here');
   assert.equal(unknown.status, 404, unknown.text);
