@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { type ComputeDomainConfig, parseComputeDomains } from './compute/domainConfig.ts';
+import { type FilesConfig, parseRootVolumes } from './files/config.ts';
 
 export interface HubConfig {
   /** Address the hub listens on. Env ORRERY_BIND. Default 127.0.0.1 (loopback only). */
@@ -103,6 +104,8 @@ export interface HubConfig {
   userServerCors: boolean;
   compute: ComputeConfig;
   mydb: MydbConfig;
+  /** The files service: root volumes, quarantine and sweep timing (docs/files.md). */
+  files: FilesConfig;
 }
 
 /** Users' personal database spaces (docs/mydb.md). */
@@ -351,6 +354,11 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
       quickTimeoutSeconds: int(env, 'ORRERY_MYDB_QUICK_TIMEOUT_SECONDS', 60),
       quickMaxRows: int(env, 'ORRERY_MYDB_QUICK_MAX_ROWS', 500_000),
       quickPerUser: int(env, 'ORRERY_MYDB_QUICK_PER_USER', 2),
+    },
+    files: {
+      rootVolumes: parseRootVolumes(env.ORRERY_ROOT_VOLUMES, stateDir),
+      quarantineDays: int(env, 'ORRERY_FILES_QUARANTINE_DAYS', 7),
+      sweepSeconds: int(env, 'ORRERY_FILES_SWEEP_SECONDS', 3600),
     },
   };
 }

@@ -49,11 +49,29 @@ export interface NewGroupSpec {
   description?: string | undefined;
 }
 
+/** Told, after the change is committed, whose group memberships changed (their ids). */
+export type MembershipListener = (userIds: number[]) => void;
+
 export class GroupsService {
+  private readonly membershipListeners = new Set<MembershipListener>();
+
   constructor(
     private readonly db: Db,
     private readonly limits: GroupsLimits,
   ) {}
+
+  /**
+   * Listen for membership changes: joining, leaving, removal, nesting, unnesting and deleting a
+   * group (what a privilege given to a group reaches changes with them; files re-mounts views).
+   */
+  onMembershipChanged(listener: MembershipListener): void {
+    this.membershipListeners.add(listener);
+  }
+
+  private membershipChanged(userIds: number[]): void {
+    if (userIds.length === 0) return;
+    for (const listener of this.membershipListeners) listener([...new Set(userIds)]);
+  }
 
   /** The groups the actor belongs to, with their role. */
   list(actor: Actor) {
@@ -118,12 +136,15 @@ export class GroupsService {
   }
 
   /** Delete a group (OWNER); pairs of nested groups that went through it go too. */
-  delete(actor: Actor, groupId: number): Promise<void> {
-    return inTransaction(this.db, async (client) => {
+  async delete(actor: Actor, groupId: number): Promise<void> {
+    const affected = await inTransaction(this.db, async (client) => {
       const group = await this.managed(client, actor, groupId, 'OWNER');
+      const members = await membersUnder(client, group.id);
       await deleteGroupAndPaths(client, group.id);
       await record(client, actor, 'group.delete', { groupId: group.id, name: group.name });
+      return members;
     });
+    this.membershipChanged(affected);
   }
 
   /** Invite a user with a role; one pending invitation per user and group. */
@@ -177,8 +198,8 @@ export class GroupsService {
   }
 
   /** Accept or decline an invitation addressed to the actor. */
-  answer(actor: Actor, invitationId: number, answer: 'accept' | 'decline') {
-    return inTransaction(this.db, async (client) => {
+  async answer(actor: Actor, invitationId: number, answer: 'accept' | 'decline') {
+    const answered = await inTransaction(this.db, async (client) => {
       const invitation = await pendingInvitation(client, invitationId, actor.userId);
       if (!invitation) throw new NotFound('invitation', 'Invitation not found');
       await closeInvitation(client, invitation.id, answer === 'accept' ? 'accepted' : 'declined');
@@ -191,6 +212,8 @@ export class GroupsService {
       });
       return { groupId: invitation.groupId, role: answer === 'accept' ? invitation.role : null };
     });
+    if (answer === 'accept') this.membershipChanged([actor.userId]);
+    return answered;
   }
 
   /** Promote or demote a member; a group always keeps an owner. */
@@ -215,8 +238,8 @@ export class GroupsService {
   }
 
   /** Remove a member, or leave when the username is the actor's own; a group keeps an owner. */
-  removeMember(actor: Actor, groupId: number, username: string): Promise<void> {
-    return inTransaction(this.db, async (client) => {
+  async removeMember(actor: Actor, groupId: number, username: string): Promise<void> {
+    const removed = await inTransaction(this.db, async (client) => {
       // Locked before the owners are counted: two owners leaving at once take turns, and the
       // second sees that it is the last.
       const group = await lockGroup(client, groupId);
@@ -245,12 +268,14 @@ export class GroupsService {
         { groupId: group.id, group: group.name },
         target.id,
       );
+      return target.id;
     });
+    this.membershipChanged([removed]);
   }
 
   /** Put a group inside another: its members gain what the parent is given. */
-  nest(actor: Actor, parentId: number, childId: number) {
-    return inTransaction(this.db, async (client) => {
+  async nest(actor: Actor, parentId: number, childId: number) {
+    const { nested, members } = await inTransaction(this.db, async (client) => {
       const parent = await this.managed(client, actor, parentId, 'ADMIN', { allowPublic: true });
       const child = await findGroup(client, childId);
       const childRole = child ? await actingRole(client, child.id, actor) : null;
@@ -261,18 +286,25 @@ export class GroupsService {
         throw new Forbidden('group_role', 'You need the ADMIN role in the group you nest');
       await nestGroup(client, parent.id, child.id);
       await record(client, actor, 'group.nest', { parentId: parent.id, childId: child.id });
-      return { id: child.id, name: child.name };
+      return {
+        nested: { id: child.id, name: child.name },
+        members: await membersUnder(client, child.id),
+      };
     });
+    this.membershipChanged(members);
+    return nested;
   }
 
   /** Take a group out of another. */
-  unnest(actor: Actor, parentId: number, childId: number): Promise<void> {
-    return inTransaction(this.db, async (client) => {
+  async unnest(actor: Actor, parentId: number, childId: number): Promise<void> {
+    const members = await inTransaction(this.db, async (client) => {
       await this.managed(client, actor, parentId, 'ADMIN', { allowPublic: true });
       if (!(await unnestGroup(client, parentId, childId)))
         throw new NotFound('subgroup', 'Subgroup not found');
       await record(client, actor, 'group.unnest', { parentId, childId });
+      return membersUnder(client, childId);
     });
+    this.membershipChanged(members);
   }
 
   /** Science domains, and whether the actor has joined each. */
@@ -281,8 +313,8 @@ export class GroupsService {
   }
 
   /** Join or leave a science domain; open to everyone. */
-  joinOrLeaveDomain(actor: Actor, domainId: number, verb: 'join' | 'leave') {
-    return inTransaction(this.db, async (client) => {
+  async joinOrLeaveDomain(actor: Actor, domainId: number, verb: 'join' | 'leave') {
+    const result = await inTransaction(this.db, async (client) => {
       const group = await findGroup(client, domainId);
       if (group?.kind !== 'domain') throw new NotFound('domain', 'Science domain not found');
       if (verb === 'join') await addMember(client, group.id, actor.userId, 'MEMBER');
@@ -290,6 +322,8 @@ export class GroupsService {
       await record(client, actor, `domain.${verb}`, { groupId: group.id, name: group.name });
       return { id: group.id, name: group.name, joined: verb === 'join' };
     });
+    this.membershipChanged([actor.userId]);
+    return result;
   }
 
   /**
@@ -319,6 +353,16 @@ export class GroupsService {
     }
     return group;
   }
+}
+
+/** Members of a group and of every group nested inside it: whom a change to it reaches. */
+async function membersUnder(db: Queryable, groupId: number): Promise<number[]> {
+  const { rows } = await db.query(
+    `SELECT DISTINCT m.user_id AS id FROM group_closure c
+       JOIN group_members m ON m.group_id = c.descendant_id WHERE c.ancestor_id = $1`,
+    [groupId],
+  );
+  return rows.map((row) => Number(row.id));
 }
 
 const groupNotFound = () => new NotFound('group', 'Group not found');
