@@ -62,6 +62,20 @@ function rawBody(req: Request): Request {
   return req;
 }
 
+/**
+ * Run a handler that reads the raw body. If it refuses before the body is read to its end
+ * (quota, a bad path), the connection is closed after the answer: the unread bytes must not
+ * be taken for the next request on a kept-alive connection.
+ */
+async function readingBody<T>(req: Request, res: Response, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!req.readableEnded) res.set('Connection', 'close');
+    throw err;
+  }
+}
+
 function contentLength(req: Request): number | null {
   const raw = req.headers['content-length'];
   if (raw === undefined) return null;
@@ -424,15 +438,16 @@ export const filesRoutes = [
     lab: true,
     params: VolumeParams,
     query: Strict({ path: FilePath, overwrite: Type.Optional(Bool) }),
-    async handler({ service, caller, req, params, query }) {
-      const body = rawBody(req);
-      return service.upload(
-        actorOf(caller!, req),
-        refOf(params),
-        query.path,
-        body,
-        contentLength(req),
-        query.overwrite === 'true',
+    async handler({ service, caller, req, res, params, query }) {
+      return readingBody(req, res, () =>
+        service.upload(
+          actorOf(caller!, req),
+          refOf(params),
+          query.path,
+          rawBody(req),
+          contentLength(req),
+          query.overwrite === 'true',
+        ),
       );
     },
   }),
@@ -550,16 +565,18 @@ export const filesRoutes = [
     lab: true,
     params: UploadParams,
     query: Strict({ offset: Type.String({ pattern: '^[0-9]{1,16}$' }) }),
-    async handler({ service, caller, req, params, query }) {
+    async handler({ service, caller, req, res, params, query }) {
       const actor = actorOf(caller!, req);
-      const volume = await service.write(actor, refOf(params));
-      return service.uploads.append(
-        actor.userId,
-        volume,
-        params.upload_id,
-        Number(query.offset),
-        rawBody(req),
-      );
+      return readingBody(req, res, async () => {
+        const volume = await service.write(actor, refOf(params));
+        return service.uploads.append(
+          actor.userId,
+          volume,
+          params.upload_id,
+          Number(query.offset),
+          rawBody(req),
+        );
+      });
     },
   }),
   route({

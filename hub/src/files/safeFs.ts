@@ -57,7 +57,10 @@ export async function openDirAt(root: FileHandle, segments: string[]): Promise<F
   try {
     for (const segment of segments) {
       walked = walked ? `${walked}/${segment}` : segment;
-      const next = await fsp.open(inDir(current, segment), DIR_FLAGS).catch((err) => {
+      const next = await fsp.open(inDir(current, segment), DIR_FLAGS).catch(async (err) => {
+        // O_DIRECTORY on a link fails with ENOTDIR: say it is a link, the rule that refused.
+        const stat = await fsp.lstat(inDir(current, segment)).catch(() => undefined);
+        if (stat?.isSymbolicLink()) throw walkError({ code: 'ELOOP' }, walked);
         throw walkError(err, walked);
       });
       if (current !== root) await current.close();
