@@ -358,6 +358,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
     files: {
       rootVolumes: parseRootVolumes(env.ORRERY_ROOT_VOLUMES, stateDir),
       quarantineDays: int(env, 'ORRERY_FILES_QUARANTINE_DAYS', 7),
+      maxVolumesPerUser: int(env, 'ORRERY_FILES_MAX_VOLUMES_PER_USER', 100),
       sweepSeconds: int(env, 'ORRERY_FILES_SWEEP_SECONDS', 3600),
     },
   };

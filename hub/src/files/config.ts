@@ -21,6 +21,8 @@ export interface FilesConfig {
   rootVolumes: RootVolumeConfig[];
   /** Where removed volumes' files wait before they are deleted (outside every volume). */
   quarantineDays: number;
+  /** User volumes one user may own. Env ORRERY_FILES_MAX_VOLUMES_PER_USER. Default 100. */
+  maxVolumesPerUser: number;
   /** How often the usage rescan and the purge sweeper run, seconds. */
   sweepSeconds: number;
 }

@@ -40,7 +40,7 @@ export class FilesService {
     private readonly config: FilesConfig,
     private readonly clock: () => Date = () => new Date(),
   ) {
-    this.volumes = new Volumes(db, config.rootVolumes, clock);
+    this.volumes = new Volumes(db, config.rootVolumes, clock, config.maxVolumesPerUser);
     this.quotas = new Quotas(db);
     this.ops = new FileOps(this.quotas);
     this.uploads = new Uploads(db, this.quotas, this.ops);

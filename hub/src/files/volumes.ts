@@ -47,8 +47,6 @@ export const DEFAULT_VOLUMES: Record<string, string> = {
   Storage: 'persistent',
   Temporary: 'scratch',
 };
-/** User volumes one user may own (all roots together). */
-export const MAX_VOLUMES_PER_USER = 100;
 /** The longest a share link may live. */
 export const MAX_LINK_HOURS = 24 * 90;
 
@@ -75,13 +73,17 @@ const volumeNotFound = () => new NotFound('volume', 'Volume not found');
 export class Volumes {
   private readonly listeners = new Set<(userIds: number[]) => void>();
   private readonly roots: Map<string, RootVolumeConfig>;
+  /** User volumes one user may own (all roots together). */
+  maxVolumesPerUser: number;
 
   constructor(
     private readonly db: Db,
     rootVolumes: RootVolumeConfig[],
     private readonly clock: () => Date = () => new Date(),
+    maxVolumesPerUser = 100,
   ) {
     this.roots = new Map(rootVolumes.map((root) => [root.name, root]));
+    this.maxVolumesPerUser = maxVolumesPerUser;
   }
 
   get rootVolumes(): RootVolumeConfig[] {
@@ -186,10 +188,10 @@ export class Volumes {
           'SELECT count(*)::int AS n FROM file_volumes WHERE owner_id = $1',
           [userId],
         );
-        if (rows[0].n >= MAX_VOLUMES_PER_USER)
+        if (rows[0].n >= this.maxVolumesPerUser)
           throw new LimitReached(
             'volume_cap',
-            `You own ${MAX_VOLUMES_PER_USER} volumes, the most allowed; delete one first`,
+            `You own ${this.maxVolumesPerUser} volumes, the most allowed; delete one first`,
           );
         if (await findVolumeOwned(client, root.name, userId, name))
           throw new Conflict(
