@@ -691,6 +691,34 @@ describe('uploads', () => {
     assert.equal(usage.used_bytes, 10);
   });
 
+  test('an upload session untouched for a day is swept with its bytes and its reservation', async () => {
+    const v = vol('bob');
+    const usage = async () =>
+      (await bob.get(`${API}/users/bob/files/usage`)).json.roots[0].used_bytes;
+    const before = await usage();
+    const session = await bob.post(`${API}/files/${v}/uploads`, { path: 'left.bin', size: 100 });
+    await put(bob, `${API}/files/${v}/uploads/${session.json.upload_id}?offset=0`, 'abc');
+    assert.equal(await usage(), before + 100);
+    const staged = path.join(
+      files.volumes.root('Storage').path,
+      '.orrery',
+      'uploads',
+      `session-${session.json.upload_id}`,
+    );
+    assert.ok(await fsp.stat(staged));
+    await db.query(
+      `UPDATE file_uploads SET updated_at = now() - interval '25 hours' WHERE id = $1`,
+      [session.json.upload_id],
+    );
+    const swept = await files.sweep();
+    assert.equal(swept.uploadsExpired, 1);
+    await assert.rejects(fsp.stat(staged));
+    assert.equal(
+      (await bob.get(`${API}/files/${v}/uploads/${session.json.upload_id}`)).status,
+      404,
+    );
+  });
+
   test('a JSON body is not a file', async () => {
     const res = await bob.request('PUT', `${API}/files/${vol('bob')}/content?path=j.json`, {
       a: 1,

@@ -15,11 +15,14 @@ import type { FilesConfig } from './config.ts';
 import { ownerFolder, prepareRoot, quarantine } from './disk.ts';
 import { FileOps } from './fileOps.ts';
 import { describeUsage, Quotas } from './quota.ts';
-import { setQuota, usageOf } from './store.ts';
+import { findVolumeById, setQuota, staleUploads, usageOf } from './store.ts';
 import { Sweeper } from './sweeper.ts';
 import { Uploads } from './uploads.ts';
 import type { VolumeView } from './view.ts';
 import { Volumes } from './volumes.ts';
+
+/** An upload session untouched this long is abandoned: its bytes and reservation go. */
+export const UPLOAD_IDLE_MS = 24 * 3_600_000;
 
 /** A volume named by its path parts. */
 export interface VolumeRef {
@@ -149,6 +152,21 @@ export class FilesService {
       payload: { root: root.name, quotaBytes: quota },
     });
     return this.usageOf(actor, name);
+  }
+
+  /** The periodic work: purge, rescan, quarantine, and upload sessions untouched for a day. */
+  async sweep() {
+    // Sessions first: the rescan after them measures what is really there.
+    const dayAgo = new Date(this.clock().getTime() - UPLOAD_IDLE_MS);
+    let uploadsExpired = 0;
+    for (const stale of await staleUploads(this.db, dayAgo)) {
+      const volume = await findVolumeById(this.db, stale.volumeId);
+      if (!volume) continue;
+      const rootConfig = this.volumes.root(volume.root);
+      await this.uploads.discard(stale, { rootConfig, ownerId: Number(volume.ownerId) });
+      uploadsExpired++;
+    }
+    return { ...(await this.sweeper.sweep()), uploadsExpired };
   }
 
   /**

@@ -440,13 +440,14 @@ export async function deleteUpload(db: Queryable, id: string): Promise<void> {
 }
 
 /** Uploads untouched since `before`: abandoned, swept with their bytes. */
-export async function staleUploads(
-  db: Queryable,
-  before: Date,
-): Promise<{ id: string; volumeId: string }[]> {
+export async function staleUploads(db: Queryable, before: Date) {
   const { rows } = await db.query(
-    `SELECT id, volume_id AS "volumeId" FROM file_uploads WHERE updated_at < $1`,
+    `SELECT id, volume_id AS "volumeId", size FROM file_uploads WHERE updated_at < $1`,
     [before],
   );
-  return rows;
+  return rows.map((row) => ({
+    id: row.id as string,
+    volumeId: row.volumeId as string,
+    size: Number(row.size),
+  }));
 }

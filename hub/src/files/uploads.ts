@@ -42,7 +42,7 @@ export class Uploads {
     private readonly ops: FileOps,
   ) {}
 
-  private tempOf(volume: ResolvedVolume, id: string) {
+  private tempOf(volume: Pick<ResolvedVolume, 'rootConfig'>, id: string) {
     return path.join(uploadsArea(volume.rootConfig!), `session-${id}`);
   }
 
@@ -165,7 +165,11 @@ export class Uploads {
     await this.discard(upload, volume);
   }
 
-  async discard(upload: { id: string; size: number }, volume: ResolvedVolume): Promise<void> {
+  /** Drop a session: its row, its staged bytes and its quota reservation. */
+  async discard(
+    upload: { id: string; size: number },
+    volume: Pick<ResolvedVolume, 'rootConfig' | 'ownerId'>,
+  ): Promise<void> {
     await deleteUpload(this.db, upload.id);
     await fsp.rm(this.tempOf(volume, upload.id), { force: true });
     await this.quotas.release(volume.ownerId!, volume.rootConfig!, upload.size);
