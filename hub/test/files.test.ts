@@ -143,6 +143,16 @@ describe('volumes', () => {
     const got = await download(alice, vol('alice', 'results-2'), 'a.txt');
     assert.equal(got.body.toString(), 'kept across a rename');
     assert.equal((await list(alice, vol('alice', 'results'))).status, 404);
+    // The default volumes stay what they are: the workspace lives in persistent.
+    assert.equal(
+      (await alice.patch(`${API}/volumes/${vol('alice')}`, { name: 'other' })).status,
+      409,
+    );
+    assert.equal((await alice.delete(`${API}/volumes/${vol('alice')}`)).status, 409);
+    assert.equal(
+      (await alice.patch(`${API}/volumes/${vol('alice')}`, { description: 'mine' })).status,
+      200,
+    );
   });
 
   test('delete: the files go to quarantine, reachable by nobody; only the owner deletes', async () => {
@@ -575,8 +585,28 @@ describe('quotas', () => {
     assert.equal(refused.status, 413);
     assert.equal(refused.json.error, 'quota_exceeded');
     assert.ok(!(await names(carol, v)).includes('c.bin'));
-    // Replacing a file counts only the difference.
+    // Replacing a file counts only the difference, both ways.
+    const used = async () =>
+      (await carol.get(`${API}/users/carol/files/usage`)).json.roots[0].used_bytes;
+    assert.equal((await upload(carol, v, 'a.bin', Buffer.alloc(100), true)).status, 201);
+    assert.equal(await used(), 160);
     assert.equal((await upload(carol, v, 'a.bin', Buffer.alloc(900), true)).status, 201);
+    assert.equal(await used(), 960);
+    // A move that replaces a file frees the replaced file's bytes.
+    await upload(carol, v, 'tmp.bin', Buffer.alloc(10));
+    assert.equal(
+      (
+        await carol.post(`${API}/files/${v}/move`, {
+          from: 'tmp.bin',
+          to: 'b.bin',
+          overwrite: true,
+        })
+      ).status,
+      200,
+    );
+    assert.equal(await used(), 910);
+    await upload(carol, v, 'b.bin', Buffer.alloc(60), true);
+    assert.equal(await used(), 960);
     // A resumable upload that cannot fit is refused at its start.
     const start = await carol.post(`${API}/files/${v}/uploads`, { path: 'big.bin', size: 5000 });
     assert.equal(start.status, 413);

@@ -145,7 +145,7 @@ export class FileOps {
         const temp = path.join(uploadsArea(rootConfig), `put-${randomUUID()}`);
         let reserved = 0;
         try {
-          if (declared !== null) {
+          if (declared !== null && declared > replaced) {
             await this.quotas.reserve(volume.ownerId!, rootConfig, declared - replaced);
             reserved = declared - replaced;
           }
@@ -162,11 +162,10 @@ export class FileOps {
           if (declared !== null && written !== declared)
             throw new Invalid('length_mismatch', 'The body ended before its Content-Length');
           await this.place(temp, folder, name);
-          // Settle the reservation to what the file really takes.
-          const delta = written - replaced;
-          if (reserved > delta)
-            await this.quotas.release(volume.ownerId!, rootConfig, reserved - delta);
-          reserved = delta;
+          // Settle the reservation to what the change really takes (a smaller file frees bytes).
+          const settle = written - replaced - reserved;
+          reserved = 0;
+          await this.quotas.adjust(volume.ownerId!, rootConfig, settle);
           const stat = (await lstatIn(folder, name))!;
           return { name, type: 'file', size: stat.size, mtime: stat.mtime.toISOString() };
         } catch (err) {
@@ -281,37 +280,33 @@ export class FileOps {
               : stat.isFile()
                 ? stat.size
                 : 0;
+            // Bytes change hands only between owners or roots; a replaced file's are freed.
             const crossOwner = from.ownerId !== to.ownerId || from.root !== to.root;
-            if (crossOwner)
-              await this.quotas.reserve(to.ownerId!, to.rootConfig!, bytes - (there?.size ?? 0));
+            const net = (crossOwner ? bytes : 0) - (there?.size ?? 0);
+            const reserved = Math.max(net, 0);
+            await this.quotas.reserve(to.ownerId!, to.rootConfig!, reserved);
+            const giveBack = () => this.quotas.release(to.ownerId!, to.rootConfig!, reserved);
             try {
               await fsp.rename(inDir(fromDir, source.name), inDir(toDir, target.name));
             } catch (err) {
-              const code = (err as NodeJS.ErrnoException).code;
-              if (code !== 'EXDEV') {
-                if (crossOwner)
-                  await this.quotas.release(
-                    to.ownerId!,
-                    to.rootConfig!,
-                    bytes - (there?.size ?? 0),
+              if ((err as NodeJS.ErrnoException).code !== 'EXDEV' || !stat.isFile()) {
+                await giveBack();
+                if ((err as NodeJS.ErrnoException).code === 'EXDEV')
+                  throw new Conflict(
+                    'cross_device',
+                    'Folders move between volumes on the same disk only; move its files one by one',
                   );
                 throw writeError(err);
               }
-              if (!stat.isFile()) {
-                if (crossOwner) await this.quotas.release(to.ownerId!, to.rootConfig!, bytes);
-                throw new Conflict(
-                  'cross_device',
-                  'Folders move between volumes on the same disk only; move its files one by one',
-                );
-              }
               await this.copyAcross(fromDir, source, to, toDir, target.name).catch(
                 async (copyErr) => {
-                  if (crossOwner) await this.quotas.release(to.ownerId!, to.rootConfig!, bytes);
+                  await giveBack();
                   throw writeError(copyErr);
                 },
               );
               await fsp.unlink(inDir(fromDir, source.name));
             }
+            if (net < 0) await this.quotas.adjust(to.ownerId!, to.rootConfig!, net);
             if (crossOwner) await this.quotas.release(from.ownerId!, from.rootConfig!, bytes);
             const moved = (await lstatIn(toDir, target.name))!;
             return {

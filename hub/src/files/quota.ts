@@ -51,6 +51,11 @@ export class Quotas {
     }
   }
 
+  /** Move the total by `delta` bytes either way, with no quota check (settling a finished write). */
+  async adjust(ownerId: number, root: RootVolumeConfig, delta: number): Promise<void> {
+    if (delta !== 0) await addUsage(this.db, ownerId, root.name, delta, null);
+  }
+
   /** Give back bytes (an aborted write, a deleted file); never below zero. */
   async release(ownerId: number, root: RootVolumeConfig, bytes: number): Promise<void> {
     if (bytes > 0) await addUsage(this.db, ownerId, root.name, -bytes, null);

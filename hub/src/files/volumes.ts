@@ -312,6 +312,7 @@ export class Volumes {
     if (volume.kind !== 'user' || volume.ownerId !== actor.userId)
       throw new Forbidden('owner_only', 'Only the volume’s owner can rename or describe it');
     if (changes.name !== undefined) checkVolumeName(changes.name);
+    if (changes.name !== undefined && changes.name !== volume.name) refuseDefault(volume);
     const reaching = await inTransaction(this.db, async (client) => {
       if (changes.name !== undefined && changes.name !== volume.name) {
         if (await findVolumeOwned(client, volume.root, actor.userId, changes.name))
@@ -341,6 +342,7 @@ export class Volumes {
     const volume = await this.resolve(actor.userId, rootName, owner, name, 'read');
     if (volume.kind !== 'user' || volume.ownerId !== actor.userId)
       throw new Forbidden('owner_only', 'Only the volume’s owner can delete it');
+    refuseDefault(volume);
     const reaching = await inTransaction(this.db, async (client) => {
       const locked = await findVolume(client, volume.root, volume.owner, volume.name, true);
       if (!locked) throw volumeNotFound();
@@ -663,6 +665,15 @@ async function findVolumeOwned(db: Queryable, root: string, ownerId: number, nam
     [root, ownerId, name],
   );
   return rows.length > 0;
+}
+
+/** `persistent` is the workspace (/home/jovyan/work) and `scratch` its scratch space: they stay. */
+function refuseDefault(volume: { root: string; name: string }): void {
+  if (DEFAULT_VOLUMES[volume.root] === volume.name)
+    throw new Conflict(
+      'default_volume',
+      `${volume.root}/${volume.name} is every user’s default volume; it cannot be renamed or deleted`,
+    );
 }
 
 const hashCode = (code: string) => createHash('sha256').update(code).digest('hex');
