@@ -50,6 +50,14 @@ if (spatial) {
     `    isolation p95 alone ${iso.alone.p95} ms, with huge sorts ${iso.withTwoSorts.p95} ms  ${iso.p95Ratio}x <= ${iso.target}x ${verdict(iso.meetsTarget)}`,
   );
 }
+const files = load('files');
+if (files) {
+  const { throughput: t, list } = files;
+  lines.push(
+    `  files (${files.machine.date}, load ${files.machine.loadAverage1m}): ${t.bytes / 2 ** 20} MiB  copy ${t.copyMiBs} MiB/s  upload ${t.uploadMiBs} MiB/s (${t.uploadVsCopy}x)  download ${t.downloadMiBs} MiB/s (${t.downloadVsCopy}x)  ≥ ${t.target}x ${verdict(t.meetsTarget)}`,
+    `    list ${list.files} files  API p50 ${list.api.p50} ms  ls -l p50 ${list.ls.p50} ms (${list.ratioP50}x)  < ${list.targetMs} ms ${verdict(list.meetsTarget)}`,
+  );
+}
 console.log(lines.join('\n'));
 if (process.argv.includes('--append')) {
   const results = { racm, users, compute: load('compute'), mydbSpatial: spatial };

@@ -67,6 +67,65 @@ CREATE TABLE public.external_identities (
     created_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+CREATE TABLE public.file_data_volumes (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    host_path text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    resource_id bigint NOT NULL,
+    created_by bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.file_share_links (
+    id bigint NOT NULL,
+    volume_id uuid NOT NULL,
+    code_hash text NOT NULL,
+    created_by bigint,
+    expires_at timestamp with time zone NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE public.file_share_links ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.file_share_links_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.file_uploads (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    volume_id uuid NOT NULL,
+    user_id bigint NOT NULL,
+    path text NOT NULL,
+    size bigint NOT NULL,
+    received bigint DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT file_uploads_size_check CHECK ((size >= 0))
+);
+
+CREATE TABLE public.file_usage (
+    user_id bigint NOT NULL,
+    root text NOT NULL,
+    used_bytes bigint DEFAULT 0 NOT NULL,
+    quota_bytes bigint,
+    scanned_at timestamp with time zone,
+    CONSTRAINT file_usage_quota_bytes_check CHECK ((quota_bytes > 0))
+);
+
+CREATE TABLE public.file_volumes (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    root text NOT NULL,
+    owner_id bigint NOT NULL,
+    name text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    resource_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
 CREATE TABLE public.group_closure (
     ancestor_id bigint NOT NULL,
     descendant_id bigint NOT NULL
@@ -402,6 +461,36 @@ ALTER TABLE ONLY public.deployment
 ALTER TABLE ONLY public.external_identities
     ADD CONSTRAINT external_identities_pkey PRIMARY KEY (provider, subject);
 
+ALTER TABLE ONLY public.file_data_volumes
+    ADD CONSTRAINT file_data_volumes_name_key UNIQUE (name);
+
+ALTER TABLE ONLY public.file_data_volumes
+    ADD CONSTRAINT file_data_volumes_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.file_data_volumes
+    ADD CONSTRAINT file_data_volumes_resource_id_key UNIQUE (resource_id);
+
+ALTER TABLE ONLY public.file_share_links
+    ADD CONSTRAINT file_share_links_code_hash_key UNIQUE (code_hash);
+
+ALTER TABLE ONLY public.file_share_links
+    ADD CONSTRAINT file_share_links_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.file_uploads
+    ADD CONSTRAINT file_uploads_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.file_usage
+    ADD CONSTRAINT file_usage_pkey PRIMARY KEY (user_id, root);
+
+ALTER TABLE ONLY public.file_volumes
+    ADD CONSTRAINT file_volumes_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.file_volumes
+    ADD CONSTRAINT file_volumes_resource_id_key UNIQUE (resource_id);
+
+ALTER TABLE ONLY public.file_volumes
+    ADD CONSTRAINT file_volumes_root_owner_id_name_key UNIQUE (root, owner_id, name);
+
 ALTER TABLE ONLY public.group_closure
     ADD CONSTRAINT group_closure_pkey PRIMARY KEY (descendant_id, ancestor_id);
 
@@ -502,6 +591,10 @@ CREATE INDEX api_tokens_user ON public.api_tokens USING btree (user_id);
 
 CREATE INDEX external_identities_user ON public.external_identities USING btree (user_id);
 
+CREATE INDEX file_share_links_volume ON public.file_share_links USING btree (volume_id);
+
+CREATE INDEX file_uploads_user ON public.file_uploads USING btree (user_id);
+
 CREATE INDEX group_closure_ancestor ON public.group_closure USING btree (ancestor_id);
 
 CREATE UNIQUE INDEX group_invitations_one_pending ON public.group_invitations USING btree (group_id, user_id) WHERE (status = 'pending'::text);
@@ -551,6 +644,33 @@ ALTER TABLE ONLY public.api_tokens
 
 ALTER TABLE ONLY public.external_identities
     ADD CONSTRAINT external_identities_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.file_data_volumes
+    ADD CONSTRAINT file_data_volumes_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.file_data_volumes
+    ADD CONSTRAINT file_data_volumes_resource_id_fkey FOREIGN KEY (resource_id) REFERENCES public.racm_resources(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.file_share_links
+    ADD CONSTRAINT file_share_links_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.file_share_links
+    ADD CONSTRAINT file_share_links_volume_id_fkey FOREIGN KEY (volume_id) REFERENCES public.file_volumes(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.file_uploads
+    ADD CONSTRAINT file_uploads_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.file_uploads
+    ADD CONSTRAINT file_uploads_volume_id_fkey FOREIGN KEY (volume_id) REFERENCES public.file_volumes(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.file_usage
+    ADD CONSTRAINT file_usage_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.file_volumes
+    ADD CONSTRAINT file_volumes_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.file_volumes
+    ADD CONSTRAINT file_volumes_resource_id_fkey FOREIGN KEY (resource_id) REFERENCES public.racm_resources(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.group_closure
     ADD CONSTRAINT group_closure_ancestor_id_fkey FOREIGN KEY (ancestor_id) REFERENCES public.groups(id) ON DELETE CASCADE;

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { type ComputeDomainConfig, parseComputeDomains } from './compute/domainConfig.ts';
+import { type FilesConfig, parseRootVolumes } from './files/config.ts';
 
 export interface HubConfig {
   /** Address the hub listens on. Env ORRERY_BIND. Default 127.0.0.1 (loopback only). */
@@ -103,6 +104,8 @@ export interface HubConfig {
   userServerCors: boolean;
   compute: ComputeConfig;
   mydb: MydbConfig;
+  /** The files service: root volumes, quarantine and sweep timing (docs/files.md). */
+  files: FilesConfig;
 }
 
 /** Users' personal database spaces (docs/mydb.md). */
@@ -381,6 +384,12 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
       batchStaleSeconds: int(env, 'ORRERY_MYDB_BATCH_STALE_SECONDS', 60),
       sessionIdleSeconds: int(env, 'ORRERY_MYDB_SESSION_IDLE_SECONDS', 600),
       sessionsPerUser: int(env, 'ORRERY_MYDB_SESSIONS_PER_USER', 3),
+    },
+    files: {
+      rootVolumes: parseRootVolumes(env.ORRERY_ROOT_VOLUMES, stateDir),
+      quarantineDays: int(env, 'ORRERY_FILES_QUARANTINE_DAYS', 7),
+      maxVolumesPerUser: int(env, 'ORRERY_FILES_MAX_VOLUMES_PER_USER', 100),
+      sweepSeconds: int(env, 'ORRERY_FILES_SWEEP_SECONDS', 3600),
     },
   };
 }

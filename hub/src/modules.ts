@@ -9,6 +9,7 @@ import type express from 'express';
 import { accountsModule } from './accounts/module.ts';
 import { activityModule } from './activity/module.ts';
 import { computeModule } from './compute/module.ts';
+import { filesModule } from './files/module.ts';
 import { groupsModule } from './groups/module.ts';
 import { bindRoutes, type RouteDef } from './http/route.ts';
 import type { Hub } from './hub.ts';
@@ -28,6 +29,7 @@ export const MODULES: readonly AnyModule[] = [
   activityModule,
   computeModule,
   mydbModule,
+  filesModule,
   oidcModule,
   pagesModule,
 ];

@@ -9,8 +9,11 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import Provider from 'oidc-provider';
 import pg from 'pg';
@@ -18,6 +21,7 @@ import { createAccount } from '../src/accounts/service.ts';
 import { effectiveScopes } from '../src/auth/scopes.ts';
 import { createToken, issueServerToken } from '../src/auth/tokens.ts';
 import { inTransaction } from '../src/db/pool.ts';
+import { filesModule } from '../src/files/module.ts';
 import { nestGroup } from '../src/groups/nesting.ts';
 import { addMember, createGroup, createInvitation } from '../src/groups/store.ts';
 import { type RouteDef, routeId } from '../src/http/route.ts';
@@ -69,11 +73,21 @@ interface Fixture {
   server: string;
   /** A queued batch query of the owner's (this hub runs none: batchTotal 0). */
   batchQuery: number;
+  /** A fresh volume of the owner's (`Storage/owner/<volume>`) holding `f.txt`, shared read-only with `member`. */
+  volume: string;
+  /** A resumable upload of the owner's into it, and an invite code's id for it. */
+  upload: string;
+  link: number;
+  linkCode: string;
+  /** A data volume registered by the admin, shared with nobody. */
+  dataVolume: string;
 }
 
 interface Cell {
   path: (f: Fixture) => string;
   body?: (f: Fixture) => unknown;
+  /** Headers for a raw body (an upload sends bytes, not JSON). */
+  headers?: Record<string, string>;
   allowed: Who[];
 }
 
@@ -315,6 +329,129 @@ const MATRIX: Record<string, Cell> = {
     path: () => '/users/owner/mydb/history',
     allowed: ['owner', 'serverToken'],
   },
+
+  // Files. Volumes are RACM resources with no admin override: the fixture volume is the
+  // owner's (and their server's), shared read-only with member (who may read, not write:
+  // 403); everyone else is told it does not exist (404).
+  'GET /volumes': { path: () => '/volumes', allowed: [...SIGNED_IN, 'serverToken'] },
+  'POST /volumes/:root': {
+    path: () => '/volumes/Storage',
+    body: (f) => ({ name: `n${f.unique}` }),
+    allowed: [...SIGNED_IN, 'serverToken'],
+  },
+  'PATCH /volumes/:root/:owner/:volume': {
+    path: (f) => `/volumes/Storage/owner/${f.volume}`,
+    body: () => ({ description: 'd' }),
+    allowed: ['owner', 'serverToken'],
+  },
+  'DELETE /volumes/:root/:owner/:volume': {
+    path: (f) => `/volumes/Storage/owner/${f.volume}`,
+    allowed: ['owner', 'serverToken'],
+  },
+  'GET /volumes/:root/:owner/:volume/shares': {
+    path: (f) => `/volumes/Storage/owner/${f.volume}/shares`,
+    allowed: ['owner', 'serverToken'],
+  },
+  'PUT /volumes/:root/:owner/:volume/shares': {
+    path: (f) => `/volumes/Storage/owner/${f.volume}/shares`,
+    body: () => ({ user: 'other', access: 'read' }),
+    allowed: ['owner', 'serverToken'],
+  },
+  'DELETE /volumes/:root/:owner/:volume/shares': {
+    path: (f) => `/volumes/Storage/owner/${f.volume}/shares?user=member`,
+    allowed: ['owner', 'serverToken'],
+  },
+  'POST /volumes/:root/:owner/:volume/links': {
+    path: (f) => `/volumes/Storage/owner/${f.volume}/links`,
+    body: () => ({ expires_in_hours: 1 }),
+    allowed: ['owner', 'serverToken'],
+  },
+  'GET /volumes/:root/:owner/:volume/links': {
+    path: (f) => `/volumes/Storage/owner/${f.volume}/links`,
+    allowed: ['owner', 'serverToken'],
+  },
+  'DELETE /volumes/:root/:owner/:volume/links/:link_id': {
+    path: (f) => `/volumes/Storage/owner/${f.volume}/links/${f.link}`,
+    allowed: ['owner', 'serverToken'],
+  },
+  // Whoever holds the code may redeem it (the owner's own redemption changes nothing).
+  'POST /volume-links/redeem': {
+    path: () => '/volume-links/redeem',
+    body: (f) => ({ code: f.linkCode }),
+    allowed: [...SIGNED_IN, 'serverToken'],
+  },
+  'GET /files/:root/:owner/:volume/list': {
+    path: (f) => `/files/Storage/owner/${f.volume}/list`,
+    allowed: ['owner', 'member', 'serverToken'],
+  },
+  'GET /files/:root/:owner/:volume/content': {
+    path: (f) => `/files/Storage/owner/${f.volume}/content?path=f.txt`,
+    allowed: ['owner', 'member', 'serverToken'],
+  },
+  'PUT /files/:root/:owner/:volume/content': {
+    path: (f) => `/files/Storage/owner/${f.volume}/content?path=new.txt`,
+    body: () => 'bytes',
+    headers: { 'content-type': 'application/octet-stream' },
+    allowed: ['owner', 'serverToken'],
+  },
+  'DELETE /files/:root/:owner/:volume/content': {
+    path: (f) => `/files/Storage/owner/${f.volume}/content?path=f.txt`,
+    allowed: ['owner', 'serverToken'],
+  },
+  'POST /files/:root/:owner/:volume/folders': {
+    path: (f) => `/files/Storage/owner/${f.volume}/folders`,
+    body: () => ({ path: 'made' }),
+    allowed: ['owner', 'serverToken'],
+  },
+  'POST /files/:root/:owner/:volume/move': {
+    path: (f) => `/files/Storage/owner/${f.volume}/move`,
+    body: () => ({ from: 'f.txt', to: 'g.txt' }),
+    allowed: ['owner', 'serverToken'],
+  },
+  'POST /files/:root/:owner/:volume/uploads': {
+    path: (f) => `/files/Storage/owner/${f.volume}/uploads`,
+    body: () => ({ path: 'big.bin', size: 3 }),
+    allowed: ['owner', 'serverToken'],
+  },
+  'GET /files/:root/:owner/:volume/uploads/:upload_id': {
+    path: (f) => `/files/Storage/owner/${f.volume}/uploads/${f.upload}`,
+    allowed: ['owner', 'serverToken'],
+  },
+  // The fixture upload holds its one byte: a chunk at offset 1 is past its size (the owner's
+  // 400); at 0 it would be a 409. Sending none at offset 1 is the 2xx.
+  'PUT /files/:root/:owner/:volume/uploads/:upload_id': {
+    path: (f) => `/files/Storage/owner/${f.volume}/uploads/${f.upload}?offset=1`,
+    body: () => '',
+    headers: { 'content-type': 'application/octet-stream' },
+    allowed: ['owner', 'serverToken'],
+  },
+  'POST /files/:root/:owner/:volume/uploads/:upload_id/complete': {
+    path: (f) => `/files/Storage/owner/${f.volume}/uploads/${f.upload}/complete`,
+    allowed: ['owner', 'serverToken'],
+  },
+  'DELETE /files/:root/:owner/:volume/uploads/:upload_id': {
+    path: (f) => `/files/Storage/owner/${f.volume}/uploads/${f.upload}`,
+    allowed: ['owner', 'serverToken'],
+  },
+  'GET /users/:name/files/usage': {
+    path: () => '/users/owner/files/usage',
+    allowed: ['owner', 'admin', 'serverToken'],
+  },
+  'PUT /users/:name/files/quota': {
+    path: () => '/users/owner/files/quota',
+    body: () => ({ root: 'Storage', quota_bytes: 2 * 1024 ** 3 }),
+    allowed: ['admin'],
+  },
+  'GET /data-volumes': { path: () => '/data-volumes', allowed: ['admin'] },
+  'POST /data-volumes': {
+    path: () => '/data-volumes',
+    body: (f) => ({ name: `e${f.unique}`, host_path: '/tmp' }),
+    allowed: ['admin'],
+  },
+  'DELETE /data-volumes/:name': {
+    path: (f) => `/data-volumes/${f.dataVolume}`,
+    allowed: ['admin'],
+  },
 };
 
 let hub: TestHub;
@@ -381,6 +518,8 @@ before(async () => {
     },
   });
   db = new pg.Pool({ connectionString: hub.databaseUrl });
+  // Every files cell makes the owner a fresh volume: far past the per-user cap.
+  hub.modules.serviceOf(filesModule).volumes.maxVolumesPerUser = 100_000;
   const sessions: Partial<Record<Who, Client>> = { anonymous: new Client(hub.url) };
   for (const who of ['owner', 'other', 'member', 'groupAdmin', 'admin'] as const) {
     sessions[who] = await signUp(hub.url, USERNAME[who], `${USERNAME[who]} password`);
@@ -412,7 +551,7 @@ after(async () => {
 
 async function makeFixture(): Promise<Fixture> {
   const unique = randomBytes(4).toString('hex');
-  return inTransaction(db, async (client) => {
+  const base = await inTransaction(db, async (client) => {
     const group = (
       await createGroup(client, {
         name: `G${unique}`,
@@ -524,6 +663,39 @@ async function makeFixture(): Promise<Fixture> {
       batchQuery,
     };
   });
+  return { ...base, ...(await filesFixture(base.unique)) };
+}
+
+/** The owner's fresh volume with a file, an upload and a link; a data volume nobody was given. */
+async function filesFixture(unique: string) {
+  const files = hub.modules.serviceOf(filesModule);
+  const owner = { userId: ids.owner!, admin: false, address: null };
+  const volume = `v${unique}`;
+  await files.volumes.create(owner, 'Storage', volume);
+  const ref = { root: 'Storage', owner: 'owner', volume };
+  const resolved = await files.write(owner, ref);
+  await files.ops.upload(resolved, 'f.txt', Readable.from([Buffer.from('x')]), 1, false);
+  const upload = await files.uploads.start(ids.owner!, resolved, 'up.bin', 1, false);
+  await files.uploads.append(
+    ids.owner!,
+    resolved,
+    upload.upload_id,
+    0,
+    Readable.from([Buffer.from('u')]),
+  );
+  const link = await files.volumes.createLink(owner, 'Storage', 'owner', volume, 1);
+  await files.volumes.share(owner, 'Storage', 'owner', volume, { user: 'member', access: 'read' });
+  const dataVolume = `d${unique}`;
+  const host = path.join(path.dirname(files.volumes.root('Storage').path), 'data', dataVolume);
+  await mkdir(host, { recursive: true });
+  await files.volumes.registerData(
+    { userId: ids.padmin!, admin: true, address: null },
+    {
+      name: dataVolume,
+      host_path: host,
+    },
+  );
+  return { volume, upload: upload.upload_id, link: link.id, linkCode: link.code, dataVolume };
 }
 
 test('every API route has an entry in the matrix, and every entry is a route', () => {
@@ -548,7 +720,7 @@ for (const def of apiRoutes) {
         cell.body?.(fixture) ?? (def.method === 'get' || def.method === 'delete' ? undefined : {});
       // Logging in or out with a principal's own client would change that principal; use a copy.
       const client = id === 'POST /logout' || id === 'POST /login' ? cloneOf(who) : clients[who];
-      const res = await client.request(def.method.toUpperCase(), path, body);
+      const res = await client.request(def.method.toUpperCase(), path, body, cell.headers);
       const ok = res.status >= 200 && res.status < 300;
       const expected = cell.allowed.includes(who);
       if (ok !== expected)

@@ -10,6 +10,7 @@ import { domain } from '../src/compute/domainConfig.ts';
 import { computeModule } from '../src/compute/module.ts';
 import type { Compute } from '../src/compute/orchestrator.ts';
 import { type HubConfig, loadConfig } from '../src/config.ts';
+import { defaultRootVolumes } from '../src/files/config.ts';
 import { createLogger } from '../src/log.ts';
 import { type AnyModule, MODULES } from '../src/modules.ts';
 import { type RunningHub, startHub } from '../src/server.ts';
@@ -87,13 +88,16 @@ export function testConfig(databaseUrl: string, overrides: TestOverrides = {}): 
     ORRERY_ARGON2_TIME: '1',
   });
   const id = randomBytes(3).toString('hex');
+  const stateDir = path.join(tmpdir(), `orrery-test-${id}`);
   return {
     ...base,
     migrateOnStart: true,
     logLevel: 'warn',
     // Every answer a test provokes is checked against its route's declared schema.
     validateResponses: true,
-    stateDir: path.join(tmpdir(), `orrery-test-${id}`),
+    stateDir,
+    // Volumes under the test's own state folder, never the checkout's.
+    files: { ...base.files, rootVolumes: defaultRootVolumes(stateDir) },
     secretKey: randomBytes(32).toString('base64url'),
     ...overrides,
     compute: {

@@ -967,6 +967,402 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/volumes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every volume you may read (yours, shared with you, data volumes), and your usage; your default volumes are made on first use
+         * @description Needs scope `read:files`.
+         */
+        get: operations["GET /volumes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/volumes/{root}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a user volume of yours under a root volume (name: 1-64 letters, digits, -_. ; no leading dot)
+         * @description Needs scope `files`.
+         */
+        post: operations["POST /volumes/:root"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/volumes/{root}/{owner}/{volume}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a volume of yours: its shares go at once, its files to quarantine (docs/files.md)
+         * @description Needs scope `files`.
+         */
+        delete: operations["DELETE /volumes/:root/:owner/:volume"];
+        options?: never;
+        head?: never;
+        /**
+         * Rename or describe a volume of yours (its files stay where they are)
+         * @description Needs scope `files`.
+         */
+        patch: operations["PATCH /volumes/:root/:owner/:volume"];
+        trace?: never;
+    };
+    "/volumes/{root}/{owner}/{volume}/shares": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who a volume is shared with (needs grant on it)
+         * @description Needs scope `read:files`.
+         */
+        get: operations["GET /volumes/:root/:owner/:volume/shares"];
+        /**
+         * Share a volume read-only or read-write with a user or a group (needs grant; the Public group: admins only)
+         * @description Needs scope `files`.
+         */
+        put: operations["PUT /volumes/:root/:owner/:volume/shares"];
+        post?: never;
+        /**
+         * Stop sharing a volume with a user (?user=) or a group (?group=)
+         * @description Needs scope `files`.
+         */
+        delete: operations["DELETE /volumes/:root/:owner/:volume/shares"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/volumes/{root}/{owner}/{volume}/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A volume’s live invite codes (not the codes themselves; needs grant)
+         * @description Needs scope `read:files`.
+         */
+        get: operations["GET /volumes/:root/:owner/:volume/links"];
+        put?: never;
+        /**
+         * Make an expiring invite code that gives read access to whoever redeems it (needs grant)
+         * @description Needs scope `files`.
+         */
+        post: operations["POST /volumes/:root/:owner/:volume/links"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/volumes/{root}/{owner}/{volume}/links/{link_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an invite code (shares already made by it stay, revocable one by one)
+         * @description Needs scope `files`.
+         */
+        delete: operations["DELETE /volumes/:root/:owner/:volume/links/:link_id"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/volume-links/redeem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeem an invite code: the volume is shared with you read-only (recorded in both activity logs)
+         * @description Needs scope `files`.
+         */
+        post: operations["POST /volume-links/redeem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/files/{root}/{owner}/{volume}/list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A folder’s entries: name, type (file, folder, link, other), size, mtime; links are not followed
+         * @description Needs scope `read:files`.
+         */
+        get: operations["GET /files/:root/:owner/:volume/list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/files/{root}/{owner}/{volume}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a file, streamed; one `Range: bytes=` range answers 206
+         * @description Needs scope `read:files`.
+         */
+        get: operations["GET /files/:root/:owner/:volume/content"];
+        /**
+         * Upload a file as the raw body, streamed; it appears whole or not at all (413 quota_exceeded, 507 disk full)
+         * @description Needs scope `files`.
+         */
+        put: operations["PUT /files/:root/:owner/:volume/content"];
+        post?: never;
+        /**
+         * Delete a file, or a folder with everything in it
+         * @description Needs scope `files`.
+         */
+        delete: operations["DELETE /files/:root/:owner/:volume/content"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/files/{root}/{owner}/{volume}/folders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a folder (parents: make missing ones on the way)
+         * @description Needs scope `files`.
+         */
+        post: operations["POST /files/:root/:owner/:volume/folders"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/files/{root}/{owner}/{volume}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rename or move a file or folder, within the volume or to another you may write
+         * @description Needs scope `files`.
+         */
+        post: operations["POST /files/:root/:owner/:volume/move"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/files/{root}/{owner}/{volume}/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a resumable upload of `size` bytes (checked against the quota now)
+         * @description Needs scope `files`.
+         */
+        post: operations["POST /files/:root/:owner/:volume/uploads"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/files/{root}/{owner}/{volume}/uploads/{upload_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A resumable upload’s offset: where to send the next chunk from
+         * @description Needs scope `files`.
+         */
+        get: operations["GET /files/:root/:owner/:volume/uploads/:upload_id"];
+        /**
+         * Send a chunk (raw body) at `offset`, which must be the upload’s offset (409 otherwise)
+         * @description Needs scope `files`.
+         */
+        put: operations["PUT /files/:root/:owner/:volume/uploads/:upload_id"];
+        post?: never;
+        /**
+         * Cancel a resumable upload: its bytes and its quota reservation go
+         * @description Needs scope `files`.
+         */
+        delete: operations["DELETE /files/:root/:owner/:volume/uploads/:upload_id"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/files/{root}/{owner}/{volume}/uploads/{upload_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete a resumable upload: the file appears at its path
+         * @description Needs scope `files`.
+         */
+        post: operations["POST /files/:root/:owner/:volume/uploads/:upload_id/complete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{name}/files/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A user’s usage per root volume: used, quota, percent, warning at 90%
+         * @description Needs scope `read:files`; only for yourself, or a platform admin.
+         */
+        get: operations["GET /users/:name/files/usage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{name}/files/quota": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a user’s quota in a root volume (null: back to the root’s); platform admins
+         * @description Needs scope `admin`.
+         */
+        put: operations["PUT /users/:name/files/quota"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/data-volumes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Registered data volumes with their host folders (platform admins)
+         * @description Needs scope `admin`.
+         */
+        get: operations["GET /data-volumes"];
+        put?: never;
+        /**
+         * Register a host folder as a read-only data volume (platform admins); share it like a volume at Data/data/<name>
+         * @description Needs scope `admin`.
+         */
+        post: operations["POST /data-volumes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/data-volumes/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unregister a data volume (its files are the operator’s and stay)
+         * @description Needs scope `admin`.
+         */
+        delete: operations["DELETE /data-volumes/:name"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1404,7 +1800,7 @@ export interface operations {
             content: {
                 "application/json": {
                     note?: string;
-                    scopes?: ("all" | "read:user" | "tokens" | "read:groups" | "groups" | "read:racm" | "racm" | "read:activity" | "read:servers" | "servers" | "access:servers" | "read:mydb" | "mydb" | "admin")[];
+                    scopes?: ("all" | "read:user" | "tokens" | "read:groups" | "groups" | "read:racm" | "racm" | "read:activity" | "read:servers" | "servers" | "access:servers" | "read:mydb" | "mydb" | "read:files" | "files" | "admin")[];
                     expiresInSeconds?: number;
                 };
             };
@@ -3585,6 +3981,1116 @@ export interface operations {
                         total: number;
                     };
                 };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /volumes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        volumes: {
+                            root: string;
+                            owner: string;
+                            volume: string;
+                            kind: "user" | "data";
+                            description: string;
+                            read_only: boolean;
+                            may_share: boolean;
+                            mine: boolean;
+                        }[];
+                        usage: {
+                            root: string;
+                            used_bytes: number;
+                            quota_bytes: number | null;
+                            percent: number | null;
+                            warning: boolean;
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /volumes/:root": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                root: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        root: string;
+                        owner: string;
+                        volume: string;
+                        description: string;
+                        /** Format: date-time */
+                        created_at: string;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "DELETE /volumes/:root/:owner/:volume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                root: string;
+                owner: string;
+                volume: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "PATCH /volumes/:root/:owner/:volume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                root: string;
+                owner: string;
+                volume: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name?: string;
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        root: string;
+                        owner: string;
+                        volume: string;
+                        description: string;
+                        /** Format: date-time */
+                        created_at: string;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /volumes/:root/:owner/:volume/shares": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                root: string;
+                owner: string;
+                volume: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        shares: {
+                            user: string | null;
+                            group: {
+                                id: number;
+                                name: string;
+                            } | null;
+                            access: "read" | "read_write";
+                            may_grant: boolean;
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "PUT /volumes/:root/:owner/:volume/shares": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                root: string;
+                owner: string;
+                volume: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    user: string;
+                    access: "read" | "read_write";
+                } | {
+                    group: number;
+                    access: "read" | "read_write";
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: string | null;
+                        group: {
+                            id: number;
+                            name: string;
+                        } | null;
+                        access: "read" | "read_write";
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "DELETE /volumes/:root/:owner/:volume/shares": {
+        parameters: {
+            query?: {
+                user?: string;
+                group?: number;
+            };
+            header?: never;
+            path: {
+                root: string;
+                owner: string;
+                volume: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /volumes/:root/:owner/:volume/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                root: string;
+                owner: string;
+                volume: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        links: {
+                            id: number;
+                            created_by: string | null;
+                            /** Format: date-time */
+                            expires_at: string;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /volumes/:root/:owner/:volume/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                root: string;
+                owner: string;
+                volume: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    expires_in_hours: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        code: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        /** Format: date-time */
+                        created_at: string;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "DELETE /volumes/:root/:owner/:volume/links/:link_id": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                root: string;
+                owner: string;
+                volume: string;
+                link_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /volume-links/redeem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        root: string;
+                        owner: string;
+                        volume: string;
+                        read_only: boolean;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /files/:root/:owner/:volume/list": {
+        parameters: {
+            query?: {
+                path?: string;
+            };
+            header?: never;
+            path: {
+                root: string;
+                owner: string;
+                volume: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        path: string;
+                        entries: {
+                            name: string;
+                            type: "file" | "folder" | "link" | "other";
+                            size: number;
+                            /** Format: date-time */
+                            mtime: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /files/:root/:owner/:volume/content": {
+        parameters: {
+            query: {
+                path: string;
+            };
+            header?: never;
+            path: {
+                root: string;
+                owner: string;
+                volume: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "PUT /files/:root/:owner/:volume/content": {
+        parameters: {
+            query: {
+                path: string;
+                overwrite?: "true" | "false";
+            };
+            header?: never;
+            path: {
+                root: string;
+                owner: string;
+                volume: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        type: "file" | "folder" | "link" | "other";
+                        size: number;
+                        /** Format: date-time */
+                        mtime: string;
+                        usage: {
+                            root: string;
+                            used_bytes: number;
+                            quota_bytes: number | null;
+                            percent: number | null;
+                            warning: boolean;
+                        };
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "DELETE /files/:root/:owner/:volume/content": {
+        parameters: {
+            query: {
+                path: string;
+            };
+            header?: never;
+            path: {
+                root: string;
+                owner: string;
+                volume: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /files/:root/:owner/:volume/folders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                root: string;
+                owner: string;
+                volume: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    path: string;
+                    parents?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        type: "file" | "folder" | "link" | "other";
+                        size: number;
+                        /** Format: date-time */
+                        mtime: string;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /files/:root/:owner/:volume/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                root: string;
+                owner: string;
+                volume: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    from: string;
+                    to: string;
+                    to_root?: string;
+                    to_owner?: string;
+                    to_volume?: string;
+                    overwrite?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        type: "file" | "folder" | "link" | "other";
+                        size: number;
+                        /** Format: date-time */
+                        mtime: string;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /files/:root/:owner/:volume/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                root: string;
+                owner: string;
+                volume: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    path: string;
+                    size: number;
+                    overwrite?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        upload_id: string;
+                        path: string;
+                        size: number;
+                        offset: number;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /files/:root/:owner/:volume/uploads/:upload_id": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                root: string;
+                owner: string;
+                volume: string;
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        upload_id: string;
+                        path: string;
+                        size: number;
+                        offset: number;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "PUT /files/:root/:owner/:volume/uploads/:upload_id": {
+        parameters: {
+            query: {
+                offset: string;
+            };
+            header?: never;
+            path: {
+                root: string;
+                owner: string;
+                volume: string;
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        upload_id: string;
+                        path: string;
+                        size: number;
+                        offset: number;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "DELETE /files/:root/:owner/:volume/uploads/:upload_id": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                root: string;
+                owner: string;
+                volume: string;
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /files/:root/:owner/:volume/uploads/:upload_id/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                root: string;
+                owner: string;
+                volume: string;
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        type: "file" | "folder" | "link" | "other";
+                        size: number;
+                        /** Format: date-time */
+                        mtime: string;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /users/:name/files/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: string;
+                        roots: {
+                            root: string;
+                            used_bytes: number;
+                            quota_bytes: number | null;
+                            percent: number | null;
+                            warning: boolean;
+                            scanned_at: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "PUT /users/:name/files/quota": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    root: string;
+                    quota_bytes: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: string;
+                        roots: {
+                            root: string;
+                            used_bytes: number;
+                            quota_bytes: number | null;
+                            percent: number | null;
+                            warning: boolean;
+                            scanned_at: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /data-volumes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data_volumes: {
+                            name: string;
+                            host_path: string;
+                            description: string;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /data-volumes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    host_path: string;
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        host_path: string;
+                        description: string;
+                        /** Format: date-time */
+                        created_at: string;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "DELETE /data-volumes/:name": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Refused */
             "4XX": {

@@ -18,6 +18,8 @@ export const SCOPES = {
   'access:servers': 'Reach your running servers through the proxy',
   'read:mydb': 'See your MyDB (made on first use): its schema, role, quota and size',
   mydb: 'Use your MyDB',
+  'read:files': 'List your volumes and the folders and files you may read; download',
+  files: 'Upload, make folders, move and delete files; create, share and delete volumes',
   admin: 'Platform administration (only for admin accounts)',
 } as const;
 
@@ -28,6 +30,7 @@ const IMPLIES: Partial<Record<Scope, Scope[]>> = {
   racm: ['read:racm'],
   servers: ['read:servers'],
   mydb: ['read:mydb'],
+  files: ['read:files'],
 };
 
 export function isScope(value: string): value is Scope {

@@ -4,6 +4,7 @@
  * row lock. Callers are the HTTP routes today and a job dispatcher or a course roster
  * tomorrow: it speaks domain errors (errors.ts), never HTTP.
  */
+
 import { normaliseUsername } from '../accounts/names.ts';
 import { userNamed } from '../accounts/service.ts';
 import { lockUser } from '../accounts/store.ts';
@@ -50,7 +51,12 @@ export interface NewGroupSpec {
   description?: string | undefined;
 }
 
+/** Told, after the change is committed, whose group memberships changed (their ids). */
+export type MembershipListener = (userIds: number[]) => void;
+
 export class GroupsService {
+  private readonly membershipListeners = new Set<MembershipListener>();
+
   constructor(
     private readonly db: Db,
     private readonly limits: GroupsLimits,
@@ -58,11 +64,22 @@ export class GroupsService {
     private readonly accessChanges?: AccessChanges,
   ) {}
 
-  /** Run a membership change, then let those who mirror RACM apply it before anyone is told. */
-  private async changingAccess<T>(change: Promise<T>): Promise<T> {
-    const result = await change;
+  /**
+   * Listen for membership changes: joining, leaving, removal, nesting, unnesting and deleting a
+   * group (what a privilege given to a group reaches changes with them; files re-mounts views).
+   */
+  onMembershipChanged(listener: MembershipListener): void {
+    this.membershipListeners.add(listener);
+  }
+
+  /**
+   * After a committed change of memberships or nesting: those who mirror RACM elsewhere apply it
+   * before the request is answered, then the listeners hear who it touched.
+   */
+  private async membershipChanged(userIds: number[]): Promise<void> {
     await this.accessChanges?.changed();
-    return result;
+    if (userIds.length === 0) return;
+    for (const listener of this.membershipListeners) listener([...new Set(userIds)]);
   }
 
   /** The groups the actor belongs to, with their role. */
@@ -128,14 +145,15 @@ export class GroupsService {
   }
 
   /** Delete a group (OWNER); pairs of nested groups that went through it go too. */
-  delete(actor: Actor, groupId: number): Promise<void> {
-    return this.changingAccess(
-      inTransaction(this.db, async (client) => {
-        const group = await this.managed(client, actor, groupId, 'OWNER');
-        await deleteGroupAndPaths(client, group.id);
-        await record(client, actor, 'group.delete', { groupId: group.id, name: group.name });
-      }),
-    );
+  async delete(actor: Actor, groupId: number): Promise<void> {
+    const affected = await inTransaction(this.db, async (client) => {
+      const group = await this.managed(client, actor, groupId, 'OWNER');
+      const members = await membersUnder(client, group.id);
+      await deleteGroupAndPaths(client, group.id);
+      await record(client, actor, 'group.delete', { groupId: group.id, name: group.name });
+      return members;
+    });
+    await this.membershipChanged(affected);
   }
 
   /** Invite a user with a role; one pending invitation per user and group. */
@@ -189,22 +207,22 @@ export class GroupsService {
   }
 
   /** Accept or decline an invitation addressed to the actor. */
-  answer(actor: Actor, invitationId: number, answer: 'accept' | 'decline') {
-    return this.changingAccess(
-      inTransaction(this.db, async (client) => {
-        const invitation = await pendingInvitation(client, invitationId, actor.userId);
-        if (!invitation) throw new NotFound('invitation', 'Invitation not found');
-        await closeInvitation(client, invitation.id, answer === 'accept' ? 'accepted' : 'declined');
-        if (answer === 'accept')
-          await addMember(client, invitation.groupId, actor.userId, invitation.role);
-        await record(client, actor, `group.invitation_${answer}`, {
-          groupId: invitation.groupId,
-          role: invitation.role,
-          invitationId: invitation.id,
-        });
-        return { groupId: invitation.groupId, role: answer === 'accept' ? invitation.role : null };
-      }),
-    );
+  async answer(actor: Actor, invitationId: number, answer: 'accept' | 'decline') {
+    const answered = await inTransaction(this.db, async (client) => {
+      const invitation = await pendingInvitation(client, invitationId, actor.userId);
+      if (!invitation) throw new NotFound('invitation', 'Invitation not found');
+      await closeInvitation(client, invitation.id, answer === 'accept' ? 'accepted' : 'declined');
+      if (answer === 'accept')
+        await addMember(client, invitation.groupId, actor.userId, invitation.role);
+      await record(client, actor, `group.invitation_${answer}`, {
+        groupId: invitation.groupId,
+        role: invitation.role,
+        invitationId: invitation.id,
+      });
+      return { groupId: invitation.groupId, role: answer === 'accept' ? invitation.role : null };
+    });
+    if (answer === 'accept') await this.membershipChanged([actor.userId]);
+    return answered;
   }
 
   /** Promote or demote a member; a group always keeps an owner. */
@@ -229,73 +247,73 @@ export class GroupsService {
   }
 
   /** Remove a member, or leave when the username is the actor's own; a group keeps an owner. */
-  removeMember(actor: Actor, groupId: number, username: string): Promise<void> {
-    return this.changingAccess(
-      inTransaction(this.db, async (client) => {
-        // Locked before the owners are counted: two owners leaving at once take turns, and the
-        // second sees that it is the last.
-        const group = await lockGroup(client, groupId);
-        if (!group) throw groupNotFound();
-        if (group.kind === 'public')
-          throw new Conflict(
-            'public_group',
-            'Everyone is in the Public group; nobody can leave it',
-          );
-        const acting = await actingRole(client, group.id, actor);
-        if (!acting) throw groupNotFound();
-        const target = await userNamed(client, normaliseUsername(username));
-        const current = await roleIn(client, group.id, target.id);
-        if (!current) throw new NotFound('not_member', `${target.name} is not a member`);
-        const self = target.id === actor.userId;
-        if (!mayRemove(acting, current, self))
-          throw new Forbidden('role_rank', `You cannot remove a ${current}`);
-        if (current === 'OWNER' && (await countOwners(client, group.id)) <= 1) {
-          throw new Conflict(
-            'last_owner',
-            'The last owner cannot leave; make someone else owner or delete the group',
-          );
-        }
-        await removeMember(client, group.id, target.id);
-        await record(
-          client,
-          actor,
-          self ? 'group.leave' : 'group.remove',
-          { groupId: group.id, group: group.name },
-          target.id,
+  async removeMember(actor: Actor, groupId: number, username: string): Promise<void> {
+    const removed = await inTransaction(this.db, async (client) => {
+      // Locked before the owners are counted: two owners leaving at once take turns, and the
+      // second sees that it is the last.
+      const group = await lockGroup(client, groupId);
+      if (!group) throw groupNotFound();
+      if (group.kind === 'public')
+        throw new Conflict('public_group', 'Everyone is in the Public group; nobody can leave it');
+      const acting = await actingRole(client, group.id, actor);
+      if (!acting) throw groupNotFound();
+      const target = await userNamed(client, normaliseUsername(username));
+      const current = await roleIn(client, group.id, target.id);
+      if (!current) throw new NotFound('not_member', `${target.name} is not a member`);
+      const self = target.id === actor.userId;
+      if (!mayRemove(acting, current, self))
+        throw new Forbidden('role_rank', `You cannot remove a ${current}`);
+      if (current === 'OWNER' && (await countOwners(client, group.id)) <= 1) {
+        throw new Conflict(
+          'last_owner',
+          'The last owner cannot leave; make someone else owner or delete the group',
         );
-      }),
-    );
+      }
+      await removeMember(client, group.id, target.id);
+      await record(
+        client,
+        actor,
+        self ? 'group.leave' : 'group.remove',
+        { groupId: group.id, group: group.name },
+        target.id,
+      );
+      return target.id;
+    });
+    await this.membershipChanged([removed]);
   }
 
   /** Put a group inside another: its members gain what the parent is given. */
-  nest(actor: Actor, parentId: number, childId: number) {
-    return this.changingAccess(
-      inTransaction(this.db, async (client) => {
-        const parent = await this.managed(client, actor, parentId, 'ADMIN', { allowPublic: true });
-        const child = await findGroup(client, childId);
-        const childRole = child ? await actingRole(client, child.id, actor) : null;
-        if (!child || !childRole) throw new NotFound('group', 'The group to nest was not found');
-        if (parent.kind === 'public' || child.kind === 'public')
-          throw new Conflict('public_group', 'The Public group cannot be nested');
-        if (!atLeast(childRole, 'ADMIN'))
-          throw new Forbidden('group_role', 'You need the ADMIN role in the group you nest');
-        await nestGroup(client, parent.id, child.id);
-        await record(client, actor, 'group.nest', { parentId: parent.id, childId: child.id });
-        return { id: child.id, name: child.name };
-      }),
-    );
+  async nest(actor: Actor, parentId: number, childId: number) {
+    const { nested, members } = await inTransaction(this.db, async (client) => {
+      const parent = await this.managed(client, actor, parentId, 'ADMIN', { allowPublic: true });
+      const child = await findGroup(client, childId);
+      const childRole = child ? await actingRole(client, child.id, actor) : null;
+      if (!child || !childRole) throw new NotFound('group', 'The group to nest was not found');
+      if (parent.kind === 'public' || child.kind === 'public')
+        throw new Conflict('public_group', 'The Public group cannot be nested');
+      if (!atLeast(childRole, 'ADMIN'))
+        throw new Forbidden('group_role', 'You need the ADMIN role in the group you nest');
+      await nestGroup(client, parent.id, child.id);
+      await record(client, actor, 'group.nest', { parentId: parent.id, childId: child.id });
+      return {
+        nested: { id: child.id, name: child.name },
+        members: await membersUnder(client, child.id),
+      };
+    });
+    await this.membershipChanged(members);
+    return nested;
   }
 
   /** Take a group out of another. */
-  unnest(actor: Actor, parentId: number, childId: number): Promise<void> {
-    return this.changingAccess(
-      inTransaction(this.db, async (client) => {
-        await this.managed(client, actor, parentId, 'ADMIN', { allowPublic: true });
-        if (!(await unnestGroup(client, parentId, childId)))
-          throw new NotFound('subgroup', 'Subgroup not found');
-        await record(client, actor, 'group.unnest', { parentId, childId });
-      }),
-    );
+  async unnest(actor: Actor, parentId: number, childId: number): Promise<void> {
+    const members = await inTransaction(this.db, async (client) => {
+      await this.managed(client, actor, parentId, 'ADMIN', { allowPublic: true });
+      if (!(await unnestGroup(client, parentId, childId)))
+        throw new NotFound('subgroup', 'Subgroup not found');
+      await record(client, actor, 'group.unnest', { parentId, childId });
+      return membersUnder(client, childId);
+    });
+    await this.membershipChanged(members);
   }
 
   /** Science domains, and whether the actor has joined each. */
@@ -304,17 +322,17 @@ export class GroupsService {
   }
 
   /** Join or leave a science domain; open to everyone. */
-  joinOrLeaveDomain(actor: Actor, domainId: number, verb: 'join' | 'leave') {
-    return this.changingAccess(
-      inTransaction(this.db, async (client) => {
-        const group = await findGroup(client, domainId);
-        if (group?.kind !== 'domain') throw new NotFound('domain', 'Science domain not found');
-        if (verb === 'join') await addMember(client, group.id, actor.userId, 'MEMBER');
-        else await removeMember(client, group.id, actor.userId);
-        await record(client, actor, `domain.${verb}`, { groupId: group.id, name: group.name });
-        return { id: group.id, name: group.name, joined: verb === 'join' };
-      }),
-    );
+  async joinOrLeaveDomain(actor: Actor, domainId: number, verb: 'join' | 'leave') {
+    const result = await inTransaction(this.db, async (client) => {
+      const group = await findGroup(client, domainId);
+      if (group?.kind !== 'domain') throw new NotFound('domain', 'Science domain not found');
+      if (verb === 'join') await addMember(client, group.id, actor.userId, 'MEMBER');
+      else await removeMember(client, group.id, actor.userId);
+      await record(client, actor, `domain.${verb}`, { groupId: group.id, name: group.name });
+      return { id: group.id, name: group.name, joined: verb === 'join' };
+    });
+    await this.membershipChanged([actor.userId]);
+    return result;
   }
 
   /**
@@ -344,6 +362,16 @@ export class GroupsService {
     }
     return group;
   }
+}
+
+/** Members of a group and of every group nested inside it: whom a change to it reaches. */
+async function membersUnder(db: Queryable, groupId: number): Promise<number[]> {
+  const { rows } = await db.query(
+    `SELECT DISTINCT m.user_id AS id FROM group_closure c
+       JOIN group_members m ON m.group_id = c.descendant_id WHERE c.ancestor_id = $1`,
+    [groupId],
+  );
+  return rows.map((row) => Number(row.id));
 }
 
 const groupNotFound = () => new NotFound('group', 'Group not found');

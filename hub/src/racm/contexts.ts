@@ -25,7 +25,11 @@ export const CORE_CONTEXTS: ContextSpec[] = [
         actions: ['read', 'write'],
         userCreatable: true,
       },
-      { name: 'DataVolume', description: 'A read-mostly data set', actions: ['read', 'write'] },
+      {
+        name: 'DataVolume',
+        description: 'A read-only data set an operator registers',
+        actions: ['read'],
+      },
     ],
   },
   {

@@ -144,6 +144,8 @@ test('the per-server token holds exactly the scopes the lab routes need, nothing
     'access:servers',
     'read:mydb',
     'mydb',
+    'read:files',
+    'files',
   ]);
   const held = effectiveScopes(SERVER_TOKEN_SCOPES, true);
   for (const scope of ['racm', 'read:racm', 'read:activity', 'tokens', 'servers', 'admin', 'all'])
