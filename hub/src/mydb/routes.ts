@@ -4,6 +4,7 @@ import { actorOf } from '../auth/actor.ts';
 import { selfOnly, selfOrAdmin } from '../auth/guards.ts';
 import { routesOf } from '../http/route.ts';
 import { NameParams, NoQuery } from '../http/schemas.ts';
+import { resultFormatOf } from './resultFormat.ts';
 import {
   ContextTables,
   DatabaseContextList,
@@ -73,8 +74,11 @@ export const mydbRoutes = [
     params: NameParams,
     query: NoQuery,
     body: QuickQueryBody,
-    async handler({ service, req, caller, params, body }) {
-      return service.quickQuery(actorOf(caller!, req), params.name, body);
+    async handler({ service, req, res, caller, params, body }) {
+      const format = resultFormatOf(req);
+      if (format === 'json') return service.quickQuery(actorOf(caller!, req), params.name, body);
+      await service.quickQueryStream(actorOf(caller!, req), params.name, body, format, res);
+      return undefined;
     },
   }),
 ];

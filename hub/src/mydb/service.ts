@@ -2,6 +2,7 @@
  * MyDB's rules. This slice: every user's personal space, made on first use, and its removal
  * with the account. Queries, quotas enforced and sharing come next (docs/mydb.md).
  */
+import type { Response } from 'express';
 import type { AccountRemoval } from '../accounts/store.ts';
 import { findUserByName, lockUser } from '../accounts/store.ts';
 import type { Actor } from '../auth/actor.ts';
@@ -15,6 +16,8 @@ import {
   type QuickQueryLimits,
   type QuickQueryRequest,
 } from './query.ts';
+import type { RoleLogin } from './queryRun.ts';
+import type { StreamFormat } from './resultStream.ts';
 import type { ScienceDatabase } from './science.ts';
 import { dropSpace, provisionSpace, type RoleLimits, usedBytes } from './spaces.ts';
 import { deleteSpace, findSpace, insertSpace, type SpaceRecord } from './store.ts';
@@ -93,6 +96,23 @@ export class MydbService {
     username: string,
     request: QuickQueryRequest,
   ): Promise<QuickQueryAnswer> {
+    return this.quick.run(actor, await this.loginOf(actor, username), request);
+  }
+
+  /** A quick query streamed into `res` as Arrow or CSV (the `Accept` header chose). */
+  async quickQueryStream(
+    actor: Actor,
+    username: string,
+    request: QuickQueryRequest,
+    format: StreamFormat,
+    res: Response,
+  ): Promise<void> {
+    const login = await this.loginOf(actor, username);
+    await this.quick.stream(actor, login, request, format, res);
+  }
+
+  /** How the user's own role logs in (their space made now if need be); yourself only. */
+  async loginOf(actor: Actor, username: string): Promise<RoleLogin> {
     const user = await findUserByName(this.db, username);
     if (!user) throw new NotFound('user', `No user named "${username}"`);
     if (user.id !== actor.userId)
@@ -101,11 +121,7 @@ export class MydbService {
     const url = new URL(this.options.scienceUrl);
     url.username = encodeURIComponent(space.role);
     url.password = encodeURIComponent(this.passwordOf(user.id));
-    return this.quick.run(
-      actor,
-      { role: space.role, url: url.toString(), searchPath: [space.schema] },
-      request,
-    );
+    return { role: space.role, url: url.toString(), searchPath: [space.schema] };
   }
 
   /** The password the user's role logs in with (derived, never stored). */
