@@ -60,7 +60,7 @@ async function asAlice(
       ...(options.json !== undefined ? { 'content-type': 'application/json' } : {}),
       ...(options.body !== undefined ? { 'content-type': 'application/octet-stream' } : {}),
     },
-    body: options.json !== undefined ? JSON.stringify(options.json) : options.body,
+    body: options.json !== undefined ? JSON.stringify(options.json) : (options.body as BodyInit | undefined),
   });
   const bytes = Buffer.from(await res.arrayBuffer());
   let json: ReturnType<typeof JSON.parse>;

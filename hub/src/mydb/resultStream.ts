@@ -85,7 +85,6 @@ export async function streamQuery(
   res: Response,
   request: { sql: string; maxRows: number; format: StreamFormat; started: number },
 ): Promise<StreamOutcome> {
-  const { sql, maxRows, format } = request;
   // A client that leaves (while the rows are counted or streamed) gets its query cancelled.
   let disconnected = false;
   const onClose = () => {
