@@ -2,7 +2,7 @@
  * MyDB's rules. This slice: every user's personal space, made on first use, and its removal
  * with the account. Queries, quotas enforced and sharing come next (docs/mydb.md).
  */
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import type { AccountRemoval } from '../accounts/store.ts';
 import { findUserByName, lockUser } from '../accounts/store.ts';
 import type { Actor } from '../auth/actor.ts';
@@ -19,6 +19,7 @@ import {
 import type { RoleLogin } from './queryRun.ts';
 import type { StreamFormat } from './resultStream.ts';
 import type { ScienceDatabase } from './science.ts';
+import { type ExportFormat, type ImportAnswer, type ImportFormat, MydbTables } from './tables.ts';
 import { dropSpace, provisionSpace, type RoleLimits, usedBytes } from './spaces.ts';
 import { deleteSpace, findSpace, insertSpace, type SpaceRecord } from './store.ts';
 
@@ -46,6 +47,8 @@ export class MydbService {
   /** The contexts (MyDB and catalogs) users may query, and the schema browser. */
   readonly contexts: DatabaseContexts;
   private readonly quick: QuickQueries;
+  /** Tables as files: export, import, drop. */
+  private readonly tables: MydbTables;
 
   constructor(
     private readonly db: Db,
@@ -54,6 +57,7 @@ export class MydbService {
   ) {
     this.contexts = new DatabaseContexts(db, science);
     this.quick = new QuickQueries(db, science.pool, options.quick);
+    this.tables = new MydbTables(science.pool);
   }
 
   /** The user's space, made now if they have none. */
@@ -109,6 +113,40 @@ export class MydbService {
   ): Promise<void> {
     const login = await this.loginOf(actor, username);
     await this.quick.stream(actor, login, request, format, res);
+  }
+
+  /** Stream one of the user's tables into `res` as a file. */
+  async exportTable(
+    actor: Actor,
+    username: string,
+    table: string,
+    format: ExportFormat,
+    res: Response,
+  ): Promise<void> {
+    const login = await this.loginOf(actor, username);
+    await this.tables.export(login, login.searchPath[0]!, table, format, res);
+  }
+
+  /** Make a new table from the file in `req`'s body, at most the quota left in bytes. */
+  async importTable(
+    actor: Actor,
+    username: string,
+    table: string,
+    format: ImportFormat,
+    req: Request,
+  ): Promise<ImportAnswer> {
+    const login = await this.loginOf(actor, username);
+    const space = await this.spaceOf(actor, username);
+    return this.tables.import(login, space.schema, table, format, req, {
+      maxBytes: Math.max(0, space.quota_bytes - space.used_bytes),
+      quotaBytes: space.quota_bytes,
+    });
+  }
+
+  /** Drop one of the user's tables. */
+  async dropTable(actor: Actor, username: string, table: string): Promise<void> {
+    const login = await this.loginOf(actor, username);
+    await this.tables.drop(login, login.searchPath[0]!, table);
   }
 
   /** How the user's own role logs in (their space made now if need be); yourself only. */
