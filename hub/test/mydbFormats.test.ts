@@ -5,11 +5,12 @@
  * read back by astropy, files astropy wrote imported, all or nothing.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { tableFromIPC } from 'apache-arrow';
 import pg from 'pg';
@@ -17,6 +18,7 @@ import { loadConfig, scienceDatabaseUrlOf } from '../src/config.ts';
 import { type Client, signUp, startTestHub, type TestHub } from './support.ts';
 
 const MAX_ROWS = 500_000;
+const run = promisify(execFile);
 const PYTHON = join(import.meta.dirname, '../../.venv/bin/python');
 
 let hub: TestHub;
@@ -60,7 +62,10 @@ async function asAlice(
       ...(options.json !== undefined ? { 'content-type': 'application/json' } : {}),
       ...(options.body !== undefined ? { 'content-type': 'application/octet-stream' } : {}),
     },
-    body: options.json !== undefined ? JSON.stringify(options.json) : (options.body as BodyInit | undefined),
+    body:
+      options.json !== undefined
+        ? JSON.stringify(options.json)
+        : (options.body as BodyInit | undefined),
   });
   const bytes = Buffer.from(await res.arrayBuffer());
   let json: ReturnType<typeof JSON.parse>;
@@ -76,9 +81,13 @@ const ARROW = 'application/vnd.apache.arrow.stream';
 const quick = (sql: string, accept: string, extra: Record<string, unknown> = {}) =>
   asAlice('POST', '/query', { accept, json: { sql, ...extra } });
 
-/** Runs Python in the shared venv; the script's stdout, parsed as JSON. */
-function python(script: string): ReturnType<typeof JSON.parse> {
-  return JSON.parse(execFileSync(PYTHON, ['-c', script], { encoding: 'utf8' }));
+/**
+ * Runs Python in the shared venv; the script's stdout, parsed as JSON. Asynchronously: the hub
+ * runs in this process, and a blocked event loop would close its idle sockets under the client.
+ */
+async function python(script: string): Promise<ReturnType<typeof JSON.parse>> {
+  const { stdout } = await run(PYTHON, ['-c', script], { encoding: 'utf8' });
+  return JSON.parse(stdout);
 }
 
 const BIG = '9007199254740993'; // 2^53 + 1: a double would make it ...992
@@ -289,6 +298,294 @@ test('bob cannot stream alice’s queries, even asking for Arrow', async () => {
   assert.equal(answer.status, 403, answer.text);
 });
 
-void readFileSync;
-void writeFileSync;
-void python;
+/** alice's table `stars`, with units and descriptions in its column comments. */
+async function makeStars(): Promise<void> {
+  const made = await quick(
+    `CREATE TABLE stars (id bigint, ra double precision, mag real, n integer, s smallint,
+                         name text, bright boolean, seen timestamptz, day date, huge numeric);
+     COMMENT ON COLUMN stars.ra IS '[deg] Right ascension (J2000)';
+     COMMENT ON COLUMN stars.mag IS '[mag] Visual magnitude';
+     COMMENT ON COLUMN stars.name IS 'Proper name';
+     INSERT INTO stars VALUES
+       (${BIG}, 279.2347, 0.03, 7, 1, 'Vega', true, '2026-12-01 22:40:00.123456+00', '2026-12-01', 1.5),
+       (-${BIG}, 101.2872, -1.46, NULL, NULL, 'Sirius, α CMa', false, NULL, NULL, NULL),
+       (3, NULL, NULL, 9, 3, NULL, NULL, '2000-01-01 00:00:00+00', '1999-12-31', 12345678901234567890.25)`,
+    'application/json',
+  );
+  assert.equal(made.status, 200, made.text);
+}
+
+test('export: CSV, VOTable, FITS and Parquet, read back by astropy and pyarrow', async () => {
+  await makeStars();
+  const csv = await asAlice('GET', '/tables/stars/export?format=csv');
+  assert.equal(csv.status, 200, csv.text);
+  assert.match(csv.headers.get('content-disposition') ?? '', /attachment; filename="stars.csv"/);
+  assert.equal(csv.text.split('\n')[0], 'id,ra,mag,n,s,name,bright,seen,day,huge');
+  assert.ok(csv.text.includes(`\n${BIG},279.2347,`));
+
+  const files: Record<string, string> = {};
+  for (const format of ['votable', 'fits', 'parquet']) {
+    const answer = await asAlice('GET', `/tables/stars/export?format=${format}`);
+    assert.equal(answer.status, 200, answer.text.slice(0, 300));
+    files[format] = join(work, `stars.${format}`);
+    writeFileSync(files[format]!, answer.bytes);
+  }
+  const read = await python(`
+import json, warnings
+warnings.simplefilter('ignore')
+from astropy.table import Table
+import pyarrow.parquet as pq
+out = {}
+for fmt, path in [('votable', ${JSON.stringify(files.votable)}), ('fits', ${JSON.stringify(files.fits)})]:
+    t = Table.read(path, format=fmt)
+    out[fmt] = {
+        'names': t.colnames,
+        'id': [str(int(v)) for v in t['id']],
+        'id_dtype': str(t['id'].dtype),
+        'ra_unit': str(t['ra'].unit),
+        'mag_unit': str(t['mag'].unit),
+        'ra_desc': t['ra'].description if fmt == 'votable' else None,
+        'name0': str(t['name'][0]),
+        'bright0': bool(t['bright'][0]),
+        'seen0': str(t['seen'][0]),
+        'huge2': str(t['huge'][2]),
+        'rows': len(t),
+    }
+p = pq.read_table(${JSON.stringify(files.parquet)})
+out['parquet'] = {
+    'names': p.column_names,
+    'id': [str(v) for v in p.column('id').to_pylist()],
+    'id_type': str(p.schema.field('id').type),
+    'seen_type': str(p.schema.field('seen').type),
+    'huge2': p.column('huge').to_pylist()[2],
+    'rows': p.num_rows,
+}
+print(json.dumps(out))
+`);
+  const names = ['id', 'ra', 'mag', 'n', 's', 'name', 'bright', 'seen', 'day', 'huge'];
+  const ids = [BIG, `-${BIG}`, '3'];
+  for (const format of ['votable', 'fits'] as const) {
+    const got = read[format];
+    assert.deepEqual(got.names, names, format);
+    assert.deepEqual(got.id, ids, format);
+    assert.match(got.id_dtype, /^(int64|>i8)$/, format);
+    assert.equal(got.ra_unit, 'deg', format);
+    assert.equal(got.mag_unit, 'mag', format);
+    assert.equal(got.name0, 'Vega', format);
+    assert.equal(got.bright0, true, format);
+    assert.equal(got.seen0, '2026-12-01T22:40:00.123456Z', format);
+    assert.equal(got.huge2, '12345678901234567890.25', format);
+    assert.equal(got.rows, 3, format);
+  }
+  assert.equal(read.votable.ra_desc, 'Right ascension (J2000)');
+  assert.deepEqual(read.parquet.names, names);
+  assert.deepEqual(read.parquet.id, ids);
+  assert.equal(read.parquet.id_type, 'int64');
+  assert.equal(read.parquet.seen_type, 'timestamp[us, tz=UTC]');
+  assert.equal(read.parquet.huge2, '12345678901234567890.25');
+
+  // The FITS header as the standard has it: big-endian 64-bit integers, units, TNULL.
+  const fits = readFileSync(files.fits!);
+  assert.equal(fits.length % 2880, 0);
+  const header = fits.toString('latin1', 2880, 5760);
+  assert.match(header, /XTENSION= 'BINTABLE'/);
+  assert.match(header, /TFORM1  = 'K       '/);
+  assert.match(header, /TUNIT2  = 'deg     '/);
+  assert.match(header, /NAXIS2  =\s+3/);
+});
+
+test('export refuses what is not alice’s own table', async () => {
+  const missing = await asAlice('GET', '/tables/no_such_table/export?format=csv');
+  assert.equal(missing.status, 404, missing.text);
+  const badFormat = await asAlice('GET', '/tables/stars/export?format=xlsx');
+  assert.equal(badFormat.status, 400, badFormat.text);
+  const bobs = await bob.get('/hub/api/users/alice/mydb/tables/stars/export?format=csv');
+  assert.equal(bobs.status, 403, bobs.text);
+  // A name is a name, never SQL.
+  const injected = await asAlice('GET', '/tables/stars;DROP%20TABLE%20stars/export?format=csv');
+  assert.equal(injected.status, 400, injected.text);
+});
+
+test('import CSV: types inferred, 64-bit integers intact, 201 with the columns', async () => {
+  const file = `id,ra,name,bright,seen,day,empty\n${BIG},279.2347,Vega,true,2026-12-01T22:40:00.5Z,2026-12-01,\n-5,1e-3,"Sirius, α CMa",f,2026-12-02 01:00:00+00,2026-12-02,\n`;
+  const answer = await asAlice('POST', '/tables/imported/import?format=csv', { body: file });
+  assert.equal(answer.status, 201, answer.text);
+  assert.deepEqual(answer.json, {
+    table: 'imported',
+    row_count: 2,
+    columns: [
+      { name: 'id', type: 'bigint' },
+      { name: 'ra', type: 'double precision' },
+      { name: 'name', type: 'text' },
+      { name: 'bright', type: 'boolean' },
+      { name: 'seen', type: 'timestamp with time zone' },
+      { name: 'day', type: 'date' },
+      { name: 'empty', type: 'text' },
+    ],
+  });
+  const read = await quick('SELECT id::text, name, bright FROM imported ORDER BY id DESC', '*/*');
+  assert.deepEqual(read.json.rows, [
+    [BIG, 'Vega', true],
+    ['-5', 'Sirius, α CMa', false],
+  ]);
+  const { rows } = await science.query(
+    "SELECT tableowner FROM pg_tables WHERE schemaname = 'mydb_alice' AND tablename = 'imported'",
+  );
+  assert.deepEqual(rows, [{ tableowner: aliceRole }]);
+  // Again: the table exists.
+  const twice = await asAlice('POST', '/tables/imported/import?format=csv', { body: file });
+  assert.equal(twice.status, 409, twice.text);
+});
+
+test('import: a malformed file is a 400 naming its line or row, and leaves no table', async () => {
+  const cases: [string, string | Buffer, RegExp][] = [
+    ['csv', 'a,b\n1,2\n3,4,5\n', /line 3/],
+    ['csv', 'a,b\n1,"unterminated\n', /unterminated CSV quoted field|line/],
+    ['csv', 'a,a\n1,2\n', /appears twice/],
+    ['csv', '', /empty/],
+    [
+      'votable',
+      '<VOTABLE><RESOURCE><TABLE><FIELD name="x" datatype="int"/><DATA><TABLEDATA><TR><TD>1</TD></TR><TR><TD>oops</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>',
+      /row 2/,
+    ],
+    [
+      'votable',
+      '<VOTABLE><RESOURCE><TABLE><FIELD name="x" datatype="int"/><DATA><TABLEDATA><TR><TD>1</TD>',
+      /malformed|ended|TABLEDATA/,
+    ],
+    ['fits', Buffer.from('not a fits file'.padEnd(2880)), /SIMPLE/],
+  ];
+  for (const [format, body, message] of cases) {
+    const answer = await asAlice('POST', `/tables/broken/import?format=${format}`, { body });
+    assert.equal(answer.status, 400, `${format} ${String(body).slice(0, 40)}: ${answer.text}`);
+    assert.match(answer.json.message, message);
+    const { rows } = await science.query("SELECT to_regclass('mydb_alice.broken') AS t");
+    assert.equal(rows[0].t, null, 'a failed import left a table');
+  }
+  // A truncated FITS file (astropy's, cut mid-row).
+  const path = join(work, 'cut.fits');
+  await python(`
+from astropy.table import Table
+Table({'x': list(range(1000))}).write(${JSON.stringify(path)}, overwrite=True)
+print('{}')`);
+  const cut = readFileSync(path).subarray(0, 2880 * 2 + 3000);
+  const answer = await asAlice('POST', '/tables/broken/import?format=fits', { body: cut });
+  assert.equal(answer.status, 400, answer.text);
+  assert.match(answer.json.message, /ended at row 376 of 1000/);
+});
+
+test('import VOTable and FITS files astropy wrote; types, units and descriptions kept', async () => {
+  const votable = join(work, 'astropy.vot');
+  const fits = join(work, 'astropy.fits');
+  await python(`
+import numpy as np
+from astropy.table import Table, MaskedColumn
+t = Table()
+t['id'] = np.array([${BIG}, -${BIG}, 7], dtype=np.int64)
+t['ra'] = np.array([279.2347, 101.2872, 0.5]); t['ra'].unit = 'deg'; t['ra'].description = 'Right ascension'
+t['mag'] = np.array([0.03, -1.46, 9.0], dtype=np.float32); t['mag'].unit = 'mag'
+t['n'] = MaskedColumn([1, 2, 3], mask=[False, True, False], dtype=np.int32)
+t['name'] = ['Vega', 'Sirius', 'Naïve & <odd>']
+t['flag'] = [True, False, True]
+t.write(${JSON.stringify(votable)}, format='votable', overwrite=True)
+# Unsigned integers are FITS's TZERO convention (VOTable has none of 16 bits).
+t['u16'] = np.array([0, 65535, 7], dtype=np.uint16)
+t['name'] = ['Vega', 'Sirius', 'Naive & <odd>']  # astropy writes FITS strings as ASCII
+t.write(${JSON.stringify(fits)}, format='fits', overwrite=True)
+print('{}')`);
+  for (const [format, path] of [
+    ['votable', votable],
+    ['fits', fits],
+  ] as const) {
+    const table = `from_${format}`;
+    const answer = await asAlice('POST', `/tables/${table}/import?format=${format}`, {
+      body: readFileSync(path),
+    });
+    assert.equal(answer.status, 201, answer.text);
+    const types = Object.fromEntries(
+      answer.json.columns.map((c: { name: string; type: string }) => [c.name, c.type]),
+    );
+    assert.equal(types.id, 'bigint', format);
+    assert.equal(types.ra, 'double precision', format);
+    assert.equal(types.mag, 'real', format);
+    assert.equal(types.flag, 'boolean', format);
+    assert.equal(answer.json.row_count, 3);
+    const read = await quick(
+      `SELECT id::text, ra, n, name, flag FROM ${table} ORDER BY ra DESC`,
+      '*/*',
+    );
+    assert.equal(read.status, 200, read.text);
+    assert.deepEqual(read.json.rows, [
+      [BIG, 279.2347, 1, 'Vega', true],
+      [`-${BIG}`, 101.2872, null, 'Sirius', false],
+      ['7', 0.5, 3, format === 'fits' ? 'Naive & <odd>' : 'Naïve & <odd>', true],
+    ]);
+    if (format === 'fits') {
+      assert.equal(types.u16, 'integer');
+      const unsigned = await quick(`SELECT u16 FROM ${table} ORDER BY ra DESC`, '*/*');
+      assert.deepEqual(unsigned.json.rows, [[0], [65535], [7]]);
+    }
+    const { rows } = await science.query(
+      `SELECT col_description($1::regclass, 2) AS ra, col_description($1::regclass, 3) AS mag`,
+      [`mydb_alice.${table}`],
+    );
+    assert.equal(rows[0].mag, '[mag]');
+    assert.match(rows[0].ra, /^\[deg\]/);
+    if (format === 'votable') assert.equal(rows[0].ra, '[deg] Right ascension');
+  }
+});
+
+test('a round trip: export as FITS and VOTable, import what was exported', async () => {
+  for (const format of ['fits', 'votable']) {
+    const exported = await asAlice('GET', `/tables/stars/export?format=${format}`);
+    assert.equal(exported.status, 200);
+    const imported = await asAlice('POST', `/tables/stars_${format}/import?format=${format}`, {
+      body: exported.bytes,
+    });
+    assert.equal(imported.status, 201, imported.text);
+    const read = await quick(`SELECT id::text, name FROM stars_${format} ORDER BY id`, '*/*');
+    assert.deepEqual(
+      read.json.rows,
+      [
+        [`-${BIG}`, 'Sirius, α CMa'],
+        ['3', null],
+        [BIG, 'Vega'],
+      ].map(([id, name]) => (format === 'fits' && name === null ? [id, ''] : [id, name])),
+    );
+  }
+});
+
+test('drop a table; 404 for one that is not there; bob cannot', async () => {
+  await quick('CREATE TABLE doomed (a int)', '*/*');
+  const bobs = await bob.delete('/hub/api/users/alice/mydb/tables/doomed');
+  assert.equal(bobs.status, 403, bobs.text);
+  const dropped = await asAlice('DELETE', '/tables/doomed');
+  assert.equal(dropped.status, 204, dropped.text);
+  const again = await asAlice('DELETE', '/tables/doomed');
+  assert.equal(again.status, 404, again.text);
+});
+
+test('an import larger than the quota left is refused with 413 and leaves no table', async () => {
+  const hubDb = new pg.Pool({ connectionString: hub.databaseUrl, max: 1 });
+  const { rows: users } = await hubDb.query("SELECT id FROM users WHERE name = 'alice'");
+  const quota = (await alice.get('/hub/api/users/alice/mydb')).json.quota_bytes;
+  await hubDb.query('UPDATE mydb_spaces SET quota_bytes = $2 WHERE user_id = $1', [
+    users[0].id,
+    3_000_000,
+  ]);
+  after(async () => {
+    await hubDb.query('UPDATE mydb_spaces SET quota_bytes = $2 WHERE user_id = $1', [
+      users[0].id,
+      quota,
+    ]);
+    await hubDb.end();
+  });
+  const space = (await alice.get('/hub/api/users/alice/mydb')).json;
+  const left = space.quota_bytes - space.used_bytes;
+  const line = `${'x'.repeat(1023)}\n`;
+  const big = Buffer.from(`a\n${line.repeat(Math.ceil(left / line.length) + 10)}`);
+  const answer = await asAlice('POST', '/tables/huge/import?format=csv', { body: big });
+  assert.equal(answer.status, 413, answer.text.slice(0, 200));
+  const { rows } = await science.query("SELECT to_regclass('mydb_alice.huge') AS t");
+  assert.equal(rows[0].t, null);
+});

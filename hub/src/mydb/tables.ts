@@ -21,7 +21,7 @@ import { CopyBinaryToArrow } from './formats/copyBinary.ts';
 import { inferCsvTypes, readCsvHeader } from './formats/csvImport.ts';
 import { FitsStream, fitsLayout } from './formats/fits.ts';
 import { FitsToCsv } from './formats/fitsImport.ts';
-import type { ImportedColumn } from './formats/importColumns.ts';
+import { checkColumnNames, type ImportedColumn } from './formats/importColumns.ts';
 import { parquetStream } from './formats/parquet.ts';
 import { VotableStream } from './formats/votable.ts';
 import { VotableToCsv } from './formats/votableImport.ts';
@@ -181,6 +181,7 @@ export class MydbTables {
       let rowCount: number;
       if (format === 'csv') {
         const { header, rest } = await readCsvHeader(body);
+        checkColumnNames(header);
         columns = header.map((name) => ({ name, type: 'text', unit: null, description: null }));
         await createTable(client, target, columns);
         rowCount = await copyInto(
@@ -222,11 +223,20 @@ export class MydbTables {
       await client.query('ROLLBACK').catch(() => undefined);
       // What was not read of the body is left unread; the answer goes out and the socket closes.
       req.unpipe();
-      throw err;
+      throw asImportRefusal(err);
     } finally {
       void client.end().catch(() => undefined);
     }
   }
+}
+
+/** PostgreSQL's refusal of what the file asked for (a name too long, permission, …) is a 400. */
+function asImportRefusal(err: unknown): unknown {
+  const db = err as { code?: string; message?: string };
+  if (err instanceof Error && !(err as { kind?: string }).kind && !(err instanceof HttpError))
+    if (typeof db.code === 'string' && /^[0-9A-Z]{5}$/.test(db.code))
+      return new Invalid('malformed_file', `${db.message} [SQLSTATE ${db.code}]`);
+  return err;
 }
 
 /** Row count and, per text column, the longest value in bytes. */

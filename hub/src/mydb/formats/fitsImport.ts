@@ -178,6 +178,8 @@ export class FitsToCsv extends FileToCsv {
           data = this.rowsLeft === 0 ? Buffer.alloc(0) : data.subarray(at);
           break;
         }
+        if (!this.primarySeen && data.length >= 9 && data.toString('latin1', 0, 9) !== 'SIMPLE  =')
+          throw new Invalid('malformed_file', 'Not a FITS file: it does not begin with SIMPLE = T');
         const parsed = parseHeader(data);
         if (!parsed) {
           if (data.length > 100 * BLOCK)

@@ -7,10 +7,23 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { type RecordBatch, tableToIPC, Table as ArrowTable } from 'apache-arrow';
-import * as parquet from 'parquet-wasm/node';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as parquet from 'parquet-wasm/esm';
+
+let ready = false;
+
+/** The package's Node build does not load as ESM; its ESM build takes the WebAssembly bytes. */
+function initParquet(): void {
+  if (ready) return;
+  const wasm = createRequire(import.meta.url).resolve('parquet-wasm/esm/parquet_wasm_bg.wasm');
+  parquet.initSync({ module: readFileSync(wasm) });
+  ready = true;
+}
 
 /** A readable of Parquet bytes from a readable of Arrow record batches. */
 export async function parquetStream(batches: Readable): Promise<Readable> {
+  initParquet();
   const iterator = batches[Symbol.asyncIterator]() as AsyncIterator<RecordBatch>;
   const source = new ReadableStream<parquet.RecordBatch>({
     async pull(controller) {

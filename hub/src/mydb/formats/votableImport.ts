@@ -141,7 +141,9 @@ export class VotableToCsv extends FileToCsv {
     return `${this.fields
       .map((field, i) => {
         const text = cells[i] ?? '';
-        if (field.type === 'text') return csvField(text === field.nullValue ? null : text);
+        // An empty TD is NULL (VOTable 1.3), for text too: the export writes NULL so.
+        if (field.type === 'text')
+          return csvField(text === '' || text === field.nullValue ? null : text);
         if (text.trim() === '' || text.trim() === field.nullValue) return '';
         if (field.type === 'boolean') return csvField(booleanOf(text));
         return csvField(numberOf(text));
