@@ -3,15 +3,16 @@
  * of one query, the answer's shape, and its record in the activity log. Running the SQL itself
  * is queryRun.ts.
  */
+
+import type { Response } from 'express';
 import { recordActivity } from '../activity/store.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { Db } from '../db/pool.ts';
 import { DomainError, Invalid, LimitReached } from '../errors.ts';
 import { clip } from '../log.ts';
-import type { Response } from 'express';
 import { type RoleLogin, runAsRole, withRoleSession } from './queryRun.ts';
-import { type StreamFormat, streamQuery } from './resultStream.ts';
 import { typeNamesOf } from './queryValues.ts';
+import { type StreamFormat, streamQuery } from './resultStream.ts';
 
 export interface QuickQueryLimits {
   timeoutSeconds: number;

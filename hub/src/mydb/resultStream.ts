@@ -12,7 +12,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import type { Response } from 'express';
-import pg from 'pg';
+import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type { Db } from '../db/pool.ts';
 import { Invalid } from '../errors.ts';

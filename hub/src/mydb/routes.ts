@@ -4,7 +4,6 @@ import { actorOf } from '../auth/actor.ts';
 import { selfOnly, selfOrAdmin } from '../auth/guards.ts';
 import { routesOf } from '../http/route.ts';
 import { NameParams, NoQuery } from '../http/schemas.ts';
-import { resultFormatOf } from './resultFormat.ts';
 import {
   ContextTables,
   DatabaseContextList,
@@ -17,6 +16,7 @@ import {
   QuickQueryResult,
   TableParams,
 } from './responses.ts';
+import { resultFormatOf } from './resultFormat.ts';
 import type { MydbService } from './service.ts';
 
 const route = routesOf<MydbService>();

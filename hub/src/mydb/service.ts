@@ -19,9 +19,9 @@ import {
 import type { RoleLogin } from './queryRun.ts';
 import type { StreamFormat } from './resultStream.ts';
 import type { ScienceDatabase } from './science.ts';
-import { type ExportFormat, type ImportAnswer, type ImportFormat, MydbTables } from './tables.ts';
 import { dropSpace, provisionSpace, type RoleLimits, usedBytes } from './spaces.ts';
 import { deleteSpace, findSpace, insertSpace, type SpaceRecord } from './store.ts';
+import { type ExportFormat, type ImportAnswer, type ImportFormat, MydbTables } from './tables.ts';
 
 export interface MydbOptions {
   /** This deployment's identity: roles are server-wide, their names carry it. */

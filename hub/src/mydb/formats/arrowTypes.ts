@@ -15,8 +15,8 @@ import {
   Int32,
   Int64,
   Schema,
-  TimeUnit,
   Timestamp,
+  TimeUnit,
   Uint32,
   Utf8,
 } from 'apache-arrow';

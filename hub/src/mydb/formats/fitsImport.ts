@@ -18,7 +18,11 @@ export function parseHeader(data: Buffer): { header: Header; bytes: number } | n
   for (let at = 0; at + 80 <= data.length; at += 80) {
     const line = data.toString('latin1', at, at + 80);
     const key = line.slice(0, 8).trim();
-    if (key === 'END') return { header, bytes: Math.ceil((at + 80) / BLOCK) * BLOCK };
+    if (key === 'END') {
+      const bytes = Math.ceil((at + 80) / BLOCK) * BLOCK;
+      // The header's padding must have arrived too, or what follows it would be misread.
+      return bytes <= data.length ? { header, bytes } : null;
+    }
     if (line.slice(8, 10) !== '= ') continue;
     const raw = line.slice(10).trim();
     if (raw.startsWith("'")) {
@@ -27,6 +31,8 @@ export function parseHeader(data: Buffer): { header: Header; bytes: number } | n
     } else {
       const value = raw.split('/')[0]!.trim();
       if (value === 'T' || value === 'F') header.set(key, value === 'T');
+      // An integer beyond a double's precision (a 64-bit TNULL) is kept as its digits.
+      else if (/^[+-]?\d{16,}$/.test(value)) header.set(key, value);
       else header.set(key, Number(value));
     }
   }

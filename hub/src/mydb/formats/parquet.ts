@@ -4,11 +4,12 @@
  * WebAssembly side as an Arrow IPC message and becomes a row group of a streamed file, so only
  * one batch is held at a time.
  */
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { type RecordBatch, tableToIPC, Table as ArrowTable } from 'apache-arrow';
+
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { Table as ArrowTable, type RecordBatch, tableToIPC } from 'apache-arrow';
 import * as parquet from 'parquet-wasm/esm';
 
 let ready = false;
