@@ -321,13 +321,15 @@ class SizeLimit extends Transform {
   }
   override _transform(chunk: Buffer, _encoding: string, done: TransformCallback): void {
     this.seen += chunk.length;
-    if (this.seen > this.limit)
-      return done(
+    if (this.seen > this.limit) {
+      done(
         new HttpError(
           413,
           `The file is larger than the ${this.limit} bytes left in your MyDB quota`,
         ),
       );
+      return;
+    }
     done(null, chunk);
   }
 }

@@ -231,10 +231,16 @@ export class CopyBinaryToArrow extends Transform {
       const data = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
       let at = 0;
       if (!this.headerRead) {
-        if (data.length < 19) return this.keep(data, 0, done);
+        if (data.length < 19) {
+          this.keep(data, 0, done);
+          return;
+        }
         if (!data.subarray(0, 11).equals(SIGNATURE)) throw new Error('Not a binary COPY stream');
         const extension = data.readInt32BE(15);
-        if (data.length < 19 + extension) return this.keep(data, 0, done);
+        if (data.length < 19 + extension) {
+          this.keep(data, 0, done);
+          return;
+        }
         at = 19 + extension;
         this.headerRead = true;
       }
@@ -279,7 +285,7 @@ function rowEnd(data: Buffer, at: number): number {
   for (let i = 0; i < fields; i++) {
     if (offset + 4 > data.length) return -1;
     const length = data.readInt32BE(offset);
-    offset += 4 + (length > 0 ? length : 0);
+    offset += 4 + Math.max(length, 0);
     if (offset > data.length) return -1;
   }
   return offset;

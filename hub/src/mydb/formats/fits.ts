@@ -50,7 +50,8 @@ export function fitsLayout(
         const width = column.typeOid === PG.TIMESTAMPTZ ? 27 : 26;
         return { kind, tform: `${width}A`, width };
       }
-      case 'text': {
+      default: {
+        // Text, and every type read as text.
         const width = Math.max(1, textBytes[i] ?? 1);
         return { kind, tform: `${width}A`, width };
       }
@@ -186,8 +187,10 @@ export class FitsStream extends Transform {
   }
 
   override _flush(done: TransformCallback): void {
-    if (this.written !== this.rows)
-      return done(new Error(`FITS header said ${this.rows} rows, ${this.written} were written`));
+    if (this.written !== this.rows) {
+      done(new Error(`FITS header said ${this.rows} rows, ${this.written} were written`));
+      return;
+    }
     const rowBytes = this.layout.reduce((sum, column) => sum + column.width, 0);
     const data = rowBytes * this.rows;
     done(null, Buffer.alloc((BLOCK - (data % BLOCK)) % BLOCK));

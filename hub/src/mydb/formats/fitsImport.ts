@@ -249,17 +249,19 @@ export class FitsToCsv extends FileToCsv {
   }
 
   override _flush(done: TransformCallback): void {
-    if (!this.readers)
-      return done(
-        new Invalid('malformed_file', 'The file has no binary table (BINTABLE) extension'),
-      );
-    if (this.rowsLeft > 0)
-      return done(
+    if (!this.readers) {
+      done(new Invalid('malformed_file', 'The file has no binary table (BINTABLE) extension'));
+      return;
+    }
+    if (this.rowsLeft > 0) {
+      done(
         new Invalid(
           'malformed_file',
           `The file ended at row ${this.rowsTotal - this.rowsLeft + 1} of ${this.rowsTotal}`,
         ),
       );
+      return;
+    }
     done();
   }
 }

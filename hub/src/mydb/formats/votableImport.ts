@@ -161,7 +161,10 @@ export class VotableToCsv extends FileToCsv {
     } catch (err) {
       this.fail(`The XML is malformed: ${(err as Error).message}`);
     }
-    if (this.failure) return done(this.failure);
+    if (this.failure) {
+      done(this.failure);
+      return;
+    }
     const out = this.out.join('');
     this.out = [];
     done(null, out);
@@ -175,7 +178,10 @@ export class VotableToCsv extends FileToCsv {
       this.fail(`The XML is malformed: ${(err as Error).message}`);
     }
     if (!this.failure && !this.inData) this.fail('The VOTable has no TABLEDATA');
-    if (this.failure) return done(this.failure);
+    if (this.failure) {
+      done(this.failure);
+      return;
+    }
     done(null, this.out.join(''));
   }
 }
