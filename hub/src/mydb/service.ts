@@ -155,7 +155,11 @@ export class MydbService {
     if (!user) throw new NotFound('user', `No user named "${username}"`);
     if (user.id !== actor.userId)
       throw new Forbidden('own_mydb_queries', 'You can only run queries in your own MyDB');
-    const space = await this.spaceOf(actor, username);
+    // The hub's record is enough (no size to measure); the space is made if there is none.
+    const found = await findSpace(this.db, user.id);
+    const space = found
+      ? { role: found.roleName, schema: found.schemaName }
+      : await this.spaceOf(actor, username);
     const url = new URL(this.options.scienceUrl);
     url.username = encodeURIComponent(space.role);
     url.password = encodeURIComponent(this.passwordOf(user.id));
