@@ -12,6 +12,7 @@ if [ "$#" -gt 0 ]; then
 fi
 npx tsx bench/racm.ts || status=$?
 npx tsx bench/users.ts || status=$?
+npx tsx bench/mydb.ts || status=$?
 # Needs root, Docker and orrery/lab:latest (scripts/provision-docker.sh); about 5 minutes.
 npx tsx bench/compute.ts || status=$?
 # The summary also goes to bench/history.jsonl (commit it): a regression shows as a diff.

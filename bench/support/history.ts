@@ -27,11 +27,11 @@ export function currentCommit(): { commit: string; dirty: boolean } {
 
 /** The figures worth comparing from run to run; absent benchmarks are left out. */
 export function historyEntry(
-  results: { racm?: Result; users?: Result; compute?: Result },
+  results: { racm?: Result; users?: Result; compute?: Result; mydb?: Result },
   commit: { commit: string; dirty: boolean },
   date = new Date().toISOString(),
 ) {
-  const { racm, users, compute } = results;
+  const { racm, users, compute, mydb } = results;
   const timing = (s: Result) =>
     s && {
       n: s.n,
@@ -56,6 +56,14 @@ export function historyEntry(
         wallMedianMs: users.hub?.median?.wallMs,
         vsBareHttp: users.ratios?.vsBareHttp?.wallMedian,
         met: users.meetsTarget,
+      },
+    }),
+    ...(mydb && {
+      mydb: {
+        quickP50Ms: mydb.overhead?.hubP50,
+        quickAddedVsFreshConnectionMs: mydb.overhead?.addedVsFreshConnectionMs,
+        arrowVsPsql: mydb.throughput?.arrowVsPsql,
+        csvVsPsql: mydb.throughput?.csvVsPsql,
       },
     }),
     ...(compute && {
