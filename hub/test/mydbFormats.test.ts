@@ -589,3 +589,42 @@ test('an import larger than the quota left is refused with 413 and leaves no tab
   const { rows } = await science.query("SELECT to_regclass('mydb_alice.huge') AS t");
   assert.equal(rows[0].t, null);
 });
+
+test('a third export at once is refused with 429; the two held by slow readers are not harmed', async () => {
+  const made = await quick(
+    "CREATE TABLE wide AS SELECT g, repeat('x', 1000) AS padding FROM generate_series(1, 30000) g",
+    '*/*',
+  );
+  assert.equal(made.status, 200, made.text);
+  // Two exports whose client reads nothing after the first chunk: backpressure holds them open.
+  const held: http.ClientRequest[] = [];
+  for (let i = 0; i < 2; i++)
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get(
+        `${hub.url}/hub/api/users/alice/mydb/tables/wide/export?format=csv`,
+        { headers: { authorization: `token ${aliceToken}` } },
+        (res) => {
+          assert.equal(res.statusCode, 200);
+          res.once('data', () => {
+            res.pause();
+            resolve();
+          });
+        },
+      );
+      req.on('error', reject);
+      held.push(req);
+    });
+  const third = await asAlice('GET', '/tables/wide/export?format=csv');
+  assert.equal(third.status, 429, third.text.slice(0, 200));
+  assert.equal(third.json.rule, 'table_transfers_running');
+  for (const req of held) req.destroy();
+  // Once they are gone, exports run again (their backends cancelled).
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const again = await asAlice('GET', '/tables/stars/export?format=csv');
+    if (again.status === 200) break;
+    assert.ok(Date.now() < deadline, `still refused: ${again.text}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await asAlice('DELETE', '/tables/wide');
+});

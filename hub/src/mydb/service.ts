@@ -124,7 +124,9 @@ export class MydbService {
     res: Response,
   ): Promise<void> {
     const login = await this.loginOf(actor, username);
-    await this.tables.export(login, login.searchPath[0]!, table, format, res);
+    await this.tables.limited(login, () =>
+      this.tables.export(login, login.searchPath[0]!, table, format, res),
+    );
   }
 
   /** Make a new table from the file in `req`'s body, at most the quota left in bytes. */
@@ -137,10 +139,12 @@ export class MydbService {
   ): Promise<ImportAnswer> {
     const login = await this.loginOf(actor, username);
     const space = await this.spaceOf(actor, username);
-    return this.tables.import(login, space.schema, table, format, req, {
-      maxBytes: Math.max(0, space.quota_bytes - space.used_bytes),
-      quotaBytes: space.quota_bytes,
-    });
+    return this.tables.limited(login, () =>
+      this.tables.import(login, space.schema, table, format, req, {
+        maxBytes: Math.max(0, space.quota_bytes - space.used_bytes),
+        quotaBytes: space.quota_bytes,
+      }),
+    );
   }
 
   /** Drop one of the user's tables. */

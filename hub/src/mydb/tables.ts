@@ -74,8 +74,33 @@ async function describeTable(
   };
 }
 
+/** Exports and imports one user may have running at once (each holds a connection). */
+const TRANSFERS_PER_USER = 2;
+
 export class MydbTables {
+  /** Running exports and imports per role, in this hub process. */
+  private readonly running = new Map<string, number>();
+
   constructor(private readonly admin: Db) {}
+
+  /** `work` under the per-user cap of running transfers: 429 above it, nothing run. */
+  async limited<T>(login: RoleLogin, work: () => Promise<T>): Promise<T> {
+    const held = this.running.get(login.role) ?? 0;
+    if (held >= TRANSFERS_PER_USER)
+      throw new LimitReached(
+        'table_transfers_running',
+        `You already have ${held} exports or imports running (the limit is ${TRANSFERS_PER_USER}); wait for one to finish`,
+        { retryAfterSeconds: 5 },
+      );
+    this.running.set(login.role, held + 1);
+    try {
+      return await work();
+    } finally {
+      const left = (this.running.get(login.role) ?? 1) - 1;
+      if (left > 0) this.running.set(login.role, left);
+      else this.running.delete(login.role);
+    }
+  }
 
   /** Stream `schema.table` into `res` as `format`. */
   async export(
