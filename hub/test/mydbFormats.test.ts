@@ -167,6 +167,21 @@ test('JSON stays the default and the existing shape', async () => {
   const answer = await quick(`SELECT ${BIG}::bigint AS big`, '*/*');
   assert.equal(answer.status, 200, answer.text);
   assert.deepEqual(answer.json.rows, [[BIG]]);
+  // What a subquery cannot hold still runs once, as the statement it is.
+  await quick('CREATE TABLE counted (n int)', '*/*');
+  const moved = await quick(
+    'WITH added AS (INSERT INTO counted VALUES (1), (2) RETURNING n) SELECT count(*) FROM added',
+    '*/*',
+  );
+  assert.equal(moved.status, 200, moved.text);
+  assert.deepEqual(moved.json.rows, [['2']]);
+  const into = await quick('SELECT n INTO counted_copy FROM counted', '*/*');
+  assert.equal(into.status, 200, into.text);
+  const counted = await quick(
+    'SELECT (SELECT count(*) FROM counted) AS a, count(*) AS b FROM counted_copy',
+    '*/*',
+  );
+  assert.deepEqual(counted.json.rows, [['2', '2']]);
   const refused = await quick('SELECT 1', 'image/png');
   assert.equal(refused.status, 406, refused.text);
   assert.equal(refused.json.error, 'not_acceptable');

@@ -50,29 +50,28 @@ export interface QuickOutcome {
  */
 export function runAsRole(admin: Db, login: RoleLogin, run: QuickRun): Promise<QuickOutcome> {
   return withRoleSession(admin, login, run.timeoutMs, async (client) => {
-    // One query is asked for one row past the cap, so the server stops there (a script's
-    // last result is read to its end and capped as it arrives).
-    if (await isOneQuery(client, run.sql))
-      return collect(client, {
+    // One query is asked for one row past the cap, so the server stops there. The extended
+    // protocol refuses several statements, and a command is no subquery: PostgreSQL rejects
+    // both while parsing, before anything runs, and the SQL then runs as the script it is (its
+    // last result read to the end and capped as it arrives).
+    try {
+      return await collect(client, {
         ...run,
         sql: `SELECT * FROM ${asSubquery(run.sql)} LIMIT ${run.maxRows + 1}`,
+        extended: true,
       });
+    } catch (err) {
+      if (!NOT_ONE_QUERY.has((err as { code?: string }).code ?? '')) throw err;
+    }
     return collect(client, run);
   });
 }
 
-/** Whether `sql` is a single query (planned with no rows: a script or a command fails to). */
-async function isOneQuery(client: pg.Client, sql: string): Promise<boolean> {
-  try {
-    await client.query({
-      text: `SELECT * FROM ${asSubquery(sql)} LIMIT 0`,
-      queryMode: 'extended',
-    } as pg.QueryConfig);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/**
+ * What PostgreSQL says, while parsing, of SQL that is not one query a subquery can hold:
+ * syntax (a script, a command, `SELECT … INTO`), and a data-modifying `WITH` not at the top.
+ */
+const NOT_ONE_QUERY = new Set(['42601', '0A000']);
 
 /** A connection logged in as the user's role, and how to stop what it runs. */
 export interface RoleSession {
@@ -172,8 +171,13 @@ export async function withRoleSession<T>(
 }
 
 /** The last statement's result, keeping at most `maxRows` rows of it. */
-function collect(client: pg.Client, run: QuickRun): Promise<QuickOutcome> {
-  const config: pg.QueryArrayConfig = { text: run.sql, rowMode: 'array', types: quickQueryTypes };
+function collect(client: pg.Client, run: QuickRun & { extended?: boolean }): Promise<QuickOutcome> {
+  const config: pg.QueryArrayConfig = {
+    text: run.sql,
+    rowMode: 'array',
+    types: quickQueryTypes,
+    ...(run.extended ? { queryMode: 'extended' } : {}),
+  } as pg.QueryArrayConfig;
   const query = new pg.Query(config as pg.QueryConfig);
   let current: unknown;
   let rows: unknown[][] = [];
