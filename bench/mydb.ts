@@ -108,6 +108,16 @@ async function main() {
     const psqlSmall = summarise(
       await timeSequential(SMALL_QUERIES, () => psql(scienceUrl, 'SELECT 1')),
     );
+    // The hub's own cost of any API request (token, user, JSON), without MyDB.
+    const hubApi = summarise(
+      await timeSequential(SMALL_QUERIES, async () => {
+        const res = await fetch(`${running.url}/hub/api/user`, {
+          headers: { authorization: `token ${token}` },
+        });
+        if (res.status !== 200) throw new Error(`GET /user: ${res.status}`);
+        await res.text();
+      }),
+    );
     const freshConnection = summarise(
       await timeSequential(SMALL_QUERIES, async () => {
         const client = new pg.Client({ connectionString: scienceUrl });
@@ -161,6 +171,7 @@ async function main() {
       hubP50: hubSmall.p50,
       psqlP50: psqlSmall.p50,
       freshConnectionP50: freshConnection.p50,
+      hubApiP50: hubApi.p50,
       addedVsPsqlMs: Math.round((hubSmall.p50 - psqlSmall.p50) * 100) / 100,
       addedVsFreshConnectionMs: Math.round((hubSmall.p50 - freshConnection.p50) * 100) / 100,
     };
@@ -170,7 +181,7 @@ async function main() {
       smallQueries: SMALL_QUERIES,
       rows: ROWS,
       rounds: ROUNDS,
-      overhead: { ...overhead, hub: hubSmall, psql: psqlSmall, freshConnection },
+      overhead: { ...overhead, hub: hubSmall, psql: psqlSmall, freshConnection, hubApi },
       streaming,
       throughput,
       targets: {
@@ -184,7 +195,7 @@ async function main() {
     const path = writeResult('mydb', result);
     console.log(`mydb: ${SMALL_QUERIES} × SELECT 1, then ${ROWS} rows × ${ROUNDS} rounds`);
     console.log(
-      `  SELECT 1 p50: hub ${hubSmall.p50} ms, psql -c ${psqlSmall.p50} ms, fresh connection ${freshConnection.p50} ms; hub adds ${overhead.addedVsPsqlMs} ms vs psql, ${overhead.addedVsFreshConnectionMs} ms vs a fresh connection (target < ${OVERHEAD_TARGET_MS} ms vs psql: ${result.targets.overheadMet ? 'met' : 'MISSED'})`,
+      `  SELECT 1 p50: hub ${hubSmall.p50} ms, psql -c ${psqlSmall.p50} ms, fresh connection ${freshConnection.p50} ms, GET /hub/api/user ${hubApi.p50} ms; hub adds ${overhead.addedVsPsqlMs} ms vs psql, ${overhead.addedVsFreshConnectionMs} ms vs a fresh connection (target < ${OVERHEAD_TARGET_MS} ms vs psql: ${result.targets.overheadMet ? 'met' : 'MISSED'})`,
     );
     console.log(
       `  ${ROWS} rows: psql COPY ${streaming.psqlCopyMs} ms; hub Arrow ${streaming.arrowMs} ms (${throughput.arrowVsPsql}x, ${bytes.arrow} B), CSV ${streaming.csvMs} ms (${throughput.csvVsPsql}x, ${bytes.csv} B); target ≥ ${THROUGHPUT_TARGET}x: Arrow ${result.targets.arrowMet ? 'met' : 'MISSED'}, CSV ${result.targets.csvMet ? 'met' : 'MISSED'}`,
