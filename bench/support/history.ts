@@ -41,7 +41,7 @@ export function historyEntry(
       ratioP99: s.ratioP99,
       met: s.meetsTarget,
     };
-  const machine = (racm ?? users ?? compute)?.machine;
+  const machine = (racm ?? users ?? compute ?? mydb)?.machine;
   return {
     date,
     ...commit,
