@@ -58,9 +58,17 @@ if (files) {
     `    list ${list.files} files  API p50 ${list.api.p50} ms  ls -l p50 ${list.ls.p50} ms (${list.ratioP50}x)  < ${list.targetMs} ms ${verdict(list.meetsTarget)}`,
   );
 }
+const mydb = load('mydb');
+if (mydb) {
+  const { overhead, streaming, throughput, targets } = mydb;
+  lines.push(
+    `  mydb (${mydb.machine.date}, load ${mydb.machine.loadAverage1m}): SELECT 1 p50 hub ${overhead.hubP50} ms, psql -c ${overhead.psqlP50} ms, fresh connection ${overhead.freshConnectionP50} ms  adds < ${targets.overheadMs} ms vs psql ${verdict(targets.overheadMet)}`,
+    `    ${mydb.rows} rows: psql COPY ${streaming.psqlCopyMs} ms, Arrow ${throughput.arrowVsPsql}x, CSV ${throughput.csvVsPsql}x  ≥ ${targets.throughput}x ${verdict(targets.arrowMet && targets.csvMet)}`,
+  );
+}
 console.log(lines.join('\n'));
 if (process.argv.includes('--append')) {
-  const results = { racm, users, compute: load('compute'), mydbSpatial: spatial };
+  const results = { racm, users, compute: load('compute'), mydbSpatial: spatial, mydb };
   appendHistory(historyEntry(results, currentCommit()));
   console.log(`appended this run to ${HISTORY_FILE}`);
 }

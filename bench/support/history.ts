@@ -27,11 +27,11 @@ export function currentCommit(): { commit: string; dirty: boolean } {
 
 /** The figures worth comparing from run to run; absent benchmarks are left out. */
 export function historyEntry(
-  results: { racm?: Result; users?: Result; compute?: Result; mydbSpatial?: Result },
+  results: { racm?: Result; users?: Result; compute?: Result; mydbSpatial?: Result; mydb?: Result },
   commit: { commit: string; dirty: boolean },
   date = new Date().toISOString(),
 ) {
-  const { racm, users, compute, mydbSpatial } = results;
+  const { racm, users, compute, mydbSpatial, mydb } = results;
   const timing = (s: Result) =>
     s && {
       n: s.n,
@@ -41,7 +41,7 @@ export function historyEntry(
       ratioP99: s.ratioP99,
       met: s.meetsTarget,
     };
-  const machine = (racm ?? users ?? compute ?? mydbSpatial)?.machine;
+  const machine = (racm ?? users ?? compute ?? mydbSpatial ?? mydb)?.machine;
   return {
     date,
     ...commit,
@@ -56,6 +56,14 @@ export function historyEntry(
         wallMedianMs: users.hub?.median?.wallMs,
         vsBareHttp: users.ratios?.vsBareHttp?.wallMedian,
         met: users.meetsTarget,
+      },
+    }),
+    ...(mydb && {
+      mydb: {
+        quickP50Ms: mydb.overhead?.hubP50,
+        quickAddedVsFreshConnectionMs: mydb.overhead?.addedVsFreshConnectionMs,
+        arrowVsPsql: mydb.throughput?.arrowVsPsql,
+        csvVsPsql: mydb.throughput?.csvVsPsql,
       },
     }),
     ...(compute && {

@@ -86,8 +86,10 @@ interface Fixture {
 interface Cell {
   path: (f: Fixture) => string;
   body?: (f: Fixture) => unknown;
-  /** Headers for a raw body (an upload sends bytes, not JSON). */
+  /** Request headers, e.g. a raw body's content type. */
   headers?: Record<string, string>;
+  /** Made before the request, e.g. the MyDB table it acts on. */
+  prepare?: (f: Fixture) => Promise<void>;
   allowed: Who[];
 }
 
@@ -452,7 +454,32 @@ const MATRIX: Record<string, Cell> = {
     path: (f) => `/data-volumes/${f.dataVolume}`,
     allowed: ['admin'],
   },
+  // Tables as files: the owner's own, read and written as the account's own role.
+  'GET /users/:name/mydb/tables/:table/export': {
+    prepare: (f) => ownerTable(`t_${f.unique}`),
+    path: (f) => `/users/owner/mydb/tables/t_${f.unique}/export?format=csv`,
+    allowed: ['owner', 'serverToken'],
+  },
+  'POST /users/:name/mydb/tables/:table/import': {
+    path: (f) => `/users/owner/mydb/tables/t_${f.unique}/import?format=csv`,
+    headers: { 'content-type': 'text/csv' },
+    body: () => 'a,b\n1,2\n',
+    allowed: ['owner', 'serverToken'],
+  },
+  'DELETE /users/:name/mydb/tables/:table': {
+    prepare: (f) => ownerTable(`t_${f.unique}`),
+    path: (f) => `/users/owner/mydb/tables/t_${f.unique}`,
+    allowed: ['owner', 'serverToken'],
+  },
 };
+
+/** A table in the owner's MyDB, made by the owner's own query. */
+async function ownerTable(name: string): Promise<void> {
+  const made = await clients.owner.post('/hub/api/users/owner/mydb/query', {
+    sql: `CREATE TABLE ${name} (a int)`,
+  });
+  assert.equal(made.status, 200, made.text);
+}
 
 let hub: TestHub;
 let db: pg.Pool;
@@ -720,6 +747,7 @@ for (const def of apiRoutes) {
         cell.body?.(fixture) ?? (def.method === 'get' || def.method === 'delete' ? undefined : {});
       // Logging in or out with a principal's own client would change that principal; use a copy.
       const client = id === 'POST /logout' || id === 'POST /login' ? cloneOf(who) : clients[who];
+      await cell.prepare?.(fixture);
       const res = await client.request(def.method.toUpperCase(), path, body, cell.headers);
       const ok = res.status >= 200 && res.status < 300;
       const expected = cell.allowed.includes(who);

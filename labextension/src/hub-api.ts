@@ -863,6 +863,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/{name}/mydb/tables/{table}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download one of your MyDB tables as CSV, VOTable, FITS or Parquet (streamed; units and descriptions from column comments)
+         * @description Needs scope `read:mydb`; only for yourself.
+         */
+        get: operations["GET /users/:name/mydb/tables/:table/export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{name}/mydb/tables/{table}/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a new MyDB table from a CSV, VOTable or FITS file sent as the raw body (all or nothing; 409 if it exists)
+         * @description Needs scope `mydb`; only for yourself.
+         */
+        post: operations["POST /users/:name/mydb/tables/:table/import"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{name}/mydb/tables/{table}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Drop one of your MyDB tables
+         * @description Needs scope `mydb`; only for yourself.
+         */
+        delete: operations["DELETE /users/:name/mydb/tables/:table"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/{name}/mydb/batch": {
         parameters: {
             query?: never;
@@ -3682,6 +3742,112 @@ export interface operations {
                         elapsed_ms: number;
                     };
                 };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /users/:name/mydb/tables/:table/export": {
+        parameters: {
+            query: {
+                format: "csv" | "votable" | "fits" | "parquet";
+            };
+            header?: never;
+            path: {
+                name: string;
+                table: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /users/:name/mydb/tables/:table/import": {
+        parameters: {
+            query: {
+                format: "csv" | "votable" | "fits";
+            };
+            header?: never;
+            path: {
+                name: string;
+                table: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        table: string;
+                        row_count: number;
+                        columns: {
+                            name: string;
+                            /** @description The column’s SQL type, as inferred or as the file declared it */
+                            type: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "DELETE /users/:name/mydb/tables/:table": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                table: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Refused */
             "4XX": {

@@ -3,13 +3,16 @@
  * of one query, the answer's shape, and its record in the activity log. Running the SQL itself
  * is queryRun.ts.
  */
+
+import type { Response } from 'express';
 import { recordActivity } from '../activity/store.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { Db } from '../db/pool.ts';
 import { DomainError, Invalid, LimitReached } from '../errors.ts';
 import { clip } from '../log.ts';
-import { type RoleLogin, runAsRole } from './queryRun.ts';
+import { type RoleLogin, runAsRole, withRoleSession } from './queryRun.ts';
 import { typeNamesOf } from './queryValues.ts';
+import { type StreamFormat, streamQuery } from './resultStream.ts';
 
 export interface QuickQueryLimits {
   timeoutSeconds: number;
@@ -60,6 +63,94 @@ export class QuickQueries {
     request: QuickQueryRequest,
     execute: typeof runAsRole = runAsRole,
   ): Promise<QuickQueryAnswer> {
+    return this.admitted(actor, request, async (started) => {
+      const outcome = await execute(this.scienceAdmin, login, {
+        sql: request.sql,
+        maxRows: this.maxRowsOf(request),
+        timeoutMs: this.timeoutMsOf(request),
+      });
+      const names = await typeNamesOf(
+        this.scienceAdmin,
+        outcome.columns.map((column) => column.typeOid),
+      );
+      const answer: QuickQueryAnswer = {
+        columns: outcome.columns.map((column) => ({
+          name: column.name,
+          type: names.get(column.typeOid) ?? 'unknown',
+        })),
+        rows: outcome.rows,
+        row_count: outcome.rows.length,
+        truncated: outcome.truncated,
+        command: outcome.command,
+        elapsed_ms: Math.round(performance.now() - started),
+      };
+      return {
+        value: answer,
+        logged: { status: 'ok', row_count: answer.row_count, truncated: answer.truncated },
+      };
+    });
+  }
+
+  /**
+   * Run one query and stream its rows into `res` as Arrow or CSV (resultStream.ts). The answer
+   * is written here; a failure after its first byte cuts it short (the client sees an incomplete
+   * stream), before it rejects as `run` does.
+   */
+  async stream(
+    actor: Actor,
+    login: RoleLogin,
+    request: QuickQueryRequest,
+    format: StreamFormat,
+    res: Response,
+  ): Promise<void> {
+    try {
+      await this.admitted(actor, request, async (started) => {
+        const outcome = await withRoleSession(
+          this.scienceAdmin,
+          login,
+          this.timeoutMsOf(request),
+          (client, session) =>
+            streamQuery(client, this.scienceAdmin, session.cancel, res, {
+              sql: request.sql,
+              maxRows: this.maxRowsOf(request),
+              format,
+              started,
+            }),
+        );
+        return {
+          value: undefined,
+          logged: {
+            status: outcome.disconnected ? 'disconnected' : 'ok',
+            format,
+            row_count: outcome.rowCount,
+            truncated: outcome.truncated,
+          },
+        };
+      });
+    } catch (err) {
+      if (!res.headersSent) throw err;
+      // Too late for an error answer: the client sees the stream end without its last bytes.
+      res.destroy();
+    }
+  }
+
+  private maxRowsOf(request: QuickQueryRequest): number {
+    return Math.min(request.max_rows ?? this.limits.maxRows, this.limits.maxRows);
+  }
+
+  private timeoutMsOf(request: QuickQueryRequest): number {
+    return (
+      Math.min(request.timeout_seconds ?? this.limits.timeoutSeconds, this.limits.timeoutSeconds) *
+      1000
+    );
+  }
+
+  /** `work` under the per-user cap of running queries, recorded in the activity log either way. */
+  private async admitted<T>(
+    actor: Actor,
+    request: QuickQueryRequest,
+    work: (started: number) => Promise<{ value: T; logged: Record<string, unknown> }>,
+  ): Promise<T> {
     const started = performance.now();
     const record = (payload: Record<string, unknown>) =>
       recordActivity(this.hubDb, {
@@ -84,32 +175,9 @@ export class QuickQueries {
     // Counted before the first await: two requests at once cannot both pass the cap.
     this.running.set(actor.userId, held + 1);
     try {
-      const outcome = await execute(this.scienceAdmin, login, {
-        sql: request.sql,
-        maxRows: Math.min(request.max_rows ?? this.limits.maxRows, this.limits.maxRows),
-        timeoutMs:
-          Math.min(
-            request.timeout_seconds ?? this.limits.timeoutSeconds,
-            this.limits.timeoutSeconds,
-          ) * 1000,
-      });
-      const names = await typeNamesOf(
-        this.scienceAdmin,
-        outcome.columns.map((column) => column.typeOid),
-      );
-      const answer: QuickQueryAnswer = {
-        columns: outcome.columns.map((column) => ({
-          name: column.name,
-          type: names.get(column.typeOid) ?? 'unknown',
-        })),
-        rows: outcome.rows,
-        row_count: outcome.rows.length,
-        truncated: outcome.truncated,
-        command: outcome.command,
-        elapsed_ms: Math.round(performance.now() - started),
-      };
-      await record({ status: 'ok', row_count: answer.row_count, truncated: answer.truncated });
-      return answer;
+      const { value, logged } = await work(started);
+      await record(logged);
+      return value;
     } catch (err) {
       const refusal = asRefusal(err);
       await record({

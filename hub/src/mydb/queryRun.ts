@@ -15,6 +15,7 @@ import pg from 'pg';
 import type { Db } from '../db/pool.ts';
 import { TimedOut, Unavailable } from '../errors.ts';
 import { quickQueryTypes } from './queryValues.ts';
+import { asSubquery } from './resultStream.ts';
 
 /** Seconds between the cancel and the terminate, and between the terminate and dropping the socket. */
 const ESCALATION_MS = 2000;
@@ -47,7 +48,40 @@ export interface QuickOutcome {
  * Run `run.sql` as the role of `login`. A SQL error rejects with PostgreSQL's error (a
  * `pg.DatabaseError`); the time limit with TimedOut; a refused login with Unavailable.
  */
-export async function runAsRole(admin: Db, login: RoleLogin, run: QuickRun): Promise<QuickOutcome> {
+export function runAsRole(admin: Db, login: RoleLogin, run: QuickRun): Promise<QuickOutcome> {
+  return withRoleSession(admin, login, run.timeoutMs, async (client) => {
+    // One query is asked for one row past the cap, so the server stops there. The extended
+    // protocol refuses several statements, and a command is no subquery: PostgreSQL rejects
+    // both while parsing, before anything runs, and the SQL then runs as the script it is (its
+    // last result read to the end and capped as it arrives).
+    try {
+      return await collect(client, {
+        ...run,
+        sql: `SELECT * FROM ${asSubquery(run.sql)} LIMIT ${run.maxRows + 1}`,
+        extended: true,
+      });
+    } catch (err) {
+      if (!NOT_ONE_QUERY.has((err as { code?: string }).code ?? '')) throw err;
+    }
+    return collect(client, run);
+  });
+}
+
+/**
+ * What PostgreSQL says, while parsing, of SQL that is not one query a subquery can hold:
+ * syntax (a script, a command, `SELECT … INTO`), and a data-modifying `WITH` not at the top.
+ */
+const NOT_ONE_QUERY = new Set(['42601', '0A000']);
+
+/** A connection logged in as the user's role, and how to stop what it runs. */
+export interface RoleSession {
+  client: pg.Client;
+  /** Cancel the running statement from the administrative connection (the client left, say). */
+  cancel(): Promise<void>;
+}
+
+/** Log in as the user's role, with the search path, UTC and the ISO date style set. */
+export async function connectAsRole(admin: Db, login: RoleLogin): Promise<RoleSession> {
   const client = new pg.Client({
     connectionString: login.url,
     application_name: 'orrery-mydb-quick',
@@ -63,24 +97,48 @@ export async function runAsRole(admin: Db, login: RoleLogin, run: QuickRun): Pro
       `Could not log in to the science database as your role: ${(err as Error).message}`,
     );
   }
-  const timers: NodeJS.Timeout[] = [];
   try {
     await client.query(
       `SELECT set_config('search_path', $1, false), set_config('TimeZone', 'UTC', false),
               set_config('DateStyle', 'ISO, YMD', false)`,
       [login.searchPath.map((schema) => pg.escapeIdentifier(schema)).join(', ')],
     );
-    // pg sets it from the server's BackendKeyData; its typings omit it.
-    const pid = (client as unknown as { processID: number }).processID;
-    let timedOut = false;
-    // Only a backend of the user's role: a pid freed just now and reused is someone else's.
-    const signal = (fn: 'pg_cancel_backend' | 'pg_terminate_backend') =>
-      admin
-        .query(`SELECT ${fn}(pid) FROM pg_stat_activity WHERE pid = $1 AND usename = $2`, [
-          pid,
-          login.role,
-        ])
-        .catch(() => undefined);
+  } catch (err) {
+    void client.end().catch(() => undefined);
+    throw err;
+  }
+  const signal = backendSignal(admin, client, login.role);
+  return { client, cancel: () => signal('pg_cancel_backend') };
+}
+
+/** Signals the client's backend, and only while it is still the user's role's. */
+function backendSignal(admin: Db, client: pg.Client, role: string) {
+  // pg sets it from the server's BackendKeyData; its typings omit it.
+  const pid = (client as unknown as { processID: number }).processID;
+  // Only a backend of the user's role: a pid freed just now and reused is someone else's.
+  return async (fn: 'pg_cancel_backend' | 'pg_terminate_backend') => {
+    await admin
+      .query(`SELECT ${fn}(pid) FROM pg_stat_activity WHERE pid = $1 AND usename = $2`, [pid, role])
+      .catch(() => undefined);
+  };
+}
+
+/**
+ * Run `work` on a session of the user's role under the time limit (cancel, terminate, drop the
+ * socket); the session is closed afterwards whatever happened.
+ */
+export async function withRoleSession<T>(
+  admin: Db,
+  login: RoleLogin,
+  timeoutMs: number,
+  work: (client: pg.Client, session: RoleSession) => Promise<T>,
+): Promise<T> {
+  const session = await connectAsRole(admin, login);
+  const { client } = session;
+  const signal = backendSignal(admin, client, login.role);
+  const timers: NodeJS.Timeout[] = [];
+  let timedOut = false;
+  try {
     timers.push(
       setTimeout(() => {
         timedOut = true;
@@ -91,23 +149,21 @@ export async function runAsRole(admin: Db, login: RoleLogin, run: QuickRun): Pro
             timers.push(setTimeout(() => dropSocket(client), ESCALATION_MS));
           }, ESCALATION_MS),
         );
-      }, run.timeoutMs),
+      }, timeoutMs),
     );
     try {
-      return await collect(client, run);
+      return await work(client, session);
     } catch (err) {
       if (timedOut)
         throw new TimedOut(
           'query_time_limit',
-          `The query reached the time limit of ${run.timeoutMs / 1000} s and was stopped; ` +
+          `The query reached the time limit of ${timeoutMs / 1000} s and was stopped; ` +
             'make it cheaper or submit it as a batch job',
         );
       throw err;
-    } finally {
-      // A query that ended on its own just as the limit passed is not signalled any further.
-      for (const timer of timers) clearTimeout(timer);
     }
   } finally {
+    // A query that ended on its own just as the limit passed is not signalled any further.
     for (const timer of timers) clearTimeout(timer);
     // Ending the session also rolls back a transaction the script left open.
     void client.end().catch(() => undefined);
@@ -115,8 +171,16 @@ export async function runAsRole(admin: Db, login: RoleLogin, run: QuickRun): Pro
 }
 
 /** The last statement's result, keeping at most `maxRows` rows of it (sessions.ts runs it too). */
-export function collect(client: pg.Client, run: QuickRun): Promise<QuickOutcome> {
-  const config: pg.QueryArrayConfig = { text: run.sql, rowMode: 'array', types: quickQueryTypes };
+export function collect(
+  client: pg.Client,
+  run: QuickRun & { extended?: boolean },
+): Promise<QuickOutcome> {
+  const config: pg.QueryArrayConfig = {
+    text: run.sql,
+    rowMode: 'array',
+    types: quickQueryTypes,
+    ...(run.extended ? { queryMode: 'extended' } : {}),
+  } as pg.QueryArrayConfig;
   const query = new pg.Query(config as pg.QueryConfig);
   let current: unknown;
   let rows: unknown[][] = [];

@@ -1,6 +1,6 @@
 /** What the MyDB routes answer. */
 import { Type } from '@sinclair/typebox';
-import { Nullable, Strict, Timestamp } from '../http/schemas.ts';
+import { Nullable, Strict, Timestamp, Username } from '../http/schemas.ts';
 import { QuickQueryModeFields } from './batchSchemas.ts';
 
 export const MydbSpace = Strict({
@@ -158,4 +158,50 @@ export const QuickQueryResult = Strict({
     Type.String({ description: 'The last statement’s command (SELECT, INSERT, …)' }),
   ),
   elapsed_ms: Type.Integer({ minimum: 0 }),
+});
+
+/** A table of the user's MyDB named in a path: as PostgreSQL stores it (case kept). */
+export const TableParams = Type.Object(
+  {
+    name: Username,
+    table: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,62}$' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ExportQuery = Type.Object(
+  {
+    format: Type.Union(
+      [Type.Literal('csv'), Type.Literal('votable'), Type.Literal('fits'), Type.Literal('parquet')],
+      { description: 'csv, votable (TABLEDATA), fits (BINTABLE) or parquet' },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ImportQuery = Type.Object(
+  {
+    format: Type.Union([Type.Literal('csv'), Type.Literal('votable'), Type.Literal('fits')], {
+      description: 'csv (header row; types inferred), votable (TABLEDATA) or fits (BINTABLE)',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const ExportedFile = Type.Unknown({
+  description:
+    'The file itself, streamed (Content-Disposition: attachment): text/csv, application/x-votable+xml, application/fits or application/vnd.apache.parquet',
+});
+
+export const ImportResult = Strict({
+  table: Type.String(),
+  row_count: Type.Integer({ minimum: 0 }),
+  columns: Type.Array(
+    Strict({
+      name: Type.String(),
+      type: Type.String({
+        description: 'The column’s SQL type, as inferred or as the file declared it',
+      }),
+    }),
+  ),
 });

@@ -10,6 +10,10 @@ import {
   ContextFunctions,
   ContextTables,
   DatabaseContextList,
+  ExportedFile,
+  ExportQuery,
+  ImportQuery,
+  ImportResult,
   MydbSpace,
   QuickQueryBody,
   QuickQueryResult,
@@ -17,7 +21,9 @@ import {
   Share,
   ShareBody,
   ShareList,
+  TableParams,
 } from './responses.ts';
+import { resultFormatOf } from './resultFormat.ts';
 import type { MydbService } from './service.ts';
 
 const route = routesOf<MydbService>();
@@ -162,8 +168,69 @@ export const mydbRoutes = [
     params: NameParams,
     query: NoQuery,
     body: QuickQueryBody,
-    async handler({ service, req, caller, params, body }) {
-      return service.quickQuery(actorOf(caller!, req), params.name, body);
+    async handler({ service, req, res, caller, params, body }) {
+      const format = resultFormatOf(req);
+      if (format === 'json') return service.quickQuery(actorOf(caller!, req), params.name, body);
+      await service.quickQueryStream(actorOf(caller!, req), params.name, body, format, res);
+      return undefined;
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/users/:name/mydb/tables/:table/export',
+    tag: 'mydb',
+    summary:
+      'Download one of your MyDB tables as CSV, VOTable, FITS or Parquet (streamed; units and descriptions from column comments)',
+    access: { scope: 'read:mydb', guard: selfOnly() },
+    response: ExportedFile,
+    lab: true,
+    params: TableParams,
+    query: ExportQuery,
+    async handler({ service, req, res, caller, params, query }) {
+      await service.exportTable(
+        actorOf(caller!, req),
+        params.name,
+        params.table,
+        query.format,
+        res,
+      );
+      return undefined;
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/users/:name/mydb/tables/:table/import',
+    tag: 'mydb',
+    summary:
+      'Make a new MyDB table from a CSV, VOTable or FITS file sent as the raw body (all or nothing; 409 if it exists)',
+    access: { scope: 'mydb', guard: selfOnly() },
+    status: 201,
+    response: ImportResult,
+    lab: true,
+    params: TableParams,
+    query: ImportQuery,
+    async handler({ service, req, caller, params, query }) {
+      return service.importTable(
+        actorOf(caller!, req),
+        params.name,
+        params.table,
+        query.format,
+        req,
+      );
+    },
+  }),
+  route({
+    method: 'delete',
+    path: '/users/:name/mydb/tables/:table',
+    tag: 'mydb',
+    summary: 'Drop one of your MyDB tables',
+    access: { scope: 'mydb', guard: selfOnly() },
+    status: 204,
+    lab: true,
+    params: TableParams,
+    query: NoQuery,
+    async handler({ service, req, caller, params }) {
+      await service.dropTable(actorOf(caller!, req), params.name, params.table);
     },
   }),
   ...batchRoutes,

@@ -4,12 +4,13 @@
  * quota; sharing. PostgreSQL's grants follow RACM and the quota through grants.ts, synced after
  * every change and every query.
  */
+import type { Request, Response } from 'express';
 import type { AccountRemoval } from '../accounts/store.ts';
 import { findUserByName, lockUser } from '../accounts/store.ts';
 import { recordActivity } from '../activity/store.ts';
 import type { Actor } from '../auth/actor.ts';
 import { type Db, inTransaction } from '../db/pool.ts';
-import { Forbidden, NotFound } from '../errors.ts';
+import { Forbidden, Invalid, NotFound } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { BatchQueries, type OwnSpace } from './batch/queries.ts';
 import { type BatchLimits, BatchRunner } from './batch/runner.ts';
@@ -30,12 +31,14 @@ import {
   QuickQueryModes,
 } from './quickModes.ts';
 import { asQuotaRefusal, isOverQuota, setQuota } from './quota.ts';
+import type { StreamFormat } from './resultStream.ts';
 import type { ScienceDatabase } from './science.ts';
 import { ScratchSweeper } from './scratch.ts';
 import { QuerySessions, type SessionLimits } from './sessions.ts';
 import { MydbSharing, type ShareRequest, type ShareView } from './sharing.ts';
 import { dropSpace, provisionSpace, type RoleLimits, usedBytes } from './spaces.ts';
 import { deleteSpace, findSpace, insertSpace, type SpaceRecord } from './store.ts';
+import { type ExportFormat, type ImportAnswer, type ImportFormat, MydbTables } from './tables.ts';
 
 export interface MydbOptions {
   /** This deployment's identity: roles are server-wide, their names carry it. */
@@ -76,6 +79,8 @@ export class MydbService {
   readonly history: QueryHistory;
   readonly sessions: QuerySessions;
   readonly batch: BatchQueries;
+  /** Tables as files: export, import, drop. */
+  private readonly tables: MydbTables;
 
   constructor(
     private readonly db: Db,
@@ -91,6 +96,7 @@ export class MydbService {
       options.scratchMaxAgeHours * 3600 * 1000,
       options.log,
     );
+    this.tables = new MydbTables(science.pool);
     this.history = new QueryHistory(db, options.log);
     this.sessions = new QuerySessions(science.pool, options.sessions, options.log);
     this.modes = new QuickQueryModes(this.quick, this.history, this.sessions, science.pool);
@@ -287,6 +293,81 @@ export class MydbService {
       const measured = await this.afterQuery(user.id);
       throw (measured && (await asQuotaRefusal(err, measured, this.science.pool))) ?? err;
     }
+  }
+
+  /**
+   * A quick query streamed into `res` as Arrow or CSV (the `Accept` header chose). It runs
+   * read-only (resultStream.ts), so it cannot have written: no quota to re-check.
+   */
+  async quickQueryStream(
+    actor: Actor,
+    username: string,
+    request: QuickQueryRequest,
+    format: StreamFormat,
+    res: Response,
+  ): Promise<void> {
+    const { into, session } = request as QuickQueryRequest & Modes;
+    if (into !== undefined || session !== undefined)
+      throw new Invalid(
+        'json_only',
+        '`into` and `session` answer JSON: ask with Accept: application/json',
+      );
+    const login = await this.queryLogin(actor, username, request.context ?? MYDB_CONTEXT);
+    await this.quick.stream(actor, login, request, format, res);
+  }
+
+  /** Stream one of the user's tables into `res` as a file. */
+  async exportTable(
+    actor: Actor,
+    username: string,
+    table: string,
+    format: ExportFormat,
+    res: Response,
+  ): Promise<void> {
+    const login = await this.queryLogin(actor, username, MYDB_CONTEXT);
+    await this.tables.limited(login, () =>
+      this.tables.export(login, login.searchPath[0]!, table, format, res),
+    );
+  }
+
+  /** Make a new table from the file in `req`'s body, at most the quota left in bytes. */
+  async importTable(
+    actor: Actor,
+    username: string,
+    table: string,
+    format: ImportFormat,
+    req: Request,
+  ): Promise<ImportAnswer> {
+    const login = await this.queryLogin(actor, username, MYDB_CONTEXT);
+    const space = await this.spaceOf(actor, username);
+    try {
+      return await this.tables.limited(login, () =>
+        this.tables.import(login, space.schema, table, format, req, {
+          maxBytes: Math.max(0, space.quota_bytes - space.used_bytes),
+          quotaBytes: space.quota_bytes,
+        }),
+      );
+    } finally {
+      await this.afterQuery(actor.userId);
+    }
+  }
+
+  /** Drop one of the user's tables (writes come back once the space is under its quota). */
+  async dropTable(actor: Actor, username: string, table: string): Promise<void> {
+    const login = await this.queryLogin(actor, username, MYDB_CONTEXT);
+    await this.tables.drop(login, login.searchPath[0]!, table);
+    await this.afterQuery(actor.userId);
+  }
+
+  /** How the caller's own role logs in for a query in `context` (their space made if need be). */
+  private async queryLogin(actor: Actor, username: string, context: string): Promise<RoleLogin> {
+    const userId = await this.ownUserId(actor, username);
+    // The hub's record is enough (no size to measure); the space is made if there is none.
+    const found = await findSpace(this.db, userId);
+    const space = found
+      ? { role: found.roleName, schema: found.schemaName }
+      : await this.spaceOf(actor, username);
+    return this.loginOf(userId, space.role, await this.searchPathOf(userId, context, space.schema));
   }
 
   /** The caller's own space for batch queries (made now if need be). */
