@@ -305,13 +305,11 @@ export const accountRoutes = [
     access: { scope: 'admin:users' },
     response: UserModel,
     params: NameParams,
-    body: Type.Optional(
-      Type.Object({ admin: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
-    ),
+    body: Type.Object({ admin: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
     status: 201,
     async handler({ hub, req, caller, params, body }) {
       const user = await inTransaction(hub.db, (client) =>
-        createByAdmin(client, hub, req, caller!.user.id, params.name, body?.admin),
+        createByAdmin(client, hub, req, caller!.user.id, params.name, body.admin),
       );
       const [model] = await modelsOf(hub.db, [user], viewOf(hub, caller!.scopes));
       return model!;

@@ -190,7 +190,7 @@ export const computeRoutes = [
     async handler({ hub, service: compute, res, caller, params, body }) {
       const user = await userNamed(hub.db, params.name);
       const name = serverNameOf(params);
-      if (name === '' && body?.remove)
+      if (name === '' && body.remove)
         throw new Invalid('default_server', 'The default server cannot be removed');
       const record = await findServer(hub.db, user.id, name);
       // JupyterHub: a default server that is not running is already stopped; a named one unknown.
