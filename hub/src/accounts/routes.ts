@@ -193,6 +193,7 @@ export const accountRoutes = [
   route({
     method: 'get',
     path: '/user',
+    jupyterhub: true,
     tag: 'accounts',
     summary: 'Who am I: my user model, with the scopes of this credential',
     access: { scope: 'read:users' },
@@ -210,6 +211,7 @@ export const accountRoutes = [
   route({
     method: 'get',
     path: '/users',
+    jupyterhub: true,
     tag: 'accounts',
     summary:
       'List users, paginated (JupyterHub’s offset, limit and state; its paginated answer with Accept: application/jupyterhub-pagination+json). Admins see user models, others names only (for inviting and sharing).',
@@ -270,6 +272,7 @@ export const accountRoutes = [
   route({
     method: 'post',
     path: '/users',
+    jupyterhub: true,
     tag: 'admin',
     summary:
       'Create users (JupyterHub’s body); approved, without a password (they sign in by single sign-on, or an admin sets one with the CLI). 409 when all exist; existing names are skipped.',
@@ -300,6 +303,7 @@ export const accountRoutes = [
   route({
     method: 'post',
     path: '/users/:name',
+    jupyterhub: true,
     tag: 'admin',
     summary: 'Create one user (JupyterHub’s); 409 if the name is taken',
     access: { scope: 'admin:users' },
@@ -318,6 +322,7 @@ export const accountRoutes = [
   route({
     method: 'get',
     path: '/users/:name',
+    jupyterhub: true,
     tag: 'accounts',
     summary: 'One user’s model, with their servers keyed by name ("" the default server)',
     access: { scope: 'read:users', guard: selfOrAdmin() },
@@ -366,6 +371,7 @@ export const accountRoutes = [
   route({
     method: 'delete',
     path: '/users/:name',
+    jupyterhub: true,
     tag: 'admin',
     summary: 'Delete an account (its servers are stopped, its files removed)',
     access: { scope: 'admin:users' },
@@ -378,6 +384,7 @@ export const accountRoutes = [
   route({
     method: 'get',
     path: '/',
+    jupyterhub: true,
     tag: 'meta',
     summary: 'Hub version and where the API is described (JupyterHub’s `{version}`, and more)',
     access: { anonymous: true },
@@ -394,6 +401,7 @@ export const accountRoutes = [
   route({
     method: 'get',
     path: '/info',
+    jupyterhub: true,
     tag: 'meta',
     summary: 'Details of the hub (JupyterHub’s /info): versions, runtime, backends, authenticator',
     access: { scope: 'read:hub' },

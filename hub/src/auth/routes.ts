@@ -24,6 +24,7 @@ export const tokenRoutes = [
   route({
     method: 'get',
     path: '/users/:name/tokens',
+    jupyterhub: true,
     tag: 'tokens',
     summary: 'List live API tokens (never their values)',
     access: { scope: 'read:tokens', guard: selfOrAdmin() },
@@ -40,6 +41,7 @@ export const tokenRoutes = [
   route({
     method: 'post',
     path: '/users/:name/tokens',
+    jupyterhub: true,
     tag: 'tokens',
     summary:
       'Create an API token; its value is shown once. An admin may make one for another user, with no scope the admin lacks. A token made with a token expires by its parent’s expiry.',
@@ -114,6 +116,7 @@ export const tokenRoutes = [
   route({
     method: 'delete',
     path: '/users/:name/tokens/:tokenId',
+    jupyterhub: true,
     tag: 'tokens',
     summary: 'Revoke an API token',
     access: { scope: 'tokens', guard: selfOrAdmin() },

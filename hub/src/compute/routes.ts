@@ -70,9 +70,13 @@ const serverNameOf = (params: { server?: string }) => params.server ?? '';
 function forEachServer<B extends TSchema, Q extends TSchema>(
   def: Omit<RouteDef<B, Q, typeof ServerParams, Compute>, 'params'>,
 ) {
-  const named = { ...def, params: ServerParams };
+  const named = { ...def, params: ServerParams, jupyterhub: true };
   return [
-    route({ ...named, path: def.path.replace('{server}', 'server'), params: NameParams as never }),
+    route({
+      ...named,
+      path: def.path.replace('{server}', 'server'),
+      params: NameParams as never,
+    }),
     route({ ...named, path: def.path.replace('{server}', 'servers/:server') }),
   ];
 }
@@ -259,6 +263,7 @@ export const computeRoutes = [
   route({
     method: 'post',
     path: '/users/:name/activity',
+    jupyterhub: true,
     tag: 'compute',
     summary:
       'Report activity (what jupyterhub-singleuser posts; the lab’s “extend” button): postpones the idle stop',
