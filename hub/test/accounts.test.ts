@@ -144,7 +144,7 @@ test('a token made with a token never outlives it: a 60-second token cannot mint
     expires_in: 60,
   });
   assert.equal(parent.status, 201, parent.text);
-  const parentExpiry = new Date(parent.json.expiresAt).getTime();
+  const parentExpiry = new Date(parent.json.expires_at).getTime();
   const withParent = Client.withToken(hub.url, parent.json.token);
   const year = 365 * 24 * 3600;
   const child = await withParent.post('/hub/api/users/ivy/tokens', {
@@ -153,8 +153,8 @@ test('a token made with a token never outlives it: a 60-second token cannot mint
   });
   assert.equal(child.status, 201, child.text);
   assert.ok(
-    new Date(child.json.expiresAt).getTime() <= parentExpiry,
-    `child expires ${child.json.expiresAt}, after its parent (${parent.json.expiresAt})`,
+    new Date(child.json.expires_at).getTime() <= parentExpiry,
+    `child expires ${child.json.expires_at}, after its parent (${parent.json.expires_at})`,
   );
   const grandchild = await Client.withToken(hub.url, child.json.token).post(
     '/hub/api/users/ivy/tokens',
@@ -162,13 +162,13 @@ test('a token made with a token never outlives it: a 60-second token cannot mint
   );
   assert.equal(grandchild.status, 201, grandchild.text);
   assert.ok(
-    new Date(grandchild.json.expiresAt).getTime() <= parentExpiry,
+    new Date(grandchild.json.expires_at).getTime() <= parentExpiry,
     'the default lifetime is capped too',
   );
   // A browser session is where long-lived tokens come from: it may still make a one-year token.
   const fromSession = await ivy.post('/hub/api/users/ivy/tokens', { expires_in: year });
   assert.ok(
-    new Date(fromSession.json.expiresAt).getTime() > Date.now() + (year - 3600) * 1000,
+    new Date(fromSession.json.expires_at).getTime() > Date.now() + (year - 3600) * 1000,
     'a session still makes a token of the length asked',
   );
 });
@@ -210,7 +210,7 @@ test('a per-server token is short-lived, narrow, and replaced when the server ge
   const inside = Client.withToken(hub.url, first);
   const who = await inside.get('/hub/api/user');
   assert.equal(who.json.name, me.json.name);
-  assert.equal(who.json.server, 'lab');
+  assert.equal(who.json.token_server, 'lab');
   assert.ok(!who.json.scopes.includes('tokens'));
   assert.equal(
     (await inside.post('/hub/api/users/frank/tokens', {})).status,

@@ -21,36 +21,15 @@ import { ServerModel, serverBaseUrl, serverModel } from './serverModel.ts';
 import { findServer, type ServerRecord, setActivity } from './store.ts';
 
 /**
- * Jupyter Server's own top-level paths: a named server called so would take those paths of the
- * default server (`/user/<name>/lab` is the default server's JupyterLab), so they are refused.
+ * As in JupyterHub, a path under `/user/<name>/` goes to the named server its first segment
+ * names while that one runs, else to the default server. The one name refused is `api`: a
+ * server so named would take the default server's REST API (`/user/<name>/api/…`), which
+ * tools call by that path. (A running server named `lab` takes `/user/<name>/lab/…`, the
+ * default server's JupyterLab page, as it would in JupyterHub.)
  */
-const RESERVED_SERVER_NAMES = [
-  'api',
-  'lab',
-  'tree',
-  'files',
-  'static',
-  'view',
-  'edit',
-  'notebooks',
-  'nbconvert',
-  'kernelspecs',
-  'terminals',
-  'login',
-  'logout',
-  'doc',
-  'custom',
-  'nbextensions',
-  'voila',
-  'metrics',
-  'extensions',
-  'orrery',
-  'server',
-  'servers',
-];
 const ServerName = Type.String({
-  pattern: `^(?!(?:${RESERVED_SERVER_NAMES.join('|')})$)[a-z0-9][a-z0-9-]{0,31}$`,
-  description: `lower-case letters, digits and "-"; not one of Jupyter's paths (${RESERVED_SERVER_NAMES.join(', ')})`,
+  pattern: '^(?!api$)[a-z0-9][a-z0-9-]{0,31}$',
+  description: 'lower-case letters, digits and "-"; not "api"',
 });
 const ServerParams = Type.Object(
   { name: Username, server: ServerName },
