@@ -83,8 +83,11 @@ test('jupyterhub-idle-culler stops an idle default server; the files stay', asyn
     ],
     { env: { PATH: process.env.PATH, JUPYTERHUB_API_TOKEN: minted.json.token } },
   );
-  culler.stdout?.on('data', (chunk) => void (cullerLog += chunk));
-  culler.stderr?.on('data', (chunk) => void (cullerLog += chunk));
+  const keep = (chunk: Buffer) => {
+    cullerLog += chunk;
+  };
+  culler.stdout?.on('data', keep);
+  culler.stderr?.on('data', keep);
 
   await waitFor('the culler to stop the idle server', 60_000, async () => {
     assert.equal(culler?.exitCode, null, `the culler exited: ${cullerLog}`);
