@@ -221,6 +221,9 @@ test('the default server owns /user/<name>/; a path names a server only when it 
   } finally {
     await removeServers();
   }
+  const bare = await alice.get('/user/alice?x=1');
+  assert.equal(bare.status, 302);
+  assert.equal(bare.headers.get('location'), '/user/alice/?x=1');
   const none = await alice.get('/user/alice/api/status');
   assert.equal(none.status, 503);
   assert.equal(none.json.message, 'Your default server is not running');

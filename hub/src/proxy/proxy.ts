@@ -27,6 +27,7 @@ import { AuthCache } from './authCache.ts';
  * everything else under `/user/<safe name>/` is the default server's.
  */
 const PREFIX = /^\/user\/([a-z0-9-]+)(?:\/(?:([a-z0-9][a-z0-9-]*)(?=[/?]|$))?|(?=\?|$))/;
+const BARE_USER_PATH = /^(\/user\/[a-z0-9-]+)(\?.*)?$/;
 /** Hop-by-hop headers (RFC 9110 §7.6.1): never forwarded, except Connection/Upgrade on an upgrade. */
 const HOP_BY_HOP_SET = new Set([
   'connection',
@@ -368,6 +369,12 @@ export class ServerProxy {
 
   /** Express-compatible handler for /user/… HTTP requests. */
   handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    // `/user/<name>` is the default server's root: with the slash, as JupyterHub redirects.
+    const bare = BARE_USER_PATH.exec(req.url ?? '');
+    if (bare && (req.method === 'GET' || req.method === 'HEAD')) {
+      res.writeHead(302, { location: `${bare[1]}/${bare[2] ?? ''}` }).end();
+      return;
+    }
     const verdict = await this.check(req).catch((err) => {
       this.hub.log.error({ err: String(err) }, 'proxy auth failed');
       return {
