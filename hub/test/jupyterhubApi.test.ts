@@ -128,6 +128,15 @@ test('GET /users: a list, or pages with JupyterHub’s media type, filtered by s
       inactive.json.map((u: { name: string }) => u.name),
       ['alice', 'zed'],
     );
+    const named = await admin.get('/hub/api/users?name_filter=O');
+    assert.deepEqual(
+      named.json.map((u: { name: string }) => u.name),
+      ['bob'],
+      'JupyterHub’s name_filter: names containing it',
+    );
+    const past = await admin.request('GET', '/hub/api/users?offset=10', undefined, PAGINATED);
+    assert.deepEqual(past.json.items, []);
+    assert.equal(past.json._pagination.total, 3, 'a page past the end still counts them');
     assert.equal((await admin.get('/hub/api/users?state=sleeping')).status, 400);
     // Everyone else sees names only.
     assert.deepEqual((await alice.get('/hub/api/users?prefix=b')).json, [

@@ -1140,6 +1140,7 @@ export interface operations {
         parameters: {
             query?: {
                 prefix?: string;
+                name_filter?: string;
                 state?: "ready" | "active" | "inactive";
                 offset?: number;
                 limit?: number;

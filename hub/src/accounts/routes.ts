@@ -221,6 +221,9 @@ export const accountRoutes = [
     query: Type.Object(
       {
         prefix: Type.Optional(Type.String({ maxLength: 64, description: 'names starting so' })),
+        name_filter: Type.Optional(
+          Type.String({ maxLength: 64, description: 'names containing it (JupyterHub’s)' }),
+        ),
         state: Type.Optional(
           Type.Union([Type.Literal('ready'), Type.Literal('active'), Type.Literal('inactive')], {
             description: 'ready: a server is ready; active: any server; inactive: none',
@@ -239,6 +242,7 @@ export const accountRoutes = [
       const limit = query.limit ?? 200;
       const { users, total } = await listUsers(hub.db, {
         prefix: normaliseUsername(query.prefix ?? ''),
+        ...(query.name_filter ? { contains: normaliseUsername(query.name_filter) } : {}),
         ...(query.state ? { state: query.state } : {}),
         offset,
         limit,

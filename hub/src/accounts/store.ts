@@ -75,21 +75,31 @@ const STATE_FILTER: Record<UserState, string> = {
  */
 export async function listUsers(
   db: Queryable,
-  filter: { prefix: string; state?: UserState; offset: number; limit: number },
+  filter: {
+    prefix: string;
+    /** JupyterHub's name_filter: names containing it. */
+    contains?: string;
+    state?: UserState;
+    offset: number;
+    limit: number;
+  },
 ): Promise<{ users: UserRecord[]; total: number }> {
-  const pattern = `${filter.prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  const where = `name LIKE $1${filter.state ? ` AND ${STATE_FILTER[filter.state]}` : ''}`;
+  const literal = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+  const pattern = `${literal(filter.prefix)}%`;
+  const contains = `%${literal(filter.contains ?? '')}%`;
+  const where = `name LIKE $1 AND name LIKE $4${filter.state ? ` AND ${STATE_FILTER[filter.state]}` : ''}`;
   const { rows } = await db.query(
     `SELECT ${COLUMNS}, count(*) OVER ()::int AS total FROM users WHERE ${where}
      ORDER BY name OFFSET $2 LIMIT $3`,
-    [pattern, filter.offset, filter.limit],
+    [pattern, filter.offset, filter.limit, contains],
   );
   let total = rows[0]?.total ?? 0;
   if (rows.length === 0 && filter.offset > 0) {
     // A page past the end still reports how many there are.
-    const counted = await db.query(`SELECT count(*)::int AS n FROM users WHERE ${where}`, [
-      pattern,
-    ]);
+    const counted = await db.query(
+      `SELECT count(*)::int AS n FROM users WHERE ${where.replace('$4', '$2')}`,
+      [pattern, contains],
+    );
     total = counted.rows[0].n;
   }
   return { users: rows.map(({ total: _total, ...user }) => user as UserRecord), total };
