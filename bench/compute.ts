@@ -165,10 +165,10 @@ async function hubSpawn(
     headers: { ...user.auth, 'content-type': 'application/json' },
     body: JSON.stringify({ image }),
   });
-  const body = (await res.json()) as { url: string; progressUrl: string; message?: string };
+  const body = (await res.json()) as { url: string; progress_url: string; message?: string };
   if (res.status !== 202)
     throw new Error(`start ${user.name}/${server}: ${res.status} ${body.message}`);
-  const progress = await followProgress(`${hub.url}${body.progressUrl}`, user.auth);
+  const progress = await followProgress(`${hub.url}${body.progress_url}`, user.auth);
   if (!progress.ready) throw new Error(`spawn ${user.name}/${server} failed: ${progress.message}`);
   await untilOk(`${hub.url}${body.url}api/status`, user.auth, 60_000);
   return { ms: msSince(started), url: body.url };

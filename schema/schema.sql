@@ -353,7 +353,8 @@ CREATE TABLE public.servers (
     started_at timestamp with time zone DEFAULT now() NOT NULL,
     ready_at timestamp with time zone,
     last_activity_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT servers_name_check CHECK ((name ~ '^[a-z0-9][a-z0-9-]{0,31}$'::text)),
+    user_options jsonb DEFAULT '{}'::jsonb NOT NULL,
+    CONSTRAINT servers_name_check CHECK (((name = ''::text) OR (name ~ '^[a-z0-9][a-z0-9-]{0,31}$'::text))),
     CONSTRAINT servers_status_check CHECK ((status = ANY (ARRAY['starting'::text, 'running'::text, 'stopping'::text])))
 );
 

@@ -35,6 +35,13 @@ if ! "$venv/bin/python" -m pytest --version >/dev/null 2>&1 || ! "$venv/bin/ruff
   "$venv/bin/pip" install -q 'pytest>=8' 'pytest-jupyter[server]>=0.10' 'ruff>=0.6'
 fi
 
+# JupyterHub's idle culler, unchanged from PyPI: hub/test/compute/idleCuller.test.ts runs it
+# against Orrery's JupyterHub-compatible API.
+if ! "$venv/bin/pip" show jupyterhub-idle-culler >/dev/null 2>&1; then
+  log "installing jupyterhub-idle-culler"
+  "$venv/bin/pip" install -q 'jupyterhub-idle-culler==2.0.0'
+fi
+
 log "building the extension and its wheel"
 bash "$root/labextension/scripts/build-wheel.sh" >&2
 "$venv/bin/pip" install -q --force-reinstall --no-deps "$root"/labextension/dist/orrery_lab-*.whl

@@ -19,7 +19,7 @@ test('odd usernames: distinct accounts with distinct safe names, or a clear refu
     const client = await signUp(hub.url, name);
     const me = await client.get('/hub/api/user');
     assert.equal(me.json.name, name);
-    safe.set(name, me.json.safeName);
+    safe.set(name, me.json.safe_name);
   }
   assert.equal(new Set(safe.values()).size, 3);
   const taken = await new Client(hub.url).post('/hub/api/register', {
@@ -94,14 +94,14 @@ test('API tokens: created once, listed without their value, scoped, never more t
   const made = await eve.post('/hub/api/users/eve/tokens', {
     note: 'laptop',
     scopes: ['read:groups'],
-    expiresInSeconds: 3600,
+    expires_in: 3600,
   });
   assert.equal(made.status, 201);
   assert.match(made.json.token, /^orr_/);
   const listed = await eve.get('/hub/api/users/eve/tokens');
-  assert.equal(listed.json.tokens.length, 1);
-  assert.equal(listed.json.tokens[0].token, undefined);
-  assert.equal(listed.json.tokens[0].note, 'laptop');
+  assert.equal(listed.json.api_tokens.length, 1);
+  assert.equal(listed.json.api_tokens[0].token, undefined);
+  assert.equal(listed.json.api_tokens[0].note, 'laptop');
 
   const narrow = Client.withToken(hub.url, made.json.token);
   assert.equal((await narrow.get('/hub/api/groups')).status, 200);
@@ -141,20 +141,20 @@ test('a token made with a token never outlives it: a 60-second token cannot mint
   const ivy = await signUp(hub.url, 'ivy');
   const parent = await ivy.post('/hub/api/users/ivy/tokens', {
     scopes: ['tokens'],
-    expiresInSeconds: 60,
+    expires_in: 60,
   });
   assert.equal(parent.status, 201, parent.text);
-  const parentExpiry = new Date(parent.json.expiresAt).getTime();
+  const parentExpiry = new Date(parent.json.expires_at).getTime();
   const withParent = Client.withToken(hub.url, parent.json.token);
   const year = 365 * 24 * 3600;
   const child = await withParent.post('/hub/api/users/ivy/tokens', {
     scopes: ['tokens'],
-    expiresInSeconds: year,
+    expires_in: year,
   });
   assert.equal(child.status, 201, child.text);
   assert.ok(
-    new Date(child.json.expiresAt).getTime() <= parentExpiry,
-    `child expires ${child.json.expiresAt}, after its parent (${parent.json.expiresAt})`,
+    new Date(child.json.expires_at).getTime() <= parentExpiry,
+    `child expires ${child.json.expires_at}, after its parent (${parent.json.expires_at})`,
   );
   const grandchild = await Client.withToken(hub.url, child.json.token).post(
     '/hub/api/users/ivy/tokens',
@@ -162,13 +162,13 @@ test('a token made with a token never outlives it: a 60-second token cannot mint
   );
   assert.equal(grandchild.status, 201, grandchild.text);
   assert.ok(
-    new Date(grandchild.json.expiresAt).getTime() <= parentExpiry,
+    new Date(grandchild.json.expires_at).getTime() <= parentExpiry,
     'the default lifetime is capped too',
   );
   // A browser session is where long-lived tokens come from: it may still make a one-year token.
-  const fromSession = await ivy.post('/hub/api/users/ivy/tokens', { expiresInSeconds: year });
+  const fromSession = await ivy.post('/hub/api/users/ivy/tokens', { expires_in: year });
   assert.ok(
-    new Date(fromSession.json.expiresAt).getTime() > Date.now() + (year - 3600) * 1000,
+    new Date(fromSession.json.expires_at).getTime() > Date.now() + (year - 3600) * 1000,
     'a session still makes a token of the length asked',
   );
 });
@@ -179,7 +179,7 @@ test('a user holds at most maxTokensPerUser API tokens: creating more at once an
     const jo = await signUp(capped.url, 'jo');
     const made = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
-        jo.post('/hub/api/users/jo/tokens', { note: `t${i}`, scopes: ['read:user'] }),
+        jo.post('/hub/api/users/jo/tokens', { note: `t${i}`, scopes: ['read:users'] }),
       ),
     );
     const statuses = made.map((res) => res.status);
@@ -188,11 +188,11 @@ test('a user holds at most maxTokensPerUser API tokens: creating more at once an
     const refused = made.find((res) => res.status === 429)!;
     assert.equal(refused.json.error, 'too_many_requests');
     assert.match(refused.json.message, /revoke one/);
-    const listed = (await jo.get('/hub/api/users/jo/tokens')).json.tokens;
+    const listed = (await jo.get('/hub/api/users/jo/tokens')).json.api_tokens;
     assert.equal(listed.length, 5, 'no request slipped past the count');
     assert.equal((await jo.delete(`/hub/api/users/jo/tokens/${listed[0].id}`)).status, 204);
     assert.equal(
-      (await jo.post('/hub/api/users/jo/tokens', { scopes: ['read:user'] })).status,
+      (await jo.post('/hub/api/users/jo/tokens', { scopes: ['read:users'] })).status,
       201,
       'revoking one makes room for one',
     );
@@ -210,7 +210,7 @@ test('a per-server token is short-lived, narrow, and replaced when the server ge
   const inside = Client.withToken(hub.url, first);
   const who = await inside.get('/hub/api/user');
   assert.equal(who.json.name, me.json.name);
-  assert.equal(who.json.server, 'lab');
+  assert.equal(who.json.token_server, 'lab');
   assert.ok(!who.json.scopes.includes('tokens'));
   assert.equal(
     (await inside.post('/hub/api/users/frank/tokens', {})).status,
@@ -238,7 +238,7 @@ test('with approval required, a new account cannot log in until an admin approve
       password: 'password1',
     });
     assert.equal(registered.status, 201);
-    assert.equal(registered.json.pendingApproval, true);
+    assert.equal(registered.json.pending_approval, true);
     const early = await client.post('/hub/api/login', { username: 'gina', password: 'password1' });
     assert.equal(early.status, 403);
     assert.match(early.json.message, /approval/);

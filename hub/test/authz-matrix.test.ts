@@ -52,7 +52,7 @@ const SIGNED_IN: Who[] = ['owner', 'other', 'member', 'groupAdmin', 'admin'];
 const EVERYONE: Who[] = [...PRINCIPALS];
 /** What each token principal was given; sessions hold `all`. */
 const TOKEN_SCOPES: Partial<Record<Who, string[]>> = {
-  narrowToken: ['read:user'],
+  narrowToken: ['read:users'],
   serverToken: SERVER_TOKEN_SCOPES,
 };
 
@@ -90,8 +90,16 @@ interface Cell {
   headers?: Record<string, string>;
   /** Made before the request, e.g. the MyDB table it acts on. */
   prepare?: (f: Fixture) => Promise<void>;
+  /** Run after the fixture is made, before the request (e.g. to free the default server). */
+  setup?: () => Promise<unknown>;
   allowed: Who[];
 }
+
+/** The owner's default server is not there (so that starting it can succeed). */
+const withoutDefaultServer = () =>
+  db.query(
+    `DELETE FROM servers WHERE name = '' AND user_id = (SELECT id FROM users WHERE name = 'owner')`,
+  );
 
 const MATRIX: Record<string, Cell> = {
   'GET /': { path: () => '/', allowed: EVERYONE },
@@ -107,14 +115,22 @@ const MATRIX: Record<string, Cell> = {
   },
   'POST /logout': { path: () => '/logout', allowed: EVERYONE },
   'GET /user': { path: () => '/user', allowed: [...SIGNED_IN, 'narrowToken', 'serverToken'] },
+  // Everyone lists names (for inviting); admins see user models.
   'GET /users': {
     path: () => '/users?prefix=o',
-    allowed: [...SIGNED_IN, 'narrowToken', 'serverToken'],
+    allowed: [...SIGNED_IN, 'serverToken'],
   },
+  'POST /users': {
+    path: () => '/users',
+    body: (f) => ({ usernames: [`made${f.unique}`] }),
+    allowed: ['admin'],
+  },
+  'POST /users/:name': { path: (f) => `/users/one${f.unique}`, allowed: ['admin'] },
   'GET /users/:name': {
     path: () => '/users/owner',
     allowed: ['owner', 'admin', 'narrowToken', 'serverToken'],
   },
+  'GET /info': { path: () => '/info', allowed: ['admin'] },
   'PATCH /users/:name': {
     path: (f) => `/users/${f.victim}`,
     body: () => ({ approved: true }),
@@ -122,10 +138,13 @@ const MATRIX: Record<string, Cell> = {
   },
   'DELETE /users/:name': { path: (f) => `/users/${f.victim}`, allowed: ['admin'] },
   'GET /users/:name/tokens': { path: () => '/users/owner/tokens', allowed: ['owner', 'admin'] },
+  // An admin mints a token for another user, within the admin's own scopes.
   'POST /users/:name/tokens': {
     path: () => '/users/owner/tokens',
-    body: () => ({ note: 'm' }),
-    allowed: ['owner'],
+    body: () => ({ note: 'm', scopes: ['read:users'] }),
+    // Every fixture gave the owner a token: keep under the per-user cap.
+    setup: () => db.query(`DELETE FROM api_tokens WHERE note IN ('fixture', 'm')`),
+    allowed: ['owner', 'admin'],
   },
   'DELETE /users/:name/tokens/:tokenId': {
     path: (f) => `/users/owner/tokens/${f.ownerToken}`,
@@ -239,30 +258,35 @@ const MATRIX: Record<string, Cell> = {
   },
   'GET /activity': { path: () => '/activity', allowed: SIGNED_IN },
   'GET /compute': { path: () => '/compute', allowed: [...SIGNED_IN, 'serverToken'] },
-  'GET /users/:name/servers': {
-    path: () => '/users/owner/servers',
-    allowed: ['owner', 'admin', 'serverToken'],
-  },
-  'GET /users/:name/servers/:server': {
-    path: (f) => `/users/owner/servers/${f.server}`,
-    allowed: ['owner', 'admin', 'serverToken'],
-  },
   // The spawn itself fails in the background (the matrix hub's jupyter is /bin/false); access is decided first.
+  'POST /users/:name/server': {
+    path: () => '/users/owner/server',
+    body: () => ({ profile: 'small' }),
+    setup: withoutDefaultServer,
+    allowed: ['owner', 'admin'],
+  },
   'POST /users/:name/servers/:server': {
     path: (f) => `/users/owner/servers/new-${f.unique}`,
     body: () => ({}),
     allowed: ['owner', 'admin'],
   },
+  'DELETE /users/:name/server': { path: () => '/users/owner/server', allowed: ['owner', 'admin'] },
   'DELETE /users/:name/servers/:server': {
     path: (f) => `/users/owner/servers/${f.server}`,
     allowed: ['owner', 'admin'],
   },
-  'POST /users/:name/servers/:server/keepalive': {
-    path: (f) => `/users/owner/servers/${f.server}/keepalive`,
+  'GET /users/:name/server/progress': {
+    path: () => '/users/owner/server/progress',
     allowed: ['owner', 'admin', 'serverToken'],
   },
   'GET /users/:name/servers/:server/progress': {
     path: (f) => `/users/owner/servers/${f.server}/progress`,
+    allowed: ['owner', 'admin', 'serverToken'],
+  },
+  // What jupyterhub-singleuser reports, and the lab's "keep it running".
+  'POST /users/:name/activity': {
+    path: () => '/users/owner/activity',
+    body: (f) => ({ servers: { [f.server]: { last_activity: new Date().toISOString() } } }),
     allowed: ['owner', 'admin', 'serverToken'],
   },
   // Made on first use: the owner's (or an admin's) first call creates the space.
@@ -553,7 +577,7 @@ before(async () => {
   }
   for (const row of (await db.query('SELECT id, name FROM users')).rows) ids[row.name] = row.id;
   await db.query(`UPDATE users SET admin = true WHERE name = 'padmin'`);
-  const narrow = await createToken(db, ids.owner!, { scopes: ['read:user'], seconds: 3600 });
+  const narrow = await createToken(db, ids.owner!, { scopes: ['read:users'], seconds: 3600 });
   sessions.narrowToken = Client.withToken(hub.url, narrow.token);
   sessions.serverToken = Client.withToken(
     hub.url,
@@ -620,7 +644,11 @@ async function makeFixture(): Promise<Fixture> {
       role: 'MEMBER',
       invitedBy: ids.other!,
     });
-    const token = await createToken(client, ids.owner!, { scopes: ['read:user'], seconds: 3600 });
+    const token = await createToken(client, ids.owner!, {
+      scopes: ['read:users'],
+      seconds: 3600,
+      note: 'fixture',
+    });
     const type = (await resourceType(client, 'UserVolume'))!;
     const resource = await registerResource(client, {
       typeId: type.id,
@@ -647,6 +675,22 @@ async function makeFixture(): Promise<Fixture> {
       grantedBy: ids.owner!,
     }))!;
     const server = `s-${unique}`;
+    // The owner's default server too (a row of a process long gone), unless a cell took it.
+    await client.query(
+      `INSERT INTO servers (user_id, name, image, domain, status, state, url)
+       VALUES ($1, '', 'orrery/lab:latest', 'local', 'running', $2, 'http://127.0.0.1:9')
+       ON CONFLICT (user_id, name) DO NOTHING`,
+      [
+        ids.owner,
+        JSON.stringify({
+          backend: 'local',
+          host: 'localhost',
+          name: `orrery-test-gone-default-${unique}`,
+          pid: 2 ** 22 + 2,
+          port: 9,
+        }),
+      ],
+    );
     await client.query(
       `INSERT INTO servers (user_id, name, image, domain, status, state, url) VALUES ($1, $2, 'orrery/lab:latest', 'local', 'running', $3, 'http://127.0.0.1:9')`,
       [
@@ -742,6 +786,7 @@ for (const def of apiRoutes) {
     const outcomes: string[] = [];
     for (const who of PRINCIPALS) {
       const fixture = await makeFixture();
+      await cell.setup?.();
       const path = `/hub/api${cell.path(fixture).replace('__domain__', String(domainId))}`;
       const body =
         cell.body?.(fixture) ?? (def.method === 'get' || def.method === 'delete' ? undefined : {});
@@ -795,9 +840,10 @@ function wrongRefusal(
   if (who === 'anonymous')
     return status === 401 && json.error === 'unauthorized' ? null : `${got}, expected 401`;
   const granted = TOKEN_SCOPES[who];
+  // Sessions hold "all": every scope, the admin-only ones for the admin alone.
   const holds = granted
     ? effectiveScopes(granted, false).has(scope)
-    : scope !== 'admin' || who === 'admin';
+    : effectiveScopes(['all'], who === 'admin').has(scope);
   const forScope = json.message.includes(`"${scope}" scope`);
   if (!holds)
     return status === 403 && json.error === 'forbidden' && forScope
@@ -868,9 +914,10 @@ const PAGE_ROWS: Record<string, PageRow> = {
     expect: (who) => {
       if (who === 'anonymous')
         return { status: 401, error: 'unauthorized', because: 'Sign in to reach this server' };
-      if (who === 'narrowToken')
+      // The server's own token reaches the hub's API, never servers through the proxy.
+      if (who === 'narrowToken' || who === 'serverToken')
         return { status: 403, error: 'forbidden', because: '"access:servers" scope' };
-      if (who === 'owner' || who === 'serverToken')
+      if (who === 'owner')
         return { status: 503, error: 'server_not_running', because: 'is not running' };
       return { status: 403, error: 'forbidden', because: 'belongs to another user' };
     },

@@ -37,7 +37,7 @@ test('the CLI migrates, makes the first admin once, and prints its password', as
     /an admin account exists/,
   );
   const token = (
-    await cli('create-token', '--username', 'hubadmin', '--scopes', 'read:user')
+    await cli('create-token', '--username', 'hubadmin', '--scopes', 'read:users')
   ).stdout.trim();
   assert.match(token, /^orr_/);
   await assert.rejects(cli('create-token', '--username', 'nobody'), /no user named nobody/);

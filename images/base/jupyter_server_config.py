@@ -16,6 +16,7 @@ import functools
 import os
 
 from tornado.websocket import WebSocketHandler
+from traitlets.config import LazyConfigValue
 
 
 def _with_nodelay(open_method):
@@ -57,14 +58,27 @@ if _enabled and _previous_init_subclass is None:
 
 # Behind the Orrery hub, tell JupyterLab where the hub is (the keys JupyterHub's single-user
 # server sets), so its built-in "Hub Control Panel" and "Log Out" menu items lead to the hub.
+def _merge_tornado_settings(config, settings):
+    """Set `settings` in ServerApp.tornado_settings as a plain dict.
+
+    Not `c.ServerApp.tornado_settings.update(...)`: on an unset key that makes a lazy config
+    value, which jupyterhub-singleuser reads as a dict (`'log_function' in ...`) and fails, so
+    the container exited. A plain dict replaces tornado_settings from config files loaded
+    before this one (none in the image sets any); files loaded after may still update it.
+    """
+    current = config.ServerApp.get("tornado_settings") or {}
+    if isinstance(current, LazyConfigValue):
+        current = current.get_value({})
+    config.ServerApp.tornado_settings = {**current, **settings}
+
+
 _hub_user = os.environ.get("JUPYTERHUB_USER")
 if _hub_user:
-    c = get_config()  # noqa: F821 - provided by Jupyter when it loads this file
-    # update() merges with any tornado_settings set elsewhere instead of replacing them.
-    c.ServerApp.tornado_settings.update(
+    _merge_tornado_settings(
+        get_config(),  # noqa: F821 - provided by Jupyter when it loads this file
         {
             "hub_prefix": "/hub/",
             "hub_host": os.environ.get("JUPYTERHUB_HOST", ""),
             "user": _hub_user,
-        }
+        },
     )

@@ -132,11 +132,12 @@ export class HubClient implements IUserClient, IGroupsClient, IServersClient {
   }
 
   async searchUsers(prefix: string, limit = 10): Promise<IUserName[]> {
-    const r = await this.req<{ users: IUserName[] }>('GET', 'users', undefined, {
+    // JupyterHub's answer without its pagination media type: a plain list of user models.
+    const users = await this.req<IUserName[]>('GET', 'users', undefined, {
       prefix,
       limit: String(limit),
     });
-    return r.users;
+    return users.map((user) => ({ name: user.name }));
   }
 
   async listGroups(): Promise<IGroupSummary[]> {
@@ -199,12 +200,24 @@ export class HubClient implements IUserClient, IGroupsClient, IServersClient {
     return this.req('GET', 'compute');
   }
 
-  serverInfo(user: string, server: string): Promise<IServerInfo> {
-    return this.req('GET', `users/${seg(user)}/servers/${seg(server)}`);
+  /** The server from the user model (JupyterHub's: servers keyed by name, "" the default). */
+  async serverInfo(user: string, server: string): Promise<IServerInfo> {
+    const model = await this.req<{ servers?: Record<string, IServerInfo> }>(
+      'GET',
+      `users/${seg(user)}`,
+    );
+    const info = model.servers?.[server];
+    if (!info) throw new HubError(404, 'not_found', 'This server is not running');
+    return info;
   }
 
-  keepServerAlive(user: string, server: string): Promise<IServerInfo> {
-    return this.req('POST', `users/${seg(user)}/servers/${seg(server)}/keepalive`, {});
+  /** Reports activity now (JupyterHub's activity API), then reads the server again. */
+  async keepServerAlive(user: string, server: string): Promise<IServerInfo> {
+    const now = new Date().toISOString();
+    await this.req('POST', `users/${seg(user)}/activity`, {
+      servers: { [server]: { last_activity: now } },
+    });
+    return this.serverInfo(user, server);
   }
 }
 

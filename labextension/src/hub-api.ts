@@ -71,8 +71,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Who am I
-         * @description Needs scope `read:user`.
+         * Who am I: my user model, with the scopes of this credential
+         * @description Needs scope `read:users`.
          */
         get: operations["GET /user"];
         put?: never;
@@ -91,12 +91,16 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Look up users by name prefix (for inviting and sharing); admins see full records
-         * @description Needs scope `read:user`.
+         * List users, paginated (JupyterHub’s offset, limit and state; its paginated answer with Accept: application/jupyterhub-pagination+json). Admins see user models, others names only (for inviting and sharing).
+         * @description Needs scope `list:users`.
          */
         get: operations["GET /users"];
         put?: never;
-        post?: never;
+        /**
+         * Create users (JupyterHub’s body); approved, without a password (they sign in by single sign-on, or an admin sets one with the CLI). 409 when all exist; existing names are skipped.
+         * @description Needs scope `admin:users`.
+         */
+        post: operations["POST /users"];
         delete?: never;
         options?: never;
         head?: never;
@@ -111,22 +115,26 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One user’s record
-         * @description Needs scope `read:user`; only for yourself, or a platform admin.
+         * One user’s model, with their servers keyed by name ("" the default server)
+         * @description Needs scope `read:users`; only for yourself, or an admin account (the scope then covers every user).
          */
         get: operations["GET /users/:name"];
         put?: never;
-        post?: never;
         /**
-         * Delete an account
-         * @description Needs scope `admin`.
+         * Create one user (JupyterHub’s); 409 if the name is taken
+         * @description Needs scope `admin:users`.
+         */
+        post: operations["POST /users/:name"];
+        /**
+         * Delete an account (its servers are stopped, its files removed)
+         * @description Needs scope `admin:users`.
          */
         delete: operations["DELETE /users/:name"];
         options?: never;
         head?: never;
         /**
          * Approve a registration, or make or unmake an admin
-         * @description Needs scope `admin`.
+         * @description Needs scope `admin:users`.
          */
         patch: operations["PATCH /users/:name"];
         trace?: never;
@@ -139,10 +147,30 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Hub version and where the API is described
+         * Hub version and where the API is described (JupyterHub’s `{version}`, and more)
          * @description No sign-in needed.
          */
         get: operations["GET /"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/info": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Details of the hub (JupyterHub’s /info): versions, runtime, backends, authenticator
+         * @description Needs scope `read:hub`.
+         */
+        get: operations["GET /info"];
         put?: never;
         post?: never;
         delete?: never;
@@ -160,13 +188,13 @@ export interface paths {
         };
         /**
          * List live API tokens (never their values)
-         * @description Needs scope `tokens`; only for yourself, or a platform admin.
+         * @description Needs scope `read:tokens`; only for yourself, or an admin account (the scope then covers every user).
          */
         get: operations["GET /users/:name/tokens"];
         put?: never;
         /**
-         * Create an API token; its value is shown once. A token made with a token expires by its parent’s expiry.
-         * @description Needs scope `tokens`; only for yourself.
+         * Create an API token; its value is shown once. An admin may make one for another user, with no scope the admin lacks. A token made with a token expires by its parent’s expiry.
+         * @description Needs scope `tokens`; only for yourself, or an admin account (the scope then covers every user).
          */
         post: operations["POST /users/:name/tokens"];
         delete?: never;
@@ -187,7 +215,7 @@ export interface paths {
         post?: never;
         /**
          * Revoke an API token
-         * @description Needs scope `tokens`; only for yourself, or a platform admin.
+         * @description Needs scope `tokens`; only for yourself, or an admin account (the scope then covers every user).
          */
         delete: operations["DELETE /users/:name/tokens/:tokenId"];
         options?: never;
@@ -627,21 +655,25 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/users/{name}/servers": {
+    "/users/{name}/server": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /**
-         * A user’s servers
-         * @description Needs scope `read:servers`; only for yourself, or a platform admin.
-         */
-        get: operations["GET /users/:name/servers"];
+        get?: never;
         put?: never;
-        post?: never;
-        delete?: never;
+        /**
+         * Start a server (JupyterHub: 202 while it starts, follow progress_url; 400 if it runs or is stopping). The body is its user_options.
+         * @description Needs scope `servers`; only for yourself, or an admin account (the scope then covers every user).
+         */
+        post: operations["POST /users/:name/server"];
+        /**
+         * Stop a server; its files stay in the workspace (JupyterHub: 204 stopped, 202 still stopping)
+         * @description Needs scope `delete:servers`; only for yourself, or an admin account (the scope then covers every user).
+         */
+        delete: operations["DELETE /users/:name/server"];
         options?: never;
         head?: never;
         patch?: never;
@@ -654,20 +686,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * One server: status, where it answers, when it would be stopped for idleness
-         * @description Needs scope `read:servers`; only for yourself, or a platform admin.
-         */
-        get: operations["GET /users/:name/servers/:server"];
+        get?: never;
         put?: never;
         /**
-         * Start a server; follow progressUrl (server-sent events) until it is ready
-         * @description Needs scope `servers`; only for yourself, or a platform admin.
+         * Start a server (JupyterHub: 202 while it starts, follow progress_url; 400 if it runs or is stopping). The body is its user_options.
+         * @description Needs scope `servers`; only for yourself, or an admin account (the scope then covers every user).
          */
         post: operations["POST /users/:name/servers/:server"];
         /**
-         * Stop a server; its files stay in the workspace
-         * @description Needs scope `servers`; only for yourself, or a platform admin.
+         * Stop a server; its files stay in the workspace (JupyterHub: 204 stopped, 202 still stopping)
+         * @description Needs scope `delete:servers`; only for yourself, or an admin account (the scope then covers every user).
          */
         delete: operations["DELETE /users/:name/servers/:server"];
         options?: never;
@@ -675,20 +703,20 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/users/{name}/servers/{server}/keepalive": {
+    "/users/{name}/server/progress": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
-        put?: never;
         /**
-         * Count now as activity, postponing the idle stop (the “extend” button)
-         * @description Needs scope `access:servers`; only for yourself, or a platform admin.
+         * Spawn progress as server-sent events: {progress, message, ready?, failed?, url?}
+         * @description Needs scope `read:servers`; only for yourself, or an admin account (the scope then covers every user).
          */
-        post: operations["POST /users/:name/servers/:server/keepalive"];
+        get: operations["GET /users/:name/server/progress"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -704,11 +732,31 @@ export interface paths {
         };
         /**
          * Spawn progress as server-sent events: {progress, message, ready?, failed?, url?}
-         * @description Needs scope `read:servers`; only for yourself, or a platform admin.
+         * @description Needs scope `read:servers`; only for yourself, or an admin account (the scope then covers every user).
          */
         get: operations["GET /users/:name/servers/:server/progress"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{name}/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report activity (what jupyterhub-singleuser posts; the lab’s “extend” button): postpones the idle stop
+         * @description Needs scope `users:activity`; only for yourself, or an admin account (the scope then covers every user).
+         */
+        post: operations["POST /users/:name/activity"];
         delete?: never;
         options?: never;
         head?: never;
@@ -724,7 +772,7 @@ export interface paths {
         };
         /**
          * A user’s MyDB: schema, role, quota and size; made on first use
-         * @description Needs scope `read:mydb`; only for yourself, or a platform admin.
+         * @description Needs scope `read:mydb`; only for yourself, or an admin account (the scope then covers every user).
          */
         get: operations["GET /users/:name/mydb"];
         put?: never;
@@ -748,7 +796,7 @@ export interface paths {
         };
         /**
          * Who your MyDB and its tables are shared with (read-only, through RACM)
-         * @description Needs scope `read:mydb`; only for yourself, or a platform admin.
+         * @description Needs scope `read:mydb`; only for yourself, or an admin account (the scope then covers every user).
          */
         get: operations["GET /users/:name/mydb/shares"];
         put?: never;
@@ -775,7 +823,7 @@ export interface paths {
         post?: never;
         /**
          * Take a share back; the grantee’s next query is refused
-         * @description Needs scope `mydb`; only for yourself, or a platform admin.
+         * @description Needs scope `mydb`; only for yourself, or an admin account (the scope then covers every user).
          */
         delete: operations["DELETE /users/:name/mydb/shares/:share"];
         options?: never;
@@ -1348,7 +1396,7 @@ export interface paths {
         };
         /**
          * A user’s usage per root volume: used, quota, percent, warning at 90%
-         * @description Needs scope `read:files`; only for yourself, or a platform admin.
+         * @description Needs scope `read:files`; only for yourself, or an admin account (the scope then covers every user).
          */
         get: operations["GET /users/:name/files/usage"];
         put?: never;
@@ -1470,16 +1518,52 @@ export interface operations {
                 content: {
                     "application/json": {
                         user: {
+                            /** @constant */
+                            kind: "user";
                             name: string;
-                            safeName: string;
-                            email: string | null;
-                            admin: boolean;
-                            approved: boolean;
+                            admin?: boolean;
+                            /** @description "user", and "admin" for admins */
+                            roles?: string[];
+                            /** @description Names of the groups joined */
+                            groups?: string[];
+                            server?: string | null;
+                            pending?: ("spawn" | "stop") | null;
                             /** Format: date-time */
-                            createdAt: string;
-                            lastLoginAt: string | null;
+                            created?: string;
+                            last_activity?: string | null;
+                            servers?: {
+                                [key: string]: {
+                                    /** @description "" for the default server */
+                                    name: string;
+                                    ready: boolean;
+                                    pending: ("spawn" | "stop") | null;
+                                    /** @description Always false: a stopped server has no model */
+                                    stopped: boolean;
+                                    /** @description Where the server answers, under this hub */
+                                    url: string;
+                                    progress_url: string;
+                                    /** Format: date-time */
+                                    started: string;
+                                    /** Format: date-time */
+                                    last_activity: string;
+                                    user_options: {
+                                        [key: string]: unknown;
+                                    };
+                                    /** @description The backend’s saved state; with "admin:servers" only */
+                                    state?: unknown;
+                                    image: string;
+                                    domain: string;
+                                    status: "starting" | "running" | "stopping";
+                                    ready_at: string | null;
+                                    cull_at: string | null;
+                                };
+                            };
+                            safe_name?: string;
+                            email?: string | null;
+                            approved?: boolean;
+                            last_login?: string | null;
                         };
-                        pendingApproval: boolean;
+                        pending_approval: boolean;
                     };
                 };
             };
@@ -1518,14 +1602,50 @@ export interface operations {
                 content: {
                     "application/json": {
                         user: {
+                            /** @constant */
+                            kind: "user";
                             name: string;
-                            safeName: string;
-                            email: string | null;
-                            admin: boolean;
-                            approved: boolean;
+                            admin?: boolean;
+                            /** @description "user", and "admin" for admins */
+                            roles?: string[];
+                            /** @description Names of the groups joined */
+                            groups?: string[];
+                            server?: string | null;
+                            pending?: ("spawn" | "stop") | null;
                             /** Format: date-time */
-                            createdAt: string;
-                            lastLoginAt: string | null;
+                            created?: string;
+                            last_activity?: string | null;
+                            servers?: {
+                                [key: string]: {
+                                    /** @description "" for the default server */
+                                    name: string;
+                                    ready: boolean;
+                                    pending: ("spawn" | "stop") | null;
+                                    /** @description Always false: a stopped server has no model */
+                                    stopped: boolean;
+                                    /** @description Where the server answers, under this hub */
+                                    url: string;
+                                    progress_url: string;
+                                    /** Format: date-time */
+                                    started: string;
+                                    /** Format: date-time */
+                                    last_activity: string;
+                                    user_options: {
+                                        [key: string]: unknown;
+                                    };
+                                    /** @description The backend’s saved state; with "admin:servers" only */
+                                    state?: unknown;
+                                    image: string;
+                                    domain: string;
+                                    status: "starting" | "running" | "stopping";
+                                    ready_at: string | null;
+                                    cull_at: string | null;
+                                };
+                            };
+                            safe_name?: string;
+                            email?: string | null;
+                            approved?: boolean;
+                            last_login?: string | null;
                         };
                     };
                 };
@@ -1584,16 +1704,52 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @constant */
+                        kind: "user";
                         name: string;
-                        safeName: string;
-                        email: string | null;
-                        admin: boolean;
-                        approved: boolean;
+                        admin?: boolean;
+                        /** @description "user", and "admin" for admins */
+                        roles?: string[];
+                        /** @description Names of the groups joined */
+                        groups?: string[];
+                        server?: string | null;
+                        pending?: ("spawn" | "stop") | null;
                         /** Format: date-time */
-                        createdAt: string;
-                        lastLoginAt: string | null;
+                        created?: string;
+                        last_activity?: string | null;
+                        servers?: {
+                            [key: string]: {
+                                /** @description "" for the default server */
+                                name: string;
+                                ready: boolean;
+                                pending: ("spawn" | "stop") | null;
+                                /** @description Always false: a stopped server has no model */
+                                stopped: boolean;
+                                /** @description Where the server answers, under this hub */
+                                url: string;
+                                progress_url: string;
+                                /** Format: date-time */
+                                started: string;
+                                /** Format: date-time */
+                                last_activity: string;
+                                user_options: {
+                                    [key: string]: unknown;
+                                };
+                                /** @description The backend’s saved state; with "admin:servers" only */
+                                state?: unknown;
+                                image: string;
+                                domain: string;
+                                status: "starting" | "running" | "stopping";
+                                ready_at: string | null;
+                                cull_at: string | null;
+                            };
+                        };
+                        safe_name?: string;
+                        email?: string | null;
+                        approved?: boolean;
+                        last_login?: string | null;
                         scopes: string[];
-                        server: string | null;
+                        token_server: string | null;
                     };
                 };
             };
@@ -1612,7 +1768,11 @@ export interface operations {
         parameters: {
             query?: {
                 prefix?: string;
+                name_filter?: string;
+                state?: "ready" | "active" | "inactive";
+                offset?: number;
                 limit?: number;
+                include_stopped_servers?: string;
             };
             header?: never;
             path?: never;
@@ -1627,19 +1787,189 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        users: ({
+                        /** @constant */
+                        kind: "user";
+                        name: string;
+                        admin?: boolean;
+                        /** @description "user", and "admin" for admins */
+                        roles?: string[];
+                        /** @description Names of the groups joined */
+                        groups?: string[];
+                        server?: string | null;
+                        pending?: ("spawn" | "stop") | null;
+                        /** Format: date-time */
+                        created?: string;
+                        last_activity?: string | null;
+                        servers?: {
+                            [key: string]: {
+                                /** @description "" for the default server */
+                                name: string;
+                                ready: boolean;
+                                pending: ("spawn" | "stop") | null;
+                                /** @description Always false: a stopped server has no model */
+                                stopped: boolean;
+                                /** @description Where the server answers, under this hub */
+                                url: string;
+                                progress_url: string;
+                                /** Format: date-time */
+                                started: string;
+                                /** Format: date-time */
+                                last_activity: string;
+                                user_options: {
+                                    [key: string]: unknown;
+                                };
+                                /** @description The backend’s saved state; with "admin:servers" only */
+                                state?: unknown;
+                                image: string;
+                                domain: string;
+                                status: "starting" | "running" | "stopping";
+                                ready_at: string | null;
+                                cull_at: string | null;
+                            };
+                        };
+                        safe_name?: string;
+                        email?: string | null;
+                        approved?: boolean;
+                        last_login?: string | null;
+                    }[] | {
+                        items: {
+                            /** @constant */
+                            kind: "user";
                             name: string;
-                            safeName: string;
-                            email: string | null;
-                            admin: boolean;
-                            approved: boolean;
+                            admin?: boolean;
+                            /** @description "user", and "admin" for admins */
+                            roles?: string[];
+                            /** @description Names of the groups joined */
+                            groups?: string[];
+                            server?: string | null;
+                            pending?: ("spawn" | "stop") | null;
                             /** Format: date-time */
-                            createdAt: string;
-                            lastLoginAt: string | null;
-                        } | {
-                            name: string;
-                        })[];
+                            created?: string;
+                            last_activity?: string | null;
+                            servers?: {
+                                [key: string]: {
+                                    /** @description "" for the default server */
+                                    name: string;
+                                    ready: boolean;
+                                    pending: ("spawn" | "stop") | null;
+                                    /** @description Always false: a stopped server has no model */
+                                    stopped: boolean;
+                                    /** @description Where the server answers, under this hub */
+                                    url: string;
+                                    progress_url: string;
+                                    /** Format: date-time */
+                                    started: string;
+                                    /** Format: date-time */
+                                    last_activity: string;
+                                    user_options: {
+                                        [key: string]: unknown;
+                                    };
+                                    /** @description The backend’s saved state; with "admin:servers" only */
+                                    state?: unknown;
+                                    image: string;
+                                    domain: string;
+                                    status: "starting" | "running" | "stopping";
+                                    ready_at: string | null;
+                                    cull_at: string | null;
+                                };
+                            };
+                            safe_name?: string;
+                            email?: string | null;
+                            approved?: boolean;
+                            last_login?: string | null;
+                        }[];
+                        _pagination: {
+                            offset: number;
+                            limit: number;
+                            total: number;
+                            next: {
+                                offset: number;
+                                limit: number;
+                                url: string;
+                            } | null;
+                        };
                     };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    usernames: string[];
+                    admin?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        kind: "user";
+                        name: string;
+                        admin?: boolean;
+                        /** @description "user", and "admin" for admins */
+                        roles?: string[];
+                        /** @description Names of the groups joined */
+                        groups?: string[];
+                        server?: string | null;
+                        pending?: ("spawn" | "stop") | null;
+                        /** Format: date-time */
+                        created?: string;
+                        last_activity?: string | null;
+                        servers?: {
+                            [key: string]: {
+                                /** @description "" for the default server */
+                                name: string;
+                                ready: boolean;
+                                pending: ("spawn" | "stop") | null;
+                                /** @description Always false: a stopped server has no model */
+                                stopped: boolean;
+                                /** @description Where the server answers, under this hub */
+                                url: string;
+                                progress_url: string;
+                                /** Format: date-time */
+                                started: string;
+                                /** Format: date-time */
+                                last_activity: string;
+                                user_options: {
+                                    [key: string]: unknown;
+                                };
+                                /** @description The backend’s saved state; with "admin:servers" only */
+                                state?: unknown;
+                                image: string;
+                                domain: string;
+                                status: "starting" | "running" | "stopping";
+                                ready_at: string | null;
+                                cull_at: string | null;
+                            };
+                        };
+                        safe_name?: string;
+                        email?: string | null;
+                        approved?: boolean;
+                        last_login?: string | null;
+                    }[];
                 };
             };
             /** @description Refused */
@@ -1671,14 +2001,132 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @constant */
+                        kind: "user";
                         name: string;
-                        safeName: string;
-                        email: string | null;
-                        admin: boolean;
-                        approved: boolean;
+                        admin?: boolean;
+                        /** @description "user", and "admin" for admins */
+                        roles?: string[];
+                        /** @description Names of the groups joined */
+                        groups?: string[];
+                        server?: string | null;
+                        pending?: ("spawn" | "stop") | null;
                         /** Format: date-time */
-                        createdAt: string;
-                        lastLoginAt: string | null;
+                        created?: string;
+                        last_activity?: string | null;
+                        servers?: {
+                            [key: string]: {
+                                /** @description "" for the default server */
+                                name: string;
+                                ready: boolean;
+                                pending: ("spawn" | "stop") | null;
+                                /** @description Always false: a stopped server has no model */
+                                stopped: boolean;
+                                /** @description Where the server answers, under this hub */
+                                url: string;
+                                progress_url: string;
+                                /** Format: date-time */
+                                started: string;
+                                /** Format: date-time */
+                                last_activity: string;
+                                user_options: {
+                                    [key: string]: unknown;
+                                };
+                                /** @description The backend’s saved state; with "admin:servers" only */
+                                state?: unknown;
+                                image: string;
+                                domain: string;
+                                status: "starting" | "running" | "stopping";
+                                ready_at: string | null;
+                                cull_at: string | null;
+                            };
+                        };
+                        safe_name?: string;
+                        email?: string | null;
+                        approved?: boolean;
+                        last_login?: string | null;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /users/:name": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    admin?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        kind: "user";
+                        name: string;
+                        admin?: boolean;
+                        /** @description "user", and "admin" for admins */
+                        roles?: string[];
+                        /** @description Names of the groups joined */
+                        groups?: string[];
+                        server?: string | null;
+                        pending?: ("spawn" | "stop") | null;
+                        /** Format: date-time */
+                        created?: string;
+                        last_activity?: string | null;
+                        servers?: {
+                            [key: string]: {
+                                /** @description "" for the default server */
+                                name: string;
+                                ready: boolean;
+                                pending: ("spawn" | "stop") | null;
+                                /** @description Always false: a stopped server has no model */
+                                stopped: boolean;
+                                /** @description Where the server answers, under this hub */
+                                url: string;
+                                progress_url: string;
+                                /** Format: date-time */
+                                started: string;
+                                /** Format: date-time */
+                                last_activity: string;
+                                user_options: {
+                                    [key: string]: unknown;
+                                };
+                                /** @description The backend’s saved state; with "admin:servers" only */
+                                state?: unknown;
+                                image: string;
+                                domain: string;
+                                status: "starting" | "running" | "stopping";
+                                ready_at: string | null;
+                                cull_at: string | null;
+                            };
+                        };
+                        safe_name?: string;
+                        email?: string | null;
+                        approved?: boolean;
+                        last_login?: string | null;
                     };
                 };
             };
@@ -1747,14 +2195,50 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @constant */
+                        kind: "user";
                         name: string;
-                        safeName: string;
-                        email: string | null;
-                        admin: boolean;
-                        approved: boolean;
+                        admin?: boolean;
+                        /** @description "user", and "admin" for admins */
+                        roles?: string[];
+                        /** @description Names of the groups joined */
+                        groups?: string[];
+                        server?: string | null;
+                        pending?: ("spawn" | "stop") | null;
                         /** Format: date-time */
-                        createdAt: string;
-                        lastLoginAt: string | null;
+                        created?: string;
+                        last_activity?: string | null;
+                        servers?: {
+                            [key: string]: {
+                                /** @description "" for the default server */
+                                name: string;
+                                ready: boolean;
+                                pending: ("spawn" | "stop") | null;
+                                /** @description Always false: a stopped server has no model */
+                                stopped: boolean;
+                                /** @description Where the server answers, under this hub */
+                                url: string;
+                                progress_url: string;
+                                /** Format: date-time */
+                                started: string;
+                                /** Format: date-time */
+                                last_activity: string;
+                                user_options: {
+                                    [key: string]: unknown;
+                                };
+                                /** @description The backend’s saved state; with "admin:servers" only */
+                                state?: unknown;
+                                image: string;
+                                domain: string;
+                                status: "starting" | "running" | "stopping";
+                                ready_at: string | null;
+                                cull_at: string | null;
+                            };
+                        };
+                        safe_name?: string;
+                        email?: string | null;
+                        approved?: boolean;
+                        last_login?: string | null;
                     };
                 };
             };
@@ -1802,6 +2286,53 @@ export interface operations {
             };
         };
     };
+    "GET /info": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        version: string;
+                        node: string;
+                        sys_executable: string;
+                        spawner: {
+                            class: string;
+                            version: string;
+                            domains: {
+                                name: string;
+                                backend: string;
+                            }[];
+                        };
+                        authenticator: {
+                            class: string;
+                            version: string;
+                            open_registration: boolean;
+                            require_approval: boolean;
+                        };
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     "GET /users/:name/tokens": {
         parameters: {
             query?: never;
@@ -1820,18 +2351,19 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        tokens: {
+                        api_tokens: {
                             id: number;
-                            kind: "api" | "server";
-                            serverName: string | null;
+                            kind: "api_token" | "server_token";
+                            user: string;
+                            server_name: string | null;
                             prefix: string;
                             note: string;
                             scopes: string[];
                             /** Format: date-time */
-                            createdAt: string;
+                            created: string;
                             /** Format: date-time */
-                            expiresAt: string;
-                            lastUsedAt: string | null;
+                            expires_at: string;
+                            last_activity: string | null;
                         }[];
                     };
                 };
@@ -1860,8 +2392,11 @@ export interface operations {
             content: {
                 "application/json": {
                     note?: string;
-                    scopes?: ("all" | "read:user" | "tokens" | "read:groups" | "groups" | "read:racm" | "racm" | "read:activity" | "read:servers" | "servers" | "access:servers" | "read:mydb" | "mydb" | "read:files" | "files" | "admin")[];
-                    expiresInSeconds?: number;
+                    scopes?: ("all" | "read:users" | "read:users:activity" | "list:users" | "users:activity" | "admin:users" | "tokens" | "read:tokens" | "read:groups" | "groups" | "read:racm" | "racm" | "read:activity" | "read:servers" | "servers" | "delete:servers" | "admin:servers" | "access:servers" | "read:hub" | "read:mydb" | "mydb" | "read:files" | "files" | "admin")[];
+                    /** @description seconds */
+                    expires_in?: number;
+                    /** @description JupyterHub’s roles; Orrery has none, so only [] is accepted: name scopes */
+                    roles?: string[];
                 };
             };
         };
@@ -1874,16 +2409,17 @@ export interface operations {
                 content: {
                     "application/json": {
                         id: number;
-                        kind: "api" | "server";
-                        serverName: string | null;
+                        kind: "api_token" | "server_token";
+                        user: string;
+                        server_name: string | null;
                         prefix: string;
                         note: string;
                         scopes: string[];
                         /** Format: date-time */
-                        createdAt: string;
+                        created: string;
                         /** Format: date-time */
-                        expiresAt: string;
-                        lastUsedAt: string | null;
+                        expires_at: string;
+                        last_activity: string | null;
                         /** @description The secret; shown this once */
                         token: string;
                     };
@@ -3053,12 +3589,12 @@ export interface operations {
                             backend: string;
                         }[];
                         images: string[];
-                        maxServers: number;
+                        max_servers: number;
                         /** @description 0: idle servers are never stopped */
-                        idleCullSeconds: number;
-                        cullWarningSeconds: number;
+                        idle_cull_seconds: number;
+                        cull_warning_seconds: number;
                         limits: {
-                            memoryBytes: number;
+                            memory_bytes: number;
                             cpus: number;
                             pids: number;
                         };
@@ -3076,7 +3612,7 @@ export interface operations {
             };
         };
     };
-    "GET /users/:name/servers": {
+    "POST /users/:name/server": {
         parameters: {
             query?: never;
             header?: never;
@@ -3085,30 +3621,48 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    image?: string;
+                    /** @description default: the first domain */
+                    domain?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+            };
+        };
         responses: {
             /** @description Success */
-            200: {
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        servers: {
-                            name: string;
-                            image: string;
-                            domain: string;
-                            status: "starting" | "running" | "stopping";
-                            /** @description Where the server answers, under this hub */
-                            url: string;
-                            progressUrl: string;
-                            /** Format: date-time */
-                            startedAt: string;
-                            readyAt: string | null;
-                            /** Format: date-time */
-                            lastActivityAt: string;
-                            cullAt: string | null;
-                        }[];
+                        /** @description "" for the default server */
+                        name: string;
+                        ready: boolean;
+                        pending: ("spawn" | "stop") | null;
+                        /** @description Always false: a stopped server has no model */
+                        stopped: boolean;
+                        /** @description Where the server answers, under this hub */
+                        url: string;
+                        progress_url: string;
+                        /** Format: date-time */
+                        started: string;
+                        /** Format: date-time */
+                        last_activity: string;
+                        user_options: {
+                            [key: string]: unknown;
+                        };
+                        /** @description The backend’s saved state; with "admin:servers" only */
+                        state?: unknown;
+                        image: string;
+                        domain: string;
+                        status: "starting" | "running" | "stopping";
+                        ready_at: string | null;
+                        cull_at: string | null;
                     };
                 };
             };
@@ -3123,40 +3677,30 @@ export interface operations {
             };
         };
     };
-    "GET /users/:name/servers/:server": {
+    "DELETE /users/:name/server": {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 name: string;
-                server: string;
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description JupyterHub’s "forget the named server"; a stopped server is gone anyway */
+                    remove?: boolean;
+                };
+            };
+        };
         responses: {
-            /** @description Success */
-            200: {
+            /** @description Done */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": {
-                        name: string;
-                        image: string;
-                        domain: string;
-                        status: "starting" | "running" | "stopping";
-                        /** @description Where the server answers, under this hub */
-                        url: string;
-                        progressUrl: string;
-                        /** Format: date-time */
-                        startedAt: string;
-                        readyAt: string | null;
-                        /** Format: date-time */
-                        lastActivityAt: string;
-                        cullAt: string | null;
-                    };
-                };
+                content?: never;
             };
             /** @description Refused */
             "4XX": {
@@ -3185,6 +3729,8 @@ export interface operations {
                     image?: string;
                     /** @description default: the first domain */
                     domain?: string;
+                } & {
+                    [key: string]: unknown;
                 };
             };
         };
@@ -3196,19 +3742,29 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description "" for the default server */
                         name: string;
+                        ready: boolean;
+                        pending: ("spawn" | "stop") | null;
+                        /** @description Always false: a stopped server has no model */
+                        stopped: boolean;
+                        /** @description Where the server answers, under this hub */
+                        url: string;
+                        progress_url: string;
+                        /** Format: date-time */
+                        started: string;
+                        /** Format: date-time */
+                        last_activity: string;
+                        user_options: {
+                            [key: string]: unknown;
+                        };
+                        /** @description The backend’s saved state; with "admin:servers" only */
+                        state?: unknown;
                         image: string;
                         domain: string;
                         status: "starting" | "running" | "stopping";
-                        /** @description Where the server answers, under this hub */
-                        url: string;
-                        progressUrl: string;
-                        /** Format: date-time */
-                        startedAt: string;
-                        readyAt: string | null;
-                        /** Format: date-time */
-                        lastActivityAt: string;
-                        cullAt: string | null;
+                        ready_at: string | null;
+                        cull_at: string | null;
                     };
                 };
             };
@@ -3233,7 +3789,14 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description JupyterHub’s "forget the named server"; a stopped server is gone anyway */
+                    remove?: boolean;
+                };
+            };
+        };
         responses: {
             /** @description Done */
             204: {
@@ -3253,38 +3816,29 @@ export interface operations {
             };
         };
     };
-    "POST /users/:name/servers/:server/keepalive": {
+    "GET /users/:name/server/progress": {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 name: string;
-                server: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Success */
+            /** @description Server-sent events; each `data:` line is one JSON object of this schema */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        name: string;
-                        image: string;
-                        domain: string;
-                        status: "starting" | "running" | "stopping";
-                        /** @description Where the server answers, under this hub */
-                        url: string;
-                        progressUrl: string;
-                        /** Format: date-time */
-                        startedAt: string;
-                        readyAt: string | null;
-                        /** Format: date-time */
-                        lastActivityAt: string;
-                        cullAt: string | null;
+                    "text/event-stream": {
+                        progress: number;
+                        message: string;
+                        ready?: boolean;
+                        failed?: boolean;
+                        url?: string;
                     };
                 };
             };
@@ -3325,6 +3879,50 @@ export interface operations {
                         url?: string;
                     };
                 };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /users/:name/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: date-time */
+                    last_activity?: string;
+                    servers?: {
+                        [key: string]: {
+                            /** Format: date-time */
+                            last_activity: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Refused */
             "4XX": {

@@ -73,9 +73,10 @@ export type HubAnswer<
 > = JsonOf<operations[Op]['responses'][S]>;
 
 export type IHubUser = HubAnswer<'GET /user'>;
-export type IUserName = Pick<HubAnswer<'GET /users'>['users'][number], 'name'>;
+export type IUserName = { name: string };
 
-export type IServerInfo = HubAnswer<'GET /users/:name/servers/:server'>;
+/** One server in the user model (JupyterHub's server model; "" names the default server). */
+export type IServerInfo = NonNullable<HubAnswer<'GET /users/:name'>['servers']>[string];
 /** What the hub offers for compute; the culler's settings among them. */
 export type IComputeInfo = HubAnswer<'GET /compute'>;
 

@@ -49,7 +49,7 @@ describe('HubClient (api.ts)', () => {
     assert.deepEqual(JSON.parse(seen[0]?.body ?? ''), { username: 'a b', role: 'ADMIN' });
     assert.equal(seen[0]?.contentType, 'application/json');
 
-    const s2 = clientWith(() => json(200, { users: [{ name: 'al' }] }));
+    const s2 = clientWith(() => json(200, [{ kind: 'user', name: 'al' }]));
     assert.deepEqual(await s2.client.searchUsers('al&x', 5), [{ name: 'al' }]);
     assert.equal(
       s2.seen[0]?.url,

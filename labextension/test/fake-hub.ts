@@ -140,15 +140,16 @@ export class FakeClient implements IUserClient, IGroupsClient, IServersClient, I
   async currentUser(): Promise<IHubUser> {
     await this.enter('currentUser');
     return {
+      kind: 'user',
       name: this.name,
-      safeName: this.name,
+      safe_name: this.name,
       admin: false,
       approved: true,
       email: null,
-      createdAt: CREATED,
-      lastLoginAt: null,
-      scopes: ['groups', 'read:user'],
-      server: null,
+      created: CREATED,
+      last_login: null,
+      scopes: ['groups', 'read:users'],
+      token_server: null,
     };
   }
 
@@ -317,10 +318,10 @@ export class FakeClient implements IUserClient, IGroupsClient, IServersClient, I
     return {
       domains: [{ name: 'local', backend: 'local' }],
       images: ['orrery/lab:latest'],
-      maxServers: 2,
-      idleCullSeconds: 3 * 24 * 3600,
-      cullWarningSeconds: 3600,
-      limits: { memoryBytes: 2 ** 31, cpus: 1, pids: 512 },
+      max_servers: 2,
+      idle_cull_seconds: 3 * 24 * 3600,
+      cull_warning_seconds: 3600,
+      limits: { memory_bytes: 2 ** 31, cpus: 1, pids: 512 },
     };
   }
 
@@ -332,15 +333,19 @@ export class FakeClient implements IUserClient, IGroupsClient, IServersClient, I
     }
     return {
       name: server,
+      ready: true,
+      pending: null,
+      stopped: false,
+      url: `/user/${user}/${server}/`,
+      progress_url: `/hub/api/users/${user}/servers/${server}/progress`,
+      started: CREATED,
+      last_activity: new Date().toISOString(),
+      user_options: {},
       image: 'orrery/lab:latest',
       domain: 'local',
       status: 'running',
-      url: `/user/${user}/${server}/`,
-      progressUrl: `/hub/api/users/${user}/servers/${server}/progress`,
-      startedAt: CREATED,
-      readyAt: CREATED,
-      lastActivityAt: new Date().toISOString(),
-      cullAt,
+      ready_at: CREATED,
+      cull_at: cullAt,
     };
   }
 

@@ -10,6 +10,7 @@ import {
   verifyPassword,
 } from '../auth/passwords.ts';
 import type { UserRecord } from '../auth/principal.ts';
+import type { Scope } from '../auth/scopes.ts';
 import {
   createSession,
   deleteSession,
@@ -17,16 +18,44 @@ import {
   SESSION_COOKIE,
 } from '../auth/sessions.ts';
 import { setXsrfCookie } from '../auth/xsrf.ts';
+import type { Queryable } from '../db/pool.ts';
 import { inTransaction } from '../db/pool.ts';
+import { Conflict } from '../errors.ts';
 import { HttpError } from '../http/errors.ts';
 import { route } from '../http/route.ts';
 import { Empty, NameParams, NoQuery, Username } from '../http/schemas.ts';
 import type { Hub } from '../hub.ts';
+import { hubDetails } from './hubDetails.ts';
 import { normaliseUsername } from './names.ts';
 import { deleteAccount } from './removal.ts';
-import { HubInfo, LoggedIn, Me, Registered, User, UserList } from './responses.ts';
-import { createAccount, publicUser, userNamed } from './service.ts';
-import { countAdmins, passwordHashOf, recordLogin, searchUsers, updateUserFlags } from './store.ts';
+import { HubDetails, HubInfo, LoggedIn, Me, NewUsers, Registered, UserPage } from './responses.ts';
+import { createAccount, userNamed } from './service.ts';
+import {
+  countAdmins,
+  findUserByName,
+  listUsers,
+  passwordHashOf,
+  recordLogin,
+  updateUserFlags,
+} from './store.ts';
+import { factsOf, type ModelView, UserModel, userModel } from './userModel.ts';
+
+/** The model of each user in `users`, as a caller with `view` sees it. */
+async function modelsOf(db: Queryable, users: UserRecord[], view: ModelView) {
+  return (await factsOf(db, users)).map((facts) => userModel(facts, view));
+}
+
+/** A caller's view of user models: by their scopes, culling as configured. */
+const viewOf = (hub: Hub, scopes: ReadonlySet<Scope>): ModelView => ({
+  scopes,
+  idleCullSeconds: hub.config.compute.idleCullSeconds,
+});
+
+/** What an account sees of itself right after registering or signing in (no servers yet matter). */
+const OWN_ACCOUNT: ReadonlySet<Scope> = new Set(['read:users', 'read:users:activity']);
+
+/** JupyterHub's paginated answer is asked for with this media type; otherwise a plain list. */
+const PAGINATION_TYPE = 'application/jupyterhub-pagination+json';
 
 const Password = Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH });
 const Email = Type.String({ format: 'email', maxLength: 254 });
@@ -128,7 +157,8 @@ export const accountRoutes = [
           },
         ),
       );
-      return { user: publicUser(user), pendingApproval: !approved };
+      const [model] = await modelsOf(hub.db, [user], viewOf(hub, OWN_ACCOUNT));
+      return { user: model!, pending_approval: !approved };
     },
   }),
   route({
@@ -142,7 +172,8 @@ export const accountRoutes = [
     async handler({ hub, req, res, body }) {
       const user = await checkLogin(hub, req, body.username, body.password);
       await startSession(hub, req, res, user);
-      return { user: publicUser(user) };
+      const [model] = await modelsOf(hub.db, [user], viewOf(hub, OWN_ACCOUNT));
+      return { user: model! };
     },
   }),
   route({
@@ -162,56 +193,151 @@ export const accountRoutes = [
   route({
     method: 'get',
     path: '/user',
+    jupyterhub: true,
     tag: 'accounts',
-    summary: 'Who am I',
-    access: { scope: 'read:user' },
+    summary: 'Who am I: my user model, with the scopes of this credential',
+    access: { scope: 'read:users' },
     response: Me,
     lab: true,
-    async handler({ caller }) {
+    async handler({ hub, caller }) {
+      const [model] = await modelsOf(hub.db, [caller!.user], viewOf(hub, caller!.scopes));
       return {
-        ...publicUser(caller!.user),
+        ...model!,
         scopes: [...caller!.scopes].sort(),
-        server: caller!.serverName ?? null,
+        token_server: caller!.serverName ?? null,
       };
     },
   }),
   route({
     method: 'get',
     path: '/users',
+    jupyterhub: true,
     tag: 'accounts',
-    summary: 'Look up users by name prefix (for inviting and sharing); admins see full records',
-    access: { scope: 'read:user' },
-    response: UserList,
+    summary:
+      'List users, paginated (JupyterHub’s offset, limit and state; its paginated answer with Accept: application/jupyterhub-pagination+json). Admins see user models, others names only (for inviting and sharing).',
+    access: { scope: 'list:users' },
+    response: UserPage,
     lab: true,
     query: Type.Object(
       {
-        prefix: Type.Optional(Type.String({ maxLength: 64 })),
-        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 20 })),
+        prefix: Type.Optional(Type.String({ maxLength: 64, description: 'names starting so' })),
+        name_filter: Type.Optional(
+          Type.String({ maxLength: 64, description: 'names containing it (JupyterHub’s)' }),
+        ),
+        state: Type.Optional(
+          Type.Union([Type.Literal('ready'), Type.Literal('active'), Type.Literal('inactive')], {
+            description: 'ready: a server is ready; active: any server; inactive: none',
+          }),
+        ),
+        offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 200 })),
+        include_stopped_servers: Type.Optional(
+          Type.String({ description: 'accepted; a stopped server has no model in Orrery' }),
+        ),
       },
       { additionalProperties: false },
     ),
-    async handler({ hub, caller, query }) {
-      const users = await searchUsers(
-        hub.db,
-        normaliseUsername(query.prefix ?? ''),
-        query.limit ?? 20,
+    async handler({ hub, req, caller, query }) {
+      const offset = query.offset ?? 0;
+      const limit = query.limit ?? 200;
+      const { users, total } = await listUsers(hub.db, {
+        prefix: normaliseUsername(query.prefix ?? ''),
+        ...(query.name_filter ? { contains: normaliseUsername(query.name_filter) } : {}),
+        ...(query.state ? { state: query.state } : {}),
+        offset,
+        limit,
+      });
+      const items =
+        caller!.user.admin && caller!.serverName === undefined
+          ? await modelsOf(hub.db, users, viewOf(hub, caller!.scopes))
+          : users.map((user) => ({ kind: 'user' as const, name: user.name }));
+      if (!(req.get('accept') ?? '').includes(PAGINATION_TYPE)) return items;
+      const more = offset + items.length < total;
+      const nextQuery = new URLSearchParams(req.query as Record<string, string>);
+      nextQuery.set('offset', String(offset + limit));
+      nextQuery.set('limit', String(limit));
+      return {
+        items,
+        _pagination: {
+          offset,
+          limit,
+          total,
+          next: more
+            ? {
+                offset: offset + limit,
+                limit,
+                url: `${req.protocol}://${req.get('host')}${req.baseUrl}${req.path}?${nextQuery}`,
+              }
+            : null,
+        },
+      };
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/users',
+    jupyterhub: true,
+    tag: 'admin',
+    summary:
+      'Create users (JupyterHub’s body); approved, without a password (they sign in by single sign-on, or an admin sets one with the CLI). 409 when all exist; existing names are skipped.',
+    access: { scope: 'admin:users' },
+    response: NewUsers,
+    body: Type.Object(
+      {
+        usernames: Type.Array(Username, { minItems: 1, maxItems: 1000, uniqueItems: true }),
+        admin: Type.Optional(Type.Boolean()),
+      },
+      { additionalProperties: false },
+    ),
+    status: 201,
+    async handler({ hub, req, caller, body }) {
+      const created = await inTransaction(hub.db, async (client) => {
+        const made: UserRecord[] = [];
+        for (const raw of body.usernames) {
+          if (await findUserByName(client, normaliseUsername(raw))) continue;
+          made.push(await createByAdmin(client, hub, req, caller!.user.id, raw, body.admin));
+        }
+        return made;
+      });
+      if (created.length === 0)
+        throw new Conflict('users_exist', `All ${body.usernames.length} users already exist`);
+      return modelsOf(hub.db, created, viewOf(hub, caller!.scopes));
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/users/:name',
+    jupyterhub: true,
+    tag: 'admin',
+    summary: 'Create one user (JupyterHub’s); 409 if the name is taken',
+    access: { scope: 'admin:users' },
+    response: UserModel,
+    params: NameParams,
+    body: Type.Object({ admin: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+    status: 201,
+    async handler({ hub, req, caller, params, body }) {
+      const user = await inTransaction(hub.db, (client) =>
+        createByAdmin(client, hub, req, caller!.user.id, params.name, body.admin),
       );
-      const admin = caller!.scopes.has('admin');
-      return { users: users.map((user) => (admin ? publicUser(user) : { name: user.name })) };
+      const [model] = await modelsOf(hub.db, [user], viewOf(hub, caller!.scopes));
+      return model!;
     },
   }),
   route({
     method: 'get',
     path: '/users/:name',
+    jupyterhub: true,
     tag: 'accounts',
-    summary: 'One user’s record',
-    access: { scope: 'read:user', guard: selfOrAdmin() },
-    response: User,
+    summary: 'One user’s model, with their servers keyed by name ("" the default server)',
+    access: { scope: 'read:users', guard: selfOrAdmin() },
+    response: UserModel,
+    lab: true,
     params: NameParams,
     query: NoQuery,
-    async handler({ hub, params }) {
+    async handler({ hub, caller, params }) {
       const user = await userNamed(hub.db, params.name);
-      return publicUser(user);
+      const [model] = await modelsOf(hub.db, [user], viewOf(hub, caller!.scopes));
+      return model!;
     },
   }),
   route({
@@ -219,20 +345,20 @@ export const accountRoutes = [
     path: '/users/:name',
     tag: 'admin',
     summary: 'Approve a registration, or make or unmake an admin',
-    access: { scope: 'admin' },
-    response: User,
+    access: { scope: 'admin:users' },
+    response: UserModel,
     params: NameParams,
     body: Type.Object(
       { approved: Type.Optional(Type.Boolean()), admin: Type.Optional(Type.Boolean()) },
       { additionalProperties: false, minProperties: 1 },
     ),
     async handler({ hub, req, caller, params, body }) {
-      return inTransaction(hub.db, async (client) => {
+      const updated = await inTransaction(hub.db, async (client) => {
         const user = await userNamed(client, params.name);
         if (body.admin === false && user.admin && (await countAdmins(client)) <= 1) {
           throw new HttpError(409, 'This is the last admin; make someone else an admin first');
         }
-        const updated = await updateUserFlags(client, user.id, body);
+        const changed = await updateUserFlags(client, user.id, body);
         if (body.approved === false) await deleteUserSessions(client, user.id);
         await recordFor(client, req, {
           type: 'user.update',
@@ -240,16 +366,19 @@ export const accountRoutes = [
           actorId: caller!.user.id,
           payload: { ...body },
         });
-        return publicUser(updated!);
+        return changed!;
       });
+      const [model] = await modelsOf(hub.db, [updated], viewOf(hub, caller!.scopes));
+      return model!;
     },
   }),
   route({
     method: 'delete',
     path: '/users/:name',
+    jupyterhub: true,
     tag: 'admin',
-    summary: 'Delete an account',
-    access: { scope: 'admin' },
+    summary: 'Delete an account (its servers are stopped, its files removed)',
+    access: { scope: 'admin:users' },
     params: NameParams,
     status: 204,
     async handler({ hub, req, caller, params }) {
@@ -259,8 +388,9 @@ export const accountRoutes = [
   route({
     method: 'get',
     path: '/',
+    jupyterhub: true,
     tag: 'meta',
-    summary: 'Hub version and where the API is described',
+    summary: 'Hub version and where the API is described (JupyterHub’s `{version}`, and more)',
     access: { anonymous: true },
     response: HubInfo,
     query: Empty,
@@ -272,4 +402,34 @@ export const accountRoutes = [
       };
     },
   }),
+  route({
+    method: 'get',
+    path: '/info',
+    jupyterhub: true,
+    tag: 'meta',
+    summary: 'Details of the hub (JupyterHub’s /info): versions, runtime, backends, authenticator',
+    access: { scope: 'read:hub' },
+    response: HubDetails,
+    query: Empty,
+    async handler({ hub }) {
+      return hubDetails(hub);
+    },
+  }),
 ];
+
+/** An account made by an admin: approved, no password, in the Public group, recorded. */
+function createByAdmin(
+  db: Queryable,
+  hub: Hub,
+  req: Request,
+  actorId: number,
+  username: string,
+  admin: boolean | undefined,
+): Promise<UserRecord> {
+  return createAccount(
+    db,
+    hub.config,
+    { username, approved: true, admin: admin ?? false },
+    { type: 'user.create', address: req.ip ?? null, actorId },
+  );
+}

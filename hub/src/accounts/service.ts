@@ -65,16 +65,3 @@ export async function userNamed(db: Queryable, name: string): Promise<UserRecord
   if (!user) throw new NotFound('user', `No user named "${name}"`);
   return user;
 }
-
-/** What a user record looks like in the API. */
-export function publicUser(user: UserRecord) {
-  return {
-    name: user.name,
-    safeName: user.safeName,
-    email: user.email,
-    admin: user.admin,
-    approved: user.approved,
-    createdAt: user.createdAt,
-    lastLoginAt: user.lastLoginAt,
-  };
-}

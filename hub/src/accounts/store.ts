@@ -60,18 +60,49 @@ export async function recordLogin(db: Queryable, userId: number): Promise<void> 
   await db.query('UPDATE users SET last_login_at = now() WHERE id = $1', [userId]);
 }
 
-/** Names starting with `prefix`, for completion when inviting or sharing. */
-export async function searchUsers(
+/** JupyterHub's `state` filter: users with a ready server, with any server, with none. */
+export type UserState = 'ready' | 'active' | 'inactive';
+
+const STATE_FILTER: Record<UserState, string> = {
+  ready: `EXISTS (SELECT 1 FROM servers s WHERE s.user_id = users.id AND s.status = 'running')`,
+  active: 'EXISTS (SELECT 1 FROM servers s WHERE s.user_id = users.id)',
+  inactive: 'NOT EXISTS (SELECT 1 FROM servers s WHERE s.user_id = users.id)',
+};
+
+/**
+ * A page of users by name, those whose name starts with `prefix` (completion when inviting or
+ * sharing) and in `state`, with the count of all that match (JupyterHub's pagination total).
+ */
+export async function listUsers(
   db: Queryable,
-  prefix: string,
-  limit: number,
-): Promise<UserRecord[]> {
-  const pattern = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  filter: {
+    prefix: string;
+    /** JupyterHub's name_filter: names containing it. */
+    contains?: string;
+    state?: UserState;
+    offset: number;
+    limit: number;
+  },
+): Promise<{ users: UserRecord[]; total: number }> {
+  const literal = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+  const pattern = `${literal(filter.prefix)}%`;
+  const contains = `%${literal(filter.contains ?? '')}%`;
+  const where = `name LIKE $1 AND name LIKE $4${filter.state ? ` AND ${STATE_FILTER[filter.state]}` : ''}`;
   const { rows } = await db.query(
-    `SELECT ${COLUMNS} FROM users WHERE name LIKE $1 ORDER BY name LIMIT $2`,
-    [pattern, limit],
+    `SELECT ${COLUMNS}, count(*) OVER ()::int AS total FROM users WHERE ${where}
+     ORDER BY name OFFSET $2 LIMIT $3`,
+    [pattern, filter.offset, filter.limit, contains],
   );
-  return rows;
+  let total = rows[0]?.total ?? 0;
+  if (rows.length === 0 && filter.offset > 0) {
+    // A page past the end still reports how many there are.
+    const counted = await db.query(
+      `SELECT count(*)::int AS n FROM users WHERE ${where.replace('$4', '$2')}`,
+      [pattern, contains],
+    );
+    total = counted.rows[0].n;
+  }
+  return { users: rows.map(({ total: _total, ...user }) => user as UserRecord), total };
 }
 
 export async function updateUserFlags(

@@ -26,7 +26,8 @@ export async function authenticate(hub: Hub, req: Request): Promise<Principal | 
       via: 'token',
       tokenId: found.id,
       tokenExpiresAt: found.expiresAt,
-      ...(found.serverName ? { serverName: found.serverName } : {}),
+      // The default server's name is "" and counts as a server too.
+      ...(found.serverName === null ? {} : { serverName: found.serverName }),
     };
   }
   const cookie = req.cookies?.[SESSION_COOKIE];

@@ -12,11 +12,17 @@ import { actionsOf, findResource } from '../racm/store.ts';
 
 const isPlatformAdmin = (ctx: Parameters<Guard['check']>[0]) => ctx.caller.scopes.has('admin');
 
-/** The `:name` in the path is the caller, or the caller is a platform admin. */
+/**
+ * The `:name` in the path is the caller, or the caller is an admin account: then the route's
+ * scope covers every user, as JupyterHub's unfiltered scopes do for its admins (an admin's
+ * token with `read:servers` reads anyone's servers). A server's own token never reaches
+ * beyond its owner, whoever that is.
+ */
 export const selfOrAdmin = (param = 'name'): Guard => ({
-  describe: 'only for yourself, or a platform admin',
+  describe: 'only for yourself, or an admin account (the scope then covers every user)',
   async check(ctx) {
-    if (ctx.params[param] === ctx.caller.user.name || isPlatformAdmin(ctx)) return;
+    if (ctx.params[param] === ctx.caller.user.name) return;
+    if (ctx.caller.user.admin && ctx.caller.serverName === undefined) return;
     throw new HttpError(403, 'You can only do this for your own account');
   },
 });

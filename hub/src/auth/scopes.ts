@@ -1,21 +1,33 @@
 /**
  * Token scopes. A route names the one scope it needs; a token carries a list.
  * A session (browser cookie) holds `all`. A token never does more than its
- * owner: `admin` only counts when the owner is a platform admin.
+ * owner: the admin-only scopes count only when the owner is a platform admin.
+ * Where a scope means what one of JupyterHub's does, it has JupyterHub's name
+ * (docs/jupyterhub.md): held by an ordinary account it covers that account (JupyterHub's
+ * `!user` filter); held by an admin account it covers every user, as JupyterHub's unfiltered
+ * scopes do (`auth/guards.ts`, `selfOrAdmin`).
  * An unknown scope in a route declaration fails when the hub loads.
  */
 export const SCOPES = {
   all: 'Everything the owner may do',
-  'read:user': 'Read your account and look up usernames',
-  tokens: 'Create, list and revoke your API tokens',
+  'read:users': 'Read user models (yours; an admin: anyone’s) and look up usernames',
+  'read:users:activity': 'Read users’ last activity',
+  'list:users': 'List users (others’ names only, unless you are an admin)',
+  'users:activity': 'Report activity of your servers (what jupyterhub-singleuser posts)',
+  'admin:users': 'Create, modify and delete users (admins only)',
+  tokens: 'Create, list and revoke API tokens (an admin: anyone’s, within the admin’s scopes)',
+  'read:tokens': 'List API tokens (never their values)',
   'read:groups': 'See your groups, invitations and science domains',
   groups: 'Create and manage groups, answer invitations, join domains',
   'read:racm': 'See resources and privileges you hold',
   racm: 'Register resources and grant or revoke privileges on them',
   'read:activity': 'Search your activity log',
-  'read:servers': 'See your servers, their progress and when an idle one will be stopped',
-  servers: 'Start and stop your servers',
+  'read:servers': 'See servers, their progress and when an idle one will be stopped',
+  servers: 'Start and stop servers',
+  'delete:servers': 'Stop servers',
+  'admin:servers': 'Servers’ saved backend state (admins only)',
   'access:servers': 'Reach your running servers through the proxy',
+  'read:hub': 'Details of the hub: versions, backends, authenticator (admins only)',
   'read:mydb': 'See your MyDB (made on first use): its schema, role, quota and size',
   mydb: 'Use your MyDB',
   'read:files': 'List your volumes and the folders and files you may read; download',
@@ -25,10 +37,23 @@ export const SCOPES = {
 
 export type Scope = keyof typeof SCOPES;
 
+/** Held only by admin accounts, whatever a token lists. */
+const ADMIN_ONLY: ReadonlySet<Scope> = new Set([
+  'admin',
+  'admin:users',
+  'admin:servers',
+  'read:hub',
+]);
+
 const IMPLIES: Partial<Record<Scope, Scope[]>> = {
+  admin: ['admin:users', 'admin:servers', 'read:hub'],
+  'admin:users': ['read:users', 'list:users', 'users:activity'],
+  'read:users': ['read:users:activity'],
+  'admin:servers': ['servers'],
+  tokens: ['read:tokens'],
   groups: ['read:groups'],
   racm: ['read:racm'],
-  servers: ['read:servers'],
+  servers: ['read:servers', 'delete:servers'],
   mydb: ['read:mydb'],
   files: ['read:files'],
 };
@@ -46,7 +71,7 @@ export function assertScope(value: string): Scope {
 export function effectiveScopes(granted: readonly string[], ownerIsAdmin: boolean): Set<Scope> {
   const result = new Set<Scope>();
   const add = (scope: Scope) => {
-    if (scope === 'admin' && !ownerIsAdmin) return;
+    if (ADMIN_ONLY.has(scope) && !ownerIsAdmin) return;
     if (result.has(scope)) return;
     result.add(scope);
     for (const implied of IMPLIES[scope] ?? []) add(implied);

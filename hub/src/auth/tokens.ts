@@ -44,7 +44,7 @@ export async function createToken(
      RETURNING ${COLUMNS}`,
     [
       userId,
-      options.serverName ? 'server' : 'api',
+      options.serverName === undefined ? 'api' : 'server',
       options.serverName ?? null,
       token.slice(0, TOKEN_MARKER.length + 4),
       hashSecret(token),

@@ -30,11 +30,13 @@ import { mayUse } from '../racm/use.ts';
 import { progressKey, SpawnProgress } from './progress.ts';
 import { RouteTable } from './routeTable.ts';
 import { serverSecret } from './secrets.ts';
+import { cullAt, serverBaseUrl } from './serverModel.ts';
 import {
   allServers,
   type ClaimRefusal,
   claimServer,
   deleteServer,
+  findServer,
   findServerOfOwner,
   idleServers,
   type ServerRecord,
@@ -45,9 +47,7 @@ import {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The path a server answers under: JupyterHub's layout, with the URL-safe form of the name. */
-export const serverBaseUrl = (ownerSafeName: string, serverName: string) =>
-  `/user/${ownerSafeName}/${serverName}/`;
+export { serverBaseUrl };
 
 /** One identity per backend resource, to tell a known server from an orphan or a duplicate. */
 function identity(domain: string, backend: SpawnerBackend, state: SavedState): string {
@@ -142,10 +142,14 @@ export class Compute {
     return serverSecret(this.options.key, server);
   }
 
+  /** Whether the user has a server of this name (running or not yet). */
+  async hasServer(userId: number, name: string): Promise<boolean> {
+    return Boolean(await findServer(this.options.db, userId, name));
+  }
+
   /** When an idle server will be stopped, or null when culling is off. */
   cullAt(server: ServerRecord): Date | null {
-    if (!this.config.idleCullSeconds || server.status !== 'running') return null;
-    return new Date(new Date(server.lastActivityAt).getTime() + this.config.idleCullSeconds * 1000);
+    return cullAt(server, this.config.idleCullSeconds);
   }
 
   /** May the user start `image` on `domain`? Throws Invalid or Forbidden if not. */
@@ -182,13 +186,16 @@ export class Compute {
    * (LimitReached `spawn_busy`, with a retry hint, above the hub's spawn limit; Conflict
    * `server_limit` above the user's, `server_exists` for a name taken), which the error writer
    * maps to HTTP and a dispatcher to a retry. Without `image`, the first one offered.
+   * `userOptions` is what the request asked for, kept with the server (JupyterHub's
+   * user_options). `serverName` "" is the default server.
    */
   async start(
     user: UserRecord,
     serverName: string,
-    image = this.config.images[0],
-    domain = this.defaultDomain,
+    options: { image?: string; domain?: string; userOptions?: Record<string, unknown> } = {},
   ): Promise<ServerRecord> {
+    const image = options.image ?? this.config.images[0];
+    const domain = options.domain ?? this.defaultDomain;
     if (!image) throw new Unavailable('no_image', 'No image is offered on this hub');
     // The spawn slot is taken before the first await: parallel starts cannot all pass the check.
     if (this.spawning >= this.config.maxConcurrentSpawns) {
@@ -208,6 +215,7 @@ export class Compute {
         image,
         domain,
         maxServers: this.config.maxServersPerUser,
+        userOptions: options.userOptions ?? {},
       });
       if ('refused' in claim)
         throw refusal(claim.refused, serverName, this.config.maxServersPerUser);
@@ -652,12 +660,22 @@ function jupyterStatus(url: string, baseUrl: string, secret: string): Promise<Re
   });
 }
 
-function refusal(reason: ClaimRefusal, serverName: string, max: number): NotFound | Conflict {
+function refusal(
+  reason: ClaimRefusal,
+  serverName: string,
+  max: number,
+): NotFound | Conflict | Invalid {
   switch (reason) {
     case 'no-user':
       return new NotFound('user', 'User not found');
     case 'taken':
-      return new Conflict('server_exists', `You already have a server named "${serverName}"`);
+      // JupyterHub answers 400 to starting a server that already runs (or is pending).
+      return new Invalid(
+        'server_exists',
+        serverName === ''
+          ? 'Your default server is already running'
+          : `You already have a server named "${serverName}"`,
+      );
     case 'limit':
       // A conflict, not a cap to wait out: the user must stop a server first.
       return new Conflict(

@@ -17,11 +17,13 @@ export interface ServerRecord {
   startedAt: Date;
   readyAt: Date | null;
   lastActivityAt: Date;
+  /** What the start request asked for (JupyterHub's user_options). */
+  userOptions: Record<string, unknown>;
 }
 
 const COLUMNS = `s.id, s.user_id AS "userId", u.name AS owner, u.safe_name AS "ownerSafeName", s.name, s.image,
   s.domain, s.status, s.state, s.url, s.started_at AS "startedAt", s.ready_at AS "readyAt",
-  s.last_activity_at AS "lastActivityAt"`;
+  s.last_activity_at AS "lastActivityAt", s.user_options AS "userOptions"`;
 const FROM = 'servers s JOIN users u ON u.id = s.user_id';
 
 /** Why a server could not be claimed. */
@@ -35,7 +37,14 @@ export type ClaimRefusal = 'no-user' | 'limit' | 'taken';
  */
 export async function claimServer(
   db: Db,
-  spec: { userId: number; name: string; image: string; domain: string; maxServers: number },
+  spec: {
+    userId: number;
+    name: string;
+    image: string;
+    domain: string;
+    maxServers: number;
+    userOptions: Record<string, unknown>;
+  },
 ): Promise<{ record: ServerRecord } | { refused: ClaimRefusal }> {
   return inTransaction(db, async (client) => {
     const user = await client.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [spec.userId]);
@@ -47,9 +56,9 @@ export async function claimServer(
     if (rows[0].taken) return { refused: 'taken' as const };
     if (rows[0].n >= spec.maxServers) return { refused: 'limit' as const };
     const inserted = await client.query(
-      `INSERT INTO servers (user_id, name, image, domain, status) VALUES ($1, $2, $3, $4, 'starting')
-       RETURNING id`,
-      [spec.userId, spec.name, spec.image, spec.domain],
+      `INSERT INTO servers (user_id, name, image, domain, status, user_options)
+       VALUES ($1, $2, $3, $4, 'starting', $5) RETURNING id`,
+      [spec.userId, spec.name, spec.image, spec.domain, JSON.stringify(spec.userOptions)],
     );
     const record = await client.query(`SELECT ${COLUMNS} FROM ${FROM} WHERE s.id = $1`, [
       inserted.rows[0].id,

@@ -65,6 +65,8 @@ export function buildOpenApi(routes: RouteDef[], version: string): object {
       description: access,
       tags: [def.tag],
       ...(def.lab ? { 'x-orrery-lab': true } : {}),
+      // The operation follows JupyterHub's REST API (docs/jupyterhub.md lists what differs).
+      ...(def.jupyterhub ? { 'x-jupyterhub-compatible': true } : {}),
       security: 'anonymous' in def.access ? [] : [{ token: [def.access.scope] }, { session: [] }],
       parameters: parametersOf(def),
       ...(def.body

@@ -72,6 +72,11 @@ export interface RouteDef<
    * The proxy's allow-list and the per-server token's scopes are generated from these flags.
    */
   lab?: boolean;
+  /**
+   * The operation is JupyterHub's (same path, fields, status codes and scope), marked
+   * `x-jupyterhub-compatible` in the OpenAPI document; docs/jupyterhub.md lists the differences.
+   */
+  jupyterhub?: boolean;
   handler(ctx: HandlerContext<Static<B>, Static<Q>, Static<P>, S>): Promise<unknown>;
 }
 

@@ -48,7 +48,9 @@ export function buildRouter(hub: Hub, routes: RouteDef[]): express.Router {
       if (caller && 'scope' in def.access && def.access.guard) {
         await def.access.guard.check({ hub, caller, params: pathValues });
       }
-      if (body) validatePart(body, req.body, 'body');
+      // A request without a body (a DELETE from most clients) is an empty object to the schema.
+      const bodyValue = req.body ?? {};
+      if (body) validatePart(body, bodyValue, 'body');
       if (caller) hub.limits.apiPerUser.check(`user:${caller.user.id}`, 'Too many requests');
       const result = await def.handler({
         hub,
@@ -56,7 +58,7 @@ export function buildRouter(hub: Hub, routes: RouteDef[]): express.Router {
         req,
         res,
         caller,
-        body: req.body,
+        body: bodyValue,
         query: queryValues,
         params: pathValues,
       });

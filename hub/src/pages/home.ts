@@ -20,7 +20,7 @@ export const homePage: PageDef = {
       <form id="start" class="card wide">
         <h2>Start a server</h2>
         <div class="grid">
-          <div><label for="name">Name</label><input id="name" value="lab" pattern="[a-z0-9][a-z0-9\\-]{0,31}" title="lower-case letters, digits and -" required></div>
+          <div><label for="name">Name</label><input id="name" value="" placeholder="default server" pattern="[a-z0-9][a-z0-9\\-]{0,31}" title="empty for your default server, or lower-case letters, digits and -"></div>
           <div><label for="image">Image</label><select id="image"></select></div>
           <div><label for="domain">Compute domain</label><select id="domain"></select></div>
         </div>

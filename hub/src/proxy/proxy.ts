@@ -21,7 +21,13 @@ import { touchServers } from '../compute/store.ts';
 import type { Hub } from '../hub.ts';
 import { AuthCache } from './authCache.ts';
 
-const PREFIX = /^\/user\/([a-z0-9-]+)\/([a-z0-9][a-z0-9-]*)(\/|$)/;
+/**
+ * `/user/<safe name>/…`, with the first segment after it (`/user/<safe name>/<segment>`): as
+ * in JupyterHub, that segment names a server only when that named server has a route;
+ * everything else under `/user/<safe name>/` is the default server's.
+ */
+const PREFIX = /^\/user\/([a-z0-9-]+)(?:\/(?:([a-z0-9][a-z0-9-]*)(?=[/?]|$))?|(?=\?|$))/;
+const BARE_USER_PATH = /^(\/user\/[a-z0-9-]+)(\?.*)?$/;
 /** Hop-by-hop headers (RFC 9110 §7.6.1): never forwarded, except Connection/Upgrade on an upgrade. */
 const HOP_BY_HOP_SET = new Set([
   'connection',
@@ -301,7 +307,7 @@ export class ServerProxy {
         message: 'Cross-origin request refused',
       };
     }
-    const route = this.compute.routes.lookup(match[1]!, match[2]!);
+    const route = this.routeFor(match[1]!, match[2]);
     if (route && route.userId !== principal.user.id) {
       // The path's name is the caller's, but the server is another account's (one deleted
       // and registered again): the owner is the account, never the name.
@@ -313,15 +319,27 @@ export class ServerProxy {
       };
     }
     if (!route) {
+      const named = match[2] && (await this.compute.hasServer(principal.user.id, match[2]));
       return {
         ok: false,
         status: 503,
         error: 'server_not_running',
-        message: `Your server "${match[2]}" is not running`,
+        message: named
+          ? `Your server "${match[2]}" is not running`
+          : 'Your default server is not running',
         home: true,
       };
     }
     return { ok: true, route, principal };
+  }
+
+  /**
+   * JupyterHub's longest-prefix rule: `/user/<name>/<segment>/…` goes to the named server
+   * `<segment>` when it has a route, else to the default server.
+   */
+  private routeFor(safeName: string, segment: string | undefined): ProxyRoute | undefined {
+    const named = segment ? this.compute.routes.lookup(safeName, segment) : undefined;
+    return named ?? this.compute.routes.lookup(safeName, '');
   }
 
   private upstreamOf(route: ProxyRoute): Upstream {
@@ -351,6 +369,12 @@ export class ServerProxy {
 
   /** Express-compatible handler for /user/… HTTP requests. */
   handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    // `/user/<name>` is the default server's root: with the slash, as JupyterHub redirects.
+    const bare = BARE_USER_PATH.exec(req.url ?? '');
+    if (bare && (req.method === 'GET' || req.method === 'HEAD')) {
+      res.writeHead(302, { location: `${bare[1]}/${bare[2] ?? ''}` }).end();
+      return;
+    }
     const verdict = await this.check(req).catch((err) => {
       this.hub.log.error({ err: String(err) }, 'proxy auth failed');
       return {

@@ -1,6 +1,6 @@
 /**
  * The compute flow as a person meets it, in real Chromium: register, sign in, start a
- * server and watch the progress bar, land in JupyterLab through the proxy with Orrery's
+ * server (the default one, as JupyterHub's Start does) and watch the progress bar, land in JupyterLab through the proxy with Orrery's
  * panels, run a notebook cell, stop the server. Another user is refused at the same URL.
  * The server is a Docker container when a daemon answers (in CI it must), else a process.
  * Needs Debian's chromium (scripts/provision-lab.sh); in CI a missing browser fails.
@@ -75,7 +75,7 @@ test('register, start a server with progress, run a cell in JupyterLab through t
   let opened = false;
   // Settles either way, so a timeout is reported below rather than as an unhandled rejection.
   const opening = page
-    .waitForURL((url) => url.pathname.includes('/user/alice/lab/'), { timeout: 180_000 })
+    .waitForURL((url) => url.pathname.startsWith('/user/alice/lab'), { timeout: 180_000 })
     .then(
       () => null,
       (err: Error) => err,
@@ -113,7 +113,7 @@ test('register, start a server with progress, run a cell in JupyterLab through t
   assert.equal(hubConfig.token, '', 'no server secret in the page');
   // The image's JupyterLab defaults (images/base/labconfig): it does not ask about Jupyter news.
   const notification = await page.request.get(
-    `${hub.url}/user/alice/lab/lab/api/settings/@jupyterlab/apputils-extension:notification`,
+    `${hub.url}/user/alice/lab/api/settings/@jupyterlab/apputils-extension:notification`,
   );
   assert.equal(notification.status(), 200);
   // Overrides become the schema's defaults (the user's own settings stay empty).
@@ -144,16 +144,16 @@ test('register, start a server with progress, run a cell in JupyterLab through t
   const other = await browser.newContext();
   const bobPage = await other.newPage();
   await register(bobPage, 'bob');
-  const refused = await bobPage.goto(`${hub.url}/user/alice/lab/lab`);
+  const refused = await bobPage.goto(`${hub.url}/user/alice/lab`);
   assert.equal(refused?.status(), 403);
   await other.close();
 
   await page.goto(`${hub.url}/hub/home`);
-  await page.waitForSelector('tr[data-server="lab"] .badge.running');
+  await page.waitForSelector('tr[data-server=""] .badge.running');
   await page.screenshot({ path: `${ARTIFACTS}/home-running.png` });
-  await page.click('tr[data-server="lab"] button:has-text("Stop")');
+  await page.click('tr[data-server=""] button:has-text("Stop")');
   await page.waitForSelector('#empty:not([hidden])', { timeout: 60_000 });
-  const after = await page.request.get(`${hub.url}/user/alice/lab/api/status`);
+  const after = await page.request.get(`${hub.url}/user/alice/api/status`);
   assert.equal(after.status(), 503);
   await context.close();
 });
@@ -176,24 +176,25 @@ test('before an idle stop JupyterLab counts down, and "Keep it running" postpone
     await page.click('button[type=submit]');
     await page.waitForURL('**/hub/home');
     await page.click('#start button[type=submit]');
-    await page.waitForURL('**/user/carol/lab/**', { timeout: 90_000 });
+    await page.waitForURL('**/user/carol/lab**', { timeout: 90_000 });
     const warning = page.locator('.Toastify__toast', { hasText: 'will be stopped in' });
     await warning.waitFor({ timeout: 60_000 });
     assert.match((await warning.textContent()) ?? '', /stopped in 1[0-4] min/);
     await page.screenshot({ path: `${ARTIFACTS}/idle-warning.png` });
-    const before = (await page.request.get(`${soon.url}/hub/api/users/carol/servers/lab`)).json();
+    const before = (await page.request.get(`${soon.url}/hub/api/users/carol`))
+      .json()
+      .then((model) => model.servers['']);
     await warning.getByRole('button', { name: 'Keep it running' }).click();
     await page
       .locator('.Toastify__toast', { hasText: 'will keep running' })
       .waitFor({ timeout: 30_000 });
-    const after = await (
-      await page.request.get(`${soon.url}/hub/api/users/carol/servers/lab`)
-    ).json();
+    const after = (await (await page.request.get(`${soon.url}/hub/api/users/carol`)).json())
+      .servers[''];
     assert.ok(
-      new Date(after.lastActivityAt) > new Date((await before).lastActivityAt),
+      new Date(after.last_activity) > new Date((await before).last_activity),
       'the hub counted the click as activity',
     );
-    await page.request.delete(`${soon.url}/hub/api/users/carol/servers/lab`, {
+    await page.request.delete(`${soon.url}/hub/api/users/carol/server`, {
       headers: { 'x-xsrftoken': await xsrfOf(context, soon.url) },
     });
   } finally {

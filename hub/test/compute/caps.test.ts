@@ -40,7 +40,7 @@ test('a user holds at most maxEventStreamsPerUser progress streams open; the nex
   const kim = await signUp(streams.url, 'kim');
   const started = await kim.post('/hub/api/users/kim/servers/lab', {});
   assert.equal(started.status, 202, started.text);
-  const url = streams.url + started.json.progressUrl;
+  const url = streams.url + started.json.progress_url;
   const open: AbortController[] = [];
   /** Open a progress stream; an open one is kept (to close later), a refusal's JSON is read. */
   const follow = async (): Promise<{ status: number; json?: { error: string } }> => {
@@ -70,7 +70,7 @@ test('a user holds at most maxWebSocketsPerUser WebSockets to their servers; the
   const lee = await signUp(sockets.url, 'lee');
   const started = await lee.post('/hub/api/users/lee/servers/lab', {});
   assert.equal(started.status, 202, started.text);
-  const events = await readProgress(sockets.url, started.json.progressUrl, lee.authHeaders());
+  const events = await readProgress(sockets.url, started.json.progress_url, lee.authHeaders());
   assert.equal(events.at(-1)?.ready, true, JSON.stringify(events));
   const wsUrl = `${sockets.url.replace('http', 'ws')}/user/lee/lab/api/events/subscribe`;
   const open: WebSocket[] = [];

@@ -160,7 +160,7 @@ test('a server in a container, reached through the proxy; the hub killed with SI
     (await again.post('/hub/api/login', { username: 'alice', password: 'correct horse' })).status,
     200,
   );
-  assert.equal((await again.get('/hub/api/users/alice/servers/lab')).json.status, 'running');
+  assert.equal((await again.get('/hub/api/users/alice')).json.servers.lab.status, 'running');
   assert.equal(
     (await again.get('/user/alice/lab/api/status')).status,
     200,

@@ -63,7 +63,7 @@ test('start streams progress to ready; the owner reaches JupyterLab through the 
   const started = await alice.post('/hub/api/users/alice/servers/lab', {});
   assert.equal(started.status, 202);
   assert.equal(started.json.url, '/user/alice/lab/');
-  const events = await readProgress(hub.url, started.json.progressUrl, alice.authHeaders());
+  const events = await readProgress(hub.url, started.json.progress_url, alice.authHeaders());
   assert.equal(events.at(-1)?.ready, true, JSON.stringify(events));
   assert.ok(
     events.map((e) => e.progress).every((p, i, all) => i === 0 || p >= all[i - 1]!),
@@ -190,8 +190,9 @@ test('files written in JupyterLab survive a stop and a new start', async () => {
 });
 
 test('a user may run a limited number of servers, and names are unique', async () => {
+  // JupyterHub answers 400 to starting a server that runs.
   const taken = await alice.post('/hub/api/users/alice/servers/lab', {});
-  assert.equal(taken.status, 409);
+  assert.equal(taken.status, 400);
   assert.equal(taken.json.rule, 'server_exists');
   assert.equal((await alice.post('/hub/api/users/alice/servers/second', {})).status, 202);
   const third = await alice.post('/hub/api/users/alice/servers/third', {});
@@ -216,7 +217,7 @@ test('a spawn that fails leaves no row, no route, no process; the reason reaches
   try {
     const carol = await signUp(broken.url, 'carol');
     const started = await carol.post('/hub/api/users/carol/servers/lab', {});
-    const events = await readProgress(broken.url, started.json.progressUrl, carol.authHeaders());
+    const events = await readProgress(broken.url, started.json.progress_url, carol.authHeaders());
     assert.equal(events.at(-1)?.failed, true);
     assert.match(events.at(-1)!.message, /Could not start the server/);
     await waitForStatus(carol, 'carol', 'lab', 'gone');
@@ -250,7 +251,7 @@ test('a Docker host that does not answer does not stop the hub; starting there f
     const dora = await signUp(partly.url, 'dora');
     const started = await dora.post('/hub/api/users/dora/servers/lab', { domain: 'gone' });
     assert.equal(started.status, 202);
-    const events = await readProgress(partly.url, started.json.progressUrl, dora.authHeaders());
+    const events = await readProgress(partly.url, started.json.progress_url, dora.authHeaders());
     assert.equal(events.at(-1)?.failed, true, JSON.stringify(events));
     // The spawn failed at once and its row is gone; its progress still tells why.
     assert.match(events.at(-1)!.message, /Could not start the server: .*(ENOENT|nonexistent)/);
@@ -285,10 +286,15 @@ test('above the global spawn limit a start answers 429 with Retry-After', async 
 test('an idle server is stopped by the culler; its files stay', async () => {
   await waitForStatus(alice, 'alice', 'lab', 'running');
   const compute = hub.compute();
-  const info = (await alice.get('/hub/api/users/alice/servers/lab')).json;
-  assert.ok(info.cullAt, 'the user can see when an idle server will stop');
-  const kept = await alice.post('/hub/api/users/alice/servers/lab/keepalive');
-  assert.ok(new Date(kept.json.cullAt) >= new Date(info.cullAt), 'keep-alive postpones the stop');
+  const serverOf = async () => (await alice.get('/hub/api/users/alice')).json.servers.lab;
+  const info = await serverOf();
+  assert.ok(info.cull_at, 'the user can see when an idle server will stop');
+  const reported = await alice.post('/hub/api/users/alice/activity', {
+    servers: { lab: { last_activity: new Date().toISOString() } },
+  });
+  assert.equal(reported.status, 204);
+  const kept = await serverOf();
+  assert.ok(new Date(kept.cull_at) >= new Date(info.cull_at), 'activity postpones the stop');
   assert.equal(await compute.cullIdle(new Date(Date.now() + 3 * 24 * 3600 * 1000 + 60_000)), 1);
   await waitForStatus(alice, 'alice', 'lab', 'gone');
   const culled = await alice.get('/hub/api/activity?type=server.culled');
@@ -455,7 +461,7 @@ test('a spawn whose server dies while JupyterLab is awaited fails at once, with 
     const hana = await signUp(waiting.url, 'hana');
     const started = await hana.post('/hub/api/users/hana/servers/lab', {});
     assert.equal(started.status, 202);
-    const events = readProgress(waiting.url, started.json.progressUrl, hana.authHeaders());
+    const events = readProgress(waiting.url, started.json.progress_url, hana.authHeaders());
     const backend = waiting.compute().backendOf('local');
     let pid = 0;
     await waitFor('the server process', 30_000, async () => {
@@ -489,7 +495,7 @@ test('a database error while cleaning up after a failed spawn is logged; the hub
       broken.logLines.some((line) => line.includes('spawn cleanup failed')),
     );
     await brokenDb.query('ALTER TABLE activity_away RENAME TO activity');
-    assert.equal((await ivan.get('/hub/api/users/ivan/servers')).status, 200, 'the hub answers');
+    assert.equal((await ivan.get('/hub/api/users/ivan')).status, 200, 'the hub answers');
   } finally {
     await brokenDb.query('ALTER TABLE IF EXISTS activity_away RENAME TO activity');
     await brokenDb.end();

@@ -56,10 +56,12 @@ export async function waitForStatus(
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
-    const res = await client.get(`/hub/api/users/${encodeURIComponent(name)}/servers/${server}`);
+    // The user model holds the servers, keyed by name ("" the default server).
+    const res = await client.get(`/hub/api/users/${encodeURIComponent(name)}`);
+    const found = res.json?.servers?.[server];
     last = res.json;
-    if (want === 'running' && res.json?.status === 'running') return res.json;
-    if (want === 'gone' && res.status === 404) return res.json;
+    if (want === 'running' && found?.status === 'running') return found;
+    if (want === 'gone' && res.status === 200 && !found) return res.json;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`server ${name}/${server} not ${want} in time; last: ${JSON.stringify(last)}`);

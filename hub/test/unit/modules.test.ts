@@ -22,7 +22,7 @@ function recorder(name: string, events: string[], fail = false): FeatureModule<s
         path: `/${name}`,
         tag: name,
         summary: name,
-        access: { scope: 'read:user' },
+        access: { scope: 'read:users' },
         async handler({ service }) {
           return { service };
         },

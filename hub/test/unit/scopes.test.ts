@@ -3,11 +3,23 @@ import { test } from 'node:test';
 import { assertScope, effectiveScopes, SCOPES } from '../../src/auth/scopes.ts';
 import { route } from '../../src/http/route.ts';
 
-test('all expands to every scope, but admin only for admins', () => {
+test('all expands to every scope, but the admin-only ones only for admins', () => {
   const user = effectiveScopes(['all'], false);
-  assert.ok(!user.has('admin'));
-  assert.equal(user.size, Object.keys(SCOPES).length - 1);
-  assert.ok(effectiveScopes(['all'], true).has('admin'));
+  for (const scope of ['admin', 'admin:users', 'admin:servers', 'read:hub'] as const)
+    assert.ok(!user.has(scope), scope);
+  assert.equal(user.size, Object.keys(SCOPES).length - 4);
+  assert.equal(effectiveScopes(['all'], true).size, Object.keys(SCOPES).length);
+});
+
+test('JupyterHub’s scope hierarchy: admin:users and servers imply their parts', () => {
+  assert.deepEqual([...effectiveScopes(['servers'], false)].sort(), [
+    'delete:servers',
+    'read:servers',
+    'servers',
+  ]);
+  assert.deepEqual([...effectiveScopes(['admin:users'], false)], []);
+  assert.ok(effectiveScopes(['admin:users'], true).has('read:users:activity'));
+  assert.ok(effectiveScopes(['tokens'], false).has('read:tokens'));
 });
 
 test('write scopes imply their read scopes; unknown scopes give nothing', () => {

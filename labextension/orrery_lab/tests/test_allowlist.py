@@ -11,7 +11,7 @@ def test_the_generated_allowlist_is_the_default():
     entries = load_allowlist()
     assert OrreryLab().allowed_routes == entries
     assert "GET user" in entries
-    assert "POST users/[^/]+/servers/[^/]+/keepalive" in entries
+    assert "POST users/[^/]+/activity" in entries
 
 
 @pytest.mark.parametrize(
@@ -22,10 +22,14 @@ def test_the_generated_allowlist_is_the_default():
         ("GET", "groups/7", "allowed"),
         ("DELETE", "groups/7/members/a%2Fb", "allowed"),
         ("POST", "invitations/3/accept", "allowed"),
-        ("GET", "users/alice/servers/lab", "allowed"),
-        # The path is a lab route, the method is not: starting, stopping a server.
-        ("POST", "users/alice/servers/lab", "wrong_method"),
-        ("DELETE", "users/alice/servers/lab", "wrong_method"),
+        ("GET", "users/alice", "allowed"),
+        ("POST", "users/alice/activity", "allowed"),
+        # The path is a lab route, the method is not: creating, deleting a user.
+        ("POST", "users/alice", "wrong_method"),
+        ("DELETE", "users/alice", "wrong_method"),
+        # Never forwarded: starting and stopping servers.
+        ("POST", "users/alice/server", "unknown"),
+        ("DELETE", "users/alice/servers/lab", "unknown"),
         ("PUT", "groups/7", "wrong_method"),
         # Never forwarded: tokens, RACM, activity, admin.
         ("POST", "users/alice/tokens", "unknown"),

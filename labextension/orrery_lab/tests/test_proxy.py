@@ -28,10 +28,10 @@ async def test_a_body_is_forwarded_on_writes(lab_fetch, fake_hub):
 
 
 async def test_a_lab_path_with_a_method_the_lab_may_not_use_is_refused(lab_fetch, fake_hub):
-    # Starting and stopping servers share the path of the (allowed) server status.
+    # Creating and deleting a user share the path of the (allowed) user model.
     for method in ("POST", "DELETE"):
         response = await lab_fetch(
-            "users/alice/servers/lab", method=method, body={} if method == "POST" else None
+            "users/alice", method=method, body={} if method == "POST" else None
         )
         assert response.code == 405, method
         assert json.loads(response.body)["error"] == "method_not_allowed"
@@ -58,13 +58,13 @@ async def test_an_encoded_slash_is_refused_not_turned_into_a_separator(lab_fetch
 
 
 async def test_names_are_re_encoded_segment_by_segment(lab_fetch, fake_hub):
-    response = await lab_fetch("users/has%40/servers/lab")
+    response = await lab_fetch("users/has%40")
     assert response.code == 200
-    response = await lab_fetch("users/%E7%A7%80%E6%A8%B9/servers/lab")
+    response = await lab_fetch("users/%E7%A7%80%E6%A8%B9")
     assert response.code == 200
     assert [seen.uri for seen in fake_hub.seen] == [
-        "/hub/api/users/has%40/servers/lab",
-        "/hub/api/users/%E7%A7%80%E6%A8%B9/servers/lab",
+        "/hub/api/users/has%40",
+        "/hub/api/users/%E7%A7%80%E6%A8%B9",
     ]
 
 

@@ -82,14 +82,15 @@ export const cullingPlugin: JupyterFrontEndPlugin<void> = {
     void app.restored.then(async () => {
       try {
         const [me, compute] = await Promise.all([users.currentUser(), client.computeInfo()]);
-        if (!me.server || !compute.idleCullSeconds) {
+        // The server whose token asks ("" is the default server); null outside a server.
+        if (me.token_server === null || !compute.idle_cull_seconds) {
           return;
         }
         watcher = new CullWatcher({
           client,
           user: me.name,
-          server: me.server,
-          warningSeconds: compute.cullWarningSeconds,
+          server: me.token_server,
+          warningSeconds: compute.cull_warning_seconds,
           clock: browserClock,
           warning,
         });

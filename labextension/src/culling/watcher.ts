@@ -26,7 +26,7 @@ export interface ICullWatcherOptions {
   client: Pick<IServersClient, 'serverInfo' | 'keepServerAlive'>;
   user: string;
   server: string;
-  /** How long before the stop the warning appears (the hub's cullWarningSeconds). */
+  /** How long before the stop the warning appears (the hub's cull_warning_seconds). */
   warningSeconds: number;
   clock: IClock;
   warning: ICullWarning;
@@ -74,14 +74,14 @@ export class CullWatcher {
     this.update();
     const { clock, warningSeconds } = this.options;
     clock.clearTimeout(this.timer);
-    const wait = nextCheckSeconds(this.info?.cullAt ?? null, clock.now(), warningSeconds);
+    const wait = nextCheckSeconds(this.info?.cull_at ?? null, clock.now(), warningSeconds);
     this.timer = clock.setTimeout(() => void this.check(), wait * 1000);
   }
 
   /** Shows the seconds left inside the window (ticking each second), hides it outside. */
   private update(): void {
     const { clock, warningSeconds, warning } = this.options;
-    const left = secondsUntilCull(this.info?.cullAt ?? null, clock.now(), warningSeconds);
+    const left = secondsUntilCull(this.info?.cull_at ?? null, clock.now(), warningSeconds);
     if (left === null) {
       this.stopTicker();
       this.hide();

@@ -4,18 +4,22 @@
  */
 import { api, errorMessage, fillXsrfFields } from './api.ts';
 import { element, make, showError } from './dom.ts';
-import type { ComputeInfo, ProgressEvent, ServerInfo } from './types.ts';
+import type { ComputeInfo, ProgressEvent, ServerInfo, UserModel } from './types.ts';
 
 const user = document.body.dataset.user ?? '';
-const serversPath = `/users/${encodeURIComponent(user)}/servers`;
+const userPath = `/users/${encodeURIComponent(user)}`;
+/** JupyterHub's paths: `/server` for the default server (""), `/servers/<name>` for the others. */
+const serverPath = (name: string) =>
+  name === '' ? `${userPath}/server` : `${userPath}/servers/${encodeURIComponent(name)}`;
+const serverLabel = (name: string) => name || 'default';
 const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : '');
 
 function row(server: ServerInfo): HTMLTableRowElement {
   const tr = make('tr');
   tr.dataset.server = server.name;
-  const cull = server.cullAt ? `stops when idle after ${when(server.cullAt)}` : '';
+  const cull = server.cull_at ? `stops when idle after ${when(server.cull_at)}` : '';
   const since =
-    server.status === 'running' ? `since ${when(server.readyAt)}${cull ? ` · ${cull}` : ''}` : '';
+    server.status === 'running' ? `since ${when(server.ready_at)}${cull ? ` · ${cull}` : ''}` : '';
   const badge = make('span', { className: `badge ${server.status}`, textContent: server.status });
   const status = make('td');
   status.append(badge);
@@ -31,7 +35,7 @@ function row(server: ServerInfo): HTMLTableRowElement {
       stop.disabled = true;
       stop.textContent = 'Stopping…';
       try {
-        await api(`${serversPath}/${encodeURIComponent(server.name)}`, { method: 'DELETE' });
+        await api(serverPath(server.name), { method: 'DELETE' });
       } catch (err) {
         showError(errorMessage(err));
       }
@@ -40,7 +44,7 @@ function row(server: ServerInfo): HTMLTableRowElement {
     actions.append(stop);
   }
   tr.append(
-    make('td', { className: 'name', textContent: server.name }),
+    make('td', { className: 'name', textContent: serverLabel(server.name) }),
     make('td', { className: 'image', textContent: server.image }),
     make('td', { className: 'domain', textContent: server.domain }),
     status,
@@ -52,7 +56,8 @@ function row(server: ServerInfo): HTMLTableRowElement {
 
 async function refresh(): Promise<void> {
   try {
-    const { servers } = await api<{ servers: ServerInfo[] }>(serversPath);
+    const model = await api<UserModel>(userPath);
+    const servers = Object.values(model.servers ?? {});
     element('#servers tbody').replaceChildren(...servers.map(row));
     element('#empty').hidden = servers.length > 0;
     element('#servers').hidden = servers.length === 0;
@@ -71,11 +76,11 @@ function follow(server: ServerInfo): void {
   const bar = element<HTMLProgressElement>('progress', box);
   const label = element('.label', box);
   box.hidden = false;
-  const source = new EventSource(server.progressUrl);
+  const source = new EventSource(server.progress_url);
   source.addEventListener('message', (message: MessageEvent<string>) => {
     const event = JSON.parse(message.data) as ProgressEvent;
     bar.value = event.progress;
-    label.textContent = `${server.name}: ${event.message}`;
+    label.textContent = `${serverLabel(server.name)}: ${event.message}`;
     if (!event.ready && !event.failed) return;
     source.close();
     following.delete(server.name);
@@ -84,7 +89,7 @@ function follow(server: ServerInfo): void {
       box.hidden = true;
       void refresh();
     } else {
-      label.textContent = `${server.name} is ready, opening…`;
+      label.textContent = `${serverLabel(server.name)} is ready, opening…`;
       window.location.href = `${event.url}lab`;
     }
   });
@@ -105,12 +110,12 @@ async function loadOptions(): Promise<void> {
     element('#domain').replaceChildren(
       ...compute.domains.map((domain) => option(domain.name, `${domain.name} (${domain.backend})`)),
     );
-    const memory = Math.round(compute.limits.memoryBytes / 1048576);
-    const culling = compute.idleCullSeconds
-      ? ` · idle servers stop after ${Math.round(compute.idleCullSeconds / 3600)} h, files kept`
+    const memory = Math.round(compute.limits.memory_bytes / 1048576);
+    const culling = compute.idle_cull_seconds
+      ? ` · idle servers stop after ${Math.round(compute.idle_cull_seconds / 3600)} h, files kept`
       : '';
     element('#limits').textContent =
-      `Up to ${compute.maxServers} servers · ${memory} MiB memory and ${compute.limits.cpus} CPU each${culling}`;
+      `Up to ${compute.max_servers} servers · ${memory} MiB memory and ${compute.limits.cpus} CPU each${culling}`;
     if (compute.domains.length === 0) {
       start.disabled = true;
       showError('No compute domain is available to you; ask an administrator.');
@@ -129,7 +134,8 @@ element<HTMLFormElement>('#start').addEventListener('submit', async (event) => {
   showError('');
   const name = element<HTMLInputElement>('#name').value.trim();
   try {
-    const server = await api<ServerInfo>(`${serversPath}/${encodeURIComponent(name)}`, {
+    // An empty name starts the default server, as JupyterHub's home page does.
+    const server = await api<ServerInfo>(serverPath(name), {
       method: 'POST',
       body: {
         image: element<HTMLSelectElement>('#image').value,

@@ -16,7 +16,7 @@ form.addEventListener('submit', async (event) => {
   };
   try {
     const registered = await api<Registered>('/register', { method: 'POST', body: account });
-    if (registered.pendingApproval) {
+    if (registered.pending_approval) {
       form.replaceWith(
         make('p', {
           textContent:

@@ -8,28 +8,34 @@ export interface ApiRefusal {
 /** As the hub reports it: starting, running, stopping… */
 export type ServerStatus = string;
 
+/** A server in the user model (JupyterHub's server model; "" names the default server). */
 export interface ServerInfo {
   name: string;
   image: string;
   domain: string;
   status: ServerStatus;
   url: string;
-  progressUrl: string;
-  readyAt: string | null;
-  cullAt: string | null;
+  progress_url: string;
+  ready_at: string | null;
+  cull_at: string | null;
+}
+
+/** The user model, as far as the home page reads it: servers keyed by name. */
+export interface UserModel {
+  servers?: Record<string, ServerInfo>;
 }
 
 export interface ComputeInfo {
   images: string[];
   domains: { name: string; backend: string }[];
-  maxServers: number;
-  limits: { memoryBytes: number; cpus: number };
-  idleCullSeconds: number;
+  max_servers: number;
+  limits: { memory_bytes: number; cpus: number };
+  idle_cull_seconds: number;
 }
 
 /** One server-sent event of a spawn's progress stream: the hub's own type (erased when bundled). */
 export type { ProgressEvent } from '../../compute/progressEvent.ts';
 
 export interface Registered {
-  pendingApproval: boolean;
+  pending_approval: boolean;
 }

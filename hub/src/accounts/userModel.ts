@@ -1,0 +1,108 @@
+/**
+ * A user as JupyterHub's REST API shows it (its "user model"): kind, name, admin, roles,
+ * groups, the default server's URL and pending action, created, last_activity and `servers`
+ * keyed by name ("" the default); plus Orrery's own fields (safe_name, email, approved,
+ * last_login). As in JupyterHub, which fields a caller sees follows the scopes they hold.
+ */
+import { Type } from '@sinclair/typebox';
+import type { UserRecord } from '../auth/principal.ts';
+import type { Scope } from '../auth/scopes.ts';
+import { ServerModel, serversByName } from '../compute/serverModel.ts';
+import type { ServerRecord } from '../compute/store.ts';
+import type { Queryable } from '../db/pool.ts';
+import { Nullable, Strict, Timestamp } from '../http/schemas.ts';
+
+const optional = Type.Optional;
+
+export const UserModel = Strict({
+  kind: Type.Literal('user'),
+  name: Type.String(),
+  admin: optional(Type.Boolean()),
+  roles: optional(Type.Array(Type.String(), { description: '"user", and "admin" for admins' })),
+  groups: optional(Type.Array(Type.String(), { description: 'Names of the groups joined' })),
+  server: optional(Nullable(Type.String({ description: 'The default server’s URL, if ready' }))),
+  pending: optional(Nullable(Type.Union([Type.Literal('spawn'), Type.Literal('stop')]))),
+  created: optional(Timestamp),
+  last_activity: optional(Nullable(Timestamp)),
+  servers: optional(Type.Record(Type.String(), ServerModel)),
+  safe_name: optional(Type.String()),
+  email: optional(Nullable(Type.String())),
+  approved: optional(Type.Boolean()),
+  last_login: optional(Nullable(Timestamp)),
+});
+
+/** What the model is built from: the account, its servers and its groups' names. */
+export interface UserFacts {
+  user: UserRecord;
+  servers: ServerRecord[];
+  groups: string[];
+}
+
+/** Which parts of the model a caller sees (JupyterHub filters the model by scope too). */
+export interface ModelView {
+  scopes: ReadonlySet<Scope>;
+  idleCullSeconds: number;
+}
+
+export function userModel({ user, servers, groups }: UserFacts, view: ModelView) {
+  const has = (scope: Scope) => view.scopes.has(scope);
+  const byName = serversByName(servers, {
+    idleCullSeconds: view.idleCullSeconds,
+    withState: has('admin:servers'),
+  });
+  const activity = [user.lastLoginAt, ...servers.map((s) => s.lastActivityAt)]
+    .filter((at): at is Date => at !== null)
+    .map((at) => new Date(at).getTime());
+  const defaultServer = byName[''];
+  return {
+    kind: 'user' as const,
+    name: user.name,
+    ...(has('read:users')
+      ? {
+          admin: user.admin,
+          roles: user.admin ? ['admin', 'user'] : ['user'],
+          groups,
+          created: user.createdAt,
+          safe_name: user.safeName,
+          email: user.email,
+          approved: user.approved,
+          last_login: user.lastLoginAt,
+        }
+      : {}),
+    ...(has('read:users:activity')
+      ? { last_activity: activity.length ? new Date(Math.max(...activity)) : null }
+      : {}),
+    ...(has('read:servers')
+      ? {
+          server: defaultServer?.ready ? defaultServer.url : null,
+          pending: defaultServer?.pending ?? null,
+          servers: byName,
+        }
+      : {}),
+  };
+}
+
+/** The facts for several users at once: two queries, whatever their number. */
+export async function factsOf(db: Queryable, users: UserRecord[]): Promise<UserFacts[]> {
+  const ids = users.map((user) => user.id);
+  const { rows: servers } = await db.query(
+    `SELECT s.id, s.user_id AS "userId", u.name AS owner, u.safe_name AS "ownerSafeName", s.name,
+       s.image, s.domain, s.status, s.state, s.url, s.started_at AS "startedAt",
+       s.ready_at AS "readyAt", s.last_activity_at AS "lastActivityAt", s.user_options AS "userOptions"
+     FROM servers s JOIN users u ON u.id = s.user_id WHERE s.user_id = ANY($1::bigint[]) ORDER BY s.name`,
+    [ids],
+  );
+  // JupyterHub's groups are plain names: the groups joined directly (not the Public group).
+  const { rows: groups } = await db.query(
+    `SELECT m.user_id AS "userId", g.name FROM group_members m JOIN groups g ON g.id = m.group_id
+     WHERE m.user_id = ANY($1::bigint[]) AND g.kind = 'group' ORDER BY lower(g.name)`,
+    [ids],
+  );
+  return users.map((user) => ({
+    user,
+    servers: (servers as ServerRecord[]).filter((s) => String(s.userId) === String(user.id)),
+    groups: (groups as { userId: number; name: string }[])
+      .filter((g) => String(g.userId) === String(user.id))
+      .map((g) => g.name),
+  }));
+}
