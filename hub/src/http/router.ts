@@ -48,8 +48,12 @@ export function buildRouter(hub: Hub, routes: RouteDef[]): express.Router {
       if (caller && 'scope' in def.access && def.access.guard) {
         await def.access.guard.check({ hub, caller, params: pathValues });
       }
-      // A request without a body (a DELETE from most clients) is an empty object to the schema.
-      const bodyValue = req.body ?? {};
+      // A request without a body (a DELETE from most clients) is an empty object to the schema;
+      // a body that is not JSON stays unparsed, and a route that takes JSON refuses it.
+      const sentBody =
+        Number(req.headers['content-length'] ?? 0) > 0 ||
+        req.headers['transfer-encoding'] !== undefined;
+      const bodyValue = req.body ?? (sentBody ? undefined : {});
       if (body) validatePart(body, bodyValue, 'body');
       if (caller) hub.limits.apiPerUser.check(`user:${caller.user.id}`, 'Too many requests');
       const result = await def.handler({
