@@ -523,7 +523,12 @@ export class Compute {
       await this.forget(row);
       return;
     }
+    const polling = process.hrtime.bigint();
     const polled = await backend.poll(state).catch(() => undefined);
+    if (polled) {
+      const status = polled.running ? 'running' : 'stopped';
+      this.options.events.emit('poll', { status, seconds: secondsSince(polling) });
+    }
     if (polled === undefined) {
       this.routes.set(row); // cannot tell right now: keep serving it
     } else if (polled.running) {

@@ -12,6 +12,8 @@ export interface HubEventMap {
   request: { method: string; handler: string; code: number; seconds: number };
   /** A spawn ended (JupyterHub's status and reason: `failure`/`throttled` for a refused start). */
   spawn: { status: 'success' | 'failure' | 'error'; reason: string; seconds: number };
+  /** The reconcile loop asked a backend whether a running server still runs. */
+  poll: { status: 'running' | 'stopped'; seconds: number };
   /** A stop ended. */
   stop: { status: 'success' | 'failure'; seconds: number };
   /** A RACM decision: through the check API (`check`) or a route's guard (`guard`). */

@@ -54,6 +54,13 @@ export function createMetrics(db: Db, events: HubEvents): HubMetrics {
     registers,
   });
   for (const status of ['success', 'failure']) stops.zero({ status });
+  const polls = new Histogram({
+    name: 'jupyterhub_server_poll_duration_seconds',
+    help: 'Time taken to poll if server is running',
+    labelNames: ['status'],
+    registers,
+  });
+  for (const status of ['running', 'stopped']) polls.zero({ status });
   const startup = new Histogram({
     name: 'jupyterhub_hub_startup_duration_seconds',
     help: 'Time taken for Hub to start',
@@ -94,6 +101,7 @@ export function createMetrics(db: Db, events: HubEvents): HubMetrics {
     requests.observe({ method: e.method, handler: e.handler, code: e.code }, e.seconds),
   );
   events.on('spawn', (e) => spawns.observe({ status: e.status, reason: e.reason }, e.seconds));
+  events.on('poll', (e) => polls.observe({ status: e.status }, e.seconds));
   events.on('stop', (e) => stops.observe({ status: e.status }, e.seconds));
   events.on('racmCheck', (e) => racmChecks.inc({ outcome: e.outcome, via: e.via }));
   events.on('started', (e) => startup.observe(e.seconds));
