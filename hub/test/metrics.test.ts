@@ -126,7 +126,7 @@ test('the exposition parses and carries JupyterHub’s metrics, with their label
   assert.equal(op['x-jupyterhub-compatible'], true);
 });
 
-test('counts follow real actions: users, active users, requests, RACM checks', async () => {
+test('counts follow real actions: users, active users, requests, RACM checks, file bytes', async () => {
   const before = await scrape();
   await signUp(hub.url, 'carol');
   await signUp(hub.url, 'dave');
@@ -137,8 +137,24 @@ test('counts follow real actions: users, active users, requests, RACM checks', a
   assert.equal(volume.status, 201, volume.text);
   assert.equal((await alice.get(`/hub/api/racm/resources/${volume.json.id}`)).status, 200);
   assert.equal((await admin.get(`/hub/api/racm/resources/${volume.json.id}`)).status, 404);
+  // A file up and down through the files API.
+  const content = `${hub.url}/hub/api/files/Storage/alice/persistent/content?path=data.bin`;
+  const put = await fetch(content, {
+    method: 'PUT',
+    headers: {
+      ...alice.authHeaders(),
+      'x-xsrftoken': alice.xsrf!,
+      'content-type': 'application/octet-stream',
+    },
+    body: new Uint8Array(1000),
+  });
+  assert.equal(put.status, 201, await put.text());
+  const got = await fetch(content, { headers: alice.authHeaders() });
+  assert.equal((await got.arrayBuffer()).byteLength, 1000);
   const now = await scrape();
   const delta = (key: string) => (now.get(key) ?? 0) - (before.get(key) ?? 0);
+  assert.equal(delta('orrery_files_api_bytes_total{direction="up"}'), 1000);
+  assert.ok(delta('orrery_files_api_bytes_total{direction="down"}') >= 1000);
   assert.equal(delta('jupyterhub_total_users'), 2);
   const { rows } = await db.query('SELECT count(*)::int AS n FROM users');
   assert.equal(now.get('jupyterhub_total_users'), rows[0].n);

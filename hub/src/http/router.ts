@@ -38,8 +38,12 @@ export function buildRouter(hub: Hub, routes: RouteDef[]): express.Router {
         hub.events.emit('request', {
           method: req.method,
           handler,
+          tag: def.tag,
           code: res.statusCode,
           seconds: secondsSince(started),
+          // Completed requests only ('finish'); an answer without a Content-Length counts 0.
+          bytesIn: Number(req.headers['content-length']) || 0,
+          bytesOut: req.method === 'HEAD' ? 0 : Number(res.getHeader('content-length')) || 0,
         }),
       );
       const caller = await authenticate(hub, req);

@@ -8,8 +8,19 @@ import type { Logger } from '../log.ts';
 
 /** Each event and what it carries; durations are in seconds. */
 export interface HubEventMap {
-  /** An API request answered: its route (`GET /users/:name`), never the concrete path. */
-  request: { method: string; handler: string; code: number; seconds: number };
+  /**
+   * An API request answered: its route (`GET /users/:name`), never the concrete path, the
+   * route's tag (`files`), and the bodies' sizes as their Content-Length declared them.
+   */
+  request: {
+    method: string;
+    handler: string;
+    tag: string;
+    code: number;
+    seconds: number;
+    bytesIn: number;
+    bytesOut: number;
+  };
   /** A spawn ended (JupyterHub's status and reason: `failure`/`throttled` for a refused start). */
   spawn: { status: 'success' | 'failure' | 'error'; reason: string; seconds: number };
   /** The reconcile loop asked a backend whether a running server still runs. */

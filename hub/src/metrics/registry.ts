@@ -94,12 +94,22 @@ export function createMetrics(db: Db, events: HubEvents): HubMetrics {
     labelNames: ['outcome', 'via'],
     registers,
   });
+  const filesBytes = new Counter({
+    name: 'orrery_files_api_bytes_total',
+    help: 'Bytes of the files API’s request (up) and answer (down) bodies, completed requests only',
+    labelNames: ['direction'],
+    registers,
+  });
+  for (const direction of ['up', 'down']) filesBytes.labels({ direction }).inc(0);
   for (const outcome of ['allowed', 'denied'])
     for (const via of ['check', 'guard']) racmChecks.labels({ outcome, via }).inc(0);
 
-  events.on('request', (e) =>
-    requests.observe({ method: e.method, handler: e.handler, code: e.code }, e.seconds),
-  );
+  events.on('request', (e) => {
+    requests.observe({ method: e.method, handler: e.handler, code: e.code }, e.seconds);
+    if (e.tag !== 'files') return;
+    filesBytes.inc({ direction: 'up' }, e.bytesIn);
+    filesBytes.inc({ direction: 'down' }, e.bytesOut);
+  });
   events.on('spawn', (e) => spawns.observe({ status: e.status, reason: e.reason }, e.seconds));
   events.on('poll', (e) => polls.observe({ status: e.status }, e.seconds));
   events.on('stop', (e) => stops.observe({ status: e.status }, e.seconds));

@@ -34,7 +34,18 @@ test('events and counts become JupyterHub’s samples; two hubs’ registries co
   const a = createMetrics(countsDb, first);
   const b = createMetrics(countsDb, second);
   first.emit('spawn', { status: 'success', reason: '', seconds: 7 });
-  first.emit('request', { method: 'GET', handler: 'GET /user', code: 200, seconds: 0.01 });
+  const request = { tag: 'accounts', bytesIn: 0, bytesOut: 50 };
+  first.emit('request', {
+    method: 'GET',
+    handler: 'GET /user',
+    code: 200,
+    seconds: 0.01,
+    ...request,
+  });
+  first.emit('request', {
+    ...{ method: 'PUT', handler: 'PUT /files/:root/:owner/:volume/content', code: 201 },
+    ...{ seconds: 0.1, tag: 'files', bytesIn: 1000, bytesOut: 20 },
+  });
   first.emit('racmCheck', { outcome: 'denied', via: 'check' });
   const text = await a.scrape();
   assert.match(
@@ -50,6 +61,8 @@ test('events and counts become JupyterHub’s samples; two hubs’ registries co
     /^jupyterhub_request_duration_seconds_count\{method="GET",handler="GET \/user",code="200"\} 1$/m,
   );
   assert.match(text, /^orrery_racm_checks_total\{outcome="denied",via="check"\} 1$/m);
+  assert.match(text, /^orrery_files_api_bytes_total\{direction="up"\} 1000$/m);
+  assert.match(text, /^orrery_files_api_bytes_total\{direction="down"\} 20$/m);
   assert.match(text, /^jupyterhub_total_users 7$/m);
   assert.match(text, /^jupyterhub_running_servers 3$/m);
   assert.match(text, /^jupyterhub_active_users\{period="7d"\} 5$/m);
