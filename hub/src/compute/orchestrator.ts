@@ -80,7 +80,7 @@ export interface ComputeOptions {
   accountRemovers: AccountRemovers;
   /** Scopes of the token handed to code inside each server (from the `lab: true` routes). */
   serverTokenScopes: Scope[];
-  /** Told how each spawn and stop ended and how long it took (for the metrics). */
+  /** Told how each spawn, stop and poll ended and how long it took (for the metrics). */
   events: HubEvents;
 }
 
