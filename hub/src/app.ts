@@ -51,6 +51,16 @@ export function createApp(
   app.get(`${API_BASE}/openapi.json`, (_req, res) => {
     res.json(openapi);
   });
+  // A route served at a second path too (JupyterHub's /hub/metrics) goes through the same router.
+  for (const def of modules.routes) {
+    if (!def.alsoAt) continue;
+    const target = `${API_BASE}${def.path}`;
+    app.get(def.alsoAt, (req, _res, next) => {
+      const query = req.url.indexOf('?');
+      req.url = query < 0 ? target : `${target}${req.url.slice(query)}`;
+      next();
+    });
+  }
   app.use(API_BASE, buildRouter(hub, modules.routes));
   app.use(API_BASE, (req, _res, next) =>
     next(new HttpError(404, `No API route ${req.method} ${clip(req.path, 100)}`)),

@@ -41,6 +41,12 @@ export interface HubConfig {
    * Env ORRERY_VALIDATE_RESPONSES=1. Default off.
    */
   validateResponses: boolean;
+  /**
+   * Serve `/hub/metrics` to anyone, as JupyterHub does with `authenticate_prometheus = False`
+   * (for a Prometheus that cannot send a token; then only its network should reach the hub).
+   * Env ORRERY_METRICS_PUBLIC=1. Default off: the caller needs the `read:metrics` scope.
+   */
+  metricsPublic: boolean;
   /** Longest lifetime a user may give an API token, seconds. Env ORRERY_MAX_TOKEN_SECONDS. Default 365 days. */
   maxTokenSeconds: number;
   /** New registrations wait for an admin's approval before they can log in. Env ORRERY_REQUIRE_APPROVAL=1. */
@@ -297,6 +303,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
     sessionSeconds: int(env, 'ORRERY_SESSION_SECONDS', 24 * 3600),
     serverTokenSeconds: int(env, 'ORRERY_SERVER_TOKEN_SECONDS', 24 * 3600),
     validateResponses: flag(env, 'ORRERY_VALIDATE_RESPONSES', false),
+    metricsPublic: flag(env, 'ORRERY_METRICS_PUBLIC', false),
     maxTokenSeconds: int(env, 'ORRERY_MAX_TOKEN_SECONDS', 365 * 24 * 3600),
     requireApproval: flag(env, 'ORRERY_REQUIRE_APPROVAL', false),
     openRegistration: flag(env, 'ORRERY_OPEN_REGISTRATION', true),

@@ -9,6 +9,7 @@ import type { Db } from './db/pool.ts';
 import { ConnectionCap } from './http/connectionCap.ts';
 import { RateLimiter } from './http/rateLimit.ts';
 import type { Logger } from './log.ts';
+import { HubEvents } from './metrics/events.ts';
 import { AccessChanges } from './racm/changes.ts';
 
 export interface Hub {
@@ -30,6 +31,8 @@ export interface Hub {
   accountRemovers: AccountRemovers;
   /** Told after RACM privileges or group memberships change (modules listen when they open). */
   accessChanges: AccessChanges;
+  /** What happened (requests, spawns, RACM checks), for whoever measures it (metrics/). */
+  events: HubEvents;
 }
 
 export function createHub(config: HubConfig, db: Db, log: Logger): Hub {
@@ -57,5 +60,6 @@ export function createHub(config: HubConfig, db: Db, log: Logger): Hub {
     version: '0.1.0',
     accountRemovers: new AccountRemovers(),
     accessChanges: new AccessChanges(log),
+    events: new HubEvents(log),
   };
 }

@@ -13,6 +13,7 @@ import { filesModule } from './files/module.ts';
 import { groupsModule } from './groups/module.ts';
 import { bindRoutes, type RouteDef } from './http/route.ts';
 import type { Hub } from './hub.ts';
+import { metricsModule } from './metrics/module.ts';
 import type { FeatureModule, FrontHandler, OpenModule } from './module.ts';
 import { mydbModule } from './mydb/module.ts';
 import { oidcModule } from './oidc/module.ts';
@@ -23,6 +24,8 @@ import { racmModule } from './racm/module.ts';
 export type AnyModule = FeatureModule<unknown>;
 
 export const MODULES: readonly AnyModule[] = [
+  // First: it listens to hub.events before any other module can emit.
+  metricsModule,
   accountsModule,
   racmModule,
   groupsModule,

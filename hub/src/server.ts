@@ -15,6 +15,7 @@ import { createPool } from './db/pool.ts';
 import { closeGracefully, listen } from './http/listener.ts';
 import { createHub, type Hub } from './hub.ts';
 import { createLogger, type Logger } from './log.ts';
+import { secondsSince } from './metrics/events.ts';
 import { type AnyModule, type ComposedModules, composeModules, MODULES } from './modules.ts';
 
 export interface RunningHub {
@@ -34,6 +35,7 @@ export async function startHub(
   log: Logger = createLogger(config.logLevel),
   modules: readonly AnyModule[] = MODULES,
 ): Promise<RunningHub> {
+  const began = process.hrtime.bigint();
   // A wrong ORRERY_USER_ORIGIN stops the hub before it touches anything.
   const userOrigin = userOriginOf(config);
   const db = createPool(config.databaseUrl, 10, (err) =>
@@ -99,6 +101,7 @@ export async function startHub(
   }
   const url = `http://${config.bind.includes(':') ? `[${config.bind}]` : config.bind}:${port}`;
   await composed.start({ url });
+  hub.events.emit('started', { seconds: secondsSince(began) });
   log.info({ url }, 'hub listening');
   let closing: Promise<void> | undefined;
   return {

@@ -131,6 +131,8 @@ const MATRIX: Record<string, Cell> = {
     allowed: ['owner', 'admin', 'narrowToken', 'serverToken'],
   },
   'GET /info': { path: () => '/info', allowed: ['admin'] },
+  // JupyterHub's read:metrics, an admin-only scope here (also served at /hub/metrics, below).
+  'GET /metrics': { path: () => '/metrics', allowed: ['admin'] },
   'PATCH /users/:name': {
     path: (f) => `/users/${f.victim}`,
     body: () => ({ approved: true }),
@@ -892,6 +894,15 @@ const PAGE_ROWS: Record<string, PageRow> = {
     path: () => '/hub/logout',
     expect: () => ({ status: 303, location: '/hub/login' }),
     endsSession: true,
+  },
+  // JupyterHub's second path for its metrics: the same route, so the same refusals.
+  'GET /hub/metrics': {
+    path: () => '/hub/metrics',
+    expect: (who) => {
+      if (who === 'anonymous') return { status: 401, error: 'unauthorized' };
+      if (who === 'admin') return ok();
+      return { status: 403, error: 'forbidden', because: '"read:metrics" scope' };
+    },
   },
   // Everyone may start a sign-in; it goes to the provider.
   'GET /hub/oauth/login': {

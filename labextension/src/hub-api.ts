@@ -3,6 +3,26 @@
  * OpenAPI document; do not edit. `tokens.ts` names the types the panels use.
  */
 export interface paths {
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics (JupyterHub’s names where they mean the same)
+         * @description Needs scope `read:metrics` (anyone, where the operator made it public). Also served at `/hub/metrics`.
+         */
+        get: operations["GET /metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/register": {
         parameters: {
             query?: never;
@@ -1492,6 +1512,35 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    "GET /metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain; version=0.0.4; charset=utf-8": string;
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     "POST /register": {
         parameters: {
             query?: never;
@@ -2392,7 +2441,7 @@ export interface operations {
             content: {
                 "application/json": {
                     note?: string;
-                    scopes?: ("all" | "read:users" | "read:users:activity" | "list:users" | "users:activity" | "admin:users" | "tokens" | "read:tokens" | "read:groups" | "groups" | "read:racm" | "racm" | "read:activity" | "read:servers" | "servers" | "delete:servers" | "admin:servers" | "access:servers" | "read:hub" | "read:mydb" | "mydb" | "read:files" | "files" | "admin")[];
+                    scopes?: ("all" | "read:users" | "read:users:activity" | "list:users" | "users:activity" | "admin:users" | "tokens" | "read:tokens" | "read:groups" | "groups" | "read:racm" | "racm" | "read:activity" | "read:servers" | "servers" | "delete:servers" | "admin:servers" | "access:servers" | "read:hub" | "read:mydb" | "mydb" | "read:files" | "files" | "read:metrics" | "admin")[];
                     /** @description seconds */
                     expires_in?: number;
                     /** @description JupyterHub’s roles; Orrery has none, so only [] is accepted: name scopes */

@@ -60,6 +60,8 @@ export const racmAction = (action: string | undefined, param = 'id'): Guard => (
     const resourceId = ctx.params[param] as number;
     const resource = await findResource(ctx.hub.db, resourceId);
     const held = resource ? await actionsOf(ctx.hub.db, ctx.caller.user.id, resourceId) : [];
+    const allowed = held.length > 0 && (!action || held.includes(action));
+    ctx.hub.events.emit('racmCheck', { outcome: allowed ? 'allowed' : 'denied', via: 'guard' });
     if (!resource || held.length === 0) throw new HttpError(404, 'Resource not found');
     if (action && !held.includes(action))
       throw new HttpError(403, `This needs the "${action}" privilege on the resource`);

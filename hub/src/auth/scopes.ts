@@ -32,6 +32,7 @@ export const SCOPES = {
   mydb: 'Use your MyDB',
   'read:files': 'List your volumes and the folders and files you may read; download',
   files: 'Upload, make folders, move and delete files; create, share and delete volumes',
+  'read:metrics': 'Read the hub’s Prometheus metrics at /hub/metrics (admins only)',
   admin: 'Platform administration (only for admin accounts)',
 } as const;
 
@@ -43,10 +44,11 @@ const ADMIN_ONLY: ReadonlySet<Scope> = new Set([
   'admin:users',
   'admin:servers',
   'read:hub',
+  'read:metrics',
 ]);
 
 const IMPLIES: Partial<Record<Scope, Scope[]>> = {
-  admin: ['admin:users', 'admin:servers', 'read:hub'],
+  admin: ['admin:users', 'admin:servers', 'read:hub', 'read:metrics'],
   'admin:users': ['read:users', 'list:users', 'users:activity'],
   'read:users': ['read:users:activity'],
   'admin:servers': ['servers'],

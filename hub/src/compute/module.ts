@@ -75,6 +75,7 @@ export const computeModule: FeatureModule<Compute> = {
         key: loadOrCreateKey(config.secretKey, config.stateDir),
         resourcePrefix: names.resourcePrefix,
         accountRemovers: hub.accountRemovers,
+        events: hub.events,
         hubUrlForServers: config.compute.hubUrlForServers,
         // Code in the server may call exactly the lab routes of this hub.
         serverTokenScopes: labTokenScopes([...routes]),

@@ -26,6 +26,7 @@ import type { HubConfig } from '../config.ts';
 import type { Db } from '../db/pool.ts';
 import { Conflict, Forbidden, Invalid, LimitReached, NotFound, Unavailable } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { type HubEvents, secondsSince } from '../metrics/events.ts';
 import { mayUse } from '../racm/use.ts';
 import { progressKey, SpawnProgress } from './progress.ts';
 import { RouteTable } from './routeTable.ts';
@@ -79,6 +80,8 @@ export interface ComputeOptions {
   accountRemovers: AccountRemovers;
   /** Scopes of the token handed to code inside each server (from the `lab: true` routes). */
   serverTokenScopes: Scope[];
+  /** Told how each spawn, stop and poll ended and how long it took (for the metrics). */
+  events: HubEvents;
 }
 
 export class Compute {
@@ -199,6 +202,7 @@ export class Compute {
     if (!image) throw new Unavailable('no_image', 'No image is offered on this hub');
     // The spawn slot is taken before the first await: parallel starts cannot all pass the check.
     if (this.spawning >= this.config.maxConcurrentSpawns) {
+      this.options.events.emit('spawn', { status: 'failure', reason: 'throttled', seconds: 0 });
       throw new LimitReached(
         'spawn_busy',
         'Too many servers are starting right now; try again in a few seconds',
@@ -253,6 +257,7 @@ export class Compute {
     let backend: SpawnerBackend | undefined;
     let state: SavedState | undefined;
     let pending: Promise<{ url: string; state: SavedState }> | undefined;
+    const began = process.hrtime.bigint();
     try {
       backend = this.backendOf(record.domain);
       const token = await issueServerToken(
@@ -307,7 +312,18 @@ export class Compute {
         ready: true,
         url: baseUrl,
       });
+      this.options.events.emit('spawn', {
+        status: 'success',
+        reason: '',
+        seconds: secondsSince(began),
+      });
     } catch (err) {
+      // JupyterHub's "error": the spawn was attempted and did not come up.
+      this.options.events.emit('spawn', {
+        status: 'error',
+        reason: '',
+        seconds: secondsSince(began),
+      });
       const reason = err instanceof Error ? err.message : String(err);
       log.warn({ server: record.id, owner: user.name, reason }, 'spawn failed');
       this.progress.emit(key, {
@@ -410,9 +426,12 @@ export class Compute {
     if (!claimed) return; // stopped, or being stopped, by someone else
     this.routes.delete(server.id);
     this.stopping.add(server.id);
+    const began = process.hrtime.bigint();
     try {
       if (claimed.state) await backend.stop(backend.loadState(claimed.state));
+      this.options.events.emit('stop', { status: 'success', seconds: secondsSince(began) });
     } catch (err) {
+      this.options.events.emit('stop', { status: 'failure', seconds: secondsSince(began) });
       // Still running somewhere: keep the row so a later stop (or the reconcile loop) retries.
       if (fromRunning && (await transition(db, server.id, 'stopping', 'running')))
         this.routes.set(claimed);
@@ -504,7 +523,12 @@ export class Compute {
       await this.forget(row);
       return;
     }
+    const polling = process.hrtime.bigint();
     const polled = await backend.poll(state).catch(() => undefined);
+    if (polled) {
+      const status = polled.running ? 'running' : 'stopped';
+      this.options.events.emit('poll', { status, seconds: secondsSince(polling) });
+    }
     if (polled === undefined) {
       this.routes.set(row); // cannot tell right now: keep serving it
     } else if (polled.running) {

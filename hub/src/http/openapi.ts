@@ -46,7 +46,8 @@ function successOf(def: RouteDef, status: string): object {
       description: 'Server-sent events; each `data:` line is one JSON object of this schema',
       content: { 'text/event-stream': { schema: def.events } },
     };
-  return { description: 'Success', content: { 'application/json': { schema: def.response } } };
+  const type = def.contentType ?? 'application/json';
+  return { description: 'Success', content: { [type]: { schema: def.response } } };
 }
 
 export function buildOpenApi(routes: RouteDef[], version: string): object {
@@ -58,7 +59,9 @@ export function buildOpenApi(routes: RouteDef[], version: string): object {
     const access =
       'anonymous' in def.access
         ? 'No sign-in needed.'
-        : `Needs scope \`${def.access.scope}\`${def.access.guard ? `; ${def.access.guard.describe}` : ''}.`;
+        : `Needs scope \`${def.access.scope}\`${def.access.guard ? `; ${def.access.guard.describe}` : ''}${
+            def.access.publicWhen ? ' (anyone, where the operator made it public)' : ''
+          }.${def.alsoAt ? ` Also served at \`${def.alsoAt}\`.` : ''}`;
     paths[path][def.method] = {
       operationId: routeId(def),
       summary: def.summary,

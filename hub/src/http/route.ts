@@ -7,6 +7,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import type { Request, Response } from 'express';
 import type { Principal } from '../auth/principal.ts';
 import { assertScope, type Scope } from '../auth/scopes.ts';
+import type { HubConfig } from '../config.ts';
 import type { Hub } from '../hub.ts';
 
 export type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
@@ -27,8 +28,11 @@ export interface GuardContext {
 export type Access =
   /** Anyone, signed in or not (register, login). */
   | { anonymous: true }
-  /** A signed-in caller holding `scope`, passing `guard` if given. */
-  | { scope: Scope; guard?: Guard };
+  /**
+   * A signed-in caller holding `scope`, passing `guard` if given; or anyone at all when
+   * `publicWhen` says the operator opened the route (JupyterHub's `authenticate_prometheus`).
+   */
+  | { scope: Scope; guard?: Guard; publicWhen?: (config: HubConfig) => boolean };
 
 export interface HandlerContext<B, Q, P, S = unknown> {
   hub: Hub;
@@ -65,6 +69,16 @@ export interface RouteDef<
    * Documented in OpenAPI; checked against every answer when `validateResponses` is on.
    */
   response?: TSchema;
+  /**
+   * The handler returns the body as text of this media type (Prometheus' exposition format),
+   * sent as is; `response` is then a string schema. Default: JSON.
+   */
+  contentType?: string;
+  /**
+   * A path outside the API base that serves this route too (a GET without path parameters):
+   * JupyterHub serves its metrics at `/hub/metrics` as well as `/hub/api/metrics`.
+   */
+  alsoAt?: string;
   /** For a route answering with server-sent events: the schema of one event's data. */
   events?: TSchema;
   /**

@@ -6,9 +6,10 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { authenticate } from '../auth/authenticate.ts';
 import type { Hub } from '../hub.ts';
+import { secondsSince } from '../metrics/events.ts';
 import { HttpError } from './errors.ts';
 import { responseChecker } from './responses.ts';
-import type { RouteDef } from './route.ts';
+import { type RouteDef, routeId } from './route.ts';
 import { compileValidator, validatePart } from './validate.ts';
 
 /**
@@ -29,9 +30,24 @@ export function buildRouter(hub: Hub, routes: RouteDef[]): express.Router {
     const query = def.query && compileValidator(def.query, 'query');
     const body = def.body && compileValidator(def.body, 'body');
     const checkResponse = hub.config.validateResponses ? responseChecker(def, hub.log) : undefined;
+    const handler = routeId(def);
+    const open = 'anonymous' in def.access || (def.access.publicWhen?.(hub.config) ?? false);
     router[def.method](def.path, async (req: Request, res: Response, next: NextFunction) => {
+      const started = process.hrtime.bigint();
+      res.once('finish', () =>
+        hub.events.emit('request', {
+          method: req.method,
+          handler,
+          tag: def.tag,
+          code: res.statusCode,
+          seconds: secondsSince(started),
+          // Completed requests only ('finish'); an answer without a Content-Length counts 0.
+          bytesIn: Number(req.headers['content-length']) || 0,
+          bytesOut: req.method === 'HEAD' ? 0 : Number(res.getHeader('content-length')) || 0,
+        }),
+      );
       const caller = await authenticate(hub, req);
-      if (!('anonymous' in def.access)) {
+      if (!open && 'scope' in def.access) {
         if (!caller)
           throw new HttpError(401, 'Sign in, or send an API token in the Authorization header');
         if (!caller.scopes.has(def.access.scope)) {
@@ -71,7 +87,8 @@ export function buildRouter(hub: Hub, routes: RouteDef[]): express.Router {
       if (status === 204) res.status(204).end();
       else {
         checkResponse?.(result);
-        res.status(status).json(result);
+        if (def.contentType) res.status(status).type(def.contentType).send(result);
+        else res.status(status).json(result);
       }
       void next;
     });

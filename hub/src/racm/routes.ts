@@ -330,7 +330,9 @@ export const racmRoutes = [
     response: CheckAnswer,
     query: Type.Object({ resource: Id, action: Name }, { additionalProperties: false }),
     async handler({ hub, caller, query }) {
-      return { allowed: await may(hub.db, caller!.user.id, query.action, query.resource) };
+      const allowed = await may(hub.db, caller!.user.id, query.action, query.resource);
+      hub.events.emit('racmCheck', { outcome: allowed ? 'allowed' : 'denied', via: 'check' });
+      return { allowed };
     },
   }),
 ];

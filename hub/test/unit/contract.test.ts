@@ -22,6 +22,7 @@ import { buildRouter } from '../../src/http/router.ts';
 import type { Hub } from '../../src/hub.ts';
 import { labRoutes, labTokenScopes } from '../../src/labContract.ts';
 import { createLogger } from '../../src/log.ts';
+import { HubEvents } from '../../src/metrics/events.ts';
 import { apiRoutes, SERVER_TOKEN_SCOPES } from '../../src/routes.ts';
 
 test('every route declares its answer: a JSON schema, an event schema, or none for 204', () => {
@@ -47,7 +48,12 @@ test('the OpenAPI document carries each declared answer', () => {
       | undefined;
     if (status === '204') assert.equal(content, undefined, routeId(def));
     else if (def.events) assert.equal(content?.['text/event-stream']?.schema, def.events);
-    else assert.equal(content?.['application/json']?.schema, def.response, routeId(def));
+    else
+      assert.equal(
+        content?.[def.contentType ?? 'application/json']?.schema,
+        def.response,
+        routeId(def),
+      );
   }
 });
 
@@ -55,7 +61,7 @@ test('the OpenAPI document carries each declared answer', () => {
 function stubHub(validateResponses: boolean) {
   const lines: string[] = [];
   const log = createLogger('info', { write: (line: string) => void lines.push(line) });
-  const hub = { config: { validateResponses }, log } as unknown as Hub;
+  const hub = { config: { validateResponses }, log, events: new HubEvents() } as unknown as Hub;
   return { hub, lines, log };
 }
 

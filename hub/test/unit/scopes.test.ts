@@ -5,9 +5,15 @@ import { route } from '../../src/http/route.ts';
 
 test('all expands to every scope, but the admin-only ones only for admins', () => {
   const user = effectiveScopes(['all'], false);
-  for (const scope of ['admin', 'admin:users', 'admin:servers', 'read:hub'] as const)
+  for (const scope of [
+    'admin',
+    'admin:users',
+    'admin:servers',
+    'read:hub',
+    'read:metrics',
+  ] as const)
     assert.ok(!user.has(scope), scope);
-  assert.equal(user.size, Object.keys(SCOPES).length - 4);
+  assert.equal(user.size, Object.keys(SCOPES).length - 5);
   assert.equal(effectiveScopes(['all'], true).size, Object.keys(SCOPES).length);
 });
 
