@@ -142,6 +142,11 @@ export class Volumes {
   /** Data volumes' host paths by id, loaded on demand (admins register them rarely). */
   private dataPaths = new Map<string, string>();
 
+  /** The registered data volumes' host folders (the mounter mounts from these and the roots). */
+  dataHostPaths(): string[] {
+    return [...this.dataPaths.values()];
+  }
+
   async loadDataPaths(): Promise<void> {
     this.dataPaths = new Map((await allDataVolumes(this.db)).map((d) => [d.id, d.hostPath]));
   }
