@@ -162,8 +162,10 @@ export class Volumes {
       );
       if (rows.length) continue;
       await this.createFor(userId, root, name, '', null).catch((err) => {
-        // Two first uses at once: the other made it.
-        if ((err as { code?: string }).code !== '23505') throw err;
+        // Two first uses at once (a spawn and the view it changes): the other made it, seen
+        // by the check under the user's lock or by the unique index.
+        const made = err instanceof Conflict && err.reason === 'volume_exists';
+        if (!made && (err as { code?: string }).code !== '23505') throw err;
       });
     }
   }

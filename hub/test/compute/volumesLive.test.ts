@@ -67,7 +67,9 @@ async function inServer(owner: string, script: string) {
 async function startServer(client: Client, name: string) {
   const started = await client.post(`/hub/api/users/${name}/servers/lab`, {});
   assert.equal(started.status, 202, started.text);
-  await waitForStatus(client, name, 'lab', 'running', 180_000);
+  await waitForStatus(client, name, 'lab', 'running', 180_000).catch((err) => {
+    throw new Error(`${err.message}\n${hub.logLines.join('')}`);
+  });
 }
 
 async function upload(client: Client, volumePath: string, file: string, text: string) {
@@ -177,6 +179,8 @@ test('an old-style workspace volume is in /home/jovyan/work at the first start',
     '--rm',
     '-v',
     `${oldVolume}:/w`,
+    '--user',
+    '0',
     '--entrypoint',
     'sh',
     IMAGE,
