@@ -3,16 +3,20 @@
  * shared read-only with bob's group appears in his running container (readable, EROFS on
  * writes, and in JupyterLab's file browser), and goes when revoked, without a restart; alice's
  * own server sees her volume read-write at the same path and her Storage `persistent` volume
- * at /home/jovyan/work; an old-style workspace volume's files are there at the first start.
+ * at /home/jovyan/work; a removed account's view folder goes; an old-style workspace volume's
+ * files are there at the first start.
  * In CI (CI=true) a missing Docker daemon fails these tests instead of skipping them.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { dockerAvailable } from '@orrery/spawner';
 import { lockDockerTests } from '../../../spawner/test/helpers.ts';
 import { domain } from '../../src/compute/domainConfig.ts';
+import { viewsRootOf } from '../../src/files/config.ts';
 import { type Client, signUp, startTestHub, type TestHub } from '../support.ts';
 import { deploymentOf, removeDeployment, waitFor, waitForStatus } from './support.ts';
 
@@ -164,6 +168,19 @@ test('a share appears in a running server read-only, and goes when revoked', { s
     assert.equal((await client.delete(`/hub/api/users/${name}/servers/lab`)).status, 204);
     await waitForStatus(client, name, 'lab', 'gone', 60_000);
   }
+
+  // bob's account removed: his view folder goes from the host.
+  const { rows } = await hub.hub.db.query("SELECT id FROM users WHERE name = 'bob'");
+  const bobView = path.join(
+    viewsRootOf(hub.hub.config.files, hub.hub.config.stateDir),
+    String(rows[0].id),
+  );
+  assert.ok(existsSync(bobView));
+  const admin = await signUp(hub.url, 'root1');
+  await hub.hub.db.query("UPDATE users SET admin = true WHERE name = 'root1'");
+  const removed = await admin.delete('/hub/api/users/bob');
+  assert.ok(removed.status < 300, removed.text);
+  await waitFor('bob’s view folder removed', 30_000, () => !existsSync(bobView));
 });
 
 test('an old-style workspace volume is in /home/jovyan/work at the first start', {
