@@ -397,6 +397,15 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
       quarantineDays: int(env, 'ORRERY_FILES_QUARANTINE_DAYS', 7),
       maxVolumesPerUser: int(env, 'ORRERY_FILES_MAX_VOLUMES_PER_USER', 100),
       sweepSeconds: int(env, 'ORRERY_FILES_SWEEP_SECONDS', 3600),
+      ...viewsRoot(env.ORRERY_VOLUME_VIEWS_ROOT),
     },
   };
+}
+
+/** ORRERY_VOLUME_VIEWS_ROOT, absolute; absent: `<state>/views` (files/config.ts viewsRootOf). */
+function viewsRoot(raw: string | undefined): { volumeViewsRoot?: string } {
+  if (!raw?.trim()) return {};
+  if (!path.isAbsolute(raw.trim()))
+    throw new Error('ORRERY_VOLUME_VIEWS_ROOT must be an absolute path');
+  return { volumeViewsRoot: path.resolve(raw.trim()) };
 }

@@ -812,3 +812,14 @@ describe('purge and deletion', () => {
     assert.deepEqual(left, []);
   });
 });
+
+test('first uses at once (a server start and the view it changes) all get the default volumes', async () => {
+  await signUp(hub.url, 'dora');
+  const { rows } = await db.query(`SELECT id FROM users WHERE name = 'dora'`);
+  const views = await Promise.all([1, 2, 3, 4].map(() => files.viewOf(Number(rows[0].id))));
+  for (const view of views)
+    assert.deepEqual(view.map((v) => `${v.root}/${v.volume}`).sort(), [
+      'Storage/persistent',
+      'Temporary/scratch',
+    ]);
+});

@@ -2,7 +2,9 @@
  * Test support: each test file gets its own freshly migrated database on the
  * real PostgreSQL server and a real hub listening on a free port.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -10,7 +12,7 @@ import { domain } from '../src/compute/domainConfig.ts';
 import { computeModule } from '../src/compute/module.ts';
 import type { Compute } from '../src/compute/orchestrator.ts';
 import { type HubConfig, loadConfig } from '../src/config.ts';
-import { defaultRootVolumes } from '../src/files/config.ts';
+import { defaultRootVolumes, viewsRootOf } from '../src/files/config.ts';
 import { createLogger } from '../src/log.ts';
 import { type AnyModule, MODULES } from '../src/modules.ts';
 import { type RunningHub, startHub } from '../src/server.ts';
@@ -147,9 +149,25 @@ export async function startTestHub(
           await backend.stop(server.state).catch(() => undefined);
       }
       await running.close();
+      await releaseViews(config);
       await database.drop();
     },
   };
+}
+
+/**
+ * Unmount what a hub mounted for Docker servers' volume views under its test state folder (a
+ * real hub keeps them across restarts: running servers still use them).
+ */
+export async function releaseViews(config: {
+  files: Pick<HubConfig['files'], 'volumeViewsRoot'>;
+  stateDir: string;
+}) {
+  const views = viewsRootOf(config.files, config.stateDir);
+  for (const folder of [views, `${views}-stage`]) {
+    if (!existsSync(folder)) continue;
+    await new Promise((resolve) => execFile('umount', ['-R', folder], resolve));
+  }
 }
 
 /** A small HTTP client that keeps cookies and sends the XSRF header, like a browser page would. */

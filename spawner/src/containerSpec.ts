@@ -51,6 +51,12 @@ export const defaultContainerSpecOptions: ContainerSpecOptions = {
  * than `--IdentityProvider.token=...`, which would show it in the host's process list.
  */
 export const JUPYTER_START_SCRIPT = [
+  // The volume view, reachable from the file browser rooted at the workspace: a relative link
+  // `volumes` in the workspace, made when the workspace has no entry of that name (a user's
+  // own `volumes` is left alone). Relative, so seen through a share it leads nowhere, not round.
+  'if [ -n "$ORRERY_VOLUMES_LINK" ] && [ ! -e "$ORRERY_WORKSPACE/volumes" ] &&' +
+    ' [ ! -L "$ORRERY_WORKSPACE/volumes" ]; then' +
+    ' ln -s "$ORRERY_VOLUMES_LINK" "$ORRERY_WORKSPACE/volumes" 2>/dev/null || true; fi',
   'export JUPYTER_TOKEN="$ORRERY_SERVER_SECRET"',
   'unset ORRERY_SERVER_SECRET',
   `exec jupyter lab --no-browser --ip=0.0.0.0 --port=${CONTAINER_PORT}` +
@@ -99,6 +105,7 @@ const RESERVED_ENV = new Set([
   'ORRERY_WORKSPACE',
   'ORRERY_SERVER_SECRET',
   'ORRERY_RESOURCE_NAME',
+  'ORRERY_VOLUMES_LINK',
   'JUPYTER_TOKEN',
 ]);
 
@@ -229,6 +236,9 @@ export function buildContainerSpec(
   }
   const port = `${CONTAINER_PORT}/tcp`;
   const env = serverEnv(request, options.workspacePath);
+  if (request.volumesViewHostPath) {
+    env.ORRERY_VOLUMES_LINK = path.posix.relative(options.workspacePath, options.volumesPath);
+  }
   return {
     name: serverResourceName(options.namePrefix, request.user, request.serverName),
     Image: request.image,

@@ -42,7 +42,7 @@ export interface SpawnRequest {
   serverName: string;
   /** Image to run (container backends) - ignored by the local process backend. */
   image: string;
-  /** Extra environment for the server. The variables the backend sets itself (ORRERY_USER, ORRERY_SERVER_NAME, ORRERY_BASE_URL, ORRERY_WORKSPACE, ORRERY_SERVER_SECRET, ORRERY_RESOURCE_NAME, JUPYTER_TOKEN) are reserved. */
+  /** Extra environment for the server. The variables the backend sets itself (ORRERY_USER, ORRERY_SERVER_NAME, ORRERY_BASE_URL, ORRERY_WORKSPACE, ORRERY_SERVER_SECRET, ORRERY_RESOURCE_NAME, ORRERY_VOLUMES_LINK, JUPYTER_TOKEN) are reserved. */
   env: Record<string, string>;
   /**
    * Name of the user's workspace volume (created if missing, never removed by `stop`), mounted

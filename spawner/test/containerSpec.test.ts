@@ -152,6 +152,15 @@ describe('buildContainerSpec with Storage and the volume view', () => {
     assert.deepEqual(spec.HostConfig?.SecurityOpt, ['no-new-privileges']);
   });
 
+  it('names the view for the start script’s `volumes` link only when the view is bound', () => {
+    assert.ok(buildContainerSpec(bound, options).Env?.includes('ORRERY_VOLUMES_LINK=../volumes'));
+    const plain = buildContainerSpec({ ...request, extraVolumes: [] }, options);
+    assert.ok(!plain.Env?.some((entry) => entry.startsWith('ORRERY_VOLUMES_LINK=')));
+    // A request cannot point the link elsewhere.
+    const forged = { ...bound, env: { ORRERY_VOLUMES_LINK: '/' } };
+    assert.throws(() => buildContainerSpec(forged, options), /reserved/);
+  });
+
   it('keeps the named workspace volume when no Storage folder is given', () => {
     const spec = buildContainerSpec({ ...request, extraVolumes: [] }, options);
     assert.deepEqual(spec.HostConfig?.Mounts, [

@@ -22,6 +22,7 @@ import {
   resolveDomain,
   userNetworkGateways,
 } from './setup.ts';
+import { volumeHostsOf } from './volumeHosts.ts';
 
 const WILDCARD = new Set(['0.0.0.0', '::']);
 
@@ -79,6 +80,11 @@ export const computeModule: FeatureModule<Compute> = {
         hubUrlForServers: config.compute.hubUrlForServers,
         // Code in the server may call exactly the lab routes of this hub.
         serverTokenScopes: labTokenScopes([...routes]),
+        volumeHosts: volumeHostsOf(
+          domains,
+          config.compute.images[0] ?? 'orrery/lab:latest',
+          names.label('volumes'),
+        ),
       });
       hub.accountRemovers.add('compute', (removal) => compute.removeAccountResources(removal));
       // The route table comes from the database before the first request is served.

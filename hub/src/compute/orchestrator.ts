@@ -45,6 +45,7 @@ import {
   setActivity,
   transition,
 } from './store.ts';
+import type { VolumeHosts } from './volumeHosts.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -60,6 +61,19 @@ const SPAWN_RETRY_SECONDS = 10;
 
 /** How long past the spawn timeout a `starting` row of no spawn of this process is kept. */
 const STALE_GRACE_MS = 60_000;
+
+/**
+ * What the files module does before a Docker server starts (docs/files.md): migrate an old
+ * workspace, apply the user's volume view on the domain's hosts, and name the host folders the
+ * container binds (its Storage folder at the workspace path, the view at /home/jovyan/volumes).
+ */
+export interface ServerVolumes {
+  prepare(
+    user: UserRecord,
+    domain: string,
+    oldWorkspace: string,
+  ): Promise<Pick<SpawnRequest, 'workspaceHostPath' | 'volumesViewHostPath'>>;
+}
 
 export interface ComputeOptions {
   config: HubConfig;
@@ -82,6 +96,8 @@ export interface ComputeOptions {
   serverTokenScopes: Scope[];
   /** Told how each spawn, stop and poll ended and how long it took (for the metrics). */
   events: HubEvents;
+  /** Where volume views are applied, per Docker domain (null: no Docker domain). */
+  volumeHosts?: VolumeHosts;
 }
 
 export class Compute {
@@ -99,10 +115,22 @@ export class Compute {
   /** True until the first reconcile round (run before the hub takes requests) has ended. */
   private firstRound = true;
   private loopRunning: Promise<void> | undefined;
+  /** Set by the files module: Docker servers then get their volumes (else the named workspace). */
+  private volumes: ServerVolumes | undefined;
 
   constructor(private readonly options: ComputeOptions) {
     this.backends = options.backends;
     if (this.backends.size === 0) throw new TypeError('Compute needs at least one compute domain');
+  }
+
+  /** The mount hosts of the Docker domains, for the files module. */
+  get volumeHosts(): VolumeHosts | undefined {
+    return this.options.volumeHosts;
+  }
+
+  /** Docker servers started from now on bind the user's Storage folder and volume view. */
+  useVolumes(volumes: ServerVolumes): void {
+    this.volumes = volumes;
   }
 
   /** Spawns under way in this process (each holds one of the hub's spawn slots). */
@@ -277,6 +305,15 @@ export class Compute {
         baseUrl,
         authSecret: this.secretFor(record),
       };
+      if (this.volumes && backend.kind === 'docker') {
+        // Before the container: Docker binds only folders that exist, and the view must be in
+        // place (and the old workspace copied) when JupyterLab first looks.
+        this.progress.emit(key, { progress: 10, message: 'Preparing your volumes' });
+        Object.assign(
+          request,
+          await this.volumes.prepare(user, record.domain, request.workspaceVolume),
+        );
+      }
       this.progress.emit(key, {
         progress: 20,
         message: `Starting ${record.image} on ${record.domain}`,

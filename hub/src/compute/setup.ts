@@ -22,6 +22,7 @@ import {
 } from '@orrery/spawner';
 import type { HubConfig } from '../config.ts';
 import { type Db, inTransaction, type Queryable } from '../db/pool.ts';
+import { viewsRootOf } from '../files/config.ts';
 import { publicGroupId } from '../groups/store.ts';
 import type { Logger } from '../log.ts';
 import { findResourceByName, grant, registerResource, resourceType } from '../racm/store.ts';
@@ -42,7 +43,7 @@ class LocalDomainBackend extends LocalProcessBackend {
 }
 
 /** A configured host → a dockerode endpoint (TLS client certificates read now). */
-function dockerEndpoint(host: DockerHostSetting): DockerEndpoint {
+export function dockerEndpoint(host: DockerHostSetting): DockerEndpoint {
   const parsed = new URL(host.url);
   if (parsed.protocol === 'unix:') return { socketPath: parsed.pathname };
   if (host.ssh) {
@@ -182,7 +183,8 @@ export async function createDomainBackend(
       return createBackend({
         kind: 'docker',
         hosts: dockerHosts(domain, access, names),
-        spec: { ...spec, network: names.network },
+        // Servers bind their Storage folder and volume view from here, and from nowhere else.
+        spec: { ...spec, network: names.network, bindRoots: bindRootsOf(config) },
         firewall: { allowHostPorts: ports },
         // The openings for this hub's ports go when it stops, fixed port or not: the bridge
         // is this deployment's own, so no other hub relies on them.
@@ -199,6 +201,15 @@ export async function createDomainBackend(
     default:
       return createLocalBackend(config, names, log);
   }
+}
+
+/** The root volumes' folders and the views' folder: what a server may bind (docs/files.md). */
+export function bindRootsOf(config: HubConfig): string[] {
+  const folders = [
+    ...config.files.rootVolumes.map((root) => root.path),
+    viewsRootOf(config.files, config.stateDir),
+  ];
+  return folders.map((folder) => path.posix.resolve(folder));
 }
 
 /** Is IPv6 on for loopback (else ::1 is unreachable anyway, and ip6tables may be missing)? */

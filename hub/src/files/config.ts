@@ -25,12 +25,27 @@ export interface FilesConfig {
   maxVolumesPerUser: number;
   /** How often the usage rescan and the purge sweeper run, seconds. */
   sweepSeconds: number;
+  /**
+   * Where each user's volume view folder lives on every compute host (`<this>/<user id>`,
+   * bound at /home/jovyan/volumes in their containers); local disk, the same path on every
+   * host, never on the shared filesystem. Env ORRERY_VOLUME_VIEWS_ROOT. Default
+   * `<state>/views`; staging beside it (`<this>-stage`).
+   */
+  volumeViewsRoot?: string;
 }
 
 /** The root data volumes appear under: never a configured root's name. */
 export const DATA_ROOT = 'Data';
 /** The owner segment of a data volume's path (`Data/data/<name>`): they belong to the platform. */
 export const DATA_OWNER = 'data';
+
+/** The volume views' folder (config or `<state>/views`), absolute and normalised. */
+export function viewsRootOf(
+  config: Pick<FilesConfig, 'volumeViewsRoot'>,
+  stateDir: string,
+): string {
+  return path.resolve(config.volumeViewsRoot ?? path.join(stateDir, 'views'));
+}
 
 export const DEFAULT_QUOTA_BYTES = 10 * 1024 ** 3;
 

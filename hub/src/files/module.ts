@@ -4,10 +4,16 @@
  * listens for group membership changes (a share to a group reaches new members). Starting it
  * runs the sweeper (purge, usage rescan, quarantine).
  */
+import { computeModule } from '../compute/module.ts';
+import type { Compute } from '../compute/orchestrator.ts';
 import { groupsModule } from '../groups/module.ts';
-import type { FeatureModule } from '../module.ts';
+import type { Hub } from '../hub.ts';
+import type { FeatureModule, ModuleDeps } from '../module.ts';
 import { registerContext } from '../racm/store.ts';
+import { viewsRootOf } from './config.ts';
+import { VolumeMounter } from './mounts/index.ts';
 import { filesRoutes } from './routes.ts';
+import { ServerVolumes } from './serverVolumes.ts';
 import { FilesService } from './service.ts';
 
 export const FILES_CONTEXT = {
@@ -37,8 +43,10 @@ export const filesModule: FeatureModule<FilesService> = {
     await files.prepare();
     hub.accountRemovers.add('files', (removal) => files.removeAccount(removal));
     use(groupsModule).onMembershipChanged((userIds) => files.volumes.viewChanged(userIds));
+    const servers = serverVolumes(hub, files, use);
     let timer: NodeJS.Timeout | undefined;
     let running: Promise<unknown> = Promise.resolve();
+    let reconciling: Promise<unknown> = Promise.resolve();
     return {
       service: files,
       start() {
@@ -51,11 +59,58 @@ export const filesModule: FeatureModule<FilesService> = {
         };
         timer = setInterval(sweep, hub.config.files.sweepSeconds * 1000);
         timer.unref();
+        if (servers) {
+          reconciling = servers
+            .reconcile()
+            .catch((err) => hub.log.warn({ err: String(err) }, 'volume views not reconciled'));
+        }
       },
       async close() {
         if (timer) clearInterval(timer);
-        await running;
+        await Promise.all([running, reconciling, servers?.close()]);
       },
     };
   },
 };
+
+/**
+ * Volumes in Docker servers (serverVolumes.ts), when this hub runs them and can mount: as root
+ * (the views are bind mounts made on the host; not root, servers keep the named workspace and
+ * get no view, as before, and the start says so).
+ */
+function serverVolumes(
+  hub: Hub,
+  files: FilesService,
+  use: ModuleDeps['use'],
+): ServerVolumes | undefined {
+  let compute: Compute;
+  try {
+    compute = use(computeModule);
+  } catch {
+    return undefined; // a hub composed without compute
+  }
+  const hosts = compute.volumeHosts;
+  if (!hosts || hosts.domains.size === 0) return undefined;
+  if (process.getuid?.() !== 0) {
+    hub.log.warn(
+      'volumes are not mounted in Docker servers: the hub is not root, so it cannot make the ' +
+        'views; servers keep their named workspace volume',
+    );
+    return undefined;
+  }
+  const viewsRoot = viewsRootOf(hub.config.files, hub.config.stateDir);
+  const mounter = new VolumeMounter({
+    viewsRoot,
+    stageRoot: `${viewsRoot}-stage`,
+    sourceRoots: () => [
+      ...hub.config.files.rootVolumes.map((root) => root.path),
+      ...files.volumes.dataHostPaths(),
+    ],
+    hosts: hosts.all,
+  });
+  const servers = new ServerVolumes(hub.db, files, mounter, hosts, hub.log);
+  files.onViewChanged((userIds) => servers.viewChanged(userIds));
+  hub.accountRemovers.add('volume-views', (removal) => servers.forget(removal.userId));
+  compute.useVolumes(servers);
+  return servers;
+}

@@ -1,5 +1,5 @@
 /**
- * The files service: what the routes, the integrator (viewOf, onViewChanged) and account
+ * The files service: what the routes, serverVolumes.ts (viewOf, onViewChanged) and account
  * removal call. It resolves a path's volume with RACM first (volumes.ts), then does the work on
  * disk (fileOps.ts, uploads.ts); quotas are measured by the hub (quota.ts, sweeper.ts).
  */

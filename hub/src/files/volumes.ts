@@ -142,6 +142,11 @@ export class Volumes {
   /** Data volumes' host paths by id, loaded on demand (admins register them rarely). */
   private dataPaths = new Map<string, string>();
 
+  /** The registered data volumes' host folders (the mounter mounts from these and the roots). */
+  dataHostPaths(): string[] {
+    return [...this.dataPaths.values()];
+  }
+
   async loadDataPaths(): Promise<void> {
     this.dataPaths = new Map((await allDataVolumes(this.db)).map((d) => [d.id, d.hostPath]));
   }
@@ -157,8 +162,10 @@ export class Volumes {
       );
       if (rows.length) continue;
       await this.createFor(userId, root, name, '', null).catch((err) => {
-        // Two first uses at once: the other made it.
-        if ((err as { code?: string }).code !== '23505') throw err;
+        // Two first uses at once (a spawn and the view it changes): the other made it, seen
+        // by the check under the user's lock or by the unique index.
+        const made = err instanceof Conflict && err.reason === 'volume_exists';
+        if (!made && (err as { code?: string }).code !== '23505') throw err;
       });
     }
   }

@@ -20,7 +20,7 @@ import {
 } from '@orrery/spawner';
 import pg from 'pg';
 import { migrate } from '../../src/db/migrate.ts';
-import { Client, createTestDatabase, signUp } from '../support.ts';
+import { Client, createTestDatabase, releaseViews, signUp } from '../support.ts';
 import {
   deploymentOf,
   kernelInfo,
@@ -97,6 +97,7 @@ after(async () => {
   const left = await observer.listManaged();
   await observer.close();
   await removeDeployment(names);
+  await releaseViews({ files: {}, stateDir });
   await database.drop();
   assert.deepEqual(left, [], 'no test container is left behind');
 });

@@ -1,13 +1,14 @@
 /**
- * Volumes in containers (files-mounts): what the integrator wires to files-core.
+ * Volumes in containers (files-mounts), wired to files-core by ../serverVolumes.ts:
  *
  * - `VolumeMounter.applyView(userId, viewOf(userId))` from `onViewChanged` and before a server
  *   starts (the view folder must exist before Docker binds it); `reconcile` at hub start.
  * - Spawn requests carry `volumesViewHostPath: mounter.viewPath(userId)` and
  *   `workspaceHostPath` (the user's `Storage/<id>/<persistent id>` folder); the Docker backend's
  *   `spec.bindRoots` lists the root volumes' folders and the views root.
- * - `migrateDockerWorkspace` / `migrateLocalWorkspace` before the first start on Storage.
- * - `quotaEnforcerFor(root.path)` per root volume, for files-core's limits.
+ * - `migrateDockerWorkspace` before the first start on Storage (`migrateLocalWorkspace` is for
+ *   local servers, which keep their folder today).
+ * - `quotaEnforcerFor(root.path)` per root volume (not called by the hub yet: docs/files.md).
  */
 export { DockerHelperMountHost, HELPER_LABEL, LocalMountHost, type MountHost } from './hosts.ts';
 export {

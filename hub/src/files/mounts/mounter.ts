@@ -28,8 +28,11 @@ export interface VolumeMounterConfig {
   viewsRoot: string;
   /** A folder beside it for staging read-only binds, e.g. `<state>/views-stage`. */
   stageRoot: string;
-  /** The root volumes' folders: a volume outside them is never mounted. */
-  sourceRoots: string[];
+  /**
+   * The folders volumes may come from (root volumes, data volumes): a volume outside them is
+   * never mounted. A function when the list changes (data volumes registered later).
+   */
+  sourceRoots: string[] | (() => string[]);
   /** Where views are applied: this machine and/or remote Docker hosts. */
   hosts: MountHost[];
 }
@@ -62,6 +65,11 @@ export class VolumeMounter {
     }
   }
 
+  private sourceRoots(): string[] {
+    const roots = this.config.sourceRoots;
+    return typeof roots === 'function' ? roots() : roots;
+  }
+
   /** Names of the mount hosts. */
   get hostNames(): string[] {
     return this.config.hosts.map((host) => host.name);
@@ -87,7 +95,7 @@ export class VolumeMounter {
       } else if (
         !path.posix.isAbsolute(source) ||
         path.posix.normalize(source) !== source ||
-        !isInside(source, this.config.sourceRoots)
+        !isInside(source, this.sourceRoots())
       ) {
         refused.push(`${relative}: ${source} is not under a root volume`);
       } else if (seen.has(relative)) {
