@@ -9,6 +9,7 @@ import { HubError } from '../api.js';
 import type {
   IFilesClient,
   IHubUser,
+  IRedeemed,
   IRootUsage,
   IUserClient,
   IVolume,
@@ -201,6 +202,18 @@ export class VolumesModel {
       'The files are removed from every server at once and deleted for good after the ' +
       'quarantine period (an operator can restore them until then).'
     );
+  }
+
+  /** Redeem an invite code: the volume becomes shared with me (read-only). */
+  async redeem(code: string): Promise<IRedeemed> {
+    const clean = code.trim();
+    if (!clean) {
+      throw new HubError(400, 'invalid_input', 'Please give an invite code.');
+    }
+    const got = await this.client.redeem(clean);
+    this._selected = { root: got.root, owner: got.owner, volume: got.volume };
+    await this.refresh();
+    return got;
   }
 
   async deleteVolume(ref: IVolumeRef): Promise<void> {
