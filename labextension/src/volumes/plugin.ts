@@ -10,7 +10,7 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import type { IClock } from '../culling/watcher.js';
 import type { IVolumeRef } from '../tokens.js';
-import { IFilesClient, IGroupsClient, IUserClient, PluginIDs } from '../tokens.js';
+import { CommandIDs, IFilesClient, IGroupsClient, IUserClient, PluginIDs } from '../tokens.js';
 import { PALETTE_COMMANDS, registerVolumesCommands } from './commands.js';
 import { VolumesModel } from './model.js';
 import { VolumesPanel } from './panel.js';
@@ -110,6 +110,30 @@ export const volumesPlugin: JupyterFrontEndPlugin<void> = {
     });
     for (const command of PALETTE_COMMANDS) {
       palette?.addItem({ command, category: trans.__('Orrery') });
+    }
+    // Context menus, added here rather than in the schema so that each sits next to what its
+    // command reads: the panel's rows (`data-*` of the row) and the file browser's folders
+    // (the item shows only on a folder inside a volume's mount: the command's isVisible).
+    const rowItems: [CommandIDs, string][] = [
+      [CommandIDs.shareVolume, "[data-may-share='true']"],
+      [CommandIDs.renameVolume, "[data-mine='true']"],
+      [CommandIDs.describeVolume, "[data-mine='true']"],
+      [CommandIDs.deleteVolume, "[data-mine='true']"],
+    ];
+    rowItems.forEach(([command, filter], rank) => {
+      app.contextMenu.addItem({
+        command,
+        args: { fromContextMenu: true },
+        selector: `.jp-OrreryVolumes-volume${filter}`,
+        rank,
+      });
+    });
+    if (browser) {
+      app.contextMenu.addItem({
+        command: CommandIDs.shareFolderVolume,
+        selector: '.jp-DirListing-item[data-isdir="true"]',
+        rank: 60,
+      });
     }
 
     // The Storage usage in the status bar, asked every `usageInterval` seconds.

@@ -60,6 +60,16 @@ test.describe('Volumes panel', () => {
     const row = volumes.volume('Storage', 'alice', name);
     await expect(row).toHaveClass(/jp-mod-selected/);
     await expect(row).toContainText('Photometric survey');
+    // The row's context menu has the volume's actions.
+    await row.locator('.jp-OrreryGroups-name').click({ button: 'right' });
+    for (const label of [
+      'Share Orrery Volume…',
+      'Rename Orrery Volume…',
+      'Delete Orrery Volume…',
+    ]) {
+      await expect(page.locator('.lm-Menu').getByText(label, { exact: true })).toBeVisible();
+    }
+    await page.keyboard.press('Escape');
 
     // Share read-only with bob through the dialog, with completion from the hub.
     const share = await volumes.openShare('Storage', 'alice', name);
@@ -120,18 +130,21 @@ test.describe('Volumes panel', () => {
     const page = await orrery.labFor(orrery.users.alice);
     // The mounts are files-wire's; a plain folder at the same path is enough for the menu.
     // (Through the lab's own contents API: Galata's helper assumes a server on port 8888.)
-    await page.evaluate(async (dirs) => {
-      const contents = window.jupyterapp.serviceManager.contents;
-      for (const path of dirs) {
-        await contents.save(path, { type: 'directory' });
-      }
-    }, [
-      'volumes',
-      'volumes/Storage',
-      'volumes/Storage/alice',
-      'volumes/Storage/alice/persistent',
-      'notes',
-    ]);
+    await page.evaluate(
+      async (dirs) => {
+        const contents = window.jupyterapp.serviceManager.contents;
+        for (const path of dirs) {
+          await contents.save(path, { type: 'directory' });
+        }
+      },
+      [
+        'volumes',
+        'volumes/Storage',
+        'volumes/Storage/alice',
+        'volumes/Storage/alice/persistent',
+        'notes',
+      ],
+    );
 
     await page.filebrowser.openDirectory('volumes/Storage/alice');
     await page
@@ -146,7 +159,9 @@ test.describe('Volumes panel', () => {
       .locator('.jp-DirListing-item[data-isdir="true"]', { hasText: 'notes' })
       .click({ button: 'right' });
     await expect(page.locator('.lm-Menu').first()).toBeVisible();
-    await expect(page.locator('.lm-Menu').getByText(/Share Volume/)).toHaveCount(0);
+    // (Only the open menu counts: a closed one may stay in the page, hidden.)
+    await expect(page.locator('.lm-Menu-item:visible', { hasText: 'Share Volume' })).toHaveCount(0);
+    await expect(page.locator('.lm-Menu-item:visible', { hasText: 'Copy Path' })).toBeVisible();
     await page.keyboard.press('Escape');
 
     // The menu item opens the Share dialog of that volume.
