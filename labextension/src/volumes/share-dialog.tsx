@@ -12,6 +12,9 @@ import type { ShareAccess, Sharee } from '../tokens.js';
 import { volumeLabel } from './paths.js';
 import { type ShareCandidate, type ShareModel, shareeKey, shareeOf } from './share-model.js';
 
+/** Lumino's message type, named through the widget (its package is not a dependency here). */
+type Message = Parameters<ReactWidget['processMessage']>[0];
+
 /** Expiries offered for invite codes, in hours. */
 const EXPIRIES = [24, 24 * 7, 24 * 30, 24 * 90];
 
@@ -22,6 +25,30 @@ class ShareBody extends ReactWidget {
   ) {
     super();
     this.addClass('jp-OrreryShare');
+  }
+
+  /**
+   * Enter in the dialog's fields would close the dialog (JupyterLab's dialog listens in the
+   * capture phase). Stopped on the way down, in the document's capture phase, it reaches only
+   * the field, whose form submits it as forms do: Enter in "share with" shares.
+   */
+  private readonly keepEnter = (event: KeyboardEvent): void => {
+    const target = event.target;
+    if (event.key === 'Enter' && target instanceof Element && this.node.contains(target)) {
+      if (target.closest('form.jp-OrreryShare-form')) {
+        event.stopPropagation();
+      }
+    }
+  };
+
+  protected override onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    document.addEventListener('keydown', this.keepEnter, true);
+  }
+
+  protected override onBeforeDetach(msg: Message): void {
+    document.removeEventListener('keydown', this.keepEnter, true);
+    super.onBeforeDetach(msg);
   }
 
   protected render(): React.ReactElement {

@@ -78,7 +78,8 @@ test.describe('Volumes panel', () => {
     await expect(share.locator('datalist option[value="bob"]')).toBeAttached();
     await who.fill('bob');
     await share.locator('select.jp-OrreryShare-access').selectOption('read');
-    await share.getByRole('button', { name: 'Share', exact: true }).click();
+    // Enter in the field shares (as the Share button does) and keeps the dialog open.
+    await who.press('Enter');
     const bobShare = share.locator('.jp-OrreryShare-share[data-sharee="user:bob"]');
     await expect(bobShare).toHaveAttribute('data-access', 'read');
     await expect(bobShare).toContainText('read-only');
