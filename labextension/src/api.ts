@@ -11,6 +11,7 @@ import type {
   IBatchQuery,
   IComputeInfo,
   IDomain,
+  IFilesClient,
   IGroupDetail,
   IGroupSummary,
   IGroupsClient,
@@ -27,11 +28,21 @@ import type {
   IQuickQueryAnswer,
   IQuickQueryJSON,
   IQuickQueryRequest,
+  IRedeemed,
   ISavedResult,
   IServerInfo,
   IServersClient,
   IUserClient,
   IUserName,
+  IUserUsage,
+  IVolume,
+  IVolumeLink,
+  IVolumeLinkCreated,
+  IVolumeList,
+  IVolumeRef,
+  IVolumeShare,
+  ShareAccess,
+  Sharee,
 } from './tokens.js';
 
 /** A failed hub request: HTTP status (0 when the server was not reached), code, readable message. */
@@ -438,3 +449,75 @@ const IMPORT_TYPES: Record<ImportFormat, string> = {
   votable: 'application/x-votable+xml',
   fits: 'application/fits',
 };
+
+/** The path of a volume's routes: `<prefix>/<root>/<owner>/<volume>`, each part encoded. */
+const volumePath = (ref: IVolumeRef, ...rest: string[]): string =>
+  ['volumes', seg(ref.root), seg(ref.owner), seg(ref.volume), ...rest].join('/');
+
+const shareeQuery = (sharee: Sharee): Record<string, string> =>
+  'user' in sharee ? { user: sharee.user } : { group: String(sharee.group) };
+
+/** Volumes, sharing, invite codes and usage through the Jupyter server proxy. */
+export class FilesHubClient implements IFilesClient {
+  constructor(readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
+
+  private req<T>(
+    method: Method,
+    path: string,
+    body?: unknown,
+    query?: Record<string, string>,
+  ): Promise<T> {
+    return requestHub<T>(this.settings, method, path, body, query);
+  }
+
+  listVolumes(): Promise<IVolumeList> {
+    return this.req('GET', 'volumes');
+  }
+
+  createVolume(root: string, name: string, description?: string): Promise<IVolume> {
+    return this.req('POST', `volumes/${seg(root)}`, {
+      name,
+      ...(description !== undefined ? { description } : {}),
+    });
+  }
+
+  updateVolume(ref: IVolumeRef, patch: { name?: string; description?: string }): Promise<IVolume> {
+    return this.req('PATCH', volumePath(ref), patch);
+  }
+
+  async deleteVolume(ref: IVolumeRef): Promise<void> {
+    await this.req('DELETE', volumePath(ref));
+  }
+
+  async listShares(ref: IVolumeRef): Promise<IVolumeShare[]> {
+    return (await this.req<{ shares: IVolumeShare[] }>('GET', volumePath(ref, 'shares'))).shares;
+  }
+
+  async share(ref: IVolumeRef, sharee: Sharee, access: ShareAccess): Promise<void> {
+    await this.req('PUT', volumePath(ref, 'shares'), { ...sharee, access });
+  }
+
+  async unshare(ref: IVolumeRef, sharee: Sharee): Promise<void> {
+    await this.req('DELETE', volumePath(ref, 'shares'), undefined, shareeQuery(sharee));
+  }
+
+  async listLinks(ref: IVolumeRef): Promise<IVolumeLink[]> {
+    return (await this.req<{ links: IVolumeLink[] }>('GET', volumePath(ref, 'links'))).links;
+  }
+
+  createLink(ref: IVolumeRef, expiresInHours: number): Promise<IVolumeLinkCreated> {
+    return this.req('POST', volumePath(ref, 'links'), { expires_in_hours: expiresInHours });
+  }
+
+  async revokeLink(ref: IVolumeRef, id: number): Promise<void> {
+    await this.req('DELETE', volumePath(ref, 'links', seg(id)));
+  }
+
+  redeem(code: string): Promise<IRedeemed> {
+    return this.req('POST', 'volume-links/redeem', { code });
+  }
+
+  usage(user: string): Promise<IUserUsage> {
+    return this.req('GET', `users/${seg(user)}/files/usage`);
+  }
+}

@@ -1,6 +1,13 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { HubClient, MyDBHubClient } from './api.js';
-import { IGroupsClient, IMyDBClient, IServersClient, IUserClient, PluginIDs } from './tokens.js';
+import { FilesHubClient, HubClient, MyDBHubClient } from './api.js';
+import {
+  IFilesClient,
+  IGroupsClient,
+  IMyDBClient,
+  IServersClient,
+  IUserClient,
+  PluginIDs,
+} from './tokens.js';
 
 const clientOf = (app: JupyterFrontEnd) => new HubClient(app.serviceManager.serverSettings);
 
@@ -38,4 +45,13 @@ export const mydbClientPlugin: JupyterFrontEndPlugin<IMyDBClient> = {
   autoStart: true,
   provides: IMyDBClient,
   activate: (app: JupyterFrontEnd) => new MyDBHubClient(app.serviceManager.serverSettings),
+};
+
+/** Volumes, sharing and usage, for the Volumes panel and the storage status item. */
+export const filesClientPlugin: JupyterFrontEndPlugin<IFilesClient> = {
+  id: PluginIDs.filesClient,
+  description: 'The Orrery files client, reaching the hub through the Jupyter server.',
+  autoStart: true,
+  provides: IFilesClient,
+  activate: (app: JupyterFrontEnd) => new FilesHubClient(app.serviceManager.serverSettings),
 };

@@ -1,5 +1,6 @@
 import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import {
+  filesClientPlugin,
   groupsClientPlugin,
   mydbClientPlugin,
   serversClientPlugin,
@@ -9,8 +10,10 @@ import { cullingPlugin } from './culling/plugin.js';
 import { groupsPlugin } from './groups/plugin.js';
 import { mydbPlugin } from './mydb/plugin.js';
 import { statusPlugin } from './status/plugin.js';
+import { volumesPlugin } from './volumes/plugin.js';
 
 export {
+  FilesHubClient,
   HubClient,
   HubError,
   HubQueryError,
@@ -29,6 +32,8 @@ const plugins: JupyterFrontEndPlugin<unknown>[] = [
   cullingPlugin,
   mydbClientPlugin,
   mydbPlugin,
+  filesClientPlugin,
+  volumesPlugin,
 ];
 
 export default plugins;

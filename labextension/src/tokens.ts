@@ -17,6 +17,9 @@ export const PluginIDs = {
   culling: `${EXTENSION_ID}:culling`,
   mydbClient: `${EXTENSION_ID}:mydb-client`,
   mydb: `${EXTENSION_ID}:mydb`,
+  filesClient: `${EXTENSION_ID}:files-client`,
+  volumes: `${EXTENSION_ID}:volumes`,
+  storageStatus: `${EXTENSION_ID}:storage-status`,
 } as const;
 
 /** Every user action is a command; the panel's buttons and the palette both run these. */
@@ -49,6 +52,15 @@ export enum CommandIDs {
   cancelBatch = 'orrery:mydb-cancel-batch',
   loadFromHistory = 'orrery:mydb-load-history',
   rerunFromHistory = 'orrery:mydb-rerun-history',
+  openVolumes = 'orrery:volumes-open',
+  refreshVolumes = 'orrery:volumes-refresh',
+  createVolume = 'orrery:volumes-create',
+  renameVolume = 'orrery:volumes-rename',
+  describeVolume = 'orrery:volumes-describe',
+  deleteVolume = 'orrery:volumes-delete',
+  shareVolume = 'orrery:volumes-share',
+  shareFolderVolume = 'orrery:volumes-share-folder',
+  redeemVolumeCode = 'orrery:volumes-redeem',
 }
 
 /** Arguments the group commands accept; missing ones are asked for in a dialog. */
@@ -270,4 +282,52 @@ export interface IMyDBClient {
 export const IMyDBClient = new Token<IMyDBClient>(
   `${EXTENSION_ID}:IMyDBClient`,
   'Orrery MyDB: contexts, tables, queries and batch jobs, through the Jupyter server.',
+);
+
+// ---------------------------------------------------------------------------
+// Files: volumes, their shares and invite codes, usage (docs/files.md).
+// ---------------------------------------------------------------------------
+
+export type IVolumeList = HubAnswer<'GET /volumes'>;
+/** A volume I may read: mine, shared with me, or a data volume. */
+export type IVolumeInfo = IVolumeList['volumes'][number];
+/** My usage of one root volume (Storage, Temporary). */
+export type IRootUsage = IVolumeList['usage'][number];
+export type IVolume = HubAnswer<'POST /volumes/:root', 201>;
+export type IVolumeShare = HubAnswer<'GET /volumes/:root/:owner/:volume/shares'>['shares'][number];
+export type ShareAccess = IVolumeShare['access'];
+export type IVolumeLink = HubAnswer<'GET /volumes/:root/:owner/:volume/links'>['links'][number];
+export type IVolumeLinkCreated = HubAnswer<'POST /volumes/:root/:owner/:volume/links', 201>;
+export type IRedeemed = HubAnswer<'POST /volume-links/redeem'>;
+export type IUserUsage = HubAnswer<'GET /users/:name/files/usage'>;
+
+/** A volume's address: `<root>/<owner>/<volume>`, as in its mount path and its routes. */
+export interface IVolumeRef {
+  root: string;
+  owner: string;
+  volume: string;
+}
+
+/** A share's grantee: a user by name or a group by id. */
+export type Sharee = { user: string } | { group: number };
+
+/** Volumes, sharing, invite codes and usage. */
+export interface IFilesClient {
+  listVolumes(): Promise<IVolumeList>;
+  createVolume(root: string, name: string, description?: string): Promise<IVolume>;
+  updateVolume(ref: IVolumeRef, patch: { name?: string; description?: string }): Promise<IVolume>;
+  deleteVolume(ref: IVolumeRef): Promise<void>;
+  listShares(ref: IVolumeRef): Promise<IVolumeShare[]>;
+  share(ref: IVolumeRef, sharee: Sharee, access: ShareAccess): Promise<void>;
+  unshare(ref: IVolumeRef, sharee: Sharee): Promise<void>;
+  listLinks(ref: IVolumeRef): Promise<IVolumeLink[]>;
+  createLink(ref: IVolumeRef, expiresInHours: number): Promise<IVolumeLinkCreated>;
+  revokeLink(ref: IVolumeRef, id: number): Promise<void>;
+  redeem(code: string): Promise<IRedeemed>;
+  usage(user: string): Promise<IUserUsage>;
+}
+
+export const IFilesClient = new Token<IFilesClient>(
+  `${EXTENSION_ID}:IFilesClient`,
+  'Orrery volumes, their shares and invite codes, and usage, through the Jupyter server.',
 );

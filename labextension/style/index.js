@@ -1,2 +1,3 @@
 import './base.css';
 import './mydb.css';
+import './volumes.css';

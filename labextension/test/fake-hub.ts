@@ -32,6 +32,7 @@ import type {
   IUserClient,
   IUserName,
 } from '../src/tokens.js';
+import { FakeFiles } from './fake-files.js';
 
 const CREATED = '2026-01-01T00:00:00.000Z';
 
@@ -62,6 +63,8 @@ export class FakeHub {
   calls: string[] = [];
   /** MyDB: contexts, tables, canned query answers, batch jobs, history. */
   mydb = new FakeMyDB();
+  /** Files: volumes, shares, invite codes, usage (`files.clientFor(name)` acts as a user). */
+  files: FakeFiles = new FakeFiles(this);
   private nextId = 1;
 
   addUser(...names: string[]): this {
