@@ -42,7 +42,7 @@ class LocalDomainBackend extends LocalProcessBackend {
 }
 
 /** A configured host → a dockerode endpoint (TLS client certificates read now). */
-function dockerEndpoint(host: DockerHostSetting): DockerEndpoint {
+export function dockerEndpoint(host: DockerHostSetting): DockerEndpoint {
   const parsed = new URL(host.url);
   if (parsed.protocol === 'unix:') return { socketPath: parsed.pathname };
   if (host.ssh) {
