@@ -1480,13 +1480,13 @@ export interface paths {
         };
         /**
          * Your jobs, newest first, with queued jobs’ places in the queue
-         * @description Needs scope `read:servers`; only for yourself.
+         * @description Needs scope `read:jobs`; only for yourself.
          */
         get: operations["GET /users/:name/jobs"];
         put?: never;
         /**
          * Submit a command job: queued, then run in a container of the compute domain with your workspace (201; 200 when the idempotency key names an earlier job)
-         * @description Needs scope `servers`; only for yourself.
+         * @description Needs scope `jobs`; only for yourself.
          */
         post: operations["POST /users/:name/jobs"];
         delete?: never;
@@ -1504,7 +1504,7 @@ export interface paths {
         };
         /**
          * One of your jobs: its status, and why it failed if it did
-         * @description Needs scope `read:servers`; only for yourself.
+         * @description Needs scope `read:jobs`; only for yourself.
          */
         get: operations["GET /users/:name/jobs/:id"];
         put?: never;
@@ -1526,7 +1526,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel a queued or running job (a running one is killed; 409 once it has ended)
-         * @description Needs scope `servers`; only for yourself.
+         * @description Needs scope `jobs`; only for yourself.
          */
         post: operations["POST /users/:name/jobs/:id/cancel"];
         delete?: never;
@@ -1546,7 +1546,7 @@ export interface paths {
         put?: never;
         /**
          * Queue a new job from an ended job’s definition
-         * @description Needs scope `servers`; only for yourself.
+         * @description Needs scope `jobs`; only for yourself.
          */
         post: operations["POST /users/:name/jobs/:id/resubmit"];
         delete?: never;
@@ -1564,7 +1564,7 @@ export interface paths {
         };
         /**
          * A job’s standard output and error: so far while it runs, the last MiB of each kept
-         * @description Needs scope `read:servers`; only for yourself.
+         * @description Needs scope `read:jobs`; only for yourself.
          */
         get: operations["GET /users/:name/jobs/:id/logs"];
         put?: never;
@@ -2496,7 +2496,7 @@ export interface operations {
             content: {
                 "application/json": {
                     note?: string;
-                    scopes?: ("all" | "read:users" | "read:users:activity" | "list:users" | "users:activity" | "admin:users" | "tokens" | "read:tokens" | "read:groups" | "groups" | "read:racm" | "racm" | "read:activity" | "read:servers" | "servers" | "delete:servers" | "admin:servers" | "access:servers" | "read:hub" | "read:mydb" | "mydb" | "read:files" | "files" | "admin")[];
+                    scopes?: ("all" | "read:users" | "read:users:activity" | "list:users" | "users:activity" | "admin:users" | "tokens" | "read:tokens" | "read:groups" | "groups" | "read:racm" | "racm" | "read:activity" | "read:servers" | "servers" | "delete:servers" | "admin:servers" | "access:servers" | "read:hub" | "read:mydb" | "mydb" | "read:files" | "files" | "read:jobs" | "jobs" | "admin")[];
                     /** @description seconds */
                     expires_in?: number;
                     /** @description JupyterHub’s roles; Orrery has none, so only [] is accepted: name scopes */

@@ -32,6 +32,8 @@ export const SCOPES = {
   mydb: 'Use your MyDB',
   'read:files': 'List your volumes and the folders and files you may read; download',
   files: 'Upload, make folders, move and delete files; create, share and delete volumes',
+  'read:jobs': 'See your batch jobs, their places in the queue and their output',
+  jobs: 'Submit, cancel and resubmit your batch jobs',
   admin: 'Platform administration (only for admin accounts)',
 } as const;
 
@@ -56,6 +58,7 @@ const IMPLIES: Partial<Record<Scope, Scope[]>> = {
   servers: ['read:servers', 'delete:servers'],
   mydb: ['read:mydb'],
   files: ['read:files'],
+  jobs: ['read:jobs'],
 };
 
 export function isScope(value: string): value is Scope {
