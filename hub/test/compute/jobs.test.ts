@@ -205,12 +205,18 @@ test('fair share and caps with real containers', { skip }, async () => {
   hub = await open(
     hubConfig({ defaults: { maxRunning: 1, maxRunningPerUser: 1, maxSeconds: 600 } }),
   );
-  const alices = [];
+  // New users: no use of the domain yet, whatever the tests above ran.
+  const carol = await signUp(hub.url, 'carol');
+  const dave = await signUp(hub.url, 'dave');
+  const carols = [];
   for (let i = 0; i < 3; i++)
-    alices.push(await submit(alice, 'alice', { command: 'sleep 1', image: IMAGE }));
-  const bobs = await submit(bob, 'bob', { command: 'sleep 1', image: IMAGE });
+    carols.push(await submit(carol, 'carol', { command: 'sleep 1', image: IMAGE }));
+  const daves = await submit(dave, 'dave', { command: 'sleep 1', image: IMAGE });
   let most = 0;
-  const all = [...alices.map((id) => [alice, 'alice', id] as const), [bob, 'bob', bobs] as const];
+  const all = [
+    ...carols.map((id) => [carol, 'carol', id] as const),
+    [dave, 'dave', daves] as const,
+  ];
   await waitFor('all four jobs to end', 90_000, async () => {
     const running = (await jobContainers()).length;
     most = Math.max(most, running);
@@ -227,7 +233,7 @@ test('fair share and caps with real containers', { skip }, async () => {
     })),
   );
   const order = started.sort((a, b) => a.at - b.at).map((s) => s.id);
-  assert.equal(order[1], bobs, 'bob’s one job started right after alice’s first');
+  assert.equal(order[1], daves, 'dave’s one job started right after carol’s first');
 });
 
 test('a hub closed mid-job: the next hub finds the job, records it once, re-queues a lost start', {
