@@ -110,6 +110,31 @@ export async function insertJob(
   return { id: existing.rows[0].id, created: false };
 }
 
+/**
+ * Every queued job's place in its domain's fair order, computed once for all of them (the
+ * order of FAIR_ORDER, for every domain at once): `$2` is the half-life.
+ */
+const POSITIONS = `
+  usage_all AS (
+    SELECT domain, user_id, sum(cpus * CASE
+             WHEN status = 'running' THEN greatest(extract(epoch FROM now() - started_at), 1)
+             ELSE extract(epoch FROM finished_at - started_at)
+                  * power(0.5, extract(epoch FROM now() - finished_at) / $2)
+           END) AS used
+      FROM jobs
+     WHERE started_at IS NOT NULL
+       AND (status = 'running' OR finished_at > now() - make_interval(secs => $2 * 20))
+     GROUP BY domain, user_id),
+  ranked_all AS (
+    SELECT q.id, q.domain,
+           row_number() OVER (PARTITION BY q.domain, q.user_id ORDER BY q.id) - 1 AS turn,
+           coalesce(u.used, 0) AS used
+      FROM jobs q LEFT JOIN usage_all u ON u.domain = q.domain AND u.user_id = q.user_id
+     WHERE q.status = 'queued'),
+  positions AS (
+    SELECT id, row_number() OVER (PARTITION BY domain ORDER BY turn, used, id) AS position
+      FROM ranked_all)`;
+
 /** A user's jobs, newest first (or one of them), with queued jobs' places in their domain. */
 export async function listJobs(
   db: Queryable,
@@ -117,13 +142,9 @@ export async function listJobs(
   halfLifeSeconds: number,
 ): Promise<JobRecord[]> {
   const { rows } = await db.query(
-    `SELECT ${COLUMNS},
-            CASE WHEN j.status = 'queued' THEN (
-              WITH ${FAIR_ORDER.replaceAll('$1', 'j.domain')}
-              SELECT count(*)::int + 1 FROM ranked r, ranked me
-               WHERE me.id = j.id AND (r.turn, r.used, r.id) < (me.turn, me.used, me.id))
-            END AS "queuePosition"
-       FROM jobs j
+    `WITH ${POSITIONS}
+     SELECT ${COLUMNS}, p.position::int AS "queuePosition"
+       FROM jobs j LEFT JOIN positions p ON p.id = j.id
       WHERE ($1::bigint IS NULL OR j.user_id = $1) AND ($3::bigint IS NULL OR j.id = $3)
         AND ($4::text IS NULL OR j.status = $4)
       ORDER BY j.id DESC LIMIT $5 OFFSET $6`,
