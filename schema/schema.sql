@@ -187,6 +187,52 @@ ALTER TABLE public.groups ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.jobs (
+    id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    kind text DEFAULT 'command'::text NOT NULL,
+    command text NOT NULL,
+    image text NOT NULL,
+    domain text NOT NULL,
+    working_dir text DEFAULT ''::text NOT NULL,
+    cpus real NOT NULL,
+    memory_bytes bigint NOT NULL,
+    time_limit_seconds integer NOT NULL,
+    idempotency_key text,
+    resubmitted_from bigint,
+    status text DEFAULT 'queued'::text NOT NULL,
+    failure text,
+    message text,
+    exit_code integer,
+    dispatcher text,
+    heartbeat_at timestamp with time zone,
+    attempts integer DEFAULT 0 NOT NULL,
+    container_name text,
+    stdout text,
+    stderr text,
+    submitted_at timestamp with time zone DEFAULT now() NOT NULL,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    CONSTRAINT jobs_check CHECK (((status = 'failed'::text) = (failure IS NOT NULL))),
+    CONSTRAINT jobs_command_check CHECK (((length(command) >= 1) AND (length(command) <= 65536))),
+    CONSTRAINT jobs_cpus_check CHECK ((cpus > (0)::double precision)),
+    CONSTRAINT jobs_failure_check CHECK ((failure = ANY (ARRAY['exit_code'::text, 'oom'::text, 'image_missing'::text, 'start_failed'::text]))),
+    CONSTRAINT jobs_idempotency_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 200))),
+    CONSTRAINT jobs_kind_check CHECK ((kind = 'command'::text)),
+    CONSTRAINT jobs_memory_bytes_check CHECK ((memory_bytes > 0)),
+    CONSTRAINT jobs_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'running'::text, 'succeeded'::text, 'failed'::text, 'cancelled'::text, 'timed_out'::text]))),
+    CONSTRAINT jobs_time_limit_seconds_check CHECK ((time_limit_seconds > 0))
+);
+
+ALTER TABLE public.jobs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.jobs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.mydb_queries (
     id bigint NOT NULL,
     user_id bigint NOT NULL,
@@ -507,6 +553,9 @@ ALTER TABLE ONLY public.group_nesting
 ALTER TABLE ONLY public.groups
     ADD CONSTRAINT groups_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.jobs
+    ADD CONSTRAINT jobs_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.mydb_queries
     ADD CONSTRAINT mydb_queries_pkey PRIMARY KEY (id);
 
@@ -610,6 +659,16 @@ CREATE UNIQUE INDEX groups_name ON public.groups USING btree (lower(name));
 
 CREATE UNIQUE INDEX groups_one_public ON public.groups USING btree (kind) WHERE (kind = 'public'::text);
 
+CREATE UNIQUE INDEX jobs_idempotency ON public.jobs USING btree (user_id, idempotency_key) WHERE (idempotency_key IS NOT NULL);
+
+CREATE INDEX jobs_queued ON public.jobs USING btree (domain, user_id, id) WHERE (status = 'queued'::text);
+
+CREATE INDEX jobs_recent ON public.jobs USING btree (domain, finished_at) WHERE (finished_at IS NOT NULL);
+
+CREATE INDEX jobs_running ON public.jobs USING btree (domain, user_id) WHERE (status = 'running'::text);
+
+CREATE INDEX jobs_user ON public.jobs USING btree (user_id, id DESC);
+
 CREATE INDEX mydb_queries_batch_open ON public.mydb_queries USING btree (status, id) WHERE ((kind = 'batch'::text) AND (status = ANY (ARRAY['queued'::text, 'running'::text])));
 
 CREATE INDEX mydb_queries_user ON public.mydb_queries USING btree (user_id, id DESC);
@@ -702,6 +761,12 @@ ALTER TABLE ONLY public.group_nesting
 
 ALTER TABLE ONLY public.groups
     ADD CONSTRAINT groups_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.jobs
+    ADD CONSTRAINT jobs_resubmitted_from_fkey FOREIGN KEY (resubmitted_from) REFERENCES public.jobs(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.jobs
+    ADD CONSTRAINT jobs_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.mydb_queries
     ADD CONSTRAINT mydb_queries_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;

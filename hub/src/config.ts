@@ -8,6 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { type ComputeDomainConfig, parseComputeDomains } from './compute/domainConfig.ts';
 import { type FilesConfig, parseRootVolumes } from './files/config.ts';
+import { type JobsConfig, loadJobsConfig } from './jobs/config.ts';
 
 export interface HubConfig {
   /** Address the hub listens on. Env ORRERY_BIND. Default 127.0.0.1 (loopback only). */
@@ -112,6 +113,8 @@ export interface HubConfig {
   mydb: MydbConfig;
   /** The files service: root volumes, quarantine and sweep timing (docs/files.md). */
   files: FilesConfig;
+  /** Batch jobs: limits per compute domain and dispatch timing (docs/jobs.md). */
+  jobs: JobsConfig;
 }
 
 /** Users' personal database spaces (docs/mydb.md). */
@@ -372,6 +375,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
       namePrefix: env.ORRERY_NAME_PREFIX ?? 'orrery-',
       hubUrlForServers: env.ORRERY_HUB_URL_FOR_SERVERS ?? null,
     },
+    jobs: loadJobsConfig(env),
     mydb: {
       scienceDatabaseUrl: secret(env, 'ORRERY_SCIENCE_DATABASE_URL') || null,
       quotaBytes: int(env, 'ORRERY_MYDB_QUOTA_BYTES', 512 * 1024 * 1024),

@@ -13,6 +13,7 @@ import { filesModule } from './files/module.ts';
 import { groupsModule } from './groups/module.ts';
 import { bindRoutes, type RouteDef } from './http/route.ts';
 import type { Hub } from './hub.ts';
+import { jobsModule } from './jobs/module.ts';
 import { metricsModule } from './metrics/module.ts';
 import type { FeatureModule, FrontHandler, OpenModule } from './module.ts';
 import { mydbModule } from './mydb/module.ts';
@@ -33,6 +34,7 @@ export const MODULES: readonly AnyModule[] = [
   computeModule,
   mydbModule,
   filesModule,
+  jobsModule,
   oidcModule,
   pagesModule,
 ];

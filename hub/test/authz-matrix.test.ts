@@ -25,6 +25,7 @@ import { filesModule } from '../src/files/module.ts';
 import { nestGroup } from '../src/groups/nesting.ts';
 import { addMember, createGroup, createInvitation } from '../src/groups/store.ts';
 import { type RouteDef, routeId } from '../src/http/route.ts';
+import { loadJobsConfig } from '../src/jobs/config.ts';
 import { grant, registerResource, resourceType } from '../src/racm/store.ts';
 import { apiRoutes, SERVER_TOKEN_SCOPES } from '../src/routes.ts';
 import { Client, signUp, startTestHub, type TestHub, testConfig } from './support.ts';
@@ -73,6 +74,9 @@ interface Fixture {
   server: string;
   /** A queued batch query of the owner's (this hub runs none: batchTotal 0). */
   batchQuery: number;
+  /** A queued job of the owner's and a cancelled one (this hub dispatches none). */
+  job: number;
+  endedJob: number;
   /** A fresh volume of the owner's (`Storage/owner/<volume>`) holding `f.txt`, shared read-only with `member`. */
   volume: string;
   /** A resumable upload of the owner's into it, and an invite code's id for it. */
@@ -349,6 +353,32 @@ const MATRIX: Record<string, Cell> = {
     path: (f) => `/users/owner/mydb/batch/${f.batchQuery}/cancel`,
     allowed: ['owner', 'serverToken'],
   },
+  // Batch jobs: the account's own only, as MyDB batch queries.
+  'POST /users/:name/jobs': {
+    path: () => '/users/owner/jobs',
+    body: () => ({ command: 'true' }),
+    allowed: ['owner', 'serverToken'],
+  },
+  'GET /users/:name/jobs': {
+    path: () => '/users/owner/jobs',
+    allowed: ['owner', 'serverToken'],
+  },
+  'GET /users/:name/jobs/:id': {
+    path: (f) => `/users/owner/jobs/${f.job}`,
+    allowed: ['owner', 'serverToken'],
+  },
+  'POST /users/:name/jobs/:id/cancel': {
+    path: (f) => `/users/owner/jobs/${f.job}/cancel`,
+    allowed: ['owner', 'serverToken'],
+  },
+  'POST /users/:name/jobs/:id/resubmit': {
+    path: (f) => `/users/owner/jobs/${f.endedJob}/resubmit`,
+    allowed: ['owner', 'serverToken'],
+  },
+  'GET /users/:name/jobs/:id/logs': {
+    path: (f) => `/users/owner/jobs/${f.job}/logs`,
+    allowed: ['owner', 'serverToken'],
+  },
   'DELETE /users/:name/mydb/sessions/:session': {
     path: (f) => `/users/owner/mydb/sessions/s${f.unique}`,
     allowed: ['owner', 'serverToken'],
@@ -555,6 +585,8 @@ before(async () => {
       name: 'matrixsso',
       allowHttp: true,
     },
+    // Jobs are queued on the local domain and never dispatched here.
+    jobs: { ...loadJobsConfig({}), dispatch: false },
     apiRequestsPerMinute: 100_000,
     loginFailuresBeforeBackoff: 100_000,
     loginAttemptsPerAddress: 100_000,
@@ -714,6 +746,16 @@ async function makeFixture(): Promise<Fixture> {
         [ids.owner, `matrix_${unique}`],
       )
     ).rows[0].id;
+    const jobIds = (
+      await client.query(
+        `INSERT INTO jobs (user_id, command, image, domain, cpus, memory_bytes,
+                           time_limit_seconds, status, finished_at)
+         VALUES ($1, 'true', 'orrery/lab:latest', 'local', 1, 268435456, 60, 'queued', NULL),
+                ($1, 'true', 'orrery/lab:latest', 'local', 1, 268435456, 60, 'cancelled', now())
+         RETURNING id::int`,
+        [ids.owner],
+      )
+    ).rows.map((row) => row.id as number);
     const victim = `victim${unique}`;
     await createAccount(
       client,
@@ -734,6 +776,8 @@ async function makeFixture(): Promise<Fixture> {
       unique,
       server,
       batchQuery,
+      job: jobIds[0]!,
+      endedJob: jobIds[1]!,
     };
   });
   return { ...base, ...(await filesFixture(base.unique)) };

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { computeModule } from '../src/compute/module.ts';
+import { jobsModule } from '../src/jobs/module.ts';
 import { MODULES } from '../src/modules.ts';
 import { type Client, signUp, startTestHub, type TestHub } from './support.ts';
 
@@ -11,7 +12,8 @@ before(async () => {
   hub = await startTestHub(
     'no_compute',
     {},
-    MODULES.filter((module) => module !== computeModule),
+    // Jobs run on compute domains: a hub without compute has no jobs either.
+    MODULES.filter((module) => module !== computeModule && module !== jobsModule),
   );
   alice = await signUp(hub.url, 'alice');
 });
@@ -24,6 +26,7 @@ test('without the compute module its routes, its proxy and its service are simpl
   assert.equal(compute.status, 404);
   assert.equal(compute.json.error, 'not_found');
   assert.equal((await alice.post('/hub/api/users/alice/servers/one', {})).status, 404);
+  assert.equal((await alice.post('/hub/api/users/alice/jobs', { command: 'true' })).status, 404);
   const proxied = await alice.get('/user/alice/one/lab');
   assert.equal(proxied.status, 404, 'no proxy: express answers for /user/ paths');
   const openapi = (await alice.get('/hub/api/openapi.json')).json;

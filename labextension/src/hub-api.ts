@@ -1491,6 +1491,110 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/{name}/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your jobs, newest first, with queued jobs’ places in the queue
+         * @description Needs scope `read:jobs`; only for yourself.
+         */
+        get: operations["GET /users/:name/jobs"];
+        put?: never;
+        /**
+         * Submit a command job: queued, then run in a container of the compute domain with your workspace (201; 200 when the idempotency key names an earlier job)
+         * @description Needs scope `jobs`; only for yourself.
+         */
+        post: operations["POST /users/:name/jobs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{name}/jobs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of your jobs: its status, and why it failed if it did
+         * @description Needs scope `read:jobs`; only for yourself.
+         */
+        get: operations["GET /users/:name/jobs/:id"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{name}/jobs/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a queued or running job (a running one is killed; 409 once it has ended)
+         * @description Needs scope `jobs`; only for yourself.
+         */
+        post: operations["POST /users/:name/jobs/:id/cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{name}/jobs/{id}/resubmit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queue a new job from an ended job’s definition
+         * @description Needs scope `jobs`; only for yourself.
+         */
+        post: operations["POST /users/:name/jobs/:id/resubmit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{name}/jobs/{id}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A job’s standard output and error: so far while it runs, the last MiB of each kept
+         * @description Needs scope `read:jobs`; only for yourself.
+         */
+        get: operations["GET /users/:name/jobs/:id/logs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2441,7 +2545,7 @@ export interface operations {
             content: {
                 "application/json": {
                     note?: string;
-                    scopes?: ("all" | "read:users" | "read:users:activity" | "list:users" | "users:activity" | "admin:users" | "tokens" | "read:tokens" | "read:groups" | "groups" | "read:racm" | "racm" | "read:activity" | "read:servers" | "servers" | "delete:servers" | "admin:servers" | "access:servers" | "read:hub" | "read:mydb" | "mydb" | "read:files" | "files" | "read:metrics" | "admin")[];
+                    scopes?: ("all" | "read:users" | "read:users:activity" | "list:users" | "users:activity" | "admin:users" | "tokens" | "read:tokens" | "read:groups" | "groups" | "read:racm" | "racm" | "read:activity" | "read:servers" | "servers" | "delete:servers" | "admin:servers" | "access:servers" | "read:hub" | "read:mydb" | "mydb" | "read:files" | "files" | "read:metrics" | "read:jobs" | "jobs" | "admin")[];
                     /** @description seconds */
                     expires_in?: number;
                     /** @description JupyterHub’s roles; Orrery has none, so only [] is accepted: name scopes */
@@ -5904,6 +6008,345 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /users/:name/jobs": {
+        parameters: {
+            query?: {
+                status?: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        jobs: {
+                            id: number;
+                            command: string;
+                            image: string;
+                            domain: string;
+                            working_dir: string;
+                            cpus: number;
+                            memory_mb: number;
+                            time_limit_seconds: number;
+                            idempotency_key: string | null;
+                            resubmitted_from: number | null;
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
+                            failure: ("exit_code" | "oom" | "image_missing" | "start_failed") | null;
+                            message: string | null;
+                            exit_code: number | null;
+                            /** @description Starts claimed; above 1 after a lost start */
+                            attempts: number;
+                            queue_position: number | null;
+                            /** @description Where in your workspace its files go */
+                            output_folder: string;
+                            /** Format: date-time */
+                            submitted_at: string;
+                            started_at: string | null;
+                            finished_at: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /users/:name/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description A shell command line, run by `sh -c` in the working folder */
+                    command: string;
+                    image?: string;
+                    /** @description default: the first domain */
+                    domain?: string;
+                    /** @description A folder of your workspace; default its top */
+                    working_dir?: string;
+                    cpus?: number;
+                    memory_mb?: number;
+                    /** @description At most the domain’s longest run */
+                    time_limit_seconds?: number;
+                    /** @description Submitting again with the same key returns the job it made (200, not 201) */
+                    idempotency_key?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        command: string;
+                        image: string;
+                        domain: string;
+                        working_dir: string;
+                        cpus: number;
+                        memory_mb: number;
+                        time_limit_seconds: number;
+                        idempotency_key: string | null;
+                        resubmitted_from: number | null;
+                        status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
+                        failure: ("exit_code" | "oom" | "image_missing" | "start_failed") | null;
+                        message: string | null;
+                        exit_code: number | null;
+                        /** @description Starts claimed; above 1 after a lost start */
+                        attempts: number;
+                        queue_position: number | null;
+                        /** @description Where in your workspace its files go */
+                        output_folder: string;
+                        /** Format: date-time */
+                        submitted_at: string;
+                        started_at: string | null;
+                        finished_at: string | null;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /users/:name/jobs/:id": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        command: string;
+                        image: string;
+                        domain: string;
+                        working_dir: string;
+                        cpus: number;
+                        memory_mb: number;
+                        time_limit_seconds: number;
+                        idempotency_key: string | null;
+                        resubmitted_from: number | null;
+                        status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
+                        failure: ("exit_code" | "oom" | "image_missing" | "start_failed") | null;
+                        message: string | null;
+                        exit_code: number | null;
+                        /** @description Starts claimed; above 1 after a lost start */
+                        attempts: number;
+                        queue_position: number | null;
+                        /** @description Where in your workspace its files go */
+                        output_folder: string;
+                        /** Format: date-time */
+                        submitted_at: string;
+                        started_at: string | null;
+                        finished_at: string | null;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /users/:name/jobs/:id/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        command: string;
+                        image: string;
+                        domain: string;
+                        working_dir: string;
+                        cpus: number;
+                        memory_mb: number;
+                        time_limit_seconds: number;
+                        idempotency_key: string | null;
+                        resubmitted_from: number | null;
+                        status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
+                        failure: ("exit_code" | "oom" | "image_missing" | "start_failed") | null;
+                        message: string | null;
+                        exit_code: number | null;
+                        /** @description Starts claimed; above 1 after a lost start */
+                        attempts: number;
+                        queue_position: number | null;
+                        /** @description Where in your workspace its files go */
+                        output_folder: string;
+                        /** Format: date-time */
+                        submitted_at: string;
+                        started_at: string | null;
+                        finished_at: string | null;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /users/:name/jobs/:id/resubmit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        command: string;
+                        image: string;
+                        domain: string;
+                        working_dir: string;
+                        cpus: number;
+                        memory_mb: number;
+                        time_limit_seconds: number;
+                        idempotency_key: string | null;
+                        resubmitted_from: number | null;
+                        status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
+                        failure: ("exit_code" | "oom" | "image_missing" | "start_failed") | null;
+                        message: string | null;
+                        exit_code: number | null;
+                        /** @description Starts claimed; above 1 after a lost start */
+                        attempts: number;
+                        queue_position: number | null;
+                        /** @description Where in your workspace its files go */
+                        output_folder: string;
+                        /** Format: date-time */
+                        submitted_at: string;
+                        started_at: string | null;
+                        finished_at: string | null;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /users/:name/jobs/:id/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        stdout: string;
+                        stderr: string;
+                        /** @description False while the job runs: ask again for more */
+                        complete: boolean;
+                    };
+                };
             };
             /** @description Refused */
             "4XX": {

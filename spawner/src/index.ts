@@ -25,7 +25,13 @@ export {
   type DockerBackendConfig,
   type DockerHostConfig,
 } from './docker/backend.ts';
-export { connectDocker, type DockerClient, type DockerEndpoint } from './docker/client.ts';
+export {
+  connectDocker,
+  type DockerClient,
+  type DockerEndpoint,
+  isAlreadyGone,
+  isNotFound,
+} from './docker/client.ts';
 export {
   applyFirewallRules,
   defaultFirewallOptions,

@@ -33,6 +33,8 @@ export const SCOPES = {
   'read:files': 'List your volumes and the folders and files you may read; download',
   files: 'Upload, make folders, move and delete files; create, share and delete volumes',
   'read:metrics': 'Read the hub’s Prometheus metrics at /hub/metrics (admins only)',
+  'read:jobs': 'See your batch jobs, their places in the queue and their output',
+  jobs: 'Submit, cancel and resubmit your batch jobs',
   admin: 'Platform administration (only for admin accounts)',
 } as const;
 
@@ -58,6 +60,7 @@ const IMPLIES: Partial<Record<Scope, Scope[]>> = {
   servers: ['read:servers', 'delete:servers'],
   mydb: ['read:mydb'],
   files: ['read:files'],
+  jobs: ['read:jobs'],
 };
 
 export function isScope(value: string): value is Scope {

@@ -157,6 +157,8 @@ test('the per-server token holds exactly the scopes the lab routes need, nothing
     'mydb',
     'read:files',
     'files',
+    'read:jobs',
+    'jobs',
   ]);
   const held = effectiveScopes(SERVER_TOKEN_SCOPES, true);
   for (const scope of [

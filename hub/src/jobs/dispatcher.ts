@@ -1,0 +1,221 @@
+/**
+ * The dispatcher of one hub process: it claims queued jobs (fair share, caps), starts their
+ * containers, watches them and records how each ended. Its state is the database and the
+ * containers' names and labels, nothing in memory that a restart would lose:
+ * - a heartbeat on the jobs it watches; jobs whose dispatcher went silent are adopted;
+ * - a watched job's container is looked up by name each round: running → kept (or killed at
+ *   its time limit), exited → its outcome recorded from the exit code, never created → the
+ *   job queued again;
+ * - containers of jobs that are not running any more (cancelled meanwhile) are removed.
+ */
+import { randomUUID } from 'node:crypto';
+import { findUserById } from '../accounts/store.ts';
+import type { Db } from '../db/pool.ts';
+import type { Logger } from '../log.ts';
+import { type JobsConfig, limitsOf } from './config.ts';
+import { type ContainerState, ImageMissing, type JobContainers } from './containers.ts';
+import { buildJobSpec } from './jobSpec.ts';
+import { type Failure, transition } from './status.ts';
+import {
+  adoptStale,
+  claimNext,
+  heartbeat,
+  type JobRecord,
+  runningOf,
+  statusesOf,
+} from './store.ts';
+
+export interface DispatcherOptions {
+  db: Db;
+  log: Logger;
+  config: JobsConfig;
+  /** The Docker host of each batch domain. */
+  domains: ReadonlyMap<string, JobContainers>;
+  /** Container names: `<resource prefix>job-<id>`, the same in every hub of the deployment. */
+  containerNameOf(id: number): string;
+  /** The label every job container of this deployment carries. */
+  deployment: string;
+  /** The user's workspace volume, as their servers mount it. */
+  workspaceOf(safeName: string): string;
+}
+
+/** The outcome an exited container means. */
+export function outcomeOf(state: Extract<ContainerState, { state: 'exited' }>): {
+  status: 'succeeded' | 'failed';
+  failure?: Failure;
+  message?: string;
+} {
+  if (state.oomKilled)
+    return { status: 'failed', failure: 'oom', message: 'Killed: out of memory' };
+  if (state.exitCode === 0) return { status: 'succeeded' };
+  return {
+    status: 'failed',
+    failure: 'exit_code',
+    message: `The command exited with status ${state.exitCode}`,
+  };
+}
+
+export class JobDispatcher {
+  /** This dispatcher's name in `jobs.dispatcher`; a new one per hub process. */
+  readonly id = randomUUID();
+  /** Jobs whose container this process is creating right now. */
+  private readonly starting = new Map<number, Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private round: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: DispatcherOptions) {}
+
+  start(): void {
+    const tick = () => {
+      if (this.stopped) return;
+      this.round = this.runRound()
+        .catch((err) => this.options.log.error({ err: String(err) }, 'job dispatch round failed'))
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(tick, this.options.config.pollMs);
+        });
+    };
+    tick();
+  }
+
+  /**
+   * Stop claiming and watching. Containers keep running: the next dispatcher (this hub
+   * restarted, or another) adopts their jobs once this one's heartbeat is stale.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.round;
+    await Promise.allSettled(this.starting.values());
+  }
+
+  /** One pass: heartbeat, adopt, watch, sweep, then start what may start. */
+  async runRound(): Promise<void> {
+    const { db, config, domains } = this.options;
+    await heartbeat(db, this.id);
+    await adoptStale(db, this.id, [...domains.keys()], config.staleSeconds);
+    for (const job of await runningOf(db, this.id, config.halfLifeSeconds)) {
+      if (!this.starting.has(job.id)) await this.watch(job);
+    }
+    await this.sweep();
+    for (const [domain] of domains) {
+      while (!this.stopped) {
+        const job = await claimNext(
+          db,
+          domain,
+          limitsOf(config, domain),
+          config.halfLifeSeconds,
+          this.id,
+          this.options.containerNameOf,
+        );
+        if (!job) break;
+        this.launch(job);
+      }
+    }
+  }
+
+  private containersOf(job: JobRecord): JobContainers {
+    const containers = this.options.domains.get(job.domain);
+    if (!containers) throw new Error(`compute domain ${job.domain} runs no jobs here`);
+    return containers;
+  }
+
+  /** Start the claimed job's container in the background; a start that fails ends the job. */
+  private launch(job: JobRecord): void {
+    const started = this.startContainer(job)
+      .catch(async (err) => {
+        const missing = err instanceof ImageMissing;
+        this.options.log.warn({ job: job.id, err: String(err) }, 'job container did not start');
+        await transition(this.options.db, job.id, ['running'], 'failed', {
+          failure: missing ? 'image_missing' : 'start_failed',
+          message: missing ? err.message : `The container did not start: ${String(err)}`,
+        });
+        await this.containersOf(job).remove(job.containerName!);
+      })
+      .catch((err) =>
+        this.options.log.error({ job: job.id, err: String(err) }, 'job start cleanup failed'),
+      )
+      .finally(() => this.starting.delete(job.id));
+    this.starting.set(job.id, started);
+  }
+
+  private async startContainer(job: JobRecord): Promise<void> {
+    const user = await findUserById(this.options.db, job.userId);
+    if (!user) throw new Error(`the job's user ${job.userId} is gone`);
+    const containers = this.containersOf(job);
+    const workspaceVolume = this.options.workspaceOf(user.safeName);
+    await containers.ensureVolume(workspaceVolume, user.name);
+    await containers.start(
+      buildJobSpec(job, {
+        name: job.containerName!,
+        deployment: this.options.deployment,
+        owner: user.name,
+        workspaceVolume,
+      }),
+    );
+  }
+
+  /** Look at a running job's container and act on what it says. */
+  private async watch(job: JobRecord): Promise<void> {
+    const containers = this.containersOf(job);
+    const name = job.containerName!;
+    const found = await containers.inspect(name);
+    switch (found.state) {
+      case 'missing':
+        // Claimed, but the container never came to be (its hub died first): queue it again.
+        await transition(this.options.db, job.id, ['running'], 'queued', {
+          message: 'Queued again: its start was lost',
+        });
+        return;
+      case 'created':
+        // Created by a hub that died before starting it.
+        this.launch(job);
+        return;
+      case 'running': {
+        const ranFor = (Date.now() - job.startedAt!.getTime()) / 1000;
+        if (ranFor <= job.timeLimitSeconds) return;
+        await containers.kill(name);
+        await this.finish(job, 'timed_out', {
+          message: `Stopped at its time limit of ${job.timeLimitSeconds} s`,
+        });
+        return;
+      }
+      case 'exited': {
+        const { status, ...why } = outcomeOf(found);
+        await this.finish(job, status, { exitCode: found.exitCode, ...why });
+        return;
+      }
+    }
+  }
+
+  /** Record the end with the container's output, then remove the container. */
+  private async finish(
+    job: JobRecord,
+    status: 'succeeded' | 'failed' | 'timed_out',
+    change: { exitCode?: number; failure?: Failure; message?: string },
+  ): Promise<void> {
+    const containers = this.containersOf(job);
+    const logs = await containers.logs(job.containerName!);
+    const moved = await transition(this.options.db, job.id, ['running'], status, {
+      ...change,
+      ...logs,
+    });
+    // Only the one who recorded the end removes the container; the sweep catches the rest.
+    if (moved !== null) await containers.remove(job.containerName!);
+  }
+
+  /** Remove job containers of this deployment whose job is not running any more. */
+  private async sweep(): Promise<void> {
+    for (const containers of this.options.domains.values()) {
+      const found = await containers.list();
+      if (found.length === 0) continue;
+      const statuses = await statusesOf(
+        this.options.db,
+        found.map((c) => c.jobId),
+      );
+      for (const { name, jobId } of found) {
+        if (statuses.get(jobId) !== 'running') await containers.remove(name);
+      }
+    }
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Batch jobs as a feature module: the queue's routes and, on a hub that dispatches, the
+ * dispatcher that runs jobs in containers on the compute domains' Docker hosts.
+ */
+import { connectDocker } from '@orrery/spawner';
+import { deploymentIdentity, deploymentNames } from '../compute/deployment.ts';
+import { computeModule } from '../compute/module.ts';
+import { dockerEndpoint } from '../compute/setup.ts';
+import type { FeatureModule } from '../module.ts';
+import { JobContainers } from './containers.ts';
+import { JobDispatcher } from './dispatcher.ts';
+import { jobRoutes } from './routes.ts';
+import { JobsService } from './service.ts';
+
+export const jobsModule: FeatureModule<JobsService> = {
+  name: 'jobs',
+  routes: jobRoutes,
+  async open({ hub, use }) {
+    const { config, db, log } = hub;
+    const compute = use(computeModule);
+    const { resourcePrefix } = deploymentNames(
+      config.compute.namePrefix,
+      await deploymentIdentity(db),
+      [],
+    );
+    // Jobs run on the domains whose servers are Docker containers, on the domain's first host.
+    const domains = new Map<string, JobContainers>();
+    for (const domain of config.compute.domains) {
+      const host = domain.hosts[0];
+      if (compute.backends.get(domain.name)?.kind !== 'docker' || !host) continue;
+      domains.set(
+        domain.name,
+        new JobContainers(connectDocker(dockerEndpoint(host)), resourcePrefix),
+      );
+    }
+    const service = new JobsService(db, config, compute, domains);
+    const dispatcher = new JobDispatcher({
+      db,
+      log,
+      config: config.jobs,
+      domains,
+      deployment: resourcePrefix,
+      containerNameOf: (id) => `${resourcePrefix}job-${id}`,
+      workspaceOf: (safeName) => compute.workspaceOf(safeName),
+    });
+    return {
+      service,
+      start() {
+        if (config.jobs.dispatch) dispatcher.start();
+      },
+      close: () => dispatcher.stop(),
+    };
+  },
+};

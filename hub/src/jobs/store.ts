@@ -1,0 +1,250 @@
+/**
+ * The job queue in the hub's database (migration 0015). Every hub sharing the database may
+ * take work from it: a claim serialises on its domain (an advisory lock, so the caps hold)
+ * and takes the job row with FOR UPDATE SKIP LOCKED (so a cancel holding it is passed over).
+ */
+import { type Db, inTransaction, type Queryable } from '../db/pool.ts';
+import type { BatchLimits } from './config.ts';
+import { type Failure, type JobStatus, transition } from './status.ts';
+
+export interface JobDefinition {
+  command: string;
+  image: string;
+  domain: string;
+  workingDir: string;
+  cpus: number;
+  memoryBytes: number;
+  timeLimitSeconds: number;
+}
+
+export interface JobRecord extends JobDefinition {
+  id: number;
+  userId: number;
+  status: JobStatus;
+  failure: Failure | null;
+  message: string | null;
+  exitCode: number | null;
+  idempotencyKey: string | null;
+  resubmittedFrom: number | null;
+  attempts: number;
+  dispatcher: string | null;
+  containerName: string | null;
+  queuePosition: number | null;
+  submittedAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+/**
+ * Each user's recent use of a domain, in CPU-seconds: running jobs count their time so far
+ * (at least one second, so a job started this instant already counts), finished ones their
+ * run time halved every `$2` seconds since they ended. The fair-share order sorts by it.
+ */
+const USAGE = `
+  usage AS (
+    SELECT user_id, sum(cpus * CASE
+             WHEN status = 'running' THEN greatest(extract(epoch FROM now() - started_at), 1)
+             ELSE extract(epoch FROM finished_at - started_at)
+                  * power(0.5, extract(epoch FROM now() - finished_at) / $2)
+           END) AS used
+      FROM jobs
+     WHERE domain = $1 AND started_at IS NOT NULL
+       AND (status = 'running' OR finished_at > now() - make_interval(secs => $2 * 20))
+     GROUP BY user_id),
+  running AS (SELECT user_id, count(*) AS n FROM jobs
+               WHERE domain = $1 AND status = 'running' GROUP BY user_id)`;
+
+/**
+ * The queued jobs of a domain in the order they would start if nothing changed: users take
+ * turns, least recent use first; each user's own jobs go oldest first. A user's k-th waiting
+ * job (from 0) has turn k; turns are ordered by (turn, use, id).
+ */
+const FAIR_ORDER = `${USAGE},
+  ranked AS (
+    SELECT q.id, q.user_id,
+           row_number() OVER (PARTITION BY q.user_id ORDER BY q.id) - 1 AS turn,
+           coalesce(u.used, 0) AS used, coalesce(r.n, 0) AS running
+      FROM jobs q LEFT JOIN usage u USING (user_id) LEFT JOIN running r USING (user_id)
+     WHERE q.domain = $1 AND q.status = 'queued')`;
+
+const COLUMNS = `j.id::int, j.user_id::int AS "userId", j.command, j.image, j.domain,
+  j.working_dir AS "workingDir", j.cpus, j.memory_bytes::float8 AS "memoryBytes",
+  j.time_limit_seconds AS "timeLimitSeconds", j.status, j.failure, j.message,
+  j.exit_code AS "exitCode", j.idempotency_key AS "idempotencyKey",
+  j.resubmitted_from::int AS "resubmittedFrom", j.attempts, j.dispatcher,
+  j.container_name AS "containerName", j.submitted_at AS "submittedAt",
+  j.started_at AS "startedAt", j.finished_at AS "finishedAt"`;
+
+/**
+ * Queue a job. With an idempotency key the user already used, nothing is queued and the job
+ * that key made comes back with `created: false`.
+ */
+export async function insertJob(
+  db: Queryable,
+  job: JobDefinition & { userId: number; idempotencyKey: string | null; resubmittedFrom?: number },
+): Promise<{ id: number; created: boolean }> {
+  const { rows } = await db.query(
+    `INSERT INTO jobs (user_id, command, image, domain, working_dir, cpus, memory_bytes,
+                       time_limit_seconds, idempotency_key, resubmitted_from)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+     RETURNING id::int`,
+    [
+      job.userId,
+      job.command,
+      job.image,
+      job.domain,
+      job.workingDir,
+      job.cpus,
+      job.memoryBytes,
+      job.timeLimitSeconds,
+      job.idempotencyKey,
+      job.resubmittedFrom ?? null,
+    ],
+  );
+  if (rows[0]) return { id: rows[0].id, created: true };
+  const existing = await db.query(
+    'SELECT id::int FROM jobs WHERE user_id = $1 AND idempotency_key = $2',
+    [job.userId, job.idempotencyKey],
+  );
+  return { id: existing.rows[0].id, created: false };
+}
+
+/**
+ * Every queued job's place in its domain's fair order, computed once for all of them (the
+ * order of FAIR_ORDER, for every domain at once): `$2` is the half-life.
+ */
+const POSITIONS = `
+  usage_all AS (
+    SELECT domain, user_id, sum(cpus * CASE
+             WHEN status = 'running' THEN greatest(extract(epoch FROM now() - started_at), 1)
+             ELSE extract(epoch FROM finished_at - started_at)
+                  * power(0.5, extract(epoch FROM now() - finished_at) / $2)
+           END) AS used
+      FROM jobs
+     WHERE started_at IS NOT NULL
+       AND (status = 'running' OR finished_at > now() - make_interval(secs => $2 * 20))
+     GROUP BY domain, user_id),
+  ranked_all AS (
+    SELECT q.id, q.domain,
+           row_number() OVER (PARTITION BY q.domain, q.user_id ORDER BY q.id) - 1 AS turn,
+           coalesce(u.used, 0) AS used
+      FROM jobs q LEFT JOIN usage_all u ON u.domain = q.domain AND u.user_id = q.user_id
+     WHERE q.status = 'queued'),
+  positions AS (
+    SELECT id, row_number() OVER (PARTITION BY domain ORDER BY turn, used, id) AS position
+      FROM ranked_all)`;
+
+/** A user's jobs, newest first (or one of them), with queued jobs' places in their domain. */
+export async function listJobs(
+  db: Queryable,
+  filter: { userId?: number; id?: number; status?: JobStatus; limit?: number; offset?: number },
+  halfLifeSeconds: number,
+): Promise<JobRecord[]> {
+  const { rows } = await db.query(
+    `WITH ${POSITIONS}
+     SELECT ${COLUMNS}, p.position::int AS "queuePosition"
+       FROM jobs j LEFT JOIN positions p ON p.id = j.id
+      WHERE ($1::bigint IS NULL OR j.user_id = $1) AND ($3::bigint IS NULL OR j.id = $3)
+        AND ($4::text IS NULL OR j.status = $4)
+      ORDER BY j.id DESC LIMIT $5 OFFSET $6`,
+    [
+      filter.userId ?? null,
+      halfLifeSeconds,
+      filter.id ?? null,
+      filter.status ?? null,
+      filter.limit ?? 100,
+      filter.offset ?? 0,
+    ],
+  );
+  return rows;
+}
+
+/**
+ * Claim the next job of `domain` for `dispatcher`, or null when none may start: the domain
+ * or every waiting user is at its cap, or nothing waits. The job is `running` when this
+ * returns; its container is started next (and found again by name if this hub dies first).
+ */
+export async function claimNext(
+  db: Db,
+  domain: string,
+  limits: BatchLimits,
+  halfLifeSeconds: number,
+  dispatcher: string,
+  containerNameOf: (id: number) => string,
+): Promise<JobRecord | null> {
+  return inTransaction(db, async (client) => {
+    // One claim per domain at a time, across hubs: the caps below are read, then written.
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('orrery.jobs:' || $1))`, [domain]);
+    const { rows: count } = await client.query(
+      `SELECT count(*)::int AS n FROM jobs WHERE domain = $1 AND status = 'running'`,
+      [domain],
+    );
+    if (count[0].n >= limits.maxRunning) return null;
+    const { rows } = await client.query(
+      `WITH ${FAIR_ORDER}
+       SELECT j.id::int FROM jobs j JOIN ranked r ON r.id = j.id
+        WHERE r.turn = 0 AND r.running < $3 AND j.status = 'queued'
+        ORDER BY r.used, r.id LIMIT 1
+          FOR UPDATE OF j SKIP LOCKED`,
+      [domain, halfLifeSeconds, limits.maxRunningPerUser],
+    );
+    if (!rows[0]) return null;
+    const id: number = rows[0].id;
+    await transition(client, id, ['queued'], 'running', {
+      dispatcher,
+      containerName: containerNameOf(id),
+    });
+    const [job] = await listJobs(client, { id }, halfLifeSeconds);
+    return job ?? null;
+  });
+}
+
+/** Say that `dispatcher` still watches its running jobs. */
+export async function heartbeat(db: Queryable, dispatcher: string): Promise<void> {
+  await db.query(
+    `UPDATE jobs SET heartbeat_at = now() WHERE dispatcher = $1 AND status = 'running'`,
+    [dispatcher],
+  );
+}
+
+/**
+ * Take over the running jobs of `domains` whose dispatcher has been silent for
+ * `staleSeconds` (its hub died): they are `dispatcher`'s to watch from now on.
+ */
+export async function adoptStale(
+  db: Queryable,
+  dispatcher: string,
+  domains: readonly string[],
+  staleSeconds: number,
+): Promise<number[]> {
+  const { rows } = await db.query(
+    `UPDATE jobs SET dispatcher = $1, heartbeat_at = now()
+      WHERE status = 'running' AND domain = ANY($2)
+        AND (heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $3))
+      RETURNING id::int`,
+    [dispatcher, domains, staleSeconds],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** The running jobs `dispatcher` watches. */
+export async function runningOf(
+  db: Queryable,
+  dispatcher: string,
+  halfLifeSeconds: number,
+): Promise<JobRecord[]> {
+  const { rows } = await db.query(
+    `SELECT id::int FROM jobs WHERE dispatcher = $1 AND status = 'running'`,
+    [dispatcher],
+  );
+  const jobs: JobRecord[] = [];
+  for (const { id } of rows) jobs.push(...(await listJobs(db, { id }, halfLifeSeconds)));
+  return jobs;
+}
+
+/** Statuses of the jobs named, for sweeping containers whose job has ended. */
+export async function statusesOf(db: Queryable, ids: number[]): Promise<Map<number, JobStatus>> {
+  const { rows } = await db.query('SELECT id::int, status FROM jobs WHERE id = ANY($1)', [ids]);
+  return new Map(rows.map((r) => [r.id, r.status]));
+}
