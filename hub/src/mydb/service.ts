@@ -316,7 +316,15 @@ export class MydbService {
         '`into` and `session` answer JSON: ask with Accept: application/json',
       );
     const login = await this.queryLogin(actor, username, request.context ?? MYDB_CONTEXT);
-    const answer = await this.modes.stream(actor, login, request, format, res, options);
+    let answer: QuickQueryAnswer | undefined;
+    try {
+      answer = await this.modes.stream(actor, login, request, format, res, options);
+    } catch (err) {
+      // A script run as JSON may have been refused by the quota: say so, as quickQuery does.
+      if (!options.orJson || res.headersSent) throw err;
+      const measured = await this.afterQuery(actor.userId);
+      throw (measured && (await asQuotaRefusal(err, measured, this.science.pool))) ?? err;
+    }
     // Run as JSON, a script may have written: the quota is measured as after any query.
     if (answer) await this.afterQuery(actor.userId);
     return answer;

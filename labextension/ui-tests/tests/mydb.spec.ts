@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '../harness/fixtures.ts';
 import { MyDBPanelPage } from '../harness/mydb-page.ts';
@@ -107,6 +107,50 @@ test.describe('MyDB panel', () => {
     await mydb.run('SELECT 9007199254740993::bigint AS big');
     await expect(mydb.error).toHaveCount(0);
     expect(await mydb.rowCount()).toBe(1);
+  });
+
+  test('Submit a batch query and watch it finish; the history has it and the streamed quick query; export the table', async ({
+    orrery,
+  }) => {
+    test.setTimeout(180_000);
+    const page = await orrery.labFor(orrery.users.bob);
+    const mydb = new MyDBPanelPage(page);
+    await mydb.open();
+    await mydb.chooseContext('stars');
+    // The panel asks for Arrow: this quick query is streamed, and recorded all the same.
+    const sql = 'SELECT star_id, name, mag FROM stars WHERE mag < 1 ORDER BY mag';
+    await mydb.run(sql);
+    const rows = await mydb.rowCount();
+    expect(rows).toBeGreaterThan(3);
+
+    const table = `brightest_${Date.now().toString(36)}`;
+    await mydb.button('Submit').click();
+    await mydb.dialog.locator('input').fill(table);
+    await mydb.dialog.getByRole('button', { name: /ok|submit/i }).click();
+    const job = mydb.panel.locator('tr.jp-OrreryMyDB-batch', { hasText: table });
+    await expect(job).toHaveAttribute('data-status', 'finished', { timeout: 60_000 });
+    await expect(job.locator('td').nth(3)).toHaveText(String(rows));
+
+    await mydb.panel.getByRole('tab', { name: 'History' }).click();
+    const entries = mydb.panel.locator('.jp-OrreryMyDB-historyEntry');
+    const batch = entries.filter({ hasText: `→ ${table}` });
+    await expect(batch).toHaveAttribute('data-status', 'finished', { timeout: 30_000 });
+    await expect(batch).toContainText(`batch · stars · finished · ${rows} rows`);
+    const quick = entries.filter({ hasText: 'quick · stars' }).filter({ hasText: 'mag < 1' });
+    await expect(quick.first()).toContainText(`finished · ${rows} rows`);
+
+    // Export the batch query's table as CSV from the schema browser.
+    await mydb.expand('mydb');
+    const saved = mydb.table('mydb', table);
+    await expect(saved).toBeVisible({ timeout: 30_000 });
+    await saved.locator('.jp-OrreryMyDB-row').first().hover();
+    const download = page.waitForEvent('download');
+    await saved.getByTitle('Export…').click();
+    await mydb.dialog.getByRole('button', { name: /ok|export/i }).click();
+    const file = await (await download).path();
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(lines[0]).toBe('star_id,name,mag');
+    expect(lines).toHaveLength(rows + 1);
   });
 
   test('every MyDB action is in the command palette', async ({ orrery }) => {
