@@ -201,6 +201,74 @@ test('a script asked for as Arrow is a clear 400; SQL errors are 400 before any 
   assert.match(writes.json.message, /read-only transaction/);
 });
 
+test('streamed queries are in the history like JSON ones: status, rows, duration, error', async () => {
+  const marker = `history_${Date.now()}`;
+  const arrow = await quick(`SELECT g AS ${marker} FROM generate_series(1, 7) g`, ARROW);
+  assert.equal(arrow.status, 200, arrow.text);
+  const csv = await quick(`SELECT g AS ${marker} FROM generate_series(1, 3) g`, 'text/csv');
+  assert.equal(csv.status, 200, csv.text);
+  const broken = await quick(`SELECT ${marker}_nope`, 'text/csv');
+  assert.equal(broken.status, 400, broken.text);
+  // The position points into the user's SQL, not into the hub's wrapper around it.
+  assert.equal(broken.json.position, 8, broken.text);
+  const history = await asAlice('GET', `/history?q=${marker}`);
+  assert.equal(history.status, 200, history.text);
+  const entries = history.json.queries as {
+    kind: string;
+    status: string;
+    row_count: number | null;
+    duration_ms: number | null;
+    error: string | null;
+    sql: string;
+  }[];
+  assert.equal(history.json.total, 3);
+  // Newest first.
+  const [failed, fromCsv, fromArrow] = entries;
+  assert.deepEqual(
+    entries.map((e) => [e.kind, e.status, e.row_count]),
+    [
+      ['quick', 'failed', null],
+      ['quick', 'finished', 3],
+      ['quick', 'finished', 7],
+    ],
+  );
+  for (const entry of [fromCsv!, fromArrow!]) {
+    assert.equal(typeof entry.duration_ms, 'number');
+    assert.equal(entry.error, null);
+  }
+  assert.match(failed!.error ?? '', /does not exist/);
+});
+
+test('Arrow first, JSON second (as JupyterLab asks): scripts, sessions and into answer JSON', async () => {
+  const accept = `${ARROW}, application/json;q=0.5`;
+  const marker = `second_choice_${Date.now()}`;
+  const script = await quick(
+    `CREATE TEMP TABLE t AS SELECT 1 AS ${marker}; SELECT * FROM t`,
+    accept,
+  );
+  assert.equal(script.status, 200, script.text);
+  assert.match(script.headers.get('content-type') ?? '', /application\/json/);
+  assert.deepEqual(script.json.rows, [[1]]);
+  // One record in the history for the one query, finished as JSON.
+  const history = await asAlice('GET', `/history?q=${marker}`);
+  assert.deepEqual(
+    history.json.queries.map((e: { status: string; row_count: number }) => [e.status, e.row_count]),
+    [['finished', 1]],
+  );
+  const session = await quick('SELECT 2 AS two', accept, { session: 'second-choice' });
+  assert.equal(session.status, 200, session.text);
+  assert.deepEqual(session.json.rows, [[2]]);
+  const into = await quick('SELECT 3 AS three', accept, { into: `t_${marker}` });
+  assert.equal(into.status, 200, into.text);
+  assert.equal(into.json.row_count, 1);
+  await quick(`DROP TABLE t_${marker}`, 'application/json');
+  await asAlice('DELETE', '/sessions/second-choice');
+  // Arrow alone: a script is still a clear 400, never an answer the client did not ask for.
+  const only = await quick('SELECT 1; SELECT 2', ARROW);
+  assert.equal(only.status, 400, only.text);
+  assert.equal(only.json.rule, 'one_query');
+});
+
 test('the row cap is exact in every format', async () => {
   for (const [accept, rowsOf] of [
     [ARROW, (a: { bytes: Buffer }) => tableFromIPC(a.bytes).numRows],

@@ -378,3 +378,21 @@ test('COPY from or to the client stream neither hangs nor answers rows', async (
   assert.deepEqual(out.json.rows, []);
   await assertStillAlice();
 });
+
+test('a SQL error answers PostgreSQL’s position in the user’s SQL and its SQLSTATE', async () => {
+  // One query: sent inside the hub's capped wrapper, the position is moved back into the SQL.
+  const column = await query(alice, 'alice', { sql: 'SELECT 1,\n  nope FROM (VALUES (1)) v(x)' });
+  assert.equal(column.status, 400, column.text);
+  assert.equal(column.json.rule, 'sql_error');
+  assert.equal(column.json.sqlstate, '42703');
+  assert.equal(column.json.position, 13, column.text);
+  // A script runs as sent: the position is PostgreSQL's own.
+  const script = await query(alice, 'alice', { sql: 'SELECT 1;\nSELEC 2' });
+  assert.equal(script.status, 400, script.text);
+  assert.equal(script.json.sqlstate, '42601');
+  assert.equal(script.json.position, 11, script.text);
+  // An error with no position (a division by zero while running) answers none.
+  const running = await query(alice, 'alice', { sql: 'SELECT 1 / 0' });
+  assert.equal(running.status, 400, running.text);
+  assert.equal(running.json.position, undefined);
+});

@@ -237,7 +237,8 @@ export interface IHistoryEntry {
   duration_ms: number | null;
   row_count: number | null;
   status: 'running' | 'finished' | 'failed' | 'cancelled' | 'timed_out' | 'queued';
-  error: IQueryError | null;
+  /** The hub's message for a query that failed (a string, as the contract's HistoryEntry). */
+  error: string | null;
   table: string | null;
 }
 

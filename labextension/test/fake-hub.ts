@@ -656,7 +656,7 @@ export class FakeMyDB {
       duration_ms: 2,
       row_count: null,
       status,
-      error: error ? { message: error } : null,
+      error: error ?? null,
       table,
     });
   }

@@ -64,7 +64,7 @@ export class QueryHistory {
   async ended(
     id: number | undefined,
     status: 'finished' | 'failed' | 'timed_out' | 'cancelled',
-    details: { rowCount?: number; error?: string },
+    details: { rowCount?: number; error?: string; errorPosition?: number },
   ): Promise<void> {
     if (id === undefined) return;
     try {

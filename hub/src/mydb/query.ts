@@ -8,7 +8,7 @@ import type { Response } from 'express';
 import { recordActivity } from '../activity/store.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { Db } from '../db/pool.ts';
-import { DomainError, Invalid, LimitReached } from '../errors.ts';
+import { DomainError, Invalid, LimitReached, TimedOut } from '../errors.ts';
 import { clip } from '../log.ts';
 import { type RoleLogin, runAsRole, withRoleSession } from './queryRun.ts';
 import { typeNamesOf } from './queryValues.ts';
@@ -37,6 +37,13 @@ export interface QuickQueryAnswer {
   truncated: boolean;
   command: string | null;
   elapsed_ms: number;
+}
+
+/** How a streamed query ended once its answer had begun (for the query history). */
+export interface StreamEnd {
+  status: 'finished' | 'failed' | 'timed_out' | 'cancelled';
+  rowCount?: number;
+  error?: string;
 }
 
 /** What a request above the per-user cap is told to wait: a quick query rarely takes longer. */
@@ -94,7 +101,7 @@ export class QuickQueries {
   /**
    * Run one query and stream its rows into `res` as Arrow or CSV (resultStream.ts). The answer
    * is written here; a failure after its first byte cuts it short (the client sees an incomplete
-   * stream), before it rejects as `run` does.
+   * stream) and resolves with how it ended, for the history; before it, it rejects as `run` does.
    */
   async stream(
     actor: Actor,
@@ -102,9 +109,9 @@ export class QuickQueries {
     request: QuickQueryRequest,
     format: StreamFormat,
     res: Response,
-  ): Promise<void> {
+  ): Promise<StreamEnd> {
     try {
-      await this.admitted(actor, request, async (started) => {
+      return await this.admitted(actor, request, async (started) => {
         const outcome = await withRoleSession(
           this.scienceAdmin,
           login,
@@ -118,7 +125,9 @@ export class QuickQueries {
             }),
         );
         return {
-          value: undefined,
+          value: outcome.disconnected
+            ? { status: 'cancelled' as const, error: 'the client left before the end' }
+            : { status: 'finished' as const, rowCount: outcome.rowCount },
           logged: {
             status: outcome.disconnected ? 'disconnected' : 'ok',
             format,
@@ -131,6 +140,10 @@ export class QuickQueries {
       if (!res.headersSent) throw err;
       // Too late for an error answer: the client sees the stream end without its last bytes.
       res.destroy();
+      return {
+        status: err instanceof TimedOut ? 'timed_out' : 'failed',
+        error: err instanceof DomainError ? err.message : String((err as Error).message ?? err),
+      };
     }
   }
 
@@ -196,12 +209,21 @@ export class QuickQueries {
 /** PostgreSQL's refusal of the user's SQL is the user's to read (400); anything else is ours (undefined). */
 function asRefusal(err: unknown): DomainError | undefined {
   if (err instanceof DomainError) return err;
-  const db = err as { code?: string; message?: string; detail?: string; hint?: string };
+  const db = err as {
+    code?: string;
+    message?: string;
+    detail?: string;
+    hint?: string;
+    position?: string;
+  };
   if (typeof db.code === 'string' && /^[0-9A-Z]{5}$/.test(db.code)) {
     const extra = [db.detail, db.hint].filter(Boolean).join(' ');
+    // `position` (1-based, in characters of the user's SQL) lets an editor point at the error.
+    const position = db.position ? Number(db.position) : undefined;
     return new Invalid(
       'sql_error',
       `${db.message}${extra ? ` (${extra})` : ''} [SQLSTATE ${db.code}]`,
+      { details: { sqlstate: db.code, ...(position ? { position } : {}) } },
     );
   }
   return undefined;

@@ -15,7 +15,7 @@ import pg from 'pg';
 import type { Db } from '../db/pool.ts';
 import { TimedOut, Unavailable } from '../errors.ts';
 import { quickQueryTypes } from './queryValues.ts';
-import { asSubquery } from './resultStream.ts';
+import { asSubquery, positionedInUserSql, SUBQUERY_PREFIX } from './resultStream.ts';
 
 /** Seconds between the cancel and the terminate, and between the terminate and dropping the socket. */
 const ESCALATION_MS = 2000;
@@ -61,7 +61,8 @@ export function runAsRole(admin: Db, login: RoleLogin, run: QuickRun): Promise<Q
         extended: true,
       });
     } catch (err) {
-      if (!NOT_ONE_QUERY.has((err as { code?: string }).code ?? '')) throw err;
+      if (!NOT_ONE_QUERY.has((err as { code?: string }).code ?? ''))
+        throw positionedInUserSql(err, SUBQUERY_PREFIX);
     }
     return collect(client, run);
   });

@@ -41,6 +41,22 @@ export function asSubquery(sql: string): string {
   return `(\n${inner}\n) AS orrery_q`;
 }
 
+/** What `SELECT * FROM ${asSubquery(sql)}` puts before the user's SQL. */
+export const SUBQUERY_PREFIX = 'SELECT * FROM (\n';
+
+/**
+ * PostgreSQL's error for SQL sent behind `prefix`, its `position` moved back to point into the
+ * user's SQL (undefined when it pointed into the wrapper). Returns `err` itself.
+ */
+export function positionedInUserSql<E>(err: E, prefix: string): E {
+  const db = err as { position?: string };
+  if (db && typeof db.position === 'string') {
+    const inSql = Number(db.position) - prefix.length;
+    db.position = inSql >= 1 ? String(inSql) : undefined;
+  }
+  return err;
+}
+
 /** The query's columns, from planning it with no rows (one statement, extended protocol). */
 async function describe(client: pg.Client, admin: Db, subquery: string): Promise<ResultColumn[]> {
   const result = await client.query({
@@ -120,6 +136,7 @@ async function countAndStream(
   try {
     columns = await describe(client, admin, subquery);
   } catch (err) {
+    positionedInUserSql(err, SUBQUERY_PREFIX);
     if ((err as { code?: string }).code === '42601' && /multiple commands|syntax/.test(String(err)))
       throw new Invalid(
         'one_query',

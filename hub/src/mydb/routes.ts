@@ -23,7 +23,7 @@ import {
   ShareList,
   TableParams,
 } from './responses.ts';
-import { resultFormatOf } from './resultFormat.ts';
+import { acceptsJson, resultFormatOf } from './resultFormat.ts';
 import type { MydbService } from './service.ts';
 
 const route = routesOf<MydbService>();
@@ -169,10 +169,11 @@ export const mydbRoutes = [
     query: NoQuery,
     body: QuickQueryBody,
     async handler({ service, req, res, caller, params, body }) {
-      const format = resultFormatOf(req);
+      const format = resultFormatOf(req, body);
       if (format === 'json') return service.quickQuery(actorOf(caller!, req), params.name, body);
-      await service.quickQueryStream(actorOf(caller!, req), params.name, body, format, res);
-      return undefined;
+      return service.quickQueryStream(actorOf(caller!, req), params.name, body, format, res, {
+        orJson: acceptsJson(req),
+      });
     },
   }),
   route({

@@ -297,7 +297,9 @@ export class MydbService {
 
   /**
    * A quick query streamed into `res` as Arrow or CSV (the `Accept` header chose). It runs
-   * read-only (resultStream.ts), so it cannot have written: no quota to re-check.
+   * read-only (resultStream.ts), so it cannot have written: no quota to re-check. A script or
+   * command, which cannot stream, answers JSON instead when the client accepts it (`orJson`):
+   * the answer is then returned, not written.
    */
   async quickQueryStream(
     actor: Actor,
@@ -305,7 +307,8 @@ export class MydbService {
     request: QuickQueryRequest,
     format: StreamFormat,
     res: Response,
-  ): Promise<void> {
+    options: { orJson: boolean } = { orJson: false },
+  ): Promise<QuickQueryAnswer | undefined> {
     const { into, session } = request as QuickQueryRequest & Modes;
     if (into !== undefined || session !== undefined)
       throw new Invalid(
@@ -313,7 +316,18 @@ export class MydbService {
         '`into` and `session` answer JSON: ask with Accept: application/json',
       );
     const login = await this.queryLogin(actor, username, request.context ?? MYDB_CONTEXT);
-    await this.quick.stream(actor, login, request, format, res);
+    let answer: QuickQueryAnswer | undefined;
+    try {
+      answer = await this.modes.stream(actor, login, request, format, res, options);
+    } catch (err) {
+      // A script run as JSON may have been refused by the quota: say so, as quickQuery does.
+      if (!options.orJson || res.headersSent) throw err;
+      const measured = await this.afterQuery(actor.userId);
+      throw (measured && (await asQuotaRefusal(err, measured, this.science.pool))) ?? err;
+    }
+    // Run as JSON, a script may have written: the quota is measured as after any query.
+    if (answer) await this.afterQuery(actor.userId);
+    return answer;
   }
 
   /** Stream one of the user's tables into `res` as a file. */

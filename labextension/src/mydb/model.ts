@@ -353,6 +353,7 @@ export class MyDBModel {
       const job = await this.client.submitBatch(await this.me(), body);
       this._batches = [job, ...this._batches.filter((b) => b.id !== job.id)];
       this._changed.emit();
+      this.refreshHistory().catch(() => undefined);
       return job;
     } catch (e) {
       this.noteMissing(e, 'batch');
@@ -371,6 +372,10 @@ export class MyDBModel {
       const done = queries.some((q) => q.status === 'finished' && before.get(q.id) !== 'finished');
       if (done && before.size > 0) {
         await this.loadTables(DEFAULT_CONTEXT);
+      }
+      // A batch query that changed status changed its history entry too.
+      if (queries.some((q) => before.has(q.id) && before.get(q.id) !== q.status)) {
+        this.refreshHistory().catch(() => undefined);
       }
     } catch (e) {
       this.noteMissing(e, 'batch');

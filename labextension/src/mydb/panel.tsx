@@ -412,7 +412,9 @@ class HistoryView extends ModelView {
                 {h.row_count !== null ? ` · ${h.row_count} rows` : ''}
                 {h.duration_ms !== null ? ` · ${h.duration_ms} ms` : ''} ·{' '}
                 {new Date(h.submitted_at).toLocaleString()}
+                {h.table ? ` · → ${h.table}` : ''}
               </span>
+              {h.error ? <div className="jp-OrreryMyDB-error">{h.error}</div> : null}
               <button
                 type="button"
                 className="jp-mod-styled"

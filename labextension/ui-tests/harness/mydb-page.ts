@@ -36,6 +36,13 @@ export class MyDBPanelPage {
     return this.panel.locator(`.jp-OrreryMyDB-contextNode[data-context="${name}"]`);
   }
 
+  /** Open a context's node in the schema browser (a no-op when it is open). */
+  async expand(context: string): Promise<void> {
+    const twisty = this.context(context).locator('.jp-OrreryMyDB-twisty').first();
+    if ((await twisty.getAttribute('aria-expanded')) !== 'true') await twisty.click();
+    await expect(twisty).toHaveAttribute('aria-expanded', 'true');
+  }
+
   table(context: string, name: string): Locator {
     return this.context(context).locator(`.jp-OrreryMyDB-table[data-table="${name}"]`);
   }
