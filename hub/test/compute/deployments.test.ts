@@ -99,7 +99,7 @@ test('ten parallel starts with the reconcile loop at 1 s: ten of ten ready, none
     for (const name of names)
       assert.equal((await vera.delete(`/hub/api/users/vera/servers/${name}`)).status, 204);
 
-    // An account deleted with a server running and a file in its workspace volume.
+    // An account deleted with a server running and a file in its workspace (its Storage volume).
     const admin = await signUp(hub.url, 'chief');
     await db.query(`UPDATE users SET admin = true WHERE name = 'chief'`);
     const walt = await signUp(hub.url, 'walt');
@@ -111,16 +111,29 @@ test('ten parallel starts with the reconcile loop at 1 s: ten of ten ready, none
       content: 'the old owner’s notes',
     });
     assert.equal(put.status, 201, put.text);
-    const { backend, names: deployment } = await observe(hub);
-    const volume = `${deployment.resourcePrefix}walt-work`;
-    await run('docker', ['volume', 'inspect', volume]);
+    const { backend } = await observe(hub);
+    const storage = hub.hub.config.files.rootVolumes.find((root) => root.name === 'Storage')!;
+    const secretFiles = async () =>
+      (
+        await run('find', [
+          storage.path,
+          '-path',
+          `${storage.path}/.orrery`,
+          '-prune',
+          '-o',
+          '-name',
+          'secret.txt',
+          '-print',
+        ])
+      ).stdout.trim();
+    assert.notEqual(await secretFiles(), '', 'the file is in the Storage volume on the host');
 
     assert.equal((await admin.delete('/hub/api/users/walt')).status, 204);
     const newcomer: Client = await signUp(hub.url, 'walt');
     assert.equal((await newcomer.get('/user/walt/lab/api/status')).status, 503, 'no old route');
     const left = (await backend.listManaged()).filter((server) => server.owner === 'walt');
     assert.deepEqual(left, [], 'the old container is gone');
-    await assert.rejects(run('docker', ['volume', 'inspect', volume]), 'the old volume is gone');
+    assert.equal(await secretFiles(), '', 'the old volume is gone from Storage (quarantined)');
     assert.equal((await newcomer.post('/hub/api/users/walt/servers/lab', {})).status, 202);
     await waitForStatus(newcomer, 'walt', 'lab', 'running', SPAWN_SECONDS * 1000);
     const read = await newcomer.get('/user/walt/lab/api/contents/secret.txt');
