@@ -274,23 +274,17 @@ export class MydbService {
     username: string,
     request: QuickQueryRequest & Modes,
   ): Promise<QuickQueryAnswer | IntoAnswer> {
-    const user = await findUserByName(this.db, username);
-    if (!user) throw new NotFound('user', `No user named "${username}"`);
-    if (user.id !== actor.userId)
-      throw new Forbidden('own_mydb_queries', 'You can only run queries in your own MyDB');
-    const space = await this.spaceOf(actor, username);
-    const searchPath = await this.searchPathOf(
-      user.id,
+    const { userId, schema, login } = await this.queryLogin(
+      actor,
+      username,
       request.context ?? MYDB_CONTEXT,
-      space.schema,
     );
-    const login = this.loginOf(user.id, space.role, searchPath);
     try {
-      const answer = await this.modes.run(actor, space.schema, login, request);
-      await this.afterQuery(user.id);
+      const answer = await this.modes.run(actor, schema, login, request);
+      await this.afterQuery(userId);
       return answer;
     } catch (err) {
-      const measured = await this.afterQuery(user.id);
+      const measured = await this.afterQuery(userId);
       throw (measured && (await asQuotaRefusal(err, measured, this.science.pool))) ?? err;
     }
   }
@@ -315,7 +309,7 @@ export class MydbService {
         'json_only',
         '`into` and `session` answer JSON: ask with Accept: application/json',
       );
-    const login = await this.queryLogin(actor, username, request.context ?? MYDB_CONTEXT);
+    const { login } = await this.queryLogin(actor, username, request.context ?? MYDB_CONTEXT);
     let answer: QuickQueryAnswer | undefined;
     try {
       answer = await this.modes.stream(actor, login, request, format, res, options);
@@ -338,7 +332,7 @@ export class MydbService {
     format: ExportFormat,
     res: Response,
   ): Promise<void> {
-    const login = await this.queryLogin(actor, username, MYDB_CONTEXT);
+    const { login } = await this.queryLogin(actor, username, MYDB_CONTEXT);
     await this.tables.limited(login, () =>
       this.tables.export(login, login.searchPath[0]!, table, format, res),
     );
@@ -352,7 +346,7 @@ export class MydbService {
     format: ImportFormat,
     req: Request,
   ): Promise<ImportAnswer> {
-    const login = await this.queryLogin(actor, username, MYDB_CONTEXT);
+    const { login } = await this.queryLogin(actor, username, MYDB_CONTEXT);
     const space = await this.spaceOf(actor, username);
     try {
       return await this.tables.limited(login, () =>
@@ -368,20 +362,25 @@ export class MydbService {
 
   /** Drop one of the user's tables (writes come back once the space is under its quota). */
   async dropTable(actor: Actor, username: string, table: string): Promise<void> {
-    const login = await this.queryLogin(actor, username, MYDB_CONTEXT);
+    const { login } = await this.queryLogin(actor, username, MYDB_CONTEXT);
     await this.tables.drop(login, login.searchPath[0]!, table);
     await this.afterQuery(actor.userId);
   }
 
   /** How the caller's own role logs in for a query in `context` (their space made if need be). */
-  private async queryLogin(actor: Actor, username: string, context: string): Promise<RoleLogin> {
+  private async queryLogin(
+    actor: Actor,
+    username: string,
+    context: string,
+  ): Promise<{ userId: number; schema: string; login: RoleLogin }> {
     const userId = await this.ownUserId(actor, username);
     // The hub's record is enough (no size to measure); the space is made if there is none.
     const found = await findSpace(this.db, userId);
     const space = found
       ? { role: found.roleName, schema: found.schemaName }
       : await this.spaceOf(actor, username);
-    return this.loginOf(userId, space.role, await this.searchPathOf(userId, context, space.schema));
+    const searchPath = await this.searchPathOf(userId, context, space.schema);
+    return { userId, schema: space.schema, login: this.loginOf(userId, space.role, searchPath) };
   }
 
   /** The caller's own space for batch queries (made now if need be). */
