@@ -321,6 +321,9 @@ export class LocalProcessBackend implements SpawnerBackend<LocalSavedState> {
       const deadline = Date.now() + this.config.stopGraceSeconds * 1000;
       while (Date.now() < deadline && (await isOurProcess(state.pid, state.name))) await sleep(100);
       if (await isOurProcess(state.pid, state.name)) this.signalGroup(state.pid, 'SIGKILL');
+      // The leader can exit before its kernels and terminals do: stopped means the group is gone.
+      while (Date.now() < deadline && groupAlive(state.pid)) await sleep(50);
+      if (groupAlive(state.pid)) this.signalGroup(state.pid, 'SIGKILL');
     }
     const file = await this.readStateFile(state.name);
     if (!file || file.pid === state.pid) await rm(this.statePath(state.name), { force: true });
@@ -430,5 +433,15 @@ export class LocalProcessBackend implements SpawnerBackend<LocalSavedState> {
         // already gone
       }
     }
+  }
+}
+
+/** Whether any process of the group led by `pid` is still alive. */
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }

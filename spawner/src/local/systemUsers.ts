@@ -109,8 +109,22 @@ export async function prepareWorkspace(workspace: string, owner: SystemIdentity)
   await chmod(workspace, 0o700);
 }
 
-/** Remove the system user `name` (its files stay, owned by its former uid); gone is fine. */
+/**
+ * Remove the system user `name` (its files stay, owned by its former uid); gone is fine. The
+ * caller has checked that no server of theirs runs, so whatever that uid still runs (a process
+ * left behind by a stopped server, or one it detached) is ended first: `userdel` refuses a
+ * user with live processes.
+ */
 export async function removeSystemUser(name: string): Promise<void> {
   if (!(await getent('passwd', name))) return;
-  await run('userdel', [name]);
+  for (let attempt = 0; ; attempt += 1) {
+    await run('pkill', ['-KILL', '-u', name]).catch(() => undefined); // exit 1: none left
+    try {
+      await run('userdel', [name]);
+      return;
+    } catch (error) {
+      if (attempt >= 20 || !/currently used by process/.test(String(error))) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
