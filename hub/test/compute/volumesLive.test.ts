@@ -218,7 +218,7 @@ test('an old-style workspace volume is in /home/jovyan/work at the first start',
   await waitForStatus(carol, 'carol', 'lab', 'gone', 60_000);
 });
 
-test('privileges changed through the generic RACM routes, and an owner’s removal, reach a running server', {
+test('privileges changed through the generic RACM routes, group membership, and an owner’s removal reach a running server', {
   skip,
 }, async () => {
   const dave = await signUp(hub.url, 'dave');
@@ -260,6 +260,37 @@ test('privileges changed through the generic RACM routes, and an owner’s remov
     assert.equal(revoked.status, 204, revoked.text);
   }
   assert.notEqual((await inServer('erin', `test -e '${target}'`)).code, 0, 'revoked');
+
+  // Shared with a group instead: leaving it takes the volume away, joining again brings it.
+  const team = await dave.post('/hub/api/groups', { name: 'ledger-team' });
+  assert.equal(team.status, 201, team.text);
+  const join = async () => {
+    const invited = await dave.post(`/hub/api/groups/${team.json.id}/invitations`, {
+      username: 'erin',
+      role: 'MEMBER',
+    });
+    assert.equal(invited.status, 201, invited.text);
+    const accepted = await erin.post(`/hub/api/invitations/${invited.json.id}/accept`);
+    assert.equal(accepted.status, 200, accepted.text);
+  };
+  await join();
+  const toTeam = await dave.request('PUT', '/hub/api/volumes/Storage/dave/ledger/shares', {
+    group: team.json.id,
+    access: 'read',
+  });
+  assert.equal(toTeam.status, 200, toTeam.text);
+  await waitFor('the group share in erin’s server', 60_000, async () => {
+    return (await inServer('erin', `test -e '${target}/entries.txt'`)).code === 0;
+  });
+  const left = await erin.delete(`/hub/api/groups/${team.json.id}/members/erin`);
+  assert.equal(left.status, 204, left.text);
+  await waitFor('the volume gone when erin left the group', 60_000, async () => {
+    return (await inServer('erin', `test -e '${target}'`)).code !== 0;
+  });
+  await join();
+  await waitFor('the volume back when erin joined again', 60_000, async () => {
+    return (await inServer('erin', `test -e '${target}/entries.txt'`)).code === 0;
+  });
 
   // Shared again, then dave's account removed: his volume leaves erin's server with him.
   const again = await dave.post(`/hub/api/racm/resources/${resource.id}/privileges`, {
