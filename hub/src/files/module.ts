@@ -34,6 +34,9 @@ export const FILES_CONTEXT = {
   ],
 };
 
+/** The RACM types whose privileges make the view. */
+const VOLUME_TYPES = new Set(FILES_CONTEXT.resourceTypes.map((type) => type.name));
+
 export const filesModule: FeatureModule<FilesService> = {
   name: 'files',
   routes: filesRoutes,
@@ -110,7 +113,15 @@ function serverVolumes(
   });
   const servers = new ServerVolumes(hub.db, files, mounter, hosts, hub.log);
   files.onViewChanged((userIds) => servers.viewChanged(userIds));
-  hub.accountRemovers.add('volume-views', (removal) => servers.forget(removal.userId));
+  // Privileges on volumes changed through the generic RACM routes: applied before they answer.
+  hub.accessChanges.add('files', async (change) => {
+    if (change && VOLUME_TYPES.has(change.resourceType)) await servers.refreshAll();
+  });
+  hub.accountRemovers.add('volume-views', async (removal) => {
+    await servers.forget(removal.userId);
+    // The account's volumes went with it (and the shares it gave): gone from others' servers too.
+    await servers.refreshAll();
+  });
   compute.useVolumes(servers);
   return servers;
 }

@@ -117,13 +117,28 @@ export class ServerVolumes implements ComputeServerVolumes {
 
   /** From onViewChanged: re-apply each user's view where their servers are (in order per user). */
   viewChanged(userIds: number[]): void {
-    for (const userId of userIds) {
-      const done = this.hostsOfServers(userId)
-        .then((hostNames) => this.apply(userId, hostNames))
-        .catch((err) => this.log.warn({ userId, err: String(err) }, 'view update failed'))
-        .finally(() => this.applying.delete(done));
-      this.applying.add(done);
-    }
+    for (const userId of userIds) this.update(userId);
+  }
+
+  /** Re-apply one user's view where their servers are; resolves when done (never rejects). */
+  private update(userId: number): Promise<void> {
+    const done = this.hostsOfServers(userId)
+      .then((hostNames) => this.apply(userId, hostNames))
+      .catch((err) => this.log.warn({ userId, err: String(err) }, 'view update failed'))
+      .finally(() => this.applying.delete(done));
+    this.applying.add(done);
+    return done;
+  }
+
+  /**
+   * A change the files routes did not make (a volume's privileges through the generic RACM
+   * routes, an owner's account removed with the shares it gave): who it reaches is not known
+   * here (a revoked privilege is already gone), so every user with a server has their view
+   * applied again, which is idempotent and touches only what differs. Resolves when applied.
+   */
+  async refreshAll(): Promise<void> {
+    const users = new Set((await allServers(this.db)).map((server) => server.userId));
+    await Promise.all([...users].map((userId) => this.update(userId)));
   }
 
   /**

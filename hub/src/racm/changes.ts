@@ -8,7 +8,14 @@
  */
 import type { Logger } from '../log.ts';
 
-export type AccessListener = () => Promise<void>;
+/** What changed, when one resource's privileges did (none: memberships, or many at once). */
+export interface AccessChange {
+  resourceId: number;
+  /** The resource type's name (`UserVolume`, `Database`, …). */
+  resourceType: string;
+}
+
+export type AccessListener = (change?: AccessChange) => Promise<void>;
 
 export class AccessChanges {
   private readonly listeners = new Map<string, AccessListener>();
@@ -22,10 +29,10 @@ export class AccessChanges {
   }
 
   /** Tell every listener, after the change committed. */
-  async changed(): Promise<void> {
+  async changed(change?: AccessChange): Promise<void> {
     for (const [feature, listener] of this.listeners) {
       try {
-        await listener();
+        await listener(change);
       } catch (err) {
         this.log?.error({ feature, err: String(err) }, 'applying an access change failed');
       }

@@ -183,7 +183,7 @@ export const racmRoutes = [
         return { ...visible, actions: type.actions };
       });
       // Its owner now holds every action (a catalog context's read, for one).
-      await hub.accessChanges.changed();
+      await hub.accessChanges.changed({ resourceId: registered.id, resourceType: type.name });
       return registered;
     },
   }),
@@ -230,7 +230,7 @@ export const racmRoutes = [
           payload: { resourceId: resource.id, name: resource.name },
         });
       });
-      await hub.accessChanges.changed();
+      await hub.accessChanges.changed({ resourceId: resource.id, resourceType: resource.type });
     },
   }),
   route({
@@ -294,8 +294,8 @@ export const racmRoutes = [
             : { group: { id: body.group, name: granteeName } }),
         };
       });
-      // Mirrors of RACM (MyDB's PostgreSQL grants) apply it before the answer says it is given.
-      await hub.accessChanges.changed();
+      // Mirrors of RACM (MyDB's PostgreSQL grants, volume views) apply it before the answer says it is given.
+      await hub.accessChanges.changed({ resourceId: resource.id, resourceType: resource.type });
       return granted;
     },
   }),
@@ -318,7 +318,7 @@ export const racmRoutes = [
         await revoke(client, resource.id, privilege.id);
         await recordPrivilege(client, req, caller!.user.id, 'racm.revoke', resource, privilege);
       });
-      await hub.accessChanges.changed();
+      await hub.accessChanges.changed({ resourceId: resource.id, resourceType: resource.type });
     },
   }),
   route({

@@ -143,13 +143,18 @@ const run = promisify(execFile);
  * volumes and network (by its labels and names), and the iptables rules of its bridge.
  * Returns the names of containers that were still there.
  */
-export async function removeDeployment(names: {
-  network: string;
-  label(domain: string): string;
-  resourcePrefix: string;
-  identity: string;
-}): Promise<string[]> {
-  const docker = async (...args: string[]) => (await run('docker', args)).stdout.trim();
+export async function removeDeployment(
+  names: {
+    network: string;
+    label(domain: string): string;
+    resourcePrefix: string;
+    identity: string;
+  },
+  /** Another Docker daemon to clean (its containers, volumes, network); not its firewall. */
+  dockerHost?: string,
+): Promise<string[]> {
+  const docker = async (...args: string[]) =>
+    (await run('docker', [...(dockerHost ? ['-H', dockerHost] : []), ...args])).stdout.trim();
   const listed = (text: string) => text.split('\n').filter(Boolean);
   const left = listed(
     await docker('ps', '-a', '--filter', `name=^${names.resourcePrefix}`, '--format', '{{.Names}}'),

@@ -217,3 +217,97 @@ test('an old-style workspace volume is in /home/jovyan/work at the first start',
   assert.equal((await carol.delete('/hub/api/users/carol/servers/lab')).status, 204);
   await waitForStatus(carol, 'carol', 'lab', 'gone', 60_000);
 });
+
+test('privileges changed through the generic RACM routes, group membership, and an owner’s removal reach a running server', {
+  skip,
+}, async () => {
+  const dave = await signUp(hub.url, 'dave');
+  const erin = await signUp(hub.url, 'erin');
+  const created = await dave.post('/hub/api/volumes/Storage', { name: 'ledger' });
+  assert.equal(created.status, 201, created.text);
+  await upload(dave, 'Storage/dave/ledger', 'entries.txt', 'one\n');
+  const mine = await dave.get('/hub/api/racm/resources?type=UserVolume');
+  const resource = mine.json.resources.find(
+    (r: { description: string }) => r.description === 'Storage/ledger',
+  );
+  assert.ok(resource, mine.text);
+
+  await startServer(erin, 'erin');
+  const target = `${VOLUMES}/Storage/dave/ledger`;
+  assert.notEqual((await inServer('erin', `test -e '${target}'`)).code, 0, 'not shared yet');
+
+  // read through the generic route: there (read-only) once the route answers.
+  const granted = await dave.post(`/hub/api/racm/resources/${resource.id}/privileges`, {
+    action: 'read',
+    user: 'erin',
+  });
+  assert.equal(granted.status, 201, granted.text);
+  assert.equal((await inServer('erin', `cat '${target}/entries.txt'`)).stdout, 'one\n');
+  assert.match((await inServer('erin', `echo x > '${target}/x'`)).stderr, /Read-only file system/);
+
+  // write too: the same path becomes writable.
+  const writable = await dave.post(`/hub/api/racm/resources/${resource.id}/privileges`, {
+    action: 'write',
+    user: 'erin',
+  });
+  assert.equal(writable.status, 201, writable.text);
+  const wrote = await inServer('erin', `echo two >> '${target}/entries.txt'`);
+  assert.equal(wrote.code, 0, wrote.stderr);
+
+  // Both taken back: gone once the last revocation answers.
+  for (const id of [writable.json.id, granted.json.id]) {
+    const revoked = await dave.delete(`/hub/api/racm/resources/${resource.id}/privileges/${id}`);
+    assert.equal(revoked.status, 204, revoked.text);
+  }
+  assert.notEqual((await inServer('erin', `test -e '${target}'`)).code, 0, 'revoked');
+
+  // Shared with a group instead: leaving it takes the volume away, joining again brings it.
+  const team = await dave.post('/hub/api/groups', { name: 'ledger-team' });
+  assert.equal(team.status, 201, team.text);
+  const join = async () => {
+    const invited = await dave.post(`/hub/api/groups/${team.json.id}/invitations`, {
+      username: 'erin',
+      role: 'MEMBER',
+    });
+    assert.equal(invited.status, 201, invited.text);
+    const accepted = await erin.post(`/hub/api/invitations/${invited.json.id}/accept`);
+    assert.equal(accepted.status, 200, accepted.text);
+  };
+  await join();
+  const toTeam = await dave.request('PUT', '/hub/api/volumes/Storage/dave/ledger/shares', {
+    group: team.json.id,
+    access: 'read',
+  });
+  assert.equal(toTeam.status, 200, toTeam.text);
+  await waitFor('the group share in erin’s server', 60_000, async () => {
+    return (await inServer('erin', `test -e '${target}/entries.txt'`)).code === 0;
+  });
+  const left = await erin.delete(`/hub/api/groups/${team.json.id}/members/erin`);
+  assert.equal(left.status, 204, left.text);
+  await waitFor('the volume gone when erin left the group', 60_000, async () => {
+    return (await inServer('erin', `test -e '${target}'`)).code !== 0;
+  });
+  await join();
+  await waitFor('the volume back when erin joined again', 60_000, async () => {
+    return (await inServer('erin', `test -e '${target}/entries.txt'`)).code === 0;
+  });
+
+  // Shared again, then dave's account removed: his volume leaves erin's server with him.
+  const again = await dave.post(`/hub/api/racm/resources/${resource.id}/privileges`, {
+    action: 'read',
+    user: 'erin',
+  });
+  assert.equal(again.status, 201, again.text);
+  assert.equal((await inServer('erin', `cat '${target}/entries.txt'`)).stdout, 'one\ntwo\n');
+  const admin = await signUp(hub.url, 'root2');
+  await hub.hub.db.query("UPDATE users SET admin = true WHERE name = 'root2'");
+  const removed = await admin.delete('/hub/api/users/dave');
+  assert.ok(removed.status < 300, removed.text);
+  await waitFor('dave’s volume gone from erin’s server', 60_000, async () => {
+    return (await inServer('erin', `test -e '${target}'`)).code !== 0;
+  });
+  assert.equal((await inServer('erin', `ls ${VOLUMES}/Storage`)).stdout, 'erin\n');
+
+  assert.equal((await erin.delete('/hub/api/users/erin/servers/lab')).status, 204);
+  await waitForStatus(erin, 'erin', 'lab', 'gone', 60_000);
+});
