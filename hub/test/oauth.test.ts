@@ -21,6 +21,7 @@ let serverToken: string;
 let bobServerToken: string;
 
 const CALLBACK = '/user/alice/oauth_callback';
+const SINGLEUSER = 'orrery/lab-singleuser:latest';
 const authorizePath = (fields: Record<string, string> = {}) =>
   `/hub/api/oauth2/authorize?${new URLSearchParams({
     client_id: 'jupyterhub-user-alice',
@@ -31,7 +32,9 @@ const authorizePath = (fields: Record<string, string> = {}) =>
   })}`;
 
 before(async () => {
-  hub = await startTestHub('oauth');
+  hub = await startTestHub('oauth', {
+    compute: { images: ['orrery/lab:latest', SINGLEUSER], singleuserImages: [SINGLEUSER] },
+  });
   db = new pg.Pool({ connectionString: hub.databaseUrl });
   alice = await signUp(hub.url, 'alice');
   bob = await signUp(hub.url, 'bob');
@@ -199,4 +202,12 @@ test('token: a code once, for its client with the client’s own secret, before 
   // The server stops: its users' OAuth tokens go with its own.
   await revokeServerToken(db, aliceId, '');
   assert.equal((await fetch(`${hub.url}/hub/api/user`, { headers: asServer })).status, 401);
+});
+
+test('a single-user image is refused on a domain of local processes, before anything starts', async () => {
+  const res = await alice.post('/hub/api/users/alice/servers/su', { image: SINGLEUSER });
+  assert.equal(res.status, 400, res.text);
+  assert.equal(res.json.rule, 'image_needs_container');
+  const { rows } = await db.query(`SELECT count(*)::int AS n FROM servers WHERE name = 'su'`);
+  assert.equal(rows[0].n, 0);
 });
