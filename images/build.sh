@@ -3,6 +3,8 @@
 #
 #   1. orrery/debian-base:bookworm  - debootstrap (minbase) + `docker import`; skipped if present.
 #   2. orrery/lab:latest            - images/base/Dockerfile on top of that base.
+#   3. orrery/lab-singleuser:latest - images/singleuser/Dockerfile on top of the lab image:
+#                                     JupyterHub's stock jupyterhub-singleuser (ORRERY_SINGLEUSER_IMAGES).
 #
 # The lab image is labelled with a hash of its inputs (build context + base image id) and is
 # rebuilt only when that hash changes. The build context is staged in a temporary directory:
@@ -13,13 +15,14 @@
 #                                     so pip/apt work behind a TLS-intercepting egress proxy
 #
 # Environment: DOCKER (docker CLI, default `docker`), ORRERY_LAB_TAG, ORRERY_BASE_TAG,
-# ORRERY_FORCE_BUILD=1 to ignore the cache.
+# ORRERY_SINGLEUSER_TAG, ORRERY_FORCE_BUILD=1 to ignore the cache.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 docker_cli="${DOCKER:-docker}"
 base_tag="${ORRERY_BASE_TAG:-orrery/debian-base:bookworm}"
 lab_tag="${ORRERY_LAB_TAG:-orrery/lab:latest}"
+singleuser_tag="${ORRERY_SINGLEUSER_TAG:-orrery/lab-singleuser:latest}"
 hash_label="org.orrery.inputs-hash"
 log() { printf '[images/build] %s\n' "$*" >&2; }
 
@@ -88,12 +91,31 @@ want="$(inputs_hash "$ctx" "$base_id")"
 have="$($docker_cli image inspect --format "{{index .Config.Labels \"$hash_label\"}}" "$lab_tag" 2>/dev/null || true)"
 if [ "$have" = "$want" ] && [ "${ORRERY_FORCE_BUILD:-0}" != 1 ]; then
   log "$lab_tag is up to date ($want)"
+else
+  log "building $lab_tag (inputs $want; wheels: $(ls "$ctx/wheels" | wc -l))"
+  DOCKER_BUILDKIT=0 $docker_cli build \
+    --network host \
+    --build-arg "BASE_IMAGE=$base_tag" \
+    --label "$hash_label=$want" \
+    -t "$lab_tag" "$ctx"
+  log "built $lab_tag"
+fi
+
+# The single-user image: its Dockerfile on the lab image just built (or found up to date).
+lab_id="$($docker_cli image inspect --format '{{.Id}}' "$lab_tag")"
+su_ctx="$(mktemp -d /tmp/orrery-singleuser-context.XXXXXX)"
+trap 'rm -rf "$ctx" "$su_ctx"' EXIT
+cp -a "$repo_root/images/singleuser/." "$su_ctx/"
+su_want="$(inputs_hash "$su_ctx" "$lab_id")"
+su_have="$($docker_cli image inspect --format "{{index .Config.Labels \"$hash_label\"}}" "$singleuser_tag" 2>/dev/null || true)"
+if [ "$su_have" = "$su_want" ] && [ "${ORRERY_FORCE_BUILD:-0}" != 1 ]; then
+  log "$singleuser_tag is up to date ($su_want)"
   exit 0
 fi
-log "building $lab_tag (inputs $want; wheels: $(ls "$ctx/wheels" | wc -l))"
+log "building $singleuser_tag on $lab_tag (inputs $su_want)"
 DOCKER_BUILDKIT=0 $docker_cli build \
   --network host \
-  --build-arg "BASE_IMAGE=$base_tag" \
-  --label "$hash_label=$want" \
-  -t "$lab_tag" "$ctx"
-log "built $lab_tag"
+  --build-arg "BASE_IMAGE=$lab_tag" \
+  --label "$hash_label=$su_want" \
+  -t "$singleuser_tag" "$su_ctx"
+log "built $singleuser_tag"

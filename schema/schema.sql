@@ -38,8 +38,8 @@ CREATE TABLE public.api_tokens (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     expires_at timestamp with time zone NOT NULL,
     last_used_at timestamp with time zone,
-    CONSTRAINT api_tokens_check CHECK (((kind = 'server'::text) = (server_name IS NOT NULL))),
-    CONSTRAINT api_tokens_kind_check CHECK ((kind = ANY (ARRAY['api'::text, 'server'::text])))
+    CONSTRAINT api_tokens_check CHECK (((kind = 'api'::text) = (server_name IS NULL))),
+    CONSTRAINT api_tokens_kind_check CHECK ((kind = ANY (ARRAY['api'::text, 'server'::text, 'oauth'::text])))
 );
 
 ALTER TABLE public.api_tokens ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -282,6 +282,16 @@ CREATE TABLE public.mydb_spaces (
     quota_bytes bigint NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT mydb_spaces_quota_bytes_check CHECK ((quota_bytes >= 0))
+);
+
+CREATE TABLE public.oauth_codes (
+    code_hash bytea NOT NULL,
+    user_id bigint NOT NULL,
+    server_name text NOT NULL,
+    client_id text NOT NULL,
+    redirect_uri text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL
 );
 
 CREATE TABLE public.pgmigrations (
@@ -571,6 +581,9 @@ ALTER TABLE ONLY public.mydb_spaces
 ALTER TABLE ONLY public.mydb_spaces
     ADD CONSTRAINT mydb_spaces_schema_name_key UNIQUE (schema_name);
 
+ALTER TABLE ONLY public.oauth_codes
+    ADD CONSTRAINT oauth_codes_pkey PRIMARY KEY (code_hash);
+
 ALTER TABLE ONLY public.pgmigrations
     ADD CONSTRAINT pgmigrations_pkey PRIMARY KEY (id);
 
@@ -673,6 +686,8 @@ CREATE INDEX mydb_queries_batch_open ON public.mydb_queries USING btree (status,
 
 CREATE INDEX mydb_queries_user ON public.mydb_queries USING btree (user_id, id DESC);
 
+CREATE INDEX oauth_codes_expires_at ON public.oauth_codes USING btree (expires_at);
+
 CREATE INDEX racm_privileges_by_group ON public.racm_privileges USING btree (group_id, action_id) WHERE (group_id IS NOT NULL);
 
 CREATE INDEX racm_privileges_by_user ON public.racm_privileges USING btree (user_id, action_id) WHERE (user_id IS NOT NULL);
@@ -770,6 +785,9 @@ ALTER TABLE ONLY public.jobs
 
 ALTER TABLE ONLY public.mydb_queries
     ADD CONSTRAINT mydb_queries_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.oauth_codes
+    ADD CONSTRAINT oauth_codes_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.racm_actions
     ADD CONSTRAINT racm_actions_type_id_fkey FOREIGN KEY (type_id) REFERENCES public.racm_resource_types(id) ON DELETE CASCADE;

@@ -48,6 +48,7 @@ process.on('message', (message: HubRequest) => {
           userId: route.userId,
           ownerSafeName: route.ownerSafeName,
           name: route.serverName,
+          image: route.image,
           url: message.url,
           startedAt: route.startedAt,
         });

@@ -1,6 +1,7 @@
 /** Builds the express application: middleware order is the security story, so it reads top to bottom. */
 import cookieParser from 'cookie-parser';
 import express from 'express';
+import { JUPYTERHUB_API_VERSION } from './accounts/hubDetails.ts';
 import { userOriginOf } from './auth/userOrigin.ts';
 import { handoffRoutes } from './auth/userOriginHandoff.ts';
 import { xsrf } from './auth/xsrf.ts';
@@ -61,6 +62,11 @@ export function createApp(
       next();
     });
   }
+  // As JupyterHub does on every API answer; jupyterhub-singleuser reads it when it starts.
+  app.use(API_BASE, (_req, res, next) => {
+    res.set('X-JupyterHub-Version', JUPYTERHUB_API_VERSION);
+    next();
+  });
   app.use(API_BASE, buildRouter(hub, modules.routes));
   app.use(API_BASE, (req, _res, next) =>
     next(new HttpError(404, `No API route ${req.method} ${clip(req.path, 100)}`)),

@@ -183,6 +183,13 @@ export interface ComputeConfig {
   domains: ComputeDomainConfig[];
   /** Images users may start (the allow-list; each is a RACM DockerImage). Env ORRERY_IMAGES, comma-separated. */
   images: string[];
+  /**
+   * Those of `images` whose servers run JupyterHub's stock `jupyterhub-singleuser` (e.g.
+   * images/singleuser, `orrery/lab-singleuser:latest`): they sign users in through the hub's
+   * OAuth endpoints instead of taking the server's secret (docs/jupyterhub.md). Container
+   * backends only. Env ORRERY_SINGLEUSER_IMAGES, comma-separated.
+   */
+  singleuserImages: string[];
   /** Servers one user may run at once (SciServer: 3). Env ORRERY_MAX_SERVERS_PER_USER. */
   maxServersPerUser: number;
   /** Spawns in progress at once across the hub; above it a start answers 429. Env ORRERY_MAX_CONCURRENT_SPAWNS. */
@@ -357,6 +364,10 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
         { sshAgent: env.SSH_AUTH_SOCK ?? null },
       ),
       images: list(env, 'ORRERY_IMAGES', ['orrery/lab:latest']),
+      singleuserImages: singleuserImages(
+        list(env, 'ORRERY_SINGLEUSER_IMAGES', []),
+        list(env, 'ORRERY_IMAGES', ['orrery/lab:latest']),
+      ),
       maxServersPerUser: int(env, 'ORRERY_MAX_SERVERS_PER_USER', 3),
       maxConcurrentSpawns: int(env, 'ORRERY_MAX_CONCURRENT_SPAWNS', 10),
       spawnTimeoutSeconds: int(env, 'ORRERY_SPAWN_TIMEOUT_SECONDS', 120),
@@ -404,6 +415,14 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
       ...viewsRoot(env.ORRERY_VOLUME_VIEWS_ROOT),
     },
   };
+}
+
+/** ORRERY_SINGLEUSER_IMAGES: each one offered (in ORRERY_IMAGES), so a typo stops the hub. */
+function singleuserImages(listed: string[], images: string[]): string[] {
+  for (const image of listed)
+    if (!images.includes(image))
+      throw new Error(`ORRERY_SINGLEUSER_IMAGES names "${image}", which is not in ORRERY_IMAGES`);
+  return listed;
 }
 
 /** ORRERY_VOLUME_VIEWS_ROOT, absolute; absent: `<state>/views` (files/config.ts viewsRootOf). */

@@ -17,6 +17,7 @@ import { jobsModule } from './jobs/module.ts';
 import { metricsModule } from './metrics/module.ts';
 import type { FeatureModule, FrontHandler, OpenModule } from './module.ts';
 import { mydbModule } from './mydb/module.ts';
+import { oauthModule } from './oauth/module.ts';
 import { oidcModule } from './oidc/module.ts';
 import { pagesModule } from './pages/module.ts';
 import { racmModule } from './racm/module.ts';
@@ -32,6 +33,7 @@ export const MODULES: readonly AnyModule[] = [
   groupsModule,
   activityModule,
   computeModule,
+  oauthModule,
   mydbModule,
   filesModule,
   jobsModule,

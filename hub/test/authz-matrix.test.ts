@@ -97,6 +97,11 @@ interface Cell {
   /** Run after the fixture is made, before the request (e.g. to free the default server). */
   setup?: () => Promise<unknown>;
   allowed: Who[];
+  /**
+   * For a route answering with a redirect: where an allowed caller is sent (prefix), and where
+   * a refused one may be sent instead of a JSON refusal (the sign-in page).
+   */
+  redirects?: { allowed: string; refused: string };
 }
 
 /** The owner's default server is not there (so that starting it can succeed). */
@@ -135,6 +140,26 @@ const MATRIX: Record<string, Cell> = {
     allowed: ['owner', 'admin', 'narrowToken', 'serverToken'],
   },
   'GET /info': { path: () => '/info', allowed: ['admin'] },
+  // The owner's browser is sent back to the owner's server with a code; other people are
+  // refused, and a credential that is not a browser's session is sent to sign in.
+  'GET /oauth2/authorize': {
+    path: () =>
+      `/oauth2/authorize?client_id=jupyterhub-user-owner&response_type=code&state=s&redirect_uri=${encodeURIComponent('/user/owner/oauth_callback')}`,
+    allowed: ['owner'],
+    redirects: { allowed: '/user/owner/oauth_callback?code=', refused: '/hub/login?next=' },
+  },
+  // Only a server with a valid code and its own token as the secret (hub/test/oauth.test.ts).
+  'POST /oauth2/token': {
+    path: () => '/oauth2/token',
+    body: () => ({
+      grant_type: 'authorization_code',
+      code: 'not-a-code',
+      client_id: 'jupyterhub-user-owner',
+      client_secret: 'orr_not-a-token',
+      redirect_uri: '/user/owner/oauth_callback',
+    }),
+    allowed: [],
+  },
   // JupyterHub's read:metrics, an admin-only scope here (also served at /hub/metrics, below).
   'GET /metrics': { path: () => '/metrics', allowed: ['admin'] },
   'PATCH /users/:name': {
@@ -840,14 +865,19 @@ for (const def of apiRoutes) {
       const client = id === 'POST /logout' || id === 'POST /login' ? cloneOf(who) : clients[who];
       await cell.prepare?.(fixture);
       const res = await client.request(def.method.toUpperCase(), path, body, cell.headers);
-      const ok = res.status >= 200 && res.status < 300;
+      const location = res.headers.get('location') ?? '';
+      const ok = cell.redirects
+        ? res.status === 302 && location.startsWith(cell.redirects.allowed)
+        : res.status >= 200 && res.status < 300;
       const expected = cell.allowed.includes(who);
       if (ok !== expected)
         outcomes.push(
           `${who}: got ${res.status} ${res.text.slice(0, 120)}, expected ${expected ? '2xx' : 'a refusal'}`,
         );
       if (!ok) {
-        const wrong = wrongRefusal(def, who, res);
+        const toSignIn =
+          cell.redirects && res.status === 302 && location.startsWith(cell.redirects.refused);
+        const wrong = toSignIn ? null : wrongRefusal(def, who, res);
         if (wrong) outcomes.push(`${who}: ${wrong}`);
       }
     }
@@ -862,6 +892,8 @@ function cloneOf(who: Who): Client {
 
 const REASON_OF: Record<number, string> = {
   400: 'bad_request',
+  // An anonymous route's own refusal of a credential in the request (OAuth's invalid_client).
+  401: 'unauthorized',
   403: 'forbidden',
   404: 'not_found',
   409: 'conflict',

@@ -291,8 +291,13 @@ test('tokens for another user: an admin within their own scopes; never a non-adm
 });
 
 test('/hub/api/ and /hub/api/info', async () => {
-  const root = (await new Client(hub.url).get('/hub/api/')).json;
-  assert.equal(root.version, hub.hub.version);
+  const answer = await new Client(hub.url).get('/hub/api/');
+  const root = answer.json;
+  // A JupyterHub version, so clients take their current paths (the idle culler filters with
+  // state=ready from 1.3 on); Orrery's own version beside it.
+  assert.equal(root.version, '5.4.0');
+  assert.equal(root.orrery_version, hub.hub.version);
+  assert.equal(answer.headers.get('x-jupyterhub-version'), '5.4.0');
   const info = await admin.get('/hub/api/info');
   assert.equal(info.status, 200);
   assert.equal(info.json.node, process.versions.node);

@@ -91,8 +91,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Who am I: my user model, with the scopes of this credential
-         * @description Needs scope `read:users`.
+         * Who am I: my user model (only my name without read:users), with the scopes of this credential
+         * @description Needs scope `read:users:name`.
          */
         get: operations["GET /user"];
         put?: never;
@@ -777,6 +777,46 @@ export interface paths {
          * @description Needs scope `users:activity`; only for yourself, or an admin account (the scope then covers every user).
          */
         post: operations["POST /users/:name/activity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth2/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * OAuth 2 authorization of a user’s own server (jupyterhub-singleuser): redirects back to the server’s callback with a single-use code; without a hub session, to the sign-in page first
+         * @description No sign-in needed.
+         */
+        get: operations["GET /oauth2/authorize"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth2/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * OAuth 2 token endpoint (form-encoded, grant_type=authorization_code): the server, with its own token as client_secret, trades a code for an access token to itself
+         * @description No sign-in needed.
+         */
+        post: operations["POST /oauth2/token"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1903,6 +1943,13 @@ export interface operations {
                         last_login?: string | null;
                         scopes: string[];
                         token_server: string | null;
+                    } | {
+                        /** @constant */
+                        kind: "user";
+                        name: string;
+                        admin: boolean;
+                        scopes: string[];
+                        token_server: string | null;
                     };
                 };
             };
@@ -2422,7 +2469,9 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The JupyterHub release whose REST API Orrery answers */
                         version: string;
+                        orrery_version: string;
                         openapi: string;
                         sso: string | null;
                     };
@@ -2455,7 +2504,9 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The JupyterHub release whose REST API Orrery answers */
                         version: string;
+                        orrery_version: string;
                         node: string;
                         sys_executable: string;
                         spawner: {
@@ -2506,7 +2557,7 @@ export interface operations {
                     "application/json": {
                         api_tokens: {
                             id: number;
-                            kind: "api_token" | "server_token";
+                            kind: "api_token" | "server_token" | "oauth_token";
                             user: string;
                             server_name: string | null;
                             prefix: string;
@@ -2545,7 +2596,7 @@ export interface operations {
             content: {
                 "application/json": {
                     note?: string;
-                    scopes?: ("all" | "read:users" | "read:users:activity" | "list:users" | "users:activity" | "admin:users" | "tokens" | "read:tokens" | "read:groups" | "groups" | "read:racm" | "racm" | "read:activity" | "read:servers" | "servers" | "delete:servers" | "admin:servers" | "access:servers" | "read:hub" | "read:mydb" | "mydb" | "read:files" | "files" | "read:metrics" | "read:jobs" | "jobs" | "admin")[];
+                    scopes?: ("all" | "read:users" | "read:users:activity" | "read:users:name" | "list:users" | "users:activity" | "admin:users" | "tokens" | "read:tokens" | "read:groups" | "groups" | "read:racm" | "racm" | "read:activity" | "read:servers" | "servers" | "delete:servers" | "admin:servers" | "access:servers" | "read:hub" | "read:mydb" | "mydb" | "read:files" | "files" | "read:metrics" | "read:jobs" | "jobs" | "admin")[];
                     /** @description seconds */
                     expires_in?: number;
                     /** @description JupyterHub’s roles; Orrery has none, so only [] is accepted: name scopes */
@@ -2562,7 +2613,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         id: number;
-                        kind: "api_token" | "server_token";
+                        kind: "api_token" | "server_token" | "oauth_token";
                         user: string;
                         server_name: string | null;
                         prefix: string;
@@ -4076,6 +4127,86 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /oauth2/authorize": {
+        parameters: {
+            query: {
+                client_id: string;
+                redirect_uri: string;
+                response_type: string;
+                state?: string;
+                scope?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": null;
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /oauth2/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    grant_type: string;
+                    code: string;
+                    redirect_uri: string;
+                    client_id: string;
+                    client_secret?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        access_token: string;
+                        /** @constant */
+                        token_type: "Bearer";
+                        expires_in: number;
+                        scope: string;
+                    };
+                };
             };
             /** @description Refused */
             "4XX": {

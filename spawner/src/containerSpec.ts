@@ -50,19 +50,43 @@ export const defaultContainerSpecOptions: ContainerSpecOptions = {
  * The secret becomes Jupyter's token through JUPYTER_TOKEN (read by the IdentityProvider) rather
  * than `--IdentityProvider.token=...`, which would show it in the host's process list.
  */
-export const JUPYTER_START_SCRIPT = [
-  // The volume view, reachable from the file browser rooted at the workspace: a relative link
-  // `volumes` in the workspace, made when the workspace has no entry of that name (a user's
-  // own `volumes` is left alone). Relative, so seen through a share it leads nowhere, not round.
+// The volume view, reachable from the file browser rooted at the workspace: a relative link
+// `volumes` in the workspace, made when the workspace has no entry of that name (a user's
+// own `volumes` is left alone). Relative, so seen through a share it leads nowhere, not round.
+const VOLUMES_LINK_STEP =
   'if [ -n "$ORRERY_VOLUMES_LINK" ] && [ ! -e "$ORRERY_WORKSPACE/volumes" ] &&' +
-    ' [ ! -L "$ORRERY_WORKSPACE/volumes" ]; then' +
-    ' ln -s "$ORRERY_VOLUMES_LINK" "$ORRERY_WORKSPACE/volumes" 2>/dev/null || true; fi',
+  ' [ ! -L "$ORRERY_WORKSPACE/volumes" ]; then' +
+  ' ln -s "$ORRERY_VOLUMES_LINK" "$ORRERY_WORKSPACE/volumes" 2>/dev/null || true; fi';
+
+export const JUPYTER_START_SCRIPT = [
+  VOLUMES_LINK_STEP,
   'export JUPYTER_TOKEN="$ORRERY_SERVER_SECRET"',
   'unset ORRERY_SERVER_SECRET',
   `exec jupyter lab --no-browser --ip=0.0.0.0 --port=${CONTAINER_PORT}` +
     ' --ServerApp.base_url="$ORRERY_BASE_URL" --ServerApp.root_dir="$ORRERY_WORKSPACE"' +
     ' --ServerApp.trust_xheaders=True --ServerApp.allow_remote_access=True',
 ].join('; ');
+
+/**
+ * JupyterHub's stock single-user server, as the image has it: it reads its base URL, hub API
+ * and OAuth client from the JUPYTERHUB_* variables and signs users in through the hub, so the
+ * server's secret has no use in it and is dropped.
+ */
+export const SINGLEUSER_START_SCRIPT = [
+  VOLUMES_LINK_STEP,
+  'unset ORRERY_SERVER_SECRET',
+  // Where it listens, as JupyterHub's spawners tell it (its server extension requires it).
+  `export JUPYTERHUB_SERVICE_URL="http://0.0.0.0:${CONTAINER_PORT}$JUPYTERHUB_SERVICE_PREFIX"`,
+  `exec jupyterhub-singleuser --ip=0.0.0.0 --port=${CONTAINER_PORT}` +
+    ' --ServerApp.root_dir="$ORRERY_WORKSPACE"' +
+    ' --ServerApp.trust_xheaders=True --ServerApp.allow_remote_access=True',
+].join('; ');
+
+/** The container command of a request: JupyterLab, or the image's jupyterhub-singleuser. */
+export const startScriptOf = (request: Pick<SpawnRequest, 'server'>): string =>
+  request.server === 'jupyterhub-singleuser' ? SINGLEUSER_START_SCRIPT : JUPYTER_START_SCRIPT;
+
+const SERVER_PROGRAMS: ReadonlySet<string> = new Set(['lab', 'jupyterhub-singleuser']);
 
 /** Names Docker accepts for volumes; rejects paths, so no bind mount can be requested. */
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -75,6 +99,8 @@ export function validateSpawnRequest(request: SpawnRequest, workspacePath: strin
   if (!request.user.name) fail('user.name is empty');
   if (!request.user.safeName) fail('user.safeName is empty');
   if (!request.image) fail('image is empty');
+  if (request.server !== undefined && !SERVER_PROGRAMS.has(request.server))
+    fail(`server ${JSON.stringify(request.server)} is neither lab nor jupyterhub-singleuser`);
   if (!/^\/(.*\/)?$/.test(request.baseUrl)) fail('baseUrl must start and end with "/"');
   if (request.authSecret.length < 16) fail('authSecret must be at least 16 characters');
   if (!VOLUME_NAME.test(request.workspaceVolume)) fail('workspaceVolume is not a volume name');
@@ -126,6 +152,14 @@ export const SERVER_ENV_NAMES: ReadonlySet<string> = new Set([
   'JUPYTERHUB_HOST',
   'JUPYTERHUB_API_URL',
   'JUPYTERHUB_API_TOKEN',
+  // What jupyterhub-singleuser needs of its OAuth client and activity reports.
+  'JUPYTERHUB_CLIENT_ID',
+  'JUPYTERHUB_OAUTH_CALLBACK_URL',
+  'JUPYTERHUB_OAUTH_SCOPES',
+  'JUPYTERHUB_OAUTH_ACCESS_SCOPES',
+  'JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES',
+  'JUPYTERHUB_ACTIVITY_URL',
+  'JUPYTERHUB_DEFAULT_URL',
   'JUPYTER_CONFIG_PATH',
   'TZ',
 ]);
@@ -242,7 +276,7 @@ export function buildContainerSpec(
   return {
     name: serverResourceName(options.namePrefix, request.user, request.serverName),
     Image: request.image,
-    Cmd: ['sh', '-c', JUPYTER_START_SCRIPT],
+    Cmd: ['sh', '-c', startScriptOf(request)],
     Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
     Labels: serverLabels(options.deployment, request.user.name, request.serverName),
     User: options.user,

@@ -18,6 +18,8 @@ export {
   defaultContainerSpecOptions,
   JUPYTER_START_SCRIPT,
   SERVER_ENV_NAMES,
+  SINGLEUSER_START_SCRIPT,
+  startScriptOf,
   validateSpawnRequest,
 } from './containerSpec.ts';
 export {

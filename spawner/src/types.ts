@@ -7,6 +7,9 @@
  * proxy route, record the state; on failure stop and clean up).
  */
 
+/** The program a server runs (`SpawnRequest.server`). */
+export type ServerProgram = 'lab' | 'jupyterhub-singleuser';
+
 /** The user a server is started for. */
 export interface SpawnUser {
   /** The account name as the hub knows it (any Unicode); recorded in the owner label. */
@@ -42,6 +45,13 @@ export interface SpawnRequest {
   serverName: string;
   /** Image to run (container backends) - ignored by the local process backend. */
   image: string;
+  /**
+   * What the server runs: `lab` (default), JupyterLab requiring `authSecret`; or
+   * `jupyterhub-singleuser`, JupyterHub's stock single-user server from the image, which signs
+   * its users in through the hub (OAuth, `/hub/api/user`) and does not take `authSecret`.
+   * Container backends only: the local backend refuses `jupyterhub-singleuser`.
+   */
+  server?: ServerProgram;
   /** Extra environment for the server. The variables the backend sets itself (ORRERY_USER, ORRERY_SERVER_NAME, ORRERY_BASE_URL, ORRERY_WORKSPACE, ORRERY_SERVER_SECRET, ORRERY_RESOURCE_NAME, ORRERY_VOLUMES_LINK, JUPYTER_TOKEN) are reserved. */
   env: Record<string, string>;
   /**

@@ -4,6 +4,7 @@ import {
   buildContainerSpec,
   defaultContainerSpecOptions,
   JUPYTER_START_SCRIPT,
+  SINGLEUSER_START_SCRIPT,
 } from '../src/containerSpec.ts';
 import { serverResourceName } from '../src/names.ts';
 import type { SpawnRequest } from '../src/types.ts';
@@ -70,6 +71,34 @@ describe('buildContainerSpec', () => {
     assert.ok(!JSON.stringify(spec.Cmd).includes(request.baseUrl));
     assert.match(JUPYTER_START_SCRIPT, /JUPYTER_TOKEN="\$ORRERY_SERVER_SECRET"/);
     assert.match(JUPYTER_START_SCRIPT, /--ServerApp.base_url="\$ORRERY_BASE_URL"/);
+  });
+
+  it('runs jupyterhub-singleuser for a single-user image, without the secret', () => {
+    const env = {
+      JUPYTERHUB_API_TOKEN: 'orr_server-token',
+      JUPYTERHUB_CLIENT_ID: 'jupyterhub-user-ada.gpu',
+      JUPYTERHUB_OAUTH_CALLBACK_URL: '/user/ada/gpu/oauth_callback',
+      JUPYTERHUB_OAUTH_ACCESS_SCOPES: '["access:servers!server=Ada Lovelace/gpu"]',
+    };
+    const spec = buildContainerSpec({ ...request, server: 'jupyterhub-singleuser', env });
+    assert.deepEqual(spec.Cmd, ['sh', '-c', SINGLEUSER_START_SCRIPT]);
+    assert.match(
+      SINGLEUSER_START_SCRIPT,
+      /exec jupyterhub-singleuser --ip=0\.0\.0\.0 --port=8888 /,
+    );
+    // The secret is dropped before the server starts, and never becomes Jupyter's token.
+    assert.match(SINGLEUSER_START_SCRIPT, /unset ORRERY_SERVER_SECRET; (export [^;]*; )?exec /);
+    assert.doesNotMatch(SINGLEUSER_START_SCRIPT, /JUPYTER_TOKEN/);
+    assert.ok(spec.Env?.includes('JUPYTERHUB_CLIENT_ID=jupyterhub-user-ada.gpu'));
+    assert.deepEqual(buildContainerSpec({ ...request, server: 'lab' }).Cmd, [
+      'sh',
+      '-c',
+      JUPYTER_START_SCRIPT,
+    ]);
+    assert.throws(
+      () => buildContainerSpec({ ...request, server: 'bash' as 'lab' }),
+      /server "bash" is neither lab nor jupyterhub-singleuser/,
+    );
   });
 
   it('applies deployment options', () => {

@@ -6,13 +6,30 @@ import { UserModel } from './userModel.ts';
 export const Registered = Strict({ user: UserModel, pending_approval: Type.Boolean() });
 export const LoggedIn = Strict({ user: UserModel });
 
-export const Me = Strict({
-  ...UserModel.properties,
-  scopes: Type.Array(Type.String()),
-  token_server: Nullable(
-    Type.String({ description: 'The server whose token made the request ("" the default)' }),
-  ),
-});
+const tokenServer = Nullable(
+  Type.String({ description: 'The server whose token made the request ("" the default)' }),
+);
+
+/**
+ * Who is calling: the user model with the credential's scopes; only the identity (JupyterHub's
+ * `read:users:name` view) for a credential without `read:users`, such as the OAuth token a
+ * jupyterhub-singleuser server checks, whose scopes are then spelled as JupyterHub's filtered
+ * ones (`access:servers!server=alice/`).
+ */
+export const Me = Type.Union([
+  Strict({
+    ...UserModel.properties,
+    scopes: Type.Array(Type.String()),
+    token_server: tokenServer,
+  }),
+  Strict({
+    kind: Type.Literal('user'),
+    name: Type.String(),
+    admin: Type.Boolean(),
+    scopes: Type.Array(Type.String()),
+    token_server: tokenServer,
+  }),
+]);
 
 /** A list of user models, or (with JupyterHub's pagination media type) one page of it. */
 export const UserPage = Type.Union([
@@ -31,13 +48,15 @@ export const UserPage = Type.Union([
 export const NewUsers = Type.Array(UserModel);
 
 export const HubInfo = Strict({
-  version: Type.String(),
+  version: Type.String({ description: 'The JupyterHub release whose REST API Orrery answers' }),
+  orrery_version: Type.String(),
   openapi: Type.String(),
   sso: Nullable(Type.String({ description: 'Name of the single sign-on provider, if any' })),
 });
 
 export const HubDetails = Strict({
-  version: Type.String(),
+  version: Type.String({ description: 'The JupyterHub release whose REST API Orrery answers' }),
+  orrery_version: Type.String(),
   node: Type.String(),
   sys_executable: Type.String(),
   spawner: Strict({

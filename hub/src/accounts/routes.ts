@@ -25,7 +25,7 @@ import { HttpError } from '../http/errors.ts';
 import { route } from '../http/route.ts';
 import { Empty, NameParams, NoQuery, Username } from '../http/schemas.ts';
 import type { Hub } from '../hub.ts';
-import { hubDetails } from './hubDetails.ts';
+import { hubDetails, JUPYTERHUB_API_VERSION } from './hubDetails.ts';
 import { normaliseUsername } from './names.ts';
 import { deleteAccount } from './removal.ts';
 import { HubDetails, HubInfo, LoggedIn, Me, NewUsers, Registered, UserPage } from './responses.ts';
@@ -195,12 +195,26 @@ export const accountRoutes = [
     path: '/user',
     jupyterhub: true,
     tag: 'accounts',
-    summary: 'Who am I: my user model, with the scopes of this credential',
-    access: { scope: 'read:users' },
+    summary:
+      'Who am I: my user model (only my name without read:users), with the scopes of this credential',
+    access: { scope: 'read:users:name' },
     response: Me,
     lab: true,
     async handler({ hub, caller }) {
-      const [model] = await modelsOf(hub.db, [caller!.user], viewOf(hub, caller!.scopes));
+      const { user, scopes, serverName } = caller!;
+      if (!scopes.has('read:users')) {
+        return {
+          kind: 'user' as const,
+          name: user.name,
+          admin: user.admin,
+          // An OAuth token reaches one server: JupyterHub's filter says which.
+          scopes: caller!.oauth
+            ? [`access:servers!server=${user.name}/${serverName ?? ''}`]
+            : [...scopes].sort(),
+          token_server: serverName ?? null,
+        };
+      }
+      const [model] = await modelsOf(hub.db, [user], viewOf(hub, scopes));
       return {
         ...model!,
         scopes: [...caller!.scopes].sort(),
@@ -396,7 +410,8 @@ export const accountRoutes = [
     query: Empty,
     async handler({ hub }) {
       return {
-        version: hub.version,
+        version: JUPYTERHUB_API_VERSION,
+        orrery_version: hub.version,
         openapi: '/hub/api/openapi.json',
         sso: hub.config.oidc ? hub.config.oidc.name : null,
       };

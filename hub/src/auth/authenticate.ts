@@ -28,6 +28,7 @@ export async function authenticate(hub: Hub, req: Request): Promise<Principal | 
       tokenExpiresAt: found.expiresAt,
       // The default server's name is "" and counts as a server too.
       ...(found.serverName === null ? {} : { serverName: found.serverName }),
+      ...(found.kind === 'oauth' ? { oauth: true as const } : {}),
     };
   }
   const cookie = req.cookies?.[SESSION_COOKIE];

@@ -20,6 +20,11 @@ export interface Principal {
   tokenId?: number;
   /** When the token expires, when `via` is token: tokens it mints expire by then too. */
   tokenExpiresAt?: Date;
-  /** The server a per-server token belongs to. */
+  /**
+   * The server a per-server token belongs to (its own token, or an OAuth token of a user of
+   * jupyterhub-singleuser: `oauth`, which reaches that server only).
+   */
   serverName?: string;
+  /** An OAuth access token, issued to the server `serverName` for this user. */
+  oauth?: true;
 }

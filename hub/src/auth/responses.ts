@@ -5,7 +5,11 @@ import type { TokenRecord } from './tokens.ts';
 
 export const Token = Strict({
   id: Type.Integer(),
-  kind: Type.Union([Type.Literal('api_token'), Type.Literal('server_token')]),
+  kind: Type.Union([
+    Type.Literal('api_token'),
+    Type.Literal('server_token'),
+    Type.Literal('oauth_token'),
+  ]),
   user: Type.String(),
   server_name: Nullable(Type.String({ description: 'A server token’s server ("" the default)' })),
   prefix: Type.String(),
@@ -26,7 +30,7 @@ export const NewToken = Strict({
 export function tokenModel(owner: string, token: TokenRecord) {
   return {
     id: token.id,
-    kind: token.kind === 'api' ? ('api_token' as const) : ('server_token' as const),
+    kind: `${token.kind}_token` as const,
     user: owner,
     server_name: token.serverName,
     prefix: token.prefix,

@@ -12,6 +12,7 @@ export const SCOPES = {
   all: 'Everything the owner may do',
   'read:users': 'Read user models (yours; an admin: anyone’s) and look up usernames',
   'read:users:activity': 'Read users’ last activity',
+  'read:users:name': 'Who you are (`GET /user`): what a server you reach asks the hub',
   'list:users': 'List users (others’ names only, unless you are an admin)',
   'users:activity': 'Report activity of your servers (what jupyterhub-singleuser posts)',
   'admin:users': 'Create, modify and delete users (admins only)',
@@ -52,7 +53,9 @@ const ADMIN_ONLY: ReadonlySet<Scope> = new Set([
 const IMPLIES: Partial<Record<Scope, Scope[]>> = {
   admin: ['admin:users', 'admin:servers', 'read:hub', 'read:metrics'],
   'admin:users': ['read:users', 'list:users', 'users:activity'],
-  'read:users': ['read:users:activity'],
+  'read:users': ['read:users:activity', 'read:users:name'],
+  // A server reached (jupyterhub-singleuser) asks the hub whose credential it was given.
+  'access:servers': ['read:users:name'],
   'admin:servers': ['servers'],
   tokens: ['read:tokens'],
   groups: ['read:groups'],

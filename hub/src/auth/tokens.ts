@@ -1,10 +1,15 @@
-/** API tokens: made by users, or issued to a server for the code inside it. Stored as sha256. */
+/**
+ * API tokens: made by users, issued to a server for the code inside it, or issued by OAuth to a
+ * server for one of its users (kind 'oauth', reaching that server only). Stored as sha256.
+ */
 import type { Queryable } from '../db/pool.ts';
 import { hashSecret, newSecret } from './secrets.ts';
 
+export type TokenKind = 'api' | 'server' | 'oauth';
+
 export interface TokenRecord {
   id: number;
-  kind: 'api' | 'server';
+  kind: TokenKind;
   serverName: string | null;
   prefix: string;
   note: string;
@@ -32,6 +37,8 @@ export async function createToken(
     seconds: number;
     note?: string;
     serverName?: string;
+    /** 'server' (default with a server name) or 'oauth' (a user's access to that server). */
+    kind?: 'server' | 'oauth';
     /** The token expires by then at the latest (the expiry of the token that mints it). */
     notAfter?: Date;
   },
@@ -44,7 +51,7 @@ export async function createToken(
      RETURNING ${COLUMNS}`,
     [
       userId,
-      options.serverName === undefined ? 'api' : 'server',
+      options.serverName === undefined ? 'api' : (options.kind ?? 'server'),
       options.serverName ?? null,
       token.slice(0, TOKEN_MARKER.length + 4),
       hashSecret(token),
@@ -65,12 +72,19 @@ export async function lookupToken(
   db: Queryable,
   token: string,
 ): Promise<
-  | { id: number; userId: number; scopes: string[]; serverName: string | null; expiresAt: Date }
+  | {
+      id: number;
+      userId: number;
+      kind: TokenKind;
+      scopes: string[];
+      serverName: string | null;
+      expiresAt: Date;
+    }
   | undefined
 > {
   const { rows } = await db.query({
     name: 'token-lookup',
-    text: `SELECT id, user_id AS "userId", scopes, server_name AS "serverName", expires_at AS "expiresAt",
+    text: `SELECT id, user_id AS "userId", kind, scopes, server_name AS "serverName", expires_at AS "expiresAt",
        last_used_at IS NULL OR last_used_at < now() - interval '1 minute' AS stale
      FROM api_tokens WHERE token_hash = $1 AND expires_at > now()`,
     values: [hashSecret(token)],
@@ -125,7 +139,10 @@ export async function revokeToken(
   return (rowCount ?? 0) > 0;
 }
 
-/** Replace a server's token: the old one stops working when the server gets a new one. */
+/**
+ * Replace a server's token: the old one stops working when the server gets a new one, and so
+ * do the OAuth tokens its users were given for the server's previous run.
+ */
 export async function issueServerToken(
   db: Queryable,
   userId: number,
@@ -133,10 +150,7 @@ export async function issueServerToken(
   scopes: string[],
   seconds: number,
 ): Promise<string> {
-  await db.query(
-    `DELETE FROM api_tokens WHERE user_id = $1 AND kind = 'server' AND server_name = $2`,
-    [userId, serverName],
-  );
+  await revokeServerToken(db, userId, serverName);
   const { token } = await createToken(db, userId, {
     scopes,
     seconds,
@@ -146,13 +160,14 @@ export async function issueServerToken(
   return token;
 }
 
+/** A server's token and the OAuth tokens of its users go when it stops. */
 export async function revokeServerToken(
   db: Queryable,
   userId: number,
   serverName: string,
 ): Promise<void> {
   await db.query(
-    `DELETE FROM api_tokens WHERE user_id = $1 AND kind = 'server' AND server_name = $2`,
+    `DELETE FROM api_tokens WHERE user_id = $1 AND kind IN ('server', 'oauth') AND server_name = $2`,
     [userId, serverName],
   );
 }

@@ -21,6 +21,7 @@ export const XSRF_COOKIE = '_xsrf';
 export const XSRF_HEADER = 'X-XSRFToken';
 export const XSRF_COOKIE_PATH = '/hub/';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const OAUTH_TOKEN_PATH = '/hub/api/oauth2/token';
 
 const macOf = (session: string, nonce: string) =>
   createHmac('sha256', session).update(nonce).digest('base64url');
@@ -62,6 +63,9 @@ export function xsrf(secureCookies: boolean): RequestHandler {
     if (!fits && req.path.startsWith(XSRF_COOKIE_PATH))
       setXsrfCookie(res, secureCookies || req.secure, session);
     if (SAFE_METHODS.has(req.method) || tokenFromHeader(req.get('authorization'))) return next();
+    // The OAuth token endpoint is called by servers, never by a browser's page: the client's
+    // secret in the body is its proof, and no cookie counts there.
+    if (req.method === 'POST' && req.path === OAUTH_TOKEN_PATH) return next();
     const refused = refusedSource({
       host: req.get('host'),
       secFetchSite: req.get('sec-fetch-site'),

@@ -122,7 +122,10 @@ const defaultHubUrl = (config: HubConfig, listeningUrl: string) =>
 /** A listener on a user network's gateway: the hub's API only (pages and the proxy stay public). */
 function apiOnlyServer(serveApi: RequestListener): Server {
   return createServer((req, res) => {
-    if (req.url?.startsWith('/hub/api/')) serveApi(req, res);
+    // `/hub/api` itself too: jupyterhub-singleuser asks it for the hub's version.
+    const url = req.url ?? '';
+    if (url.startsWith('/hub/api/') || url === '/hub/api' || url.startsWith('/hub/api?'))
+      serveApi(req, res);
     else {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: 'not_found', message: 'Only the hub API is served here' }));

@@ -27,6 +27,7 @@ import type { Db } from '../db/pool.ts';
 import { Conflict, Forbidden, Invalid, LimitReached, NotFound, Unavailable } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { type HubEvents, secondsSince } from '../metrics/events.ts';
+import { oauthClientEnv } from '../oauth/clients.ts';
 import { mayUse } from '../racm/use.ts';
 import { progressKey, SpawnProgress } from './progress.ts';
 import { RouteTable } from './routeTable.ts';
@@ -102,7 +103,10 @@ export interface ComputeOptions {
 
 export class Compute {
   readonly progress = new SpawnProgress();
-  readonly routes = new RouteTable((server) => this.secretFor(server));
+  readonly routes = new RouteTable(
+    (server) => this.secretFor(server),
+    (image) => this.isSingleuser(image),
+  );
   readonly backends: Map<string, SpawnerBackend>;
   private spawning = 0;
   /** Servers a spawn or stop of this process is acting on: the reconcile loop leaves them be. */
@@ -178,6 +182,14 @@ export class Compute {
     return Boolean(await findServer(this.options.db, userId, name));
   }
 
+  /**
+   * Does a server of this image run jupyterhub-singleuser (signing users in through the hub's
+   * OAuth) rather than JupyterLab with the server's secret?
+   */
+  isSingleuser(image: string): boolean {
+    return this.config.singleuserImages.includes(image);
+  }
+
   /** When an idle server will be stopped, or null when culling is off. */
   cullAt(server: ServerRecord): Date | null {
     return cullAt(server, this.config.idleCullSeconds);
@@ -206,6 +218,12 @@ export class Compute {
     }
     // The backend's own rule (a single-user local backend admits its owner only).
     const backend = this.backends.get(domain)!;
+    if (this.isSingleuser(image) && backend.kind === 'local') {
+      throw new Invalid(
+        'image_needs_container',
+        `The image "${image}" runs in a container; the compute domain "${domain}" runs local processes`,
+      );
+    }
     await backend.admit?.({ name: user.name, safeName: user.safeName }).catch((err) => {
       throw err instanceof SpawnRefusedError ? new Forbidden('backend_refused', err.message) : err;
     });
@@ -295,11 +313,13 @@ export class Compute {
         this.options.serverTokenScopes,
         config.serverTokenSeconds,
       );
+      const singleuser = this.isSingleuser(record.image);
       const request: SpawnRequest = {
         user: { name: user.name, safeName: user.safeName },
         serverName: record.name,
         image: record.image,
-        env: this.serverEnvironment(user, record.name, baseUrl, token),
+        ...(singleuser ? { server: 'jupyterhub-singleuser' as const } : {}),
+        env: this.serverEnvironment(user, record.name, baseUrl, token, singleuser),
         workspaceVolume: this.workspaceOf(user.safeName),
         limits: this.config.limits,
         baseUrl,
@@ -329,7 +349,8 @@ export class Compute {
         state,
         started.url,
         baseUrl,
-        this.secretFor(record),
+        // jupyterhub-singleuser takes no secret; its unauthenticated /api answers when it is up.
+        singleuser ? null : this.secretFor(record),
         deadline,
       );
       const ready = await transition(db, record.id, 'starting', 'running', {
@@ -396,9 +417,12 @@ export class Compute {
     serverName: string,
     baseUrl: string,
     token: string,
+    singleuser: boolean,
   ): Record<string, string> {
     const hubUrl = this.options.hubUrlForServers ?? this.options.config.publicUrl;
     return {
+      // jupyterhub-singleuser's OAuth client: its token, client id, callback and scopes.
+      ...(singleuser ? oauthClientEnv(user, serverName, `${hubUrl}/hub/api`, token) : {}),
       ORRERY_HUB_URL: hubUrl,
       ORRERY_API_TOKEN: token,
       // JupyterHub's names, so hub-aware tools and JupyterLab's hub menu find their way.
@@ -424,14 +448,16 @@ export class Compute {
     state: SavedState,
     url: string,
     baseUrl: string,
-    secret: string,
+    secret: string | null,
     deadline: number,
   ): Promise<void> {
     let last = 'no answer';
     let nextPoll = Date.now() + 500;
     while (Date.now() < deadline) {
       try {
-        const res = await jupyterStatus(url, baseUrl, secret);
+        const res = secret
+          ? await jupyterStatus(url, baseUrl, secret)
+          : await fetch(`${url}${baseUrl}api`, { signal: AbortSignal.timeout(2000) });
         if (res.ok) return;
         last = `HTTP ${res.status}`;
       } catch (err) {
@@ -653,6 +679,8 @@ export class Compute {
 
   /** Kernel activity: Jupyter's own last_activity (kernels included) counts as activity. */
   private async refreshActivity(row: ServerRecord): Promise<void> {
+    // jupyterhub-singleuser reports its own activity (JUPYTERHUB_ACTIVITY_URL).
+    if (this.isSingleuser(row.image)) return;
     try {
       const res = await jupyterStatus(
         row.url!,

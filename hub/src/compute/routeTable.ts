@@ -6,20 +6,32 @@ export interface ProxyRoute {
   userId: number;
   ownerSafeName: string;
   serverName: string;
+  /** The server's image (which says whether it signs users in through the hub). */
+  image: string;
   url: string;
   startedAt: Date;
-  /** The Authorization header the proxy sends upstream, computed once when the route is set. */
-  authorization: string;
+  /**
+   * The Authorization header the proxy sends upstream, computed once when the route is set;
+   * null for a server that signs users in through the hub (jupyterhub-singleuser): the proxy
+   * then passes on the caller's hub token, which that server checks with the hub.
+   */
+  authorization: string | null;
 }
 
 export class RouteTable {
   private readonly byPath = new Map<string, ProxyRoute>();
   private readonly byId = new Map<number, string>();
 
-  constructor(private readonly secretFor: (server: { id: number; startedAt: Date }) => string) {}
+  constructor(
+    private readonly secretFor: (server: { id: number; startedAt: Date }) => string,
+    private readonly signsInThroughHub: (image: string) => boolean = () => false,
+  ) {}
 
   set(
-    server: Pick<ServerRecord, 'id' | 'userId' | 'ownerSafeName' | 'name' | 'url' | 'startedAt'>,
+    server: Pick<
+      ServerRecord,
+      'id' | 'userId' | 'ownerSafeName' | 'name' | 'url' | 'startedAt' | 'image'
+    >,
   ): void {
     if (!server.url) return;
     const key = `${server.ownerSafeName}/${server.name}`;
@@ -28,9 +40,12 @@ export class RouteTable {
       userId: server.userId,
       ownerSafeName: server.ownerSafeName,
       serverName: server.name,
+      image: server.image,
       url: server.url,
       startedAt: new Date(server.startedAt),
-      authorization: `token ${this.secretFor({ id: server.id, startedAt: new Date(server.startedAt) })}`,
+      authorization: this.signsInThroughHub(server.image)
+        ? null
+        : `token ${this.secretFor({ id: server.id, startedAt: new Date(server.startedAt) })}`,
     });
     this.byId.set(server.id, key);
   }

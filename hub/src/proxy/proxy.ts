@@ -3,6 +3,8 @@
  * Every request is authenticated and checked against the owner before any upstream
  * connection opens; the upstream Jupyter server accepts only requests that carry the
  * server's secret, which only the proxy adds. The hub's session cookie is not forwarded.
+ * A jupyterhub-singleuser server (route without a secret) signs its users in itself through
+ * the hub's OAuth: it gets the caller's hub token, already checked here, and nothing else.
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -82,11 +84,12 @@ export function sessionCookieOf(header: string | undefined): string | undefined 
  * headers as the client sent them (Node writes such a list out without re-validating or
  * lower-casing it into an object): no hop-by-hop headers (except for upgrades), no
  * Authorization, no X-Forwarded-* from the client, the hub's session cookie removed from the
- * Cookie header; then the server's secret and our own X-Forwarded-For/-Proto.
+ * Cookie header; then `authorization` (the server's secret, or for a server that signs users in
+ * through the hub the caller's checked hub token, or none) and our own X-Forwarded-For/-Proto.
  */
 export function upstreamHeaderList(
   rawHeaders: readonly string[],
-  authorization: string,
+  authorization: string | undefined,
   remoteAddress: string | undefined,
   upgrade: boolean,
   defaultHost: string,
@@ -119,14 +122,8 @@ export function upstreamHeaderList(
   if (!host) out.push('host', defaultHost);
   const kept = stripSessionCookie(cookie);
   if (kept) out.push('cookie', kept);
-  out.push(
-    'authorization',
-    authorization,
-    'x-forwarded-for',
-    remoteAddress ?? '',
-    'x-forwarded-proto',
-    'http',
-  );
+  if (authorization !== undefined) out.push('authorization', authorization);
+  out.push('x-forwarded-for', remoteAddress ?? '', 'x-forwarded-proto', 'http');
   return out;
 }
 
@@ -159,6 +156,16 @@ export function responseHeaderList(rawHeaders: readonly string[], keepCors = fal
     out.push(name, rawHeaders[i + 1]!);
   }
   return out;
+}
+
+/**
+ * The caller's hub token as `token <t>`, for a server that checks it with the hub itself; a
+ * request signed in by the hub's session passes none (the server signs that browser in through
+ * OAuth), and a token not of the hub's is never passed on.
+ */
+function hubTokenHeader(req: http.IncomingMessage): string | undefined {
+  const bearer = tokenFromHeader(req.headers.authorization);
+  return isHubToken(bearer) ? `token ${bearer}` : undefined;
 }
 
 /** Same-origin check for requests a browser could be tricked into sending (unsafe methods, WebSockets). */
@@ -291,6 +298,18 @@ export class ServerProxy {
         message: 'This needs the "access:servers" scope',
       };
     }
+    if (
+      principal.oauth &&
+      principal.serverName !== this.routeFor(match[1]!, match[2])?.serverName
+    ) {
+      // A token a jupyterhub-singleuser server was given for its user reaches that server only.
+      return {
+        ok: false,
+        status: 403,
+        error: 'forbidden',
+        message: 'This token is for another server',
+      };
+    }
     if (principal.user.safeName !== match[1]) {
       return {
         ok: false,
@@ -360,7 +379,7 @@ export class ServerProxy {
   ): string[] {
     return upstreamHeaderList(
       req.rawHeaders,
-      route.authorization,
+      route.authorization ?? hubTokenHeader(req),
       req.socket.remoteAddress,
       upgrade,
       target.hostHeader,

@@ -1,7 +1,7 @@
 /**
  * JupyterHub's own idle culler (`jupyterhub-idle-culler` from PyPI, unchanged) against Orrery:
  * run as an external process with a token of the scopes it documents, it finds an idle default
- * server through `GET /users` (paginated), stops it with `DELETE /users/{name}/server`, and the
+ * server through `GET /users?state=ready` (paginated), stops it with `DELETE /users/{name}/server`, and the
  * user's files stay for the next start. Real JupyterLab, local-process backend.
  */
 import assert from 'node:assert/strict';
@@ -80,6 +80,7 @@ test('jupyterhub-idle-culler stops an idle default server; the files stay', asyn
       `--timeout=${IDLE_SECONDS}`,
       '--cull-every=2',
       '--api-page-size=1',
+      '--IdleCuller.log_level=DEBUG',
     ],
     { env: { PATH: process.env.PATH, JUPYTERHUB_API_TOKEN: minted.json.token } },
   );
@@ -96,6 +97,8 @@ test('jupyterhub-idle-culler stops an idle default server; the files stay', asyn
     throw new Error(`${err.message}; the culler said: ${cullerLog}`);
   });
   assert.match(cullerLog, /Culling server alice/, cullerLog);
+  // The hub's JupyterHub version lets the culler ask only for users with ready servers.
+  assert.match(cullerLog, /Got \d+ users with ready servers/, cullerLog);
   const { rows } = await db.query(
     `SELECT a.type, a.payload FROM activity a JOIN users u ON u.id = a.user_id
      WHERE u.name = 'alice' AND a.type = 'server.stop'`,

@@ -154,6 +154,7 @@ test('a WebSocket upgrade is authenticated before any upstream connection opens,
     userId: rows[0].id,
     ownerSafeName: 'bob',
     name: 'fake',
+    image: 'orrery/lab:latest',
     url: `http://127.0.0.1:${port}`,
     startedAt: inserted.rows[0].started_at,
   });
@@ -439,6 +440,7 @@ test('the proxy checks the route’s owner by account, not by name', async () =>
     userId: rows[0].id,
     ownerSafeName: 'bob',
     name: 'stale',
+    image: 'orrery/lab:latest',
     url: 'http://127.0.0.1:9',
     startedAt: new Date(),
   });

@@ -187,3 +187,12 @@ test("CORS headers from a user's server are dropped unless configured, the host 
     'a=1; b=2',
   );
 });
+
+test('upstream headers for a server that signs in through the hub: no Authorization unless given', () => {
+  const raw = ['Host', 'h', 'Authorization', 'token jupyter-own', 'Cookie', 'jupyterhub-user-a=v'];
+  const none = upstreamHeaderList(raw, undefined, '::1', false, 'x');
+  assert.deepEqual(named(none, 'authorization'), [], 'the client’s own header never passes');
+  assert.deepEqual(named(none, 'cookie'), ['jupyterhub-user-a=v'], 'the server’s own cookie does');
+  const checked = upstreamHeaderList(raw, 'token orr_checked', '::1', false, 'x');
+  assert.deepEqual(named(checked, 'authorization'), ['token orr_checked']);
+});

@@ -260,6 +260,9 @@ export class LocalProcessBackend implements SpawnerBackend<LocalSavedState> {
   async start(request: SpawnRequest): Promise<{ url: string; state: LocalSavedState }> {
     const workspace = path.join(this.config.workspaceRoot, request.user.safeName, 'work');
     validateSpawnRequest(request, workspace);
+    // Local servers run the hub's own JupyterLab; a single-user image needs a container.
+    if (request.server === 'jupyterhub-singleuser')
+      throw new TypeError('invalid spawn request: the local backend runs JupyterLab only');
     if (/[/\\]|^\.\.?$/.test(request.user.safeName))
       throw new TypeError('safeName is not a path segment');
     await this.prepare();

@@ -15,9 +15,9 @@
 import type { CreateServiceOptions } from 'dockerode';
 import {
   CONTAINER_PORT,
-  JUPYTER_START_SCRIPT,
   serverEnv,
   serverMounts,
+  startScriptOf,
   validateSpawnRequest,
 } from '../containerSpec.ts';
 import { serverLabels, serverResourceName } from '../names.ts';
@@ -55,7 +55,7 @@ export function buildServiceSpec(
       ContainerSpec: {
         Image: request.image,
         // Args, not Command: the image's entrypoint (tini) stays in place.
-        Args: ['sh', '-c', JUPYTER_START_SCRIPT],
+        Args: ['sh', '-c', startScriptOf(request)],
         Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
         Labels: labels,
         User: options.user,
