@@ -52,6 +52,9 @@ with open(os.path.join(os.environ["ORRERY_JOB_OUTPUT"], "parameters.json"), "w")
     json.dump(parameters, f, indent=2)
 if not os.path.isfile(source):
     fail("notebook_error", "The notebook " + label + " is not in your workspace")
+cwd = os.environ["ORRERY_JOB_CWD"]
+if not os.path.isdir(cwd):
+    fail("notebook_error", "The working folder " + cwd + " is not in your workspace")
 try:
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -59,7 +62,7 @@ except ImportError:
     fail("notebook_error", "The image has no papermill: notebook jobs need an image with it")
 try:
     papermill.execute_notebook(source, os.environ["ORRERY_JOB_OUTPUT_NOTEBOOK"],
-        parameters=parameters, cwd=os.getcwd(), progress_bar=False, log_output=False,
+        parameters=parameters, cwd=cwd, progress_bar=False, log_output=False,
         stdout_file=sys.stdout, stderr_file=sys.stderr)
 except PapermillExecutionError as e:
     fail("cell_error", "Cell [%s] raised %s: %s" % (e.exec_count, e.ename, e.evalue))
@@ -72,16 +75,19 @@ except Exception as e:
  * environment and the user's command is run by a shell of its own (as `sh -c` would in a
  * terminal). The output folder is made first; stdout and stderr go both to Docker's log (which
  * the hub reads) and to `stdout.txt`/`stderr.txt` in the output folder (through tee, from fifos
- * outside the workspace); the volume link is made as a server makes it; then the working folder.
+ * outside the workspace); the volume link is made as a server makes it; then the working folder
+ * (for a command; the notebook runner hands it to papermill).
  */
 export const JOB_SCRIPT = [
   'mkdir -p "$ORRERY_JOB_OUTPUT" || exit 125',
   'pipes=$(mktemp -d) && mkfifo "$pipes/out" "$pipes/err" || exit 125',
   'tee "$ORRERY_JOB_OUTPUT/stdout.txt" < "$pipes/out" & out=$!',
   'tee "$ORRERY_JOB_OUTPUT/stderr.txt" < "$pipes/err" >&2 & err=$!',
-  `( ${VOLUMES_LINK_SCRIPT}; cd "$ORRERY_JOB_CWD" || exit 2;` +
-    ' if [ "$ORRERY_JOB_KIND" = notebook ]; then exec python -c "$ORRERY_JOB_RUNNER";' +
-    ' else exec sh -c "$ORRERY_JOB_COMMAND"; fi ) > "$pipes/out" 2> "$pipes/err"',
+  // The notebook runner checks the working folder itself, to say what is missing.
+  `( ${VOLUMES_LINK_SCRIPT};` +
+    ' if [ "$ORRERY_JOB_KIND" = notebook ]; then exec python -c "$ORRERY_JOB_RUNNER"; fi;' +
+    ' cd "$ORRERY_JOB_CWD" || exit 2; exec sh -c "$ORRERY_JOB_COMMAND" )' +
+    ' > "$pipes/out" 2> "$pipes/err"',
   'status=$?',
   'wait "$out" "$err"',
   'rm -rf "$pipes"',
