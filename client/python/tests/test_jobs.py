@@ -34,7 +34,10 @@ def notebook(parameters: str, *cells: str) -> bytes:
     return json.dumps(
         {
             "cells": [cell(parameters, ["parameters"]), *[cell(c) for c in cells]],
-            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+            "metadata": {
+                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                "language_info": {"name": "python"},
+            },
             "nbformat": 4,
             "nbformat_minor": 5,
         }
@@ -55,7 +58,7 @@ def test_a_notebook_job_with_parameters_is_waited_for(domain):
     assert job["notebook"] == f"{folder}/k.ipynb"
     assert jobs.status(job)["id"] == job["id"]
     ended = jobs.wait(job, timeout=180, poll_seconds=0.5)
-    assert ended["status"] == "succeeded", ended
+    assert ended["status"] == "succeeded", (ended["failure"], ended["message"])
     assert "k is 40" in jobs.logs(job)["stdout"]
     executed = json.loads(files.download(ended["output_notebook"]))
     assert "k is 40" in json.dumps(executed["cells"])
