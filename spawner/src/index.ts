@@ -19,7 +19,9 @@ export {
   JUPYTER_START_SCRIPT,
   SERVER_ENV_NAMES,
   SINGLEUSER_START_SCRIPT,
+  serverMounts,
   startScriptOf,
+  VOLUMES_LINK_SCRIPT,
   validateSpawnRequest,
 } from './containerSpec.ts';
 export {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -15,10 +16,15 @@ REPO = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="session")
 def hub_server():
-    """``{"url", "users": {name: token}}`` of a running test hub with users alice and bob."""
+    """``{"url", "users": {name: token}, "jobs"}`` of a running test hub with users alice and
+    bob; ``jobs`` is ``{"domain", "image"}`` where batch jobs run in Docker (the image
+    ``ORRERY_TEST_JOBS_IMAGE``, default orrery/lab:latest), None without Docker."""
+    env = {**os.environ}
+    env.setdefault("ORRERY_TEST_JOBS_IMAGE", "orrery/lab:latest")
     process = subprocess.Popen(
         ["node", "--import", "tsx", "hub/test/serveTestHub.ts", "alice", "bob"],
         cwd=REPO,
+        env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

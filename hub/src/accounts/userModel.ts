@@ -36,6 +36,8 @@ export interface UserFacts {
   user: UserRecord;
   servers: ServerRecord[];
   groups: string[];
+  /** The latest sign of the user's batch jobs: a running job's heartbeat, else the last end. */
+  jobActivityAt?: Date | null;
 }
 
 /** Which parts of the model a caller sees (JupyterHub filters the model by scope too). */
@@ -44,13 +46,18 @@ export interface ModelView {
   idleCullSeconds: number;
 }
 
-export function userModel({ user, servers, groups }: UserFacts, view: ModelView) {
+export function userModel({ user, servers, groups, jobActivityAt }: UserFacts, view: ModelView) {
   const has = (scope: Scope) => view.scopes.has(scope);
   const byName = serversByName(servers, {
     idleCullSeconds: view.idleCullSeconds,
     withState: has('admin:servers'),
   });
-  const activity = [user.lastLoginAt, ...servers.map((s) => s.lastActivityAt)]
+  // A running job counts as activity (docs/jobs.md), as a busy server does.
+  const activity = [
+    user.lastLoginAt,
+    jobActivityAt ?? null,
+    ...servers.map((s) => s.lastActivityAt),
+  ]
     .filter((at): at is Date => at !== null)
     .map((at) => new Date(at).getTime());
   const defaultServer = byName[''];
@@ -82,7 +89,7 @@ export function userModel({ user, servers, groups }: UserFacts, view: ModelView)
   };
 }
 
-/** The facts for several users at once: two queries, whatever their number. */
+/** The facts for several users at once: three queries, whatever their number. */
 export async function factsOf(db: Queryable, users: UserRecord[]): Promise<UserFacts[]> {
   const ids = users.map((user) => user.id);
   const { rows: servers } = await db.query(
@@ -98,8 +105,18 @@ export async function factsOf(db: Queryable, users: UserRecord[]): Promise<UserF
      WHERE m.user_id = ANY($1::bigint[]) AND g.kind = 'group' ORDER BY lower(g.name)`,
     [ids],
   );
+  const { rows: jobs } = await db.query(
+    `SELECT user_id AS "userId",
+            max(CASE WHEN status = 'running' THEN heartbeat_at ELSE finished_at END) AS at
+       FROM jobs WHERE user_id = ANY($1::bigint[]) AND started_at IS NOT NULL GROUP BY user_id`,
+    [ids],
+  );
   return users.map((user) => ({
     user,
+    jobActivityAt:
+      (jobs as { userId: number; at: Date | null }[]).find(
+        (j) => String(j.userId) === String(user.id),
+      )?.at ?? null,
     servers: (servers as ServerRecord[]).filter((s) => String(s.userId) === String(user.id)),
     groups: (groups as { userId: number; name: string }[])
       .filter((g) => String(g.userId) === String(user.id))

@@ -5,18 +5,22 @@ export interface HubCounts {
   totalUsers: number;
   /** Servers by status: `starting` (a spawn pending), `running`, `stopping`. */
   servers: { starting: number; running: number; stopping: number };
-  /** Users active (signed in, or a server of theirs active) within 24 h, 7 d and 30 d. */
+  /** Users active (signed in, a server of theirs active, a job run) within 24 h, 7 d and 30 d. */
   activeUsers: { '24h': number; '7d': number; '30d': number };
 }
 
 export async function readCounts(db: Queryable): Promise<HubCounts> {
   const { rows } = await db.query({
     name: 'metrics-counts',
-    // A user's last activity is the later of their last sign-in and their servers' activity,
-    // as in the user model (accounts/userModel.ts).
+    // A user's last activity is the latest of their last sign-in, their servers' activity and
+    // their batch jobs' (a running one's heartbeat, else its end), as in the user model
+    // (accounts/userModel.ts).
     text: `WITH seen AS (
        SELECT GREATEST(u.last_login_at,
-                       (SELECT max(s.last_activity_at) FROM servers s WHERE s.user_id = u.id)) AS at
+                       (SELECT max(s.last_activity_at) FROM servers s WHERE s.user_id = u.id),
+                       (SELECT max(CASE WHEN j.status = 'running' THEN j.heartbeat_at
+                                        ELSE j.finished_at END)
+                          FROM jobs j WHERE j.user_id = u.id AND j.started_at IS NOT NULL)) AS at
        FROM users u
      )
      SELECT (SELECT count(*) FROM users)::int AS total,

@@ -10,14 +10,16 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { dockerAvailable } from '@orrery/spawner';
 import { domain } from '../../src/compute/domainConfig.ts';
+import { computeModule } from '../../src/compute/module.ts';
 import type { HubConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { type RunningHub, startHub } from '../../src/server.ts';
-import { type Client, createTestDatabase, signUp, testConfig } from '../support.ts';
+import { type Client, createTestDatabase, releaseViews, signUp, testConfig } from '../support.ts';
 import { deploymentOf, removeDeployment, waitFor } from './support.ts';
 
 const run = promisify(execFile);
@@ -50,6 +52,8 @@ function hubConfig(jobs: Partial<HubConfig['jobs']> = {}): HubConfig {
   return {
     ...base,
     stateDir: config?.stateDir ?? base.stateDir,
+    // The same root volumes too: users' workspaces are Storage folders of the first hub.
+    files: config?.files ?? base.files,
     secretKey: config?.secretKey ?? base.secretKey,
     jobs: { ...base.jobs, pollMs: 200, staleSeconds: 2, ...jobs },
   };
@@ -72,7 +76,12 @@ before(async () => {
 
 after(async () => {
   if (skip) return;
+  // No lab outlives the test (the cull test starts one).
+  for (const backend of hub?.modules.serviceOf(computeModule).backends.values() ?? [])
+    for (const server of await backend.listManaged().catch(() => []))
+      await backend.stop(server.state).catch(() => undefined);
   await hub?.close();
+  await releaseViews(config);
   const names = await deploymentOf(database.url, prefix);
   await removeDeployment(names);
   await database.drop();
@@ -94,6 +103,52 @@ async function ended(client: Client, user: string, id: number, timeoutMs = 60_00
   return job;
 }
 
+/** A file of the user's Storage `persistent` volume, the folder their servers mount as work/. */
+async function workspaceFile(client: Client, user: string, file: string): Promise<string | null> {
+  const res = await client.get(
+    `/hub/api/files/Storage/${user}/persistent/content?path=${encodeURIComponent(file)}`,
+  );
+  return res.status === 200 ? res.text : null;
+}
+
+async function putWorkspaceFile(client: Client, volume: string, file: string, text: string) {
+  const folder = path.posix.dirname(file);
+  if (folder !== '.') {
+    const made = await client.post(`/hub/api/files/${volume}/folders`, {
+      path: folder,
+      parents: true,
+    });
+    assert.ok([201, 409].includes(made.status), made.text);
+  }
+  const res = await client.request(
+    'PUT',
+    `/hub/api/files/${volume}/content?path=${encodeURIComponent(file)}&overwrite=true`,
+    text,
+    { 'content-type': 'application/octet-stream' },
+  );
+  assert.ok([200, 201].includes(res.status), res.text);
+}
+
+/** A Python notebook: a `parameters` cell, then `cells` (sources). */
+function notebook(parameters: string, ...cells: string[]): string {
+  const cell = (source: string, tags: string[] = []) => ({
+    cell_type: 'code',
+    execution_count: null,
+    metadata: { tags },
+    outputs: [],
+    source,
+  });
+  return JSON.stringify({
+    cells: [cell(parameters, ['parameters']), ...cells.map((c) => cell(c))],
+    metadata: {
+      kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
+      language_info: { name: 'python' },
+    },
+    nbformat: 4,
+    nbformat_minor: 5,
+  });
+}
+
 const jobContainers = async () =>
   (
     await run('docker', ['ps', '-a', '--filter', `name=^${prefix}`, '--format', '{{.Names}}'])
@@ -111,7 +166,18 @@ test('a command runs in the workspace; its output is kept; it succeeds', { skip 
   assert.equal(job.exit_code, 0);
   assert.equal(job.output_folder, `jobs/${id}`);
   const logs = (await alice.get(`/hub/api/users/alice/jobs/${id}/logs`)).json;
-  assert.deepEqual(logs, { stdout: 'hello\n', stderr: 'oops\n', complete: true });
+  assert.deepEqual(logs, {
+    stdout: 'hello\n',
+    stderr: 'oops\n',
+    complete: true,
+    stdout_offset: 6,
+    stderr_offset: 5,
+  });
+  assert.ok(job.duration_seconds >= 0);
+  // Its outputs are files of the user's Storage workspace: what their servers show as work/.
+  assert.equal(await workspaceFile(alice, 'alice', `jobs/${id}/result.txt`), 'kept\n');
+  assert.equal(await workspaceFile(alice, 'alice', `jobs/${id}/stdout.txt`), 'hello\n');
+  assert.equal(await workspaceFile(alice, 'alice', `jobs/${id}/stderr.txt`), 'oops\n');
   // The next job finds the file in the same workspace, in its working folder.
   const reader = await submit(alice, 'alice', {
     command: 'cat result.txt',
@@ -212,6 +278,13 @@ test('fair share and caps with real containers', { skip }, async () => {
   for (let i = 0; i < 3; i++)
     carols.push(await submit(carol, 'carol', { command: 'sleep 1', image: IMAGE }));
   const daves = await submit(dave, 'dave', { command: 'sleep 1', image: IMAGE });
+  // Waiting behind one slot, with the jobs above as history: an estimated start; no duration.
+  const waiting = (await dave.get(`/hub/api/users/dave/jobs/${daves}`)).json;
+  if (waiting.status === 'queued') {
+    assert.ok(waiting.queue_position >= 1);
+    assert.ok(Date.parse(waiting.estimated_start_at) >= Date.parse(waiting.submitted_at) - 1000);
+    assert.equal(waiting.duration_seconds, null);
+  }
   let most = 0;
   const all = [
     ...carols.map((id) => [carol, 'carol', id] as const),
@@ -274,4 +347,280 @@ test('a hub closed mid-job: the next hub finds the job, records it once, re-queu
   assert.equal(requeued.status, 'succeeded', JSON.stringify(requeued));
   assert.equal(requeued.attempts, 2, 'queued again and started by the new hub');
   assert.deepEqual(await jobContainers(), []);
+});
+
+test('a job sees the files and volumes the user’s servers see, with the access RACM gives', {
+  skip,
+}, async () => {
+  await putWorkspaceFile(alice, 'Storage/alice/persistent', 'in/data.txt', 'from the lab\n');
+  // Alice's own volume (read-write) and bob's, shared with her read-only.
+  assert.equal((await alice.post('/hub/api/volumes/Storage', { name: 'survey' })).status, 201);
+  assert.equal((await bob.post('/hub/api/volumes/Storage', { name: 'catalog' })).status, 201);
+  await putWorkspaceFile(bob, 'Storage/bob/catalog', 'stars.csv', 'ra,dec\n');
+  const shared = await bob.request('PUT', '/hub/api/volumes/Storage/bob/catalog/shares', {
+    user: 'alice',
+    access: 'read',
+  });
+  assert.equal(shared.status, 200, shared.text);
+  const id = await submit(alice, 'alice', {
+    command: [
+      'cat in/data.txt',
+      'cat volumes/Storage/bob/catalog/stars.csv',
+      'echo mine > /home/jovyan/volumes/Storage/alice/survey/new.txt && echo wrote-mine',
+      'touch /home/jovyan/volumes/Storage/bob/catalog/x 2>/dev/null || echo refused-theirs',
+    ].join('; '),
+    image: IMAGE,
+  });
+  const job = await ended(alice, 'alice', id);
+  assert.equal(job.status, 'succeeded', JSON.stringify(job));
+  const logs = (await alice.get(`/hub/api/users/alice/jobs/${id}/logs`)).json;
+  assert.equal(logs.stdout, 'from the lab\nra,dec\nwrote-mine\nrefused-theirs\n', logs.stderr);
+  const written = await alice.get('/hub/api/files/Storage/alice/survey/content?path=new.txt');
+  assert.equal(written.text, 'mine\n');
+});
+
+test('a notebook job runs with its parameters; its executed notebook is in the output folder', {
+  skip,
+}, async () => {
+  await putWorkspaceFile(
+    alice,
+    'Storage/alice/persistent',
+    'nb/square.ipynb',
+    notebook(
+      'n = 1\nname = "nobody"',
+      'print("square", n * n, "of", name)',
+      'open("here.txt", "w").write("cwd is the notebook folder")',
+    ),
+  );
+  const parameters = { n: 7, name: 'O\'Brien "$(whoami)"' };
+  const res = await alice.post('/hub/api/users/alice/jobs', {
+    notebook: 'nb/square.ipynb',
+    parameters,
+    image: IMAGE,
+  });
+  assert.equal(res.status, 201, res.text);
+  assert.equal(res.json.kind, 'notebook');
+  assert.equal(res.json.command, null);
+  assert.equal(res.json.working_dir, 'nb');
+  assert.deepEqual(res.json.parameters, parameters);
+  const id = res.json.id;
+  assert.equal(res.json.output_notebook, `jobs/${id}/square.ipynb`);
+  const job = await ended(alice, 'alice', id, 120_000);
+  assert.equal(job.status, 'succeeded', JSON.stringify(job));
+  const logs = (await alice.get(`/hub/api/users/alice/jobs/${id}/logs`)).json;
+  assert.match(logs.stdout, /square 49 of O'Brien "\$\(whoami\)"/);
+  const executed = JSON.parse((await workspaceFile(alice, 'alice', job.output_notebook)) ?? '{}');
+  const injected = executed.cells.find((c: { metadata: { tags?: string[] } }) =>
+    c.metadata.tags?.includes('injected-parameters'),
+  );
+  assert.ok(injected, 'papermill injected the parameters');
+  assert.equal(executed.cells.indexOf(injected), 1, 'right after the parameters cell');
+  const printed = JSON.stringify(executed.cells[2].outputs);
+  assert.match(printed, /square 49 of O'Brien/);
+  assert.deepEqual(
+    JSON.parse((await workspaceFile(alice, 'alice', `jobs/${id}/parameters.json`)) ?? 'null'),
+    parameters,
+  );
+  assert.equal(await workspaceFile(alice, 'alice', 'nb/here.txt'), 'cwd is the notebook folder');
+});
+
+test('a notebook that fails says which cell raised what; a missing one says so', {
+  skip,
+}, async () => {
+  await putWorkspaceFile(
+    alice,
+    'Storage/alice/persistent',
+    'bad.ipynb',
+    notebook('x = 1', 'y = x + 1', 'raise ValueError(f"bad value {y}")'),
+  );
+  const bad = await submit(alice, 'alice', { notebook: 'bad.ipynb', image: IMAGE });
+  const missing = await submit(alice, 'alice', { notebook: 'nowhere/gone.ipynb', image: IMAGE });
+  const failed = await ended(alice, 'alice', bad, 120_000);
+  assert.equal(failed.status, 'failed', JSON.stringify(failed));
+  assert.equal(failed.failure, 'cell_error');
+  assert.match(failed.message, /Cell \[3\] raised ValueError: bad value 2/);
+  assert.equal(failed.exit_code, 1);
+  // The executed notebook is kept, with the traceback in the failing cell.
+  assert.match((await workspaceFile(alice, 'alice', failed.output_notebook)) ?? '', /bad value 2/);
+  const lost = await ended(alice, 'alice', missing, 120_000);
+  assert.equal(lost.failure, 'notebook_error', JSON.stringify(lost));
+  assert.match(lost.message, /nowhere\/gone\.ipynb is not in your workspace/);
+});
+
+test('bad notebook and sweep submissions are 400s', { skip }, async () => {
+  const bad = [
+    { notebook: '../bob/x.ipynb' },
+    { notebook: '/etc/x.ipynb' },
+    { notebook: 'a.py' },
+    { command: 'true', notebook: 'a.ipynb' },
+    {},
+    { command: 'true', parameters: { a: 1 } },
+    { notebook: 'a.ipynb', parameters: { 'not a name': 1 } },
+    { notebook: 'a.ipynb', parameters: { big: 'x'.repeat(70_000) } },
+  ];
+  for (const body of bad) {
+    const res = await alice.post('/hub/api/users/alice/jobs', { image: IMAGE, ...body });
+    // Parameters over 64 KiB meet the hub's body limit first (413) unless it was raised.
+    const expected = JSON.stringify(body).length > 64 * 1024 ? 413 : 400;
+    assert.equal(res.status, expected, `${JSON.stringify(body).slice(0, 80)}: ${res.text}`);
+    assert.ok(res.json.error && res.json.message);
+  }
+  const badSweeps = [
+    { command: 'true', parameter_sets: [] },
+    { command: 'true', parameter_sets: [{ 'A-B': 1 }] },
+    { command: 'true', parameter_sets: [{ ok: 1 }, { ['1st']: 2 }] },
+    { command: 'true', parameter_sets: [{ a: 'nul\u0000' }] },
+    { command: 'true', parameter_sets: [{ a: 1 }], idempotency_key: 'k' },
+    { notebook: 'a.ipynb', parameter_sets: Array.from({ length: 1001 }, () => ({})) },
+  ];
+  const before = (await alice.get('/hub/api/users/alice/jobs?limit=1000')).json.jobs.length;
+  for (const body of badSweeps) {
+    const res = await alice.post('/hub/api/users/alice/jobs/sweeps', { image: IMAGE, ...body });
+    assert.equal(res.status, 400, `${JSON.stringify(body).slice(0, 80)}: ${res.text}`);
+  }
+  const after = (await alice.get('/hub/api/users/alice/jobs?limit=1000')).json.jobs.length;
+  assert.equal(after, before, 'a refused sweep queues nothing');
+  assert.equal(
+    (await alice.post('/hub/api/users/bob/jobs/sweeps', { command: 'true', parameter_sets: [{}] }))
+      .status,
+    403,
+  );
+});
+
+test('a sweep queues one job per parameter set, in order; a command gets ORRERY_PARAM_', {
+  skip,
+}, async () => {
+  const sets = [
+    { seed: 1, label: 'a b' },
+    { seed: 2, label: '$(id)' },
+    { seed: 3, label: null },
+  ];
+  const res = await alice.post('/hub/api/users/alice/jobs/sweeps', {
+    command: 'echo "$ORRERY_PARAM_seed:$ORRERY_PARAM_label"',
+    image: IMAGE,
+    parameter_sets: sets,
+  });
+  assert.equal(res.status, 201, res.text);
+  const { sweep_id: sweep, jobs } = res.json;
+  assert.equal(jobs.length, 3);
+  assert.deepEqual(
+    jobs.map((j: { parameters: unknown }) => j.parameters),
+    sets,
+  );
+  assert.ok(jobs.every((j: { sweep_id: string }) => j.sweep_id === sweep));
+  const outputs = [];
+  for (const job of jobs) {
+    const done = await ended(alice, 'alice', job.id);
+    assert.equal(done.status, 'succeeded', JSON.stringify(done));
+    outputs.push((await alice.get(`/hub/api/users/alice/jobs/${job.id}/logs`)).json.stdout);
+  }
+  assert.deepEqual(outputs, ['1:a b\n', '2:$(id)\n', '3:null\n']);
+  // A sweep job resubmitted keeps its parameter set.
+  const again = await alice.post(`/hub/api/users/alice/jobs/${jobs[1].id}/resubmit`);
+  assert.equal(again.status, 201, again.text);
+  assert.deepEqual(again.json.parameters, sets[1]);
+  const redone = await ended(alice, 'alice', again.json.id);
+  const redoneLogs = (await alice.get(`/hub/api/users/alice/jobs/${redone.id}/logs`)).json;
+  assert.equal(redoneLogs.stdout, '2:$(id)\n');
+});
+
+test('logs are followed by byte offsets while the job runs', { skip }, async () => {
+  const id = await submit(alice, 'alice', {
+    command:
+      'echo one; printf "é2\\n" >&2; while [ ! -e "$ORRERY_JOB_OUTPUT/go" ]; do sleep 0.2; done; echo two',
+    image: IMAGE,
+  });
+  let stdout = '';
+  let stderr = '';
+  const offsets = { stdout: 0, stderr: 0 };
+  const follow = async () => {
+    const res = await alice.get(
+      `/hub/api/users/alice/jobs/${id}/logs?stdout_offset=${offsets.stdout}&stderr_offset=${offsets.stderr}`,
+    );
+    assert.equal(res.status, 200, res.text);
+    stdout += res.json.stdout;
+    stderr += res.json.stderr;
+    offsets.stdout = res.json.stdout_offset;
+    offsets.stderr = res.json.stderr_offset;
+    return res.json.complete as boolean;
+  };
+  await waitFor('the first line', 60_000, async () => {
+    await follow();
+    return stdout === 'one\n' && stderr === 'é2\n';
+  });
+  assert.deepEqual(offsets, { stdout: 4, stderr: 4 }, 'offsets count bytes');
+  // Let it go on: a file in its output folder, written through a second job? No: the
+  // workspace is the user's Storage folder, written here through the files API.
+  await putWorkspaceFile(alice, 'Storage/alice/persistent', `jobs/${id}/go`, '');
+  await waitFor('the job to end and its logs to be complete', 60_000, follow);
+  assert.equal(stdout, 'one\ntwo\n');
+  assert.equal(stderr, 'é2\n');
+  const bad = await alice.get(`/hub/api/users/alice/jobs/${id}/logs?stdout_offset=-1`);
+  assert.equal(bad.status, 400);
+});
+
+test('a job keeps running across an idle cull of the user’s server, and counts as activity', {
+  skip,
+}, async () => {
+  const compute = hub.modules.serviceOf(computeModule);
+  const started = await alice.post('/hub/api/users/alice/servers/lab', {});
+  assert.equal(started.status, 202, started.text);
+  await waitFor('alice’s lab to run', 180_000, async () => {
+    const user = (await alice.get('/hub/api/users/alice')).json;
+    return user.servers?.lab?.ready === true;
+  });
+  const id = await submit(alice, 'alice', {
+    command: 'while [ ! -e "$ORRERY_JOB_OUTPUT/go" ]; do sleep 0.2; done; echo survived',
+    image: IMAGE,
+  });
+  await waitFor('the job to run', 60_000, async () => {
+    const job = (await alice.get(`/hub/api/users/alice/jobs/${id}`)).json;
+    return job.status === 'running';
+  });
+  // The server has been idle for long: the culler stops it. The job runs on.
+  const { default: pg } = await import('pg');
+  const db = new pg.Client({ connectionString: database.url });
+  await db.connect();
+  try {
+    await db.query(
+      `UPDATE servers SET last_activity_at = now() - interval '10 days'
+        WHERE user_id = (SELECT id FROM users WHERE name = 'alice')`,
+    );
+    await db.query(
+      `UPDATE users SET last_login_at = now() - interval '10 days' WHERE name = 'alice'`,
+    );
+    assert.ok((await compute.cullIdle()) >= 1, 'the idle server was culled');
+    await waitFor('the lab to be gone', 60_000, async () => {
+      const user = (await alice.get('/hub/api/users/alice')).json;
+      return !user.servers?.lab;
+    });
+    assert.equal((await alice.get(`/hub/api/users/alice/jobs/${id}`)).json.status, 'running');
+    // The running job is the user's latest activity: newer than their 10-day-old sign-in.
+    const user = (await alice.get('/hub/api/users/alice')).json;
+    assert.ok(
+      Date.now() - Date.parse(user.last_activity) < 24 * 3600 * 1000,
+      `last_activity ${user.last_activity}`,
+    );
+    await putWorkspaceFile(alice, 'Storage/alice/persistent', `jobs/${id}/go`, '');
+    const job = await ended(alice, 'alice', id);
+    assert.equal(job.status, 'succeeded', JSON.stringify(job));
+    assert.equal(
+      (await alice.get(`/hub/api/users/alice/jobs/${id}/logs`)).json.stdout,
+      'survived\n',
+    );
+    const { rows } = await db.query(
+      `SELECT type, payload FROM activity
+        WHERE type LIKE 'job.%' AND (payload->>'job')::int = $1 ORDER BY id`,
+      [id],
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.type, r.payload.status ?? null]),
+      [
+        ['job.submit', null],
+        ['job.end', 'succeeded'],
+      ],
+    );
+  } finally {
+    await db.end();
+  }
 });
