@@ -20,6 +20,8 @@ export const PluginIDs = {
   filesClient: `${EXTENSION_ID}:files-client`,
   volumes: `${EXTENSION_ID}:volumes`,
   storageStatus: `${EXTENSION_ID}:storage-status`,
+  jobsClient: `${EXTENSION_ID}:jobs-client`,
+  jobs: `${EXTENSION_ID}:jobs`,
 } as const;
 
 /** Every user action is a command; the panel's buttons and the palette both run these. */
@@ -61,6 +63,14 @@ export enum CommandIDs {
   shareVolume = 'orrery:volumes-share',
   shareFolderVolume = 'orrery:volumes-share-folder',
   redeemVolumeCode = 'orrery:volumes-redeem',
+  runAsJob = 'orrery:jobs-run-notebook',
+  openJobs = 'orrery:jobs-open',
+  refreshJobs = 'orrery:jobs-refresh',
+  showJobLog = 'orrery:jobs-show-log',
+  openJobNotebook = 'orrery:jobs-open-notebook',
+  openJobOutput = 'orrery:jobs-open-output',
+  cancelJob = 'orrery:jobs-cancel',
+  resubmitJob = 'orrery:jobs-resubmit',
 }
 
 /** Arguments the group commands accept; missing ones are asked for in a dialog. */
@@ -331,4 +341,92 @@ export interface IFilesClient {
 export const IFilesClient = new Token<IFilesClient>(
   `${EXTENSION_ID}:IFilesClient`,
   'Orrery volumes, their shares and invite codes, and usage, through the Jupyter server.',
+);
+
+// ---------------------------------------------------------------------------
+// Batch jobs (docs/jobs.md). Written as the jobs contract of this wave gives them (notebook
+// jobs, parameters, estimated start, log offsets), until `npm run contract` generates them.
+// ---------------------------------------------------------------------------
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out';
+export type JobKind = 'command' | 'notebook';
+
+/** A parameter value as papermill takes it: anything JSON. */
+export type JobParameterValue =
+  | string
+  | number
+  | boolean
+  | null
+  | JobParameterValue[]
+  | { [name: string]: JobParameterValue };
+export type JobParameters = { [name: string]: JobParameterValue };
+
+export interface IJob {
+  id: number;
+  kind: JobKind;
+  command: string | null;
+  /** The input notebook, relative to the workspace. */
+  notebook: string | null;
+  parameters: JobParameters | null;
+  sweep_id: string | null;
+  image: string;
+  domain: string;
+  working_dir: string;
+  cpus: number;
+  memory_mb: number;
+  time_limit_seconds: number;
+  idempotency_key: string | null;
+  resubmitted_from: number | null;
+  status: JobStatus;
+  failure: string | null;
+  message: string | null;
+  exit_code: number | null;
+  attempts: number;
+  queue_position: number | null;
+  /** `jobs/<id>`, relative to the workspace. */
+  output_folder: string;
+  /** The executed notebook, relative to the workspace (null for command jobs). */
+  output_notebook: string | null;
+  estimated_start_at: string | null;
+  duration_seconds: number | null;
+  submitted_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+/** What a notebook job is submitted with; the hub fills in what is left out. */
+export interface INotebookJobRequest {
+  notebook: string;
+  parameters?: JobParameters;
+  image?: string;
+  domain?: string;
+  working_dir?: string;
+  cpus?: number;
+  memory_mb?: number;
+  time_limit_seconds?: number;
+  idempotency_key?: string;
+}
+
+/** Logs after the given byte offsets, and the offsets to ask with next. */
+export interface IJobLogs {
+  stdout: string;
+  stderr: string;
+  complete: boolean;
+  stdout_offset: number;
+  stderr_offset: number;
+}
+
+/** Jobs: submit, list, follow, cancel, resubmit. */
+export interface IJobsClient {
+  submitNotebook(user: string, request: INotebookJobRequest): Promise<IJob>;
+  listJobs(user: string, limit?: number): Promise<IJob[]>;
+  getJob(user: string, id: HubId): Promise<IJob>;
+  cancelJob(user: string, id: HubId): Promise<IJob>;
+  resubmitJob(user: string, id: HubId): Promise<IJob>;
+  logs(user: string, id: HubId, offsets?: { stdout: number; stderr: number }): Promise<IJobLogs>;
+}
+
+export const IJobsClient = new Token<IJobsClient>(
+  `${EXTENSION_ID}:IJobsClient`,
+  'Orrery batch jobs: submit notebooks, follow their status and logs, through the Jupyter server.',
 );
