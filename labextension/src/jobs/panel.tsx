@@ -198,7 +198,11 @@ function LogView(props: {
       <h3 className="jp-OrreryGroups-sectionTitle">
         {trans.__('Log of job %1', log.jobId)}
         {job ? ` (${jobTitle(job)})` : ''}
-        {!log.complete && <span className="jp-OrreryGroups-count">{trans.__('following')}</span>}
+        {!log.complete && (
+          <span className="jp-OrreryGroups-count" data-testid="orrery-job-following">
+            {trans.__('following')}
+          </span>
+        )}
         <ToolbarButtonComponent
           icon={closeIcon}
           tooltip={trans.__('Close the log')}
