@@ -148,6 +148,16 @@ test('run a notebook as a job with a parameter; follow it; open the executed not
     await page.goto(`${hub.url}${lab}lab/tree/analysis/fit.ipynb`);
     await page.waitForSelector('.jp-NotebookPanel .jp-Cell', { timeout: 90_000 });
 
+    // Offered in the File menu and on notebooks in the file browser's context menu.
+    await page.locator('.lm-MenuBar-itemLabel', { hasText: /^File$/ }).click();
+    await page.locator('.lm-Menu-itemLabel', { hasText: 'Run as Job…' }).first().waitFor();
+    await page.keyboard.press('Escape');
+    await page.locator('.jp-DirListing-item[data-file-type="notebook"]').first().click({
+      button: 'right',
+    });
+    await page.locator('.lm-Menu-itemLabel', { hasText: 'Run as Job…' }).first().waitFor();
+    await page.keyboard.press('Escape');
+
     // The notebook toolbar's "Run as job" opens the dialog, prefilled from this server.
     const button = page.locator(
       '.jp-NotebookPanel-toolbar [data-jp-item-name="orrery-run-as-job"]',
