@@ -191,7 +191,7 @@ CREATE TABLE public.jobs (
     id bigint NOT NULL,
     user_id bigint NOT NULL,
     kind text DEFAULT 'command'::text NOT NULL,
-    command text NOT NULL,
+    command text,
     image text NOT NULL,
     domain text NOT NULL,
     working_dir text DEFAULT ''::text NOT NULL,
@@ -213,13 +213,21 @@ CREATE TABLE public.jobs (
     submitted_at timestamp with time zone DEFAULT now() NOT NULL,
     started_at timestamp with time zone,
     finished_at timestamp with time zone,
+    notebook text,
+    parameters jsonb,
+    sweep_id uuid,
+    stdout_bytes bigint,
+    stderr_bytes bigint,
     CONSTRAINT jobs_check CHECK (((status = 'failed'::text) = (failure IS NOT NULL))),
     CONSTRAINT jobs_command_check CHECK (((length(command) >= 1) AND (length(command) <= 65536))),
     CONSTRAINT jobs_cpus_check CHECK ((cpus > (0)::double precision)),
-    CONSTRAINT jobs_failure_check CHECK ((failure = ANY (ARRAY['exit_code'::text, 'oom'::text, 'image_missing'::text, 'start_failed'::text]))),
+    CONSTRAINT jobs_failure_check CHECK ((failure = ANY (ARRAY['exit_code'::text, 'oom'::text, 'image_missing'::text, 'start_failed'::text, 'cell_error'::text, 'notebook_error'::text]))),
     CONSTRAINT jobs_idempotency_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 200))),
-    CONSTRAINT jobs_kind_check CHECK ((kind = 'command'::text)),
+    CONSTRAINT jobs_kind_check CHECK ((kind = ANY (ARRAY['command'::text, 'notebook'::text]))),
+    CONSTRAINT jobs_kind_fields CHECK ((((kind = 'command'::text) AND (command IS NOT NULL) AND (notebook IS NULL)) OR ((kind = 'notebook'::text) AND (notebook IS NOT NULL) AND (command IS NULL)))),
     CONSTRAINT jobs_memory_bytes_check CHECK ((memory_bytes > 0)),
+    CONSTRAINT jobs_notebook_check CHECK (((length(notebook) >= 1) AND (length(notebook) <= 1024))),
+    CONSTRAINT jobs_parameters_check CHECK ((jsonb_typeof(parameters) = 'object'::text)),
     CONSTRAINT jobs_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'running'::text, 'succeeded'::text, 'failed'::text, 'cancelled'::text, 'timed_out'::text]))),
     CONSTRAINT jobs_time_limit_seconds_check CHECK ((time_limit_seconds > 0))
 );
@@ -666,6 +674,8 @@ CREATE INDEX jobs_queued ON public.jobs USING btree (domain, user_id, id) WHERE 
 CREATE INDEX jobs_recent ON public.jobs USING btree (domain, finished_at) WHERE (finished_at IS NOT NULL);
 
 CREATE INDEX jobs_running ON public.jobs USING btree (domain, user_id) WHERE (status = 'running'::text);
+
+CREATE INDEX jobs_sweep ON public.jobs USING btree (sweep_id) WHERE (sweep_id IS NOT NULL);
 
 CREATE INDEX jobs_user ON public.jobs USING btree (user_id, id DESC);
 

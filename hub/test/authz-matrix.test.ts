@@ -359,6 +359,11 @@ const MATRIX: Record<string, Cell> = {
     body: () => ({ command: 'true' }),
     allowed: ['owner', 'serverToken'],
   },
+  'POST /users/:name/jobs/sweeps': {
+    path: () => '/users/owner/jobs/sweeps',
+    body: () => ({ command: 'echo "$ORRERY_PARAM_n"', parameter_sets: [{ n: 1 }] }),
+    allowed: ['owner', 'serverToken'],
+  },
   'GET /users/:name/jobs': {
     path: () => '/users/owner/jobs',
     allowed: ['owner', 'serverToken'],

@@ -26,7 +26,10 @@ const HALF_LIFE = 3600;
 const WIDE: BatchLimits = { maxRunning: 100, maxRunningPerUser: 100, maxSeconds: 3600 };
 
 const definition = (command = 'true'): JobDefinition => ({
+  kind: 'command',
   command,
+  notebook: null,
+  parameters: null,
   image: 'img',
   domain: 'd',
   workingDir: '',

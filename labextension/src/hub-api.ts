@@ -1505,10 +1505,30 @@ export interface paths {
         get: operations["GET /users/:name/jobs"];
         put?: never;
         /**
-         * Submit a command job: queued, then run in a container of the compute domain with your workspace (201; 200 when the idempotency key names an earlier job)
+         * Submit a command or notebook job: queued, then run in a container of the compute domain with your workspace (201; 200 when the idempotency key names an earlier job)
          * @description Needs scope `jobs`; only for yourself.
          */
         post: operations["POST /users/:name/jobs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{name}/jobs/sweeps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Submit a parameter sweep: one job per parameter set from one definition, all queued or none
+         * @description Needs scope `jobs`; only for yourself.
+         */
+        post: operations["POST /users/:name/jobs/sweeps"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1583,7 +1603,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A job’s standard output and error: so far while it runs, the last MiB of each kept
+         * A job’s standard output and error after the given byte offsets, and the offsets to follow it with (the last MiB of each is kept once it ended)
          * @description Needs scope `read:jobs`; only for yourself.
          */
         get: operations["GET /users/:name/jobs/:id/logs"];
@@ -6044,7 +6064,13 @@ export interface operations {
                     "application/json": {
                         jobs: {
                             id: number;
-                            command: string;
+                            kind: "command" | "notebook";
+                            command: string | null;
+                            notebook: string | null;
+                            parameters: {
+                                [key: string]: unknown;
+                            } | null;
+                            sweep_id: string | null;
                             image: string;
                             domain: string;
                             working_dir: string;
@@ -6054,7 +6080,7 @@ export interface operations {
                             idempotency_key: string | null;
                             resubmitted_from: number | null;
                             status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
-                            failure: ("exit_code" | "oom" | "image_missing" | "start_failed") | null;
+                            failure: ("exit_code" | "oom" | "image_missing" | "start_failed" | "cell_error" | "notebook_error") | null;
                             message: string | null;
                             exit_code: number | null;
                             /** @description Starts claimed; above 1 after a lost start */
@@ -6062,6 +6088,9 @@ export interface operations {
                             queue_position: number | null;
                             /** @description Where in your workspace its files go */
                             output_folder: string;
+                            output_notebook: string | null;
+                            estimated_start_at: string | null;
+                            duration_seconds: number | null;
                             /** Format: date-time */
                             submitted_at: string;
                             started_at: string | null;
@@ -6094,16 +6123,22 @@ export interface operations {
             content: {
                 "application/json": {
                     /** @description A shell command line, run by `sh -c` in the working folder */
-                    command: string;
+                    command?: string;
+                    /** @description A notebook (.ipynb) of your workspace, relative to it (work/a/b.ipynb is "a/b.ipynb"), executed with papermill */
+                    notebook?: string;
                     image?: string;
                     /** @description default: the first domain */
                     domain?: string;
-                    /** @description A folder of your workspace; default its top */
+                    /** @description A folder of your workspace; default its top (a notebook’s: its folder) */
                     working_dir?: string;
                     cpus?: number;
                     memory_mb?: number;
                     /** @description At most the domain’s longest run */
                     time_limit_seconds?: number;
+                    /** @description Injected as papermill does, after the cell tagged "parameters" */
+                    parameters?: {
+                        [key: string]: unknown;
+                    };
                     /** @description Submitting again with the same key returns the job it made (200, not 201) */
                     idempotency_key?: string;
                 };
@@ -6118,7 +6153,13 @@ export interface operations {
                 content: {
                     "application/json": {
                         id: number;
-                        command: string;
+                        kind: "command" | "notebook";
+                        command: string | null;
+                        notebook: string | null;
+                        parameters: {
+                            [key: string]: unknown;
+                        } | null;
+                        sweep_id: string | null;
                         image: string;
                         domain: string;
                         working_dir: string;
@@ -6128,7 +6169,7 @@ export interface operations {
                         idempotency_key: string | null;
                         resubmitted_from: number | null;
                         status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
-                        failure: ("exit_code" | "oom" | "image_missing" | "start_failed") | null;
+                        failure: ("exit_code" | "oom" | "image_missing" | "start_failed" | "cell_error" | "notebook_error") | null;
                         message: string | null;
                         exit_code: number | null;
                         /** @description Starts claimed; above 1 after a lost start */
@@ -6136,10 +6177,104 @@ export interface operations {
                         queue_position: number | null;
                         /** @description Where in your workspace its files go */
                         output_folder: string;
+                        output_notebook: string | null;
+                        estimated_start_at: string | null;
+                        duration_seconds: number | null;
                         /** Format: date-time */
                         submitted_at: string;
                         started_at: string | null;
                         finished_at: string | null;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /users/:name/jobs/sweeps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description A shell command line, run by `sh -c` in the working folder */
+                    command?: string;
+                    /** @description A notebook (.ipynb) of your workspace, relative to it (work/a/b.ipynb is "a/b.ipynb"), executed with papermill */
+                    notebook?: string;
+                    image?: string;
+                    /** @description default: the first domain */
+                    domain?: string;
+                    /** @description A folder of your workspace; default its top (a notebook’s: its folder) */
+                    working_dir?: string;
+                    cpus?: number;
+                    memory_mb?: number;
+                    /** @description At most the domain’s longest run */
+                    time_limit_seconds?: number;
+                    /** @description One job per set: a notebook’s parameters, or a command’s ORRERY_PARAM_<NAME> variables */
+                    parameter_sets: {
+                        [key: string]: unknown;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        sweep_id: string;
+                        /** @description One per parameter set, in their order */
+                        jobs: {
+                            id: number;
+                            kind: "command" | "notebook";
+                            command: string | null;
+                            notebook: string | null;
+                            parameters: {
+                                [key: string]: unknown;
+                            } | null;
+                            sweep_id: string | null;
+                            image: string;
+                            domain: string;
+                            working_dir: string;
+                            cpus: number;
+                            memory_mb: number;
+                            time_limit_seconds: number;
+                            idempotency_key: string | null;
+                            resubmitted_from: number | null;
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
+                            failure: ("exit_code" | "oom" | "image_missing" | "start_failed" | "cell_error" | "notebook_error") | null;
+                            message: string | null;
+                            exit_code: number | null;
+                            /** @description Starts claimed; above 1 after a lost start */
+                            attempts: number;
+                            queue_position: number | null;
+                            /** @description Where in your workspace its files go */
+                            output_folder: string;
+                            output_notebook: string | null;
+                            estimated_start_at: string | null;
+                            duration_seconds: number | null;
+                            /** Format: date-time */
+                            submitted_at: string;
+                            started_at: string | null;
+                            finished_at: string | null;
+                        }[];
                     };
                 };
             };
@@ -6174,7 +6309,13 @@ export interface operations {
                 content: {
                     "application/json": {
                         id: number;
-                        command: string;
+                        kind: "command" | "notebook";
+                        command: string | null;
+                        notebook: string | null;
+                        parameters: {
+                            [key: string]: unknown;
+                        } | null;
+                        sweep_id: string | null;
                         image: string;
                         domain: string;
                         working_dir: string;
@@ -6184,7 +6325,7 @@ export interface operations {
                         idempotency_key: string | null;
                         resubmitted_from: number | null;
                         status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
-                        failure: ("exit_code" | "oom" | "image_missing" | "start_failed") | null;
+                        failure: ("exit_code" | "oom" | "image_missing" | "start_failed" | "cell_error" | "notebook_error") | null;
                         message: string | null;
                         exit_code: number | null;
                         /** @description Starts claimed; above 1 after a lost start */
@@ -6192,6 +6333,9 @@ export interface operations {
                         queue_position: number | null;
                         /** @description Where in your workspace its files go */
                         output_folder: string;
+                        output_notebook: string | null;
+                        estimated_start_at: string | null;
+                        duration_seconds: number | null;
                         /** Format: date-time */
                         submitted_at: string;
                         started_at: string | null;
@@ -6230,7 +6374,13 @@ export interface operations {
                 content: {
                     "application/json": {
                         id: number;
-                        command: string;
+                        kind: "command" | "notebook";
+                        command: string | null;
+                        notebook: string | null;
+                        parameters: {
+                            [key: string]: unknown;
+                        } | null;
+                        sweep_id: string | null;
                         image: string;
                         domain: string;
                         working_dir: string;
@@ -6240,7 +6390,7 @@ export interface operations {
                         idempotency_key: string | null;
                         resubmitted_from: number | null;
                         status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
-                        failure: ("exit_code" | "oom" | "image_missing" | "start_failed") | null;
+                        failure: ("exit_code" | "oom" | "image_missing" | "start_failed" | "cell_error" | "notebook_error") | null;
                         message: string | null;
                         exit_code: number | null;
                         /** @description Starts claimed; above 1 after a lost start */
@@ -6248,6 +6398,9 @@ export interface operations {
                         queue_position: number | null;
                         /** @description Where in your workspace its files go */
                         output_folder: string;
+                        output_notebook: string | null;
+                        estimated_start_at: string | null;
+                        duration_seconds: number | null;
                         /** Format: date-time */
                         submitted_at: string;
                         started_at: string | null;
@@ -6286,7 +6439,13 @@ export interface operations {
                 content: {
                     "application/json": {
                         id: number;
-                        command: string;
+                        kind: "command" | "notebook";
+                        command: string | null;
+                        notebook: string | null;
+                        parameters: {
+                            [key: string]: unknown;
+                        } | null;
+                        sweep_id: string | null;
                         image: string;
                         domain: string;
                         working_dir: string;
@@ -6296,7 +6455,7 @@ export interface operations {
                         idempotency_key: string | null;
                         resubmitted_from: number | null;
                         status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
-                        failure: ("exit_code" | "oom" | "image_missing" | "start_failed") | null;
+                        failure: ("exit_code" | "oom" | "image_missing" | "start_failed" | "cell_error" | "notebook_error") | null;
                         message: string | null;
                         exit_code: number | null;
                         /** @description Starts claimed; above 1 after a lost start */
@@ -6304,6 +6463,9 @@ export interface operations {
                         queue_position: number | null;
                         /** @description Where in your workspace its files go */
                         output_folder: string;
+                        output_notebook: string | null;
+                        estimated_start_at: string | null;
+                        duration_seconds: number | null;
                         /** Format: date-time */
                         submitted_at: string;
                         started_at: string | null;
@@ -6324,7 +6486,10 @@ export interface operations {
     };
     "GET /users/:name/jobs/:id/logs": {
         parameters: {
-            query?: never;
+            query?: {
+                stdout_offset?: number;
+                stderr_offset?: number;
+            };
             header?: never;
             path: {
                 name: string;
@@ -6341,10 +6506,16 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description Standard output after stdout_offset */
                         stdout: string;
+                        /** @description Standard error after stderr_offset */
                         stderr: string;
-                        /** @description False while the job runs: ask again for more */
+                        /** @description True once the job has ended and everything was returned */
                         complete: boolean;
+                        /** @description Ask with this next time */
+                        stdout_offset: number;
+                        /** @description Ask with this next time */
+                        stderr_offset: number;
                     };
                 };
             };

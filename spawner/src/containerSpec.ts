@@ -50,13 +50,19 @@ export const defaultContainerSpecOptions: ContainerSpecOptions = {
  * The secret becomes Jupyter's token through JUPYTER_TOKEN (read by the IdentityProvider) rather
  * than `--IdentityProvider.token=...`, which would show it in the host's process list.
  */
-export const JUPYTER_START_SCRIPT = [
-  // The volume view, reachable from the file browser rooted at the workspace: a relative link
-  // `volumes` in the workspace, made when the workspace has no entry of that name (a user's
-  // own `volumes` is left alone). Relative, so seen through a share it leads nowhere, not round.
+/**
+ * The volume view, reachable from the file browser rooted at the workspace: a relative link
+ * `volumes` in the workspace, made when the workspace has no entry of that name (a user's
+ * own `volumes` is left alone). Relative, so seen through a share it leads nowhere, not round.
+ * Batch jobs run it too, so a job finds what a server finds.
+ */
+export const VOLUMES_LINK_SCRIPT =
   'if [ -n "$ORRERY_VOLUMES_LINK" ] && [ ! -e "$ORRERY_WORKSPACE/volumes" ] &&' +
-    ' [ ! -L "$ORRERY_WORKSPACE/volumes" ]; then' +
-    ' ln -s "$ORRERY_VOLUMES_LINK" "$ORRERY_WORKSPACE/volumes" 2>/dev/null || true; fi',
+  ' [ ! -L "$ORRERY_WORKSPACE/volumes" ]; then' +
+  ' ln -s "$ORRERY_VOLUMES_LINK" "$ORRERY_WORKSPACE/volumes" 2>/dev/null || true; fi';
+
+export const JUPYTER_START_SCRIPT = [
+  VOLUMES_LINK_SCRIPT,
   'export JUPYTER_TOKEN="$ORRERY_SERVER_SECRET"',
   'unset ORRERY_SERVER_SECRET',
   `exec jupyter lab --no-browser --ip=0.0.0.0 --port=${CONTAINER_PORT}` +
@@ -177,7 +183,10 @@ export function checkBindSource(hostPath: string, roots: string[], what: string)
  * mounts only from under `binds.bindRoots`.
  */
 export function serverMounts(
-  request: SpawnRequest,
+  request: Pick<
+    SpawnRequest,
+    'workspaceVolume' | 'workspaceHostPath' | 'volumesViewHostPath' | 'extraVolumes'
+  >,
   workspacePath: string,
   binds: BindMountOptions = { bindRoots: [], volumesPath: '/home/jovyan/volumes' },
 ): MountSettings[] {

@@ -18,6 +18,8 @@ export {
   defaultContainerSpecOptions,
   JUPYTER_START_SCRIPT,
   SERVER_ENV_NAMES,
+  serverMounts,
+  VOLUMES_LINK_SCRIPT,
   validateSpawnRequest,
 } from './containerSpec.ts';
 export {

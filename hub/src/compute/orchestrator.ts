@@ -155,6 +155,19 @@ export class Compute {
     return backend;
   }
 
+  /**
+   * What a Docker container of `user` on `domain` binds besides the named workspace: their
+   * Storage folder and volume view, prepared as for a server (batch jobs mount the same), or
+   * nothing when the files module does not give Docker servers their volumes.
+   */
+  async containerVolumes(
+    user: UserRecord,
+    domain: string,
+  ): Promise<Pick<SpawnRequest, 'workspaceHostPath' | 'volumesViewHostPath'>> {
+    if (!this.volumes || this.backendOf(domain).kind !== 'docker') return {};
+    return this.volumes.prepare(user, domain, this.workspaceOf(user.safeName));
+  }
+
   /** The workspace volume (or directory name) of the user with `safeName`. */
   workspaceOf(safeName: string): string {
     return `${this.options.resourcePrefix}${safeName}-work`;

@@ -12,6 +12,7 @@ import type { ServerVolumes as ComputeServerVolumes } from '../compute/orchestra
 import { allServers, serversOf } from '../compute/store.ts';
 import type { VolumeHosts } from '../compute/volumeHosts.ts';
 import type { Db } from '../db/pool.ts';
+import { runningJobDomains, usersWithRunningJobs } from '../jobs/store.ts';
 import type { Logger } from '../log.ts';
 import { migrateDockerWorkspace, type VolumeMounter } from './mounts/index.ts';
 import type { FilesService } from './service.ts';
@@ -107,11 +108,18 @@ export class ServerVolumes implements ComputeServerVolumes {
     }
   }
 
-  /** The mount hosts of the domains `userId` has servers on (running or starting). */
+  /**
+   * The mount hosts of the domains `userId` has servers on (running or starting) or batch jobs
+   * running on: job containers bind the same view as servers.
+   */
   private async hostsOfServers(userId: number): Promise<string[]> {
     const names = new Set<string>();
-    for (const server of await serversOf(this.db, userId))
-      for (const name of this.hosts.domains.get(server.domain)?.hostNames ?? []) names.add(name);
+    const domains = [
+      ...(await serversOf(this.db, userId)).map((server) => server.domain),
+      ...(await runningJobDomains(this.db, userId)),
+    ];
+    for (const domain of domains)
+      for (const name of this.hosts.domains.get(domain)?.hostNames ?? []) names.add(name);
     return [...names];
   }
 
@@ -127,12 +135,17 @@ export class ServerVolumes implements ComputeServerVolumes {
   }
 
   /**
-   * At hub start: the view of every user with a server (and of every view folder on this
+   * At hub start: the view of every user with a server or a running job (and of every view folder on this
    * machine, emptied when its user has no volume) made what RACM says now, on every mount host:
    * shares revoked through the generic RACM routes, or while the hub was down, go.
    */
   async reconcile(): Promise<void> {
-    const users = [...new Set((await allServers(this.db)).map((server) => server.userId))];
+    const users = [
+      ...new Set([
+        ...(await allServers(this.db)).map((server) => server.userId),
+        ...(await usersWithRunningJobs(this.db)),
+      ]),
+    ];
     const failed = await this.mounter.reconcile(users, (id) => this.files.viewOf(id));
     for (const [userId, err] of failed)
       this.log.warn({ userId, err: String(err) }, 'volume view not reconciled');

@@ -75,17 +75,28 @@ export class JobContainers {
     }
   }
 
-  /** The container's output so far (its last LOG_TAIL_BYTES of each stream). */
-  async logs(name: string): Promise<{ stdout: string; stderr: string }> {
+  /** The container's whole output so far, each stream's bytes. */
+  async logs(name: string): Promise<{ stdout: Buffer; stderr: Buffer }> {
     try {
       const raw = (await this.docker
         .getContainer(name)
         .logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
       return demultiplex(raw);
     } catch (error) {
-      if (isNotFound(error)) return { stdout: '', stderr: '' };
+      if (isNotFound(error)) return { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
       throw error;
     }
+  }
+
+  /** What a job keeps of its output: each stream's last LOG_TAIL_BYTES and whole length. */
+  async keptLogs(name: string) {
+    const { stdout, stderr } = await this.logs(name);
+    return {
+      stdout: tailText(stdout),
+      stderr: tailText(stderr),
+      stdoutBytes: stdout.length,
+      stderrBytes: stderr.length,
+    };
   }
 
   /** Kill and remove; a container already gone is fine. */
@@ -123,7 +134,7 @@ export class JobContainers {
  * Docker's log stream of a container without a TTY: frames of an 8-byte header (stream 1 =
  * stdout, 2 = stderr; then a big-endian length) and that many bytes.
  */
-export function demultiplex(raw: Buffer): { stdout: string; stderr: string } {
+export function demultiplex(raw: Buffer): { stdout: Buffer; stderr: Buffer } {
   const parts: Record<1 | 2, Buffer[]> = { 1: [], 2: [] };
   let at = 0;
   while (at + 8 <= raw.length) {
@@ -132,9 +143,12 @@ export function demultiplex(raw: Buffer): { stdout: string; stderr: string } {
     parts[stream].push(raw.subarray(at + 8, at + 8 + length));
     at += 8 + length;
   }
-  const tail = (chunks: Buffer[]) => {
-    const all = Buffer.concat(chunks);
-    return all.subarray(Math.max(0, all.length - LOG_TAIL_BYTES)).toString('utf8');
-  };
-  return { stdout: tail(parts[1]), stderr: tail(parts[2]) };
+  return { stdout: Buffer.concat(parts[1]), stderr: Buffer.concat(parts[2]) };
+}
+
+/** The last LOG_TAIL_BYTES of a stream as text, starting on a character boundary. */
+export function tailText(all: Buffer): string {
+  let from = Math.max(0, all.length - LOG_TAIL_BYTES);
+  while (from < all.length && (all[from]! & 0xc0) === 0x80) from++;
+  return all.subarray(from).toString('utf8');
 }

@@ -10,11 +10,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { findUserById } from '../accounts/store.ts';
+import type { UserRecord } from '../auth/principal.ts';
 import type { Db } from '../db/pool.ts';
 import type { Logger } from '../log.ts';
 import { type JobsConfig, limitsOf } from './config.ts';
 import { type ContainerState, ImageMissing, type JobContainers } from './containers.ts';
-import { buildJobSpec } from './jobSpec.ts';
+import { buildJobSpec, FAILURE_MARKER, type JobMounts } from './jobSpec.ts';
 import { type Failure, transition } from './status.ts';
 import {
   adoptStale,
@@ -35,8 +36,11 @@ export interface DispatcherOptions {
   containerNameOf(id: number): string;
   /** The label every job container of this deployment carries. */
   deployment: string;
-  /** The user's workspace volume, as their servers mount it. */
-  workspaceOf(safeName: string): string;
+  /**
+   * What the user's job container mounts, as their servers do: the named workspace volume, or
+   * their Storage folder and volume view (prepared on the domain's hosts first).
+   */
+  mountsOf(user: UserRecord, domain: string): Promise<JobMounts>;
 }
 
 /** The outcome an exited container means. */
@@ -53,6 +57,22 @@ export function outcomeOf(state: Extract<ContainerState, { state: 'exited' }>): 
     failure: 'exit_code',
     message: `The command exited with status ${state.exitCode}`,
   };
+}
+
+/** The failure a notebook runner reported on stderr (jobSpec.ts's NOTEBOOK_RUNNER), if any. */
+export function notebookFailure(stderr: string): { failure: Failure; message: string } | null {
+  const at = stderr.lastIndexOf(`\n${FAILURE_MARKER}`);
+  const line = (at >= 0 ? stderr.slice(at + 1) : stderr.startsWith(FAILURE_MARKER) ? stderr : '')
+    .split('\n')[0]!
+    .slice(FAILURE_MARKER.length);
+  try {
+    const said = JSON.parse(line) as { failure?: unknown; message?: unknown };
+    const failure = said.failure === 'cell_error' ? 'cell_error' : 'notebook_error';
+    if (typeof said.message !== 'string') return null;
+    return { failure, message: said.message.slice(0, 2000) };
+  } catch {
+    return null;
+  }
 }
 
 export class JobDispatcher {
@@ -143,14 +163,15 @@ export class JobDispatcher {
     const user = await findUserById(this.options.db, job.userId);
     if (!user) throw new Error(`the job's user ${job.userId} is gone`);
     const containers = this.containersOf(job);
-    const workspaceVolume = this.options.workspaceOf(user.safeName);
-    await containers.ensureVolume(workspaceVolume, user.name);
+    const mounts = await this.options.mountsOf(user, job.domain);
+    // A workspace bound from the user's Storage folder needs no volume (as for servers).
+    if (!mounts.workspaceHostPath) await containers.ensureVolume(mounts.workspaceVolume, user.name);
     await containers.start(
       buildJobSpec(job, {
         name: job.containerName!,
         deployment: this.options.deployment,
         owner: user.name,
-        workspaceVolume,
+        ...mounts,
       }),
     );
   }
@@ -195,9 +216,15 @@ export class JobDispatcher {
     change: { exitCode?: number; failure?: Failure; message?: string },
   ): Promise<void> {
     const containers = this.containersOf(job);
-    const logs = await containers.logs(job.containerName!);
+    const logs = await containers.keptLogs(job.containerName!);
+    // A notebook that failed says why on its last line of stderr (the runner's marker).
+    const why =
+      job.kind === 'notebook' && change.failure === 'exit_code'
+        ? notebookFailure(logs.stderr)
+        : null;
     const moved = await transition(this.options.db, job.id, ['running'], status, {
       ...change,
+      ...(why ?? {}),
       ...logs,
     });
     // Only the one who recorded the end removes the container; the sweep catches the rest.

@@ -5,7 +5,7 @@
 import { connectDocker } from '@orrery/spawner';
 import { deploymentIdentity, deploymentNames } from '../compute/deployment.ts';
 import { computeModule } from '../compute/module.ts';
-import { dockerEndpoint } from '../compute/setup.ts';
+import { bindRootsOf, dockerEndpoint } from '../compute/setup.ts';
 import type { FeatureModule } from '../module.ts';
 import { JobContainers } from './containers.ts';
 import { JobDispatcher } from './dispatcher.ts';
@@ -41,7 +41,12 @@ export const jobsModule: FeatureModule<JobsService> = {
       domains,
       deployment: resourcePrefix,
       containerNameOf: (id) => `${resourcePrefix}job-${id}`,
-      workspaceOf: (safeName) => compute.workspaceOf(safeName),
+      // The same binds as the user's servers, from the same folders only.
+      mountsOf: async (user, domain) => ({
+        workspaceVolume: compute.workspaceOf(user.safeName),
+        bindRoots: bindRootsOf(config),
+        ...(await compute.containerVolumes(user, domain)),
+      }),
     });
     return {
       service,

@@ -2,10 +2,44 @@
 import { selfOnly } from '../auth/guards.ts';
 import { routesOf } from '../http/route.ts';
 import { NameParams, NoQuery } from '../http/schemas.ts';
-import { Job, JobBody, JobList, JobListQuery, JobLogs, JobParams, jobJson } from './schemas.ts';
-import type { JobsService } from './service.ts';
+import {
+  Job,
+  JobBody,
+  JobList,
+  JobListQuery,
+  JobLogs,
+  JobLogsQuery,
+  JobParams,
+  jobJson,
+  SweepAnswer,
+  SweepBody,
+} from './schemas.ts';
+import type { JobsService, Submission } from './service.ts';
 
 const route = routesOf<JobsService>();
+
+/** A job definition from the API's snake_case body. */
+function definitionOf(body: {
+  command?: string;
+  notebook?: string;
+  image?: string;
+  domain?: string;
+  working_dir?: string;
+  cpus?: number;
+  memory_mb?: number;
+  time_limit_seconds?: number;
+}): Submission {
+  return {
+    ...(body.command === undefined ? {} : { command: body.command }),
+    ...(body.notebook === undefined ? {} : { notebook: body.notebook }),
+    ...(body.image === undefined ? {} : { image: body.image }),
+    ...(body.domain === undefined ? {} : { domain: body.domain }),
+    ...(body.working_dir === undefined ? {} : { workingDir: body.working_dir }),
+    ...(body.cpus === undefined ? {} : { cpus: body.cpus }),
+    ...(body.memory_mb === undefined ? {} : { memoryBytes: body.memory_mb * 1024 * 1024 }),
+    ...(body.time_limit_seconds === undefined ? {} : { timeLimitSeconds: body.time_limit_seconds }),
+  };
+}
 
 export const jobRoutes = [
   route({
@@ -13,7 +47,7 @@ export const jobRoutes = [
     path: '/users/:name/jobs',
     tag: 'jobs',
     summary:
-      'Submit a command job: queued, then run in a container of the compute domain with your workspace (201; 200 when the idempotency key names an earlier job)',
+      'Submit a command or notebook job: queued, then run in a container of the compute domain with your workspace (201; 200 when the idempotency key names an earlier job)',
     access: { scope: 'jobs', guard: selfOnly() },
     status: 201,
     response: Job,
@@ -23,15 +57,8 @@ export const jobRoutes = [
     body: JobBody,
     async handler({ service, caller, body, res }) {
       const { job, created } = await service.submit(caller!.user, {
-        command: body.command,
-        ...(body.image === undefined ? {} : { image: body.image }),
-        ...(body.domain === undefined ? {} : { domain: body.domain }),
-        ...(body.working_dir === undefined ? {} : { workingDir: body.working_dir }),
-        ...(body.cpus === undefined ? {} : { cpus: body.cpus }),
-        ...(body.memory_mb === undefined ? {} : { memoryBytes: body.memory_mb * 1024 * 1024 }),
-        ...(body.time_limit_seconds === undefined
-          ? {}
-          : { timeLimitSeconds: body.time_limit_seconds }),
+        ...definitionOf(body),
+        ...(body.parameters === undefined ? {} : { parameters: body.parameters }),
         ...(body.idempotency_key === undefined ? {} : { idempotencyKey: body.idempotency_key }),
       });
       const answer = jobJson(job);
@@ -41,6 +68,28 @@ export const jobRoutes = [
         return undefined as never;
       }
       return answer;
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/users/:name/jobs/sweeps',
+    tag: 'jobs',
+    summary:
+      'Submit a parameter sweep: one job per parameter set from one definition, all queued or none',
+    access: { scope: 'jobs', guard: selfOnly() },
+    status: 201,
+    response: SweepAnswer,
+    lab: true,
+    params: NameParams,
+    query: NoQuery,
+    body: SweepBody,
+    async handler({ service, caller, body }) {
+      const { sweepId, jobs } = await service.sweep(
+        caller!.user,
+        definitionOf(body),
+        body.parameter_sets,
+      );
+      return { sweep_id: sweepId, jobs: jobs.map((job) => jobJson(job)) };
     },
   }),
   route({
@@ -59,7 +108,7 @@ export const jobRoutes = [
         limit: query.limit ?? 100,
         offset: query.offset ?? 0,
       });
-      return { jobs: jobs.map(jobJson) };
+      return { jobs: jobs.map((job) => jobJson(job)) };
     },
   }),
   route({
@@ -109,14 +158,18 @@ export const jobRoutes = [
     method: 'get',
     path: '/users/:name/jobs/:id/logs',
     tag: 'jobs',
-    summary: 'A job’s standard output and error: so far while it runs, the last MiB of each kept',
+    summary:
+      'A job’s standard output and error after the given byte offsets, and the offsets to follow it with (the last MiB of each is kept once it ended)',
     access: { scope: 'read:jobs', guard: selfOnly() },
     response: JobLogs,
     lab: true,
     params: JobParams,
-    query: NoQuery,
-    async handler({ service, caller, params }) {
-      return service.logs(caller!.user.id, params.id);
+    query: JobLogsQuery,
+    async handler({ service, caller, params, query }) {
+      return service.logs(caller!.user.id, params.id, {
+        stdout: query.stdout_offset ?? 0,
+        stderr: query.stderr_offset ?? 0,
+      });
     },
   }),
 ];

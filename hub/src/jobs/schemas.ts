@@ -1,30 +1,56 @@
 /** Bodies, queries and answers of the jobs API (docs/jobs.md), and a job's JSON form. */
 import { Type } from '@sinclair/typebox';
 import { Id, Nullable, Strict, Timestamp, Username } from '../http/schemas.ts';
-import { JOB_STATUSES } from './status.ts';
+import { outputFolder, outputNotebookOf } from './jobSpec.ts';
+import { FAILURES, JOB_STATUSES } from './status.ts';
 import type { JobRecord } from './store.ts';
 
 const JobStatus = Type.Union(JOB_STATUSES.map((s) => Type.Literal(s)));
 
-export const JobBody = Type.Object(
-  {
-    command: Type.String({
+/** A notebook's parameters: names as Python identifiers, values any JSON (docs/jobs.md). */
+export const Parameters = Type.Record(Type.String(), Type.Unknown(), {
+  maxProperties: 200,
+  description: 'Injected as papermill does, after the cell tagged "parameters"',
+});
+
+/** What a job runs and with what, shared by single jobs and sweeps. */
+const definitionFields = {
+  command: Type.Optional(
+    Type.String({
       minLength: 1,
       maxLength: 65_536,
       description: 'A shell command line, run by `sh -c` in the working folder',
     }),
-    image: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
-    domain: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 64, description: 'default: the first domain' }),
-    ),
-    working_dir: Type.Optional(
-      Type.String({ maxLength: 1024, description: 'A folder of your workspace; default its top' }),
-    ),
-    cpus: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1024 })),
-    memory_mb: Type.Optional(Type.Integer({ minimum: 6, maximum: 16 * 1024 * 1024 })),
-    time_limit_seconds: Type.Optional(
-      Type.Integer({ minimum: 1, description: 'At most the domain’s longest run' }),
-    ),
+  ),
+  notebook: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 1024,
+      description:
+        'A notebook (.ipynb) of your workspace, relative to it (work/a/b.ipynb is "a/b.ipynb"), executed with papermill',
+    }),
+  ),
+  image: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
+  domain: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 64, description: 'default: the first domain' }),
+  ),
+  working_dir: Type.Optional(
+    Type.String({
+      maxLength: 1024,
+      description: 'A folder of your workspace; default its top (a notebook’s: its folder)',
+    }),
+  ),
+  cpus: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1024 })),
+  memory_mb: Type.Optional(Type.Integer({ minimum: 6, maximum: 16 * 1024 * 1024 })),
+  time_limit_seconds: Type.Optional(
+    Type.Integer({ minimum: 1, description: 'At most the domain’s longest run' }),
+  ),
+};
+
+export const JobBody = Type.Object(
+  {
+    ...definitionFields,
+    parameters: Type.Optional(Parameters),
     idempotency_key: Type.Optional(
       Type.String({
         minLength: 1,
@@ -33,12 +59,29 @@ export const JobBody = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'Exactly one of `command` and `notebook`' },
+);
+
+export const SweepBody = Type.Object(
+  {
+    ...definitionFields,
+    parameter_sets: Type.Array(Parameters, {
+      minItems: 1,
+      maxItems: 1000,
+      description:
+        'One job per set: a notebook’s parameters, or a command’s ORRERY_PARAM_<NAME> variables',
+    }),
+  },
+  { additionalProperties: false, description: 'Exactly one of `command` and `notebook`' },
 );
 
 export const Job = Strict({
   id: Type.Integer({ minimum: 1 }),
-  command: Type.String(),
+  kind: Type.Union([Type.Literal('command'), Type.Literal('notebook')]),
+  command: Nullable(Type.String()),
+  notebook: Nullable(Type.String({ description: 'The input notebook, workspace-relative' })),
+  parameters: Nullable(Parameters),
+  sweep_id: Nullable(Type.String({ format: 'uuid' })),
   image: Type.String(),
   domain: Type.String(),
   working_dir: Type.String(),
@@ -50,7 +93,7 @@ export const Job = Strict({
   status: JobStatus,
   failure: Nullable(
     Type.Union(
-      ['exit_code', 'oom', 'image_missing', 'start_failed'].map((f) => Type.Literal(f)),
+      FAILURES.map((f) => Type.Literal(f)),
       { description: 'Why it failed' },
     ),
   ),
@@ -61,6 +104,16 @@ export const Job = Strict({
     Type.Integer({ minimum: 1, description: 'While queued: its place in its domain (1 next)' }),
   ),
   output_folder: Type.String({ description: 'Where in your workspace its files go' }),
+  output_notebook: Nullable(
+    Type.String({ description: 'The executed notebook, workspace-relative (notebook jobs)' }),
+  ),
+  estimated_start_at: Nullable({
+    ...Timestamp,
+    description: 'While queued: when it is expected to start (docs/jobs.md), null if unknown',
+  }),
+  duration_seconds: Nullable(
+    Type.Number({ minimum: 0, description: 'Running: so far; ended: in all; queued: null' }),
+  ),
   submitted_at: Timestamp,
   started_at: Nullable(Timestamp),
   finished_at: Nullable(Timestamp),
@@ -79,18 +132,44 @@ export const JobListQuery = Type.Object(
 
 export const JobParams = Type.Object({ name: Username, id: Id }, { additionalProperties: false });
 
+export const SweepAnswer = Strict({
+  sweep_id: Type.String({ format: 'uuid' }),
+  jobs: Type.Array(Job, { description: 'One per parameter set, in their order' }),
+});
+
+const Offset = Type.Integer({ minimum: 0, maximum: 2 ** 53 - 1 });
+
+export const JobLogsQuery = Type.Object(
+  {
+    stdout_offset: Type.Optional({ ...Offset, description: 'Bytes of stdout already read' }),
+    stderr_offset: Type.Optional({ ...Offset, description: 'Bytes of stderr already read' }),
+  },
+  { additionalProperties: false },
+);
+
 export const JobLogs = Strict({
-  stdout: Type.String(),
-  stderr: Type.String(),
-  complete: Type.Boolean({ description: 'False while the job runs: ask again for more' }),
+  stdout: Type.String({ description: 'Standard output after stdout_offset' }),
+  stderr: Type.String({ description: 'Standard error after stderr_offset' }),
+  complete: Type.Boolean({
+    description: 'True once the job has ended and everything was returned',
+  }),
+  stdout_offset: { ...Offset, description: 'Ask with this next time' },
+  stderr_offset: { ...Offset, description: 'Ask with this next time' },
 });
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
-export function jobJson(job: JobRecord) {
+/** Seconds between two times, to the millisecond. */
+const seconds = (from: Date, to: Date) => Math.max(0, (to.getTime() - from.getTime()) / 1000);
+
+export function jobJson(job: JobRecord & { estimatedStartAt?: Date | null }, now = new Date()) {
   return {
     id: job.id,
+    kind: job.kind,
     command: job.command,
+    notebook: job.notebook,
+    parameters: job.parameters,
+    sweep_id: job.sweepId,
     image: job.image,
     domain: job.domain,
     working_dir: job.workingDir,
@@ -105,7 +184,13 @@ export function jobJson(job: JobRecord) {
     exit_code: job.exitCode,
     attempts: job.attempts,
     queue_position: job.queuePosition,
-    output_folder: `jobs/${job.id}`,
+    output_folder: outputFolder(job.id),
+    output_notebook: job.notebook === null ? null : outputNotebookOf(job.id, job.notebook),
+    estimated_start_at: job.status === 'queued' ? iso(job.estimatedStartAt ?? null) : null,
+    duration_seconds:
+      job.startedAt === null || job.status === 'queued'
+        ? null
+        : seconds(job.startedAt, job.finishedAt ?? now),
     submitted_at: job.submittedAt.toISOString(),
     started_at: iso(job.startedAt),
     finished_at: iso(job.finishedAt),

@@ -21,7 +21,16 @@ export const FINAL_STATUSES: readonly JobStatus[] = [
   'timed_out',
 ];
 
-export type Failure = 'exit_code' | 'oom' | 'image_missing' | 'start_failed';
+export const FAILURES = [
+  'exit_code',
+  'oom',
+  'image_missing',
+  'start_failed',
+  'cell_error',
+  'notebook_error',
+] as const;
+/** Why a job failed: see docs/jobs.md, "Statuses". */
+export type Failure = (typeof FAILURES)[number];
 
 /** Which status each status may become: queued and running are the only ones with a way on. */
 const NEXT: Record<JobStatus, readonly JobStatus[]> = {
@@ -44,6 +53,9 @@ export interface StatusChange {
   message?: string;
   stdout?: string;
   stderr?: string;
+  /** Each stream's whole length in bytes (the kept text is its tail). */
+  stdoutBytes?: number;
+  stderrBytes?: number;
 }
 
 /**
@@ -60,8 +72,9 @@ export async function transition(
   for (const status of from) {
     if (!NEXT[status].includes(to)) throw new Error(`a job cannot go from ${status} to ${to}`);
   }
+  // The change and, for an end, its line in the owner's activity log: one statement.
   const { rows } = await db.query(
-    `UPDATE jobs SET
+    `WITH moved AS (UPDATE jobs SET
        status = $3,
        dispatcher = CASE WHEN $3 = 'running' THEN $4 ELSE NULL END,
        heartbeat_at = CASE WHEN $3 = 'running' THEN now() ELSE NULL END,
@@ -71,8 +84,16 @@ export async function transition(
                          ELSE started_at END,
        finished_at = CASE WHEN $3 IN ('queued', 'running') THEN NULL ELSE now() END,
        exit_code = $6, failure = $7, message = $8,
-       stdout = coalesce($9, stdout), stderr = coalesce($10, stderr)
-     WHERE id = $1 AND status = ANY($2) RETURNING id`,
+       stdout = coalesce($9, stdout), stderr = coalesce($10, stderr),
+       stdout_bytes = coalesce($11, stdout_bytes), stderr_bytes = coalesce($12, stderr_bytes)
+     WHERE id = $1 AND status = ANY($2) RETURNING id, user_id, status, failure, exit_code),
+     logged AS (
+       INSERT INTO activity (user_id, actor_id, type, payload)
+       SELECT user_id, user_id, 'job.end',
+              jsonb_build_object('job', id, 'status', status, 'failure', failure,
+                                 'exit_code', exit_code)
+         FROM moved WHERE status IN ('succeeded', 'failed', 'cancelled', 'timed_out'))
+     SELECT id FROM moved`,
     [
       id,
       from,
@@ -84,6 +105,8 @@ export async function transition(
       change.message ?? null,
       change.stdout ?? null,
       change.stderr ?? null,
+      change.stdoutBytes ?? null,
+      change.stderrBytes ?? null,
     ],
   );
   return rows[0]?.id === undefined ? null : Number(rows[0].id);

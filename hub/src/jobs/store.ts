@@ -7,8 +7,16 @@ import { type Db, inTransaction, type Queryable } from '../db/pool.ts';
 import type { BatchLimits } from './config.ts';
 import { type Failure, type JobStatus, transition } from './status.ts';
 
+export type JobKind = 'command' | 'notebook';
+
 export interface JobDefinition {
-  command: string;
+  kind: JobKind;
+  /** A command job's shell command line (null for a notebook job). */
+  command: string | null;
+  /** A notebook job's notebook, relative to the workspace (null for a command job). */
+  notebook: string | null;
+  /** A notebook's parameters, or a sweep command job's parameter set. */
+  parameters: Record<string, unknown> | null;
   image: string;
   domain: string;
   workingDir: string;
@@ -26,6 +34,7 @@ export interface JobRecord extends JobDefinition {
   exitCode: number | null;
   idempotencyKey: string | null;
   resubmittedFrom: number | null;
+  sweepId: string | null;
   attempts: number;
   dispatcher: string | null;
   containerName: string | null;
@@ -67,7 +76,8 @@ const FAIR_ORDER = `${USAGE},
       FROM jobs q LEFT JOIN usage u USING (user_id) LEFT JOIN running r USING (user_id)
      WHERE q.domain = $1 AND q.status = 'queued')`;
 
-const COLUMNS = `j.id::int, j.user_id::int AS "userId", j.command, j.image, j.domain,
+const COLUMNS = `j.id::int, j.user_id::int AS "userId", j.kind, j.command, j.notebook,
+  j.parameters, j.sweep_id AS "sweepId", j.image, j.domain,
   j.working_dir AS "workingDir", j.cpus, j.memory_bytes::float8 AS "memoryBytes",
   j.time_limit_seconds AS "timeLimitSeconds", j.status, j.failure, j.message,
   j.exit_code AS "exitCode", j.idempotency_key AS "idempotencyKey",
@@ -84,14 +94,17 @@ export async function insertJob(
   job: JobDefinition & { userId: number; idempotencyKey: string | null; resubmittedFrom?: number },
 ): Promise<{ id: number; created: boolean }> {
   const { rows } = await db.query(
-    `INSERT INTO jobs (user_id, command, image, domain, working_dir, cpus, memory_bytes,
-                       time_limit_seconds, idempotency_key, resubmitted_from)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    `INSERT INTO jobs (user_id, kind, command, notebook, parameters, image, domain, working_dir,
+                       cpus, memory_bytes, time_limit_seconds, idempotency_key, resubmitted_from)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
      ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
      RETURNING id::int`,
     [
       job.userId,
+      job.kind,
       job.command,
+      job.notebook,
+      job.parameters === null ? null : JSON.stringify(job.parameters),
       job.image,
       job.domain,
       job.workingDir,
@@ -108,6 +121,101 @@ export async function insertJob(
     [job.userId, job.idempotencyKey],
   );
   return { id: existing.rows[0].id, created: false };
+}
+
+/**
+ * Queue one job per parameter set, all or none, under one new sweep id; their ids in the
+ * order of the sets. One statement, so a sweep of 1,000 is one round trip.
+ */
+export async function insertSweep(
+  db: Queryable,
+  userId: number,
+  definition: JobDefinition,
+  parameterSets: Record<string, unknown>[],
+): Promise<{ sweepId: string; ids: number[] }> {
+  const { rows } = await db.query(
+    `WITH sweep AS (SELECT gen_random_uuid() AS id)
+     INSERT INTO jobs (user_id, kind, command, notebook, parameters, image, domain, working_dir,
+                       cpus, memory_bytes, time_limit_seconds, sweep_id)
+     SELECT $1, $2, $3, $4, p.set, $6, $7, $8, $9, $10, $11, sweep.id
+       FROM sweep, jsonb_array_elements($5::jsonb) WITH ORDINALITY AS p(set, n)
+      ORDER BY p.n
+     RETURNING id::int, sweep_id::text AS "sweepId"`,
+    [
+      userId,
+      definition.kind,
+      definition.command,
+      definition.notebook,
+      JSON.stringify(parameterSets),
+      definition.image,
+      definition.domain,
+      definition.workingDir,
+      definition.cpus,
+      definition.memoryBytes,
+      definition.timeLimitSeconds,
+    ],
+  );
+  // Identity values follow the insert order, which the ORDER BY fixes: sort to be sure.
+  const ids = rows.map((r) => r.id as number).sort((a, b) => a - b);
+  return { sweepId: rows[0].sweepId, ids };
+}
+
+/** What an estimate of queued jobs' start needs of a domain (docs/jobs.md, "Estimated start"). */
+export interface DomainLoad {
+  /** Running jobs: when each started and its time limit. */
+  running: { startedAt: Date; timeLimitSeconds: number }[];
+  /** The median run time of the domain's last 50 jobs that ran to an end, null without any. */
+  typicalSeconds: number | null;
+}
+
+export async function domainLoad(db: Queryable, domain: string): Promise<DomainLoad> {
+  const running = await db.query(
+    `SELECT started_at AS "startedAt", time_limit_seconds AS "timeLimitSeconds" FROM jobs
+      WHERE domain = $1 AND status = 'running' AND started_at IS NOT NULL`,
+    [domain],
+  );
+  const typical = await db.query(
+    `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds)::float8 AS median
+       FROM (SELECT extract(epoch FROM finished_at - started_at) AS seconds FROM jobs
+              WHERE domain = $1 AND started_at IS NOT NULL AND finished_at IS NOT NULL
+                AND status IN ('succeeded', 'failed', 'timed_out')
+              ORDER BY finished_at DESC LIMIT 50) recent`,
+    [domain],
+  );
+  return { running: running.rows, typicalSeconds: typical.rows[0]?.median ?? null };
+}
+
+/** A job's kept output: the tail of each stream and each stream's whole length in bytes. */
+export async function keptOutput(db: Queryable, id: number) {
+  const { rows } = await db.query(
+    `SELECT coalesce(stdout, '') AS stdout, coalesce(stderr, '') AS stderr,
+            stdout_bytes::float8 AS "stdoutBytes", stderr_bytes::float8 AS "stderrBytes"
+       FROM jobs WHERE id = $1`,
+    [id],
+  );
+  return rows[0] as {
+    stdout: string;
+    stderr: string;
+    stdoutBytes: number | null;
+    stderrBytes: number | null;
+  };
+}
+
+/** The domains where `userId` has running jobs (their volume view must be kept there too). */
+export async function runningJobDomains(db: Queryable, userId: number): Promise<string[]> {
+  const { rows } = await db.query(
+    `SELECT DISTINCT domain FROM jobs WHERE user_id = $1 AND status = 'running'`,
+    [userId],
+  );
+  return rows.map((r) => r.domain);
+}
+
+/** Users with a running job (their volume views are reconciled at hub start). */
+export async function usersWithRunningJobs(db: Queryable): Promise<number[]> {
+  const { rows } = await db.query(
+    `SELECT DISTINCT user_id::int AS id FROM jobs WHERE status = 'running'`,
+  );
+  return rows.map((r) => r.id);
 }
 
 /**
@@ -138,7 +246,14 @@ const POSITIONS = `
 /** A user's jobs, newest first (or one of them), with queued jobs' places in their domain. */
 export async function listJobs(
   db: Queryable,
-  filter: { userId?: number; id?: number; status?: JobStatus; limit?: number; offset?: number },
+  filter: {
+    userId?: number;
+    id?: number;
+    status?: JobStatus;
+    sweepId?: string;
+    limit?: number;
+    offset?: number;
+  },
   halfLifeSeconds: number,
 ): Promise<JobRecord[]> {
   const { rows } = await db.query(
@@ -146,7 +261,7 @@ export async function listJobs(
      SELECT ${COLUMNS}, p.position::int AS "queuePosition"
        FROM jobs j LEFT JOIN positions p ON p.id = j.id
       WHERE ($1::bigint IS NULL OR j.user_id = $1) AND ($3::bigint IS NULL OR j.id = $3)
-        AND ($4::text IS NULL OR j.status = $4)
+        AND ($4::text IS NULL OR j.status = $4) AND ($7::uuid IS NULL OR j.sweep_id = $7)
       ORDER BY j.id DESC LIMIT $5 OFFSET $6`,
     [
       filter.userId ?? null,
@@ -155,6 +270,7 @@ export async function listJobs(
       filter.status ?? null,
       filter.limit ?? 100,
       filter.offset ?? 0,
+      filter.sweepId ?? null,
     ],
   );
   return rows;
