@@ -344,8 +344,8 @@ export const IFilesClient = new Token<IFilesClient>(
 );
 
 // ---------------------------------------------------------------------------
-// Batch jobs (docs/jobs.md). Written as the jobs contract of this wave gives them (notebook
-// jobs, parameters, estimated start, log offsets), until `npm run contract` generates them.
+// Batch jobs (docs/jobs.md): the answers are the generated types; the request is written out
+// so that only notebook jobs are submitted from here.
 // ---------------------------------------------------------------------------
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out';
@@ -361,38 +361,8 @@ export type JobParameterValue =
   | { [name: string]: JobParameterValue };
 export type JobParameters = { [name: string]: JobParameterValue };
 
-export interface IJob {
-  id: number;
-  kind: JobKind;
-  command: string | null;
-  /** The input notebook, relative to the workspace. */
-  notebook: string | null;
-  parameters: JobParameters | null;
-  sweep_id: string | null;
-  image: string;
-  domain: string;
-  working_dir: string;
-  cpus: number;
-  memory_mb: number;
-  time_limit_seconds: number;
-  idempotency_key: string | null;
-  resubmitted_from: number | null;
-  status: JobStatus;
-  failure: string | null;
-  message: string | null;
-  exit_code: number | null;
-  attempts: number;
-  queue_position: number | null;
-  /** `jobs/<id>`, relative to the workspace. */
-  output_folder: string;
-  /** The executed notebook, relative to the workspace (null for command jobs). */
-  output_notebook: string | null;
-  estimated_start_at: string | null;
-  duration_seconds: number | null;
-  submitted_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-}
+/** A job as the hub answers it (generated from the hub's OpenAPI document). */
+export type IJob = HubAnswer<'GET /users/:name/jobs/:id'>;
 
 /** What a notebook job is submitted with; the hub fills in what is left out. */
 export interface INotebookJobRequest {
@@ -408,13 +378,7 @@ export interface INotebookJobRequest {
 }
 
 /** Logs after the given byte offsets, and the offsets to ask with next. */
-export interface IJobLogs {
-  stdout: string;
-  stderr: string;
-  complete: boolean;
-  stdout_offset: number;
-  stderr_offset: number;
-}
+export type IJobLogs = HubAnswer<'GET /users/:name/jobs/:id/logs'>;
 
 /** Jobs: submit, list, follow, cancel, resubmit. */
 export interface IJobsClient {

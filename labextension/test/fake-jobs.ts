@@ -10,6 +10,7 @@ import type {
   IJobLogs,
   IJobsClient,
   INotebookJobRequest,
+  JobParameters,
   JobStatus,
 } from '../src/tokens.js';
 
@@ -199,7 +200,7 @@ class FakeJobsClient implements IJobsClient {
       user,
       {
         notebook: job.notebook!,
-        ...(job.parameters ? { parameters: job.parameters } : {}),
+        ...(job.parameters ? { parameters: job.parameters as JobParameters } : {}),
         image: job.image,
         domain: job.domain,
         working_dir: job.working_dir,

@@ -127,6 +127,14 @@ test('run a notebook as a job with a parameter; follow it; open the executed not
     colorScheme: 'light',
   });
   const page = await context.newPage();
+  // On a busy machine the image's real-time collaboration may be slow to sync a document and
+  // ask whether to keep waiting; a person would keep waiting, and so does the test.
+  await page.addLocatorHandler(
+    page.locator('.jp-Dialog', { hasText: 'taking some time to load' }),
+    async (dialog) => {
+      await dialog.getByRole('button', { name: 'Continue waiting' }).click();
+    },
+  );
   try {
     await page.goto(`${hub.url}/hub/signup`);
     await page.fill('#username', 'alice');
@@ -217,7 +225,6 @@ test('run a notebook as a job with a parameter; follow it; open the executed not
       .waitFor({ timeout: 180_000 });
     await row.getByTestId('orrery-job-log').click();
     await panel.getByTestId('orrery-job-logs').waitFor();
-    await panel.screenshot({ path: path.join(DOC_IMAGES, 'jobs-panel.png') });
 
     // The lab and the job share the workspace: the file written here lets the job finish.
     await putFile(page, lab, 'analysis/go', { type: 'file', format: 'text', content: '' });
@@ -236,6 +243,8 @@ test('run a notebook as a job with a parameter; follow it; open the executed not
       .waitFor({ timeout: 30_000 });
     // The log view stops following once the job has ended and all was read.
     await panel.getByTestId('orrery-job-following').waitFor({ state: 'detached', timeout: 30_000 });
+    await panel.getByTestId('orrery-job-stdout').getByText('hi: result=105').waitFor();
+    await panel.screenshot({ path: path.join(DOC_IMAGES, 'jobs-panel.png') });
 
     // The executed notebook opens in the lab, with the parameter's effect in its output.
     await row.getByTestId('orrery-job-open-notebook').click();

@@ -136,43 +136,6 @@ function JobRow(props: {
         >
           {job.status.replace('_', ' ')}
         </span>
-        <span className="jp-OrreryVolumes-actions">
-          <ToolbarButtonComponent
-            icon={logIcon}
-            tooltip={trans.__('Show the log')}
-            onClick={() => exec(CommandIDs.showJobLog, args)}
-            dataset={{ 'data-testid': 'orrery-job-log' }}
-          />
-          {job.output_notebook && job.started_at && (
-            <ToolbarButtonComponent
-              icon={notebookIcon}
-              tooltip={trans.__('Open the executed notebook')}
-              onClick={() => exec(CommandIDs.openJobNotebook, args)}
-              dataset={{ 'data-testid': 'orrery-job-open-notebook' }}
-            />
-          )}
-          <ToolbarButtonComponent
-            icon={folderIcon}
-            tooltip={trans.__('Show the output folder')}
-            onClick={() => exec(CommandIDs.openJobOutput, args)}
-            dataset={{ 'data-testid': 'orrery-job-open-output' }}
-          />
-          {ended ? (
-            <ToolbarButtonComponent
-              icon={runIcon}
-              tooltip={trans.__('Run again')}
-              onClick={() => exec(CommandIDs.resubmitJob, args)}
-              dataset={{ 'data-testid': 'orrery-job-resubmit' }}
-            />
-          ) : (
-            <ToolbarButtonComponent
-              icon={closeIcon}
-              tooltip={trans.__('Cancel')}
-              onClick={() => exec(CommandIDs.cancelJob, args)}
-              dataset={{ 'data-testid': 'orrery-job-cancel' }}
-            />
-          )}
-        </span>
       </div>
       <div className="jp-OrreryGroups-meta" data-testid="orrery-job-progress">
         #{job.id} · {jobProgress(job, Date.now())}
@@ -182,6 +145,43 @@ function JobRow(props: {
           {params}
         </div>
       )}
+      <div className="jp-OrreryJobs-actions">
+        <ToolbarButtonComponent
+          icon={logIcon}
+          tooltip={trans.__('Show the log')}
+          onClick={() => exec(CommandIDs.showJobLog, args)}
+          dataset={{ 'data-testid': 'orrery-job-log' }}
+        />
+        {job.output_notebook && job.started_at && (
+          <ToolbarButtonComponent
+            icon={notebookIcon}
+            tooltip={trans.__('Open the executed notebook')}
+            onClick={() => exec(CommandIDs.openJobNotebook, args)}
+            dataset={{ 'data-testid': 'orrery-job-open-notebook' }}
+          />
+        )}
+        <ToolbarButtonComponent
+          icon={folderIcon}
+          tooltip={trans.__('Show the output folder')}
+          onClick={() => exec(CommandIDs.openJobOutput, args)}
+          dataset={{ 'data-testid': 'orrery-job-open-output' }}
+        />
+        {ended ? (
+          <ToolbarButtonComponent
+            icon={runIcon}
+            tooltip={trans.__('Run again')}
+            onClick={() => exec(CommandIDs.resubmitJob, args)}
+            dataset={{ 'data-testid': 'orrery-job-resubmit' }}
+          />
+        ) : (
+          <ToolbarButtonComponent
+            icon={closeIcon}
+            tooltip={trans.__('Cancel')}
+            onClick={() => exec(CommandIDs.cancelJob, args)}
+            dataset={{ 'data-testid': 'orrery-job-cancel' }}
+          />
+        )}
+      </div>
     </li>
   );
 }
