@@ -20,10 +20,14 @@ import type {
   IHubUser,
   IImportResult,
   IInvitation,
+  IJob,
+  IJobLogs,
+  IJobsClient,
   IMyDBClient,
   IMyDBContext,
   IMyDBTable,
   ImportFormat,
+  INotebookJobRequest,
   InvitableRole,
   IQuickQueryAnswer,
   IQuickQueryJSON,
@@ -519,5 +523,53 @@ export class FilesHubClient implements IFilesClient {
 
   usage(user: string): Promise<IUserUsage> {
     return this.req('GET', `users/${seg(user)}/files/usage`);
+  }
+}
+
+/** Batch jobs through the Jupyter server proxy (docs/jobs.md). */
+export class JobsHubClient implements IJobsClient {
+  constructor(readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
+
+  private req<T>(
+    method: Method,
+    path: string,
+    body?: unknown,
+    query?: Record<string, string>,
+  ): Promise<T> {
+    return requestHub<T>(this.settings, method, path, body, query);
+  }
+
+  submitNotebook(user: string, request: INotebookJobRequest): Promise<IJob> {
+    return this.req('POST', `users/${seg(user)}/jobs`, request);
+  }
+
+  async listJobs(user: string, limit = 100): Promise<IJob[]> {
+    const answer = await this.req<{ jobs: IJob[] }>('GET', `users/${seg(user)}/jobs`, undefined, {
+      limit: String(limit),
+    });
+    return answer.jobs;
+  }
+
+  getJob(user: string, id: HubId): Promise<IJob> {
+    return this.req('GET', `users/${seg(user)}/jobs/${seg(id)}`);
+  }
+
+  cancelJob(user: string, id: HubId): Promise<IJob> {
+    return this.req('POST', `users/${seg(user)}/jobs/${seg(id)}/cancel`, {});
+  }
+
+  resubmitJob(user: string, id: HubId): Promise<IJob> {
+    return this.req('POST', `users/${seg(user)}/jobs/${seg(id)}/resubmit`, {});
+  }
+
+  logs(
+    user: string,
+    id: HubId,
+    offsets: { stdout: number; stderr: number } = { stdout: 0, stderr: 0 },
+  ): Promise<IJobLogs> {
+    return this.req('GET', `users/${seg(user)}/jobs/${seg(id)}/logs`, undefined, {
+      stdout_offset: String(offsets.stdout),
+      stderr_offset: String(offsets.stderr),
+    });
   }
 }

@@ -1,8 +1,9 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { FilesHubClient, HubClient, MyDBHubClient } from './api.js';
+import { FilesHubClient, HubClient, JobsHubClient, MyDBHubClient } from './api.js';
 import {
   IFilesClient,
   IGroupsClient,
+  IJobsClient,
   IMyDBClient,
   IServersClient,
   IUserClient,
@@ -54,4 +55,13 @@ export const filesClientPlugin: JupyterFrontEndPlugin<IFilesClient> = {
   autoStart: true,
   provides: IFilesClient,
   activate: (app: JupyterFrontEnd) => new FilesHubClient(app.serviceManager.serverSettings),
+};
+
+/** Batch jobs, for the Run-as-job dialog and the Jobs panel. */
+export const jobsClientPlugin: JupyterFrontEndPlugin<IJobsClient> = {
+  id: PluginIDs.jobsClient,
+  description: 'The Orrery jobs client, reaching the hub through the Jupyter server.',
+  autoStart: true,
+  provides: IJobsClient,
+  activate: (app: JupyterFrontEnd) => new JobsHubClient(app.serviceManager.serverSettings),
 };

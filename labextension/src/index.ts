@@ -2,12 +2,14 @@ import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import {
   filesClientPlugin,
   groupsClientPlugin,
+  jobsClientPlugin,
   mydbClientPlugin,
   serversClientPlugin,
   userClientPlugin,
 } from './client-plugin.js';
 import { cullingPlugin } from './culling/plugin.js';
 import { groupsPlugin } from './groups/plugin.js';
+import { jobsPlugin } from './jobs/plugin.js';
 import { mydbPlugin } from './mydb/plugin.js';
 import { statusPlugin } from './status/plugin.js';
 import { volumesPlugin } from './volumes/plugin.js';
@@ -18,6 +20,7 @@ export {
   HubError,
   HubQueryError,
   isHubError,
+  JobsHubClient,
   MyDBHubClient,
   requestHub,
 } from './api.js';
@@ -34,6 +37,8 @@ const plugins: JupyterFrontEndPlugin<unknown>[] = [
   mydbPlugin,
   filesClientPlugin,
   volumesPlugin,
+  jobsClientPlugin,
+  jobsPlugin,
 ];
 
 export default plugins;

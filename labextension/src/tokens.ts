@@ -20,6 +20,8 @@ export const PluginIDs = {
   filesClient: `${EXTENSION_ID}:files-client`,
   volumes: `${EXTENSION_ID}:volumes`,
   storageStatus: `${EXTENSION_ID}:storage-status`,
+  jobsClient: `${EXTENSION_ID}:jobs-client`,
+  jobs: `${EXTENSION_ID}:jobs`,
 } as const;
 
 /** Every user action is a command; the panel's buttons and the palette both run these. */
@@ -61,6 +63,14 @@ export enum CommandIDs {
   shareVolume = 'orrery:volumes-share',
   shareFolderVolume = 'orrery:volumes-share-folder',
   redeemVolumeCode = 'orrery:volumes-redeem',
+  runAsJob = 'orrery:jobs-run-notebook',
+  openJobs = 'orrery:jobs-open',
+  refreshJobs = 'orrery:jobs-refresh',
+  showJobLog = 'orrery:jobs-show-log',
+  openJobNotebook = 'orrery:jobs-open-notebook',
+  openJobOutput = 'orrery:jobs-open-output',
+  cancelJob = 'orrery:jobs-cancel',
+  resubmitJob = 'orrery:jobs-resubmit',
 }
 
 /** Arguments the group commands accept; missing ones are asked for in a dialog. */
@@ -331,4 +341,56 @@ export interface IFilesClient {
 export const IFilesClient = new Token<IFilesClient>(
   `${EXTENSION_ID}:IFilesClient`,
   'Orrery volumes, their shares and invite codes, and usage, through the Jupyter server.',
+);
+
+// ---------------------------------------------------------------------------
+// Batch jobs (docs/jobs.md): the answers are the generated types; the request is written out
+// so that only notebook jobs are submitted from here.
+// ---------------------------------------------------------------------------
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out';
+export type JobKind = 'command' | 'notebook';
+
+/** A parameter value as papermill takes it: anything JSON. */
+export type JobParameterValue =
+  | string
+  | number
+  | boolean
+  | null
+  | JobParameterValue[]
+  | { [name: string]: JobParameterValue };
+export type JobParameters = { [name: string]: JobParameterValue };
+
+/** A job as the hub answers it (generated from the hub's OpenAPI document). */
+export type IJob = HubAnswer<'GET /users/:name/jobs/:id'>;
+
+/** What a notebook job is submitted with; the hub fills in what is left out. */
+export interface INotebookJobRequest {
+  notebook: string;
+  parameters?: JobParameters;
+  image?: string;
+  domain?: string;
+  working_dir?: string;
+  cpus?: number;
+  memory_mb?: number;
+  time_limit_seconds?: number;
+  idempotency_key?: string;
+}
+
+/** Logs after the given byte offsets, and the offsets to ask with next. */
+export type IJobLogs = HubAnswer<'GET /users/:name/jobs/:id/logs'>;
+
+/** Jobs: submit, list, follow, cancel, resubmit. */
+export interface IJobsClient {
+  submitNotebook(user: string, request: INotebookJobRequest): Promise<IJob>;
+  listJobs(user: string, limit?: number): Promise<IJob[]>;
+  getJob(user: string, id: HubId): Promise<IJob>;
+  cancelJob(user: string, id: HubId): Promise<IJob>;
+  resubmitJob(user: string, id: HubId): Promise<IJob>;
+  logs(user: string, id: HubId, offsets?: { stdout: number; stderr: number }): Promise<IJobLogs>;
+}
+
+export const IJobsClient = new Token<IJobsClient>(
+  `${EXTENSION_ID}:IJobsClient`,
+  'Orrery batch jobs: submit notebooks, follow their status and logs, through the Jupyter server.',
 );

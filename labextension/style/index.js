@@ -1,3 +1,4 @@
 import './base.css';
 import './mydb.css';
 import './volumes.css';
+import './jobs.css';
