@@ -13,8 +13,6 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,7 +21,7 @@ import { promisify } from 'node:util';
 import { dockerAvailable } from '@orrery/spawner';
 import pg from 'pg';
 import { buildJobSpec } from '../../src/jobs/jobSpec.ts';
-import { type Client, createTestDatabase, signUp } from '../support.ts';
+import { Client, createTestDatabase, signUp } from '../support.ts';
 import type { FaultHubOptions } from './jobsFaultHub.ts';
 import { deploymentOf, removeDeployment, waitFor } from './support.ts';
 
@@ -48,16 +46,38 @@ let child: ChildProcess | undefined;
 let url = '';
 let alice: Client;
 
-/** Start the hub process; resolves once it listens. */
+/** Start the hub process (on a port of its own each time); resolves once it listens. */
 async function startChild(): Promise<void> {
-  child = spawn(
+  const started = spawn(
     process.execPath,
     ['--import', 'tsx', 'test/compute/jobsFaultHub.ts', JSON.stringify(options)],
-    { stdio: ['ignore', 'pipe', 'inherit'], cwd: path.join(import.meta.dirname, '..', '..') },
+    { stdio: ['ignore', 'pipe', 'pipe'], cwd: path.join(import.meta.dirname, '..', '..') },
   );
-  const lines = createInterface({ input: child.stdout! });
-  const [line] = (await once(lines, 'line')) as [string];
+  child = started;
+  let stderr = '';
+  started.stderr!.on('data', (chunk) => {
+    stderr += chunk;
+    process.stderr.write(chunk);
+  });
+  const lines = createInterface({ input: started.stdout! });
+  const line = await new Promise<string>((resolve, reject) => {
+    lines.once('line', resolve);
+    started.once('exit', (code, signal) =>
+      reject(new Error(`the hub process exited (${code ?? signal}) before it listened: ${stderr}`)),
+    );
+  });
   url = JSON.parse(line).url;
+}
+
+/** Alice's session on the hub process now running. */
+async function aliceHere(): Promise<Client> {
+  const client = new Client(url);
+  const answer = await client.post('/hub/api/login', {
+    username: 'alice',
+    password: 'correct horse',
+  });
+  assert.equal(answer.status, 200, answer.text);
+  return client;
 }
 
 async function killChild(): Promise<void> {
@@ -105,17 +125,12 @@ async function readWorkspaceFile(file: string): Promise<string[]> {
 
 before(async () => {
   if (skip) return;
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
   database = await createTestDatabase('jobs_fault');
   db = new pg.Pool({ connectionString: database.url, max: 2 });
   options = {
     databaseUrl: database.url,
     secretKey: randomBytes(32).toString('base64url'),
     stateDir: path.join(tmpdir(), `${prefix}state`),
-    port,
     prefix,
     image: IMAGE,
     slots: SLOTS,
@@ -163,6 +178,7 @@ test(`SIGKILL of the dispatcher's hub while ${JOBS} jobs run: each completes, is
     await startChild();
   }
   await waitFor('every job to end', 900_000, async () => (await openJobs()) === 0);
+  alice = await aliceHere();
   await waitFor('ended jobs to leave no container', 120_000, async () => {
     return (await jobContainers()).length === 0;
   });
@@ -242,6 +258,7 @@ test('a re-queued job whose container a dead hub created after all is adopted, n
   const docker = new Docker({ socketPath: '/var/run/docker.sock' });
   await (await docker.createContainer(spec)).start();
   await startChild();
+  alice = await aliceHere();
   const job = await ended(id);
   assert.equal(job.status, 'succeeded', JSON.stringify(job));
   assert.equal(job.attempts, 2, 'claimed again');

@@ -14,7 +14,6 @@ export interface FaultHubOptions {
   databaseUrl: string;
   secretKey: string;
   stateDir: string;
-  port: number;
   prefix: string;
   image: string;
   /** Jobs running at once in the domain (and per user). */
@@ -25,8 +24,6 @@ const options: FaultHubOptions = JSON.parse(process.argv[2] ?? 'null');
 if (!options) throw new Error('usage: jobsFaultHub.ts <json options>');
 const base = testConfig(options.databaseUrl, {
   secretKey: options.secretKey,
-  port: options.port,
-  publicUrl: `http://127.0.0.1:${options.port}`,
   compute: {
     domains: [domain('docker', 'docker')],
     namePrefix: options.prefix,
