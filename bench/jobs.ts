@@ -23,6 +23,7 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { createAccount } from '../hub/src/accounts/service.ts';
 import { createToken } from '../hub/src/auth/tokens.ts';
 import { domain } from '../hub/src/compute/domainConfig.ts';
@@ -34,7 +35,7 @@ import { claimNext, insertJob, type JobRecord } from '../hub/src/jobs/store.ts';
 import { createLogger } from '../hub/src/log.ts';
 import { startHub } from '../hub/src/server.ts';
 import { connectLocalDocker } from './support/computeFloors.ts';
-import { createBenchDatabase } from './support/database.ts';
+import { ADMIN_DATABASE_URL, createBenchDatabase } from './support/database.ts';
 import {
   machine,
   msSince,
@@ -300,6 +301,11 @@ async function main() {
     for (const { Name } of (await docker.listVolumes()).Volumes ?? [])
       if (Name.startsWith(PREFIX)) await docker.getVolume(Name).remove({ force: true });
     await database.drop();
+    // The hub made its science database beside it (MyDB); it goes too.
+    const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${database.name}_science WITH (FORCE)`);
+    await admin.end();
   }
   console.log(`wrote ${writeResult('jobs', result)}`);
 }
