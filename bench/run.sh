@@ -20,6 +20,8 @@ npx tsx bench/files.ts || status=$?
 npx tsx bench/mydb.ts || status=$?
 # Needs root, Docker and orrery/lab:latest (scripts/provision-docker.sh); about 5 minutes.
 npx tsx bench/compute.ts || status=$?
+# Needs root, Docker and orrery/lab:latest; 1,000 trivial jobs twice (bare and queued), ~10–30 minutes.
+npx tsx bench/jobs.ts || status=$?
 # Needs root and Docker (orrery/debian-base:bookworm); about 30 seconds.
 npx tsx bench/volumeMounts.ts || status=$?
 # The summary also goes to bench/history.jsonl (commit it): a regression shows as a diff.

@@ -66,9 +66,17 @@ if (mydb) {
     `    ${mydb.rows} rows: psql COPY ${streaming.psqlCopyMs} ms, Arrow ${throughput.arrowVsPsql}x, CSV ${throughput.csvVsPsql}x  ≥ ${targets.throughput}x ${verdict(targets.arrowMet && targets.csvMet)}`,
   );
 }
+const jobs = load('jobs');
+if (jobs) {
+  const { hub, floor, fairShare: fair, database: d } = jobs;
+  lines.push(
+    `  jobs (${jobs.machine.date}, load ${jobs.machine.loadAverage1m}): ${jobs.jobs} trivial jobs, ${jobs.slots} at once, poll ${jobs.pollMs} ms  hub wall ${hub.wallMs} ms vs bare containers ${floor.wallMs} ms (${hub.vsFloor}x)  ${hub.overheadPerJobMs} ms per job < ${hub.targetMs} ms ${verdict(hub.meetsTarget)}`,
+    `    fair share: bob's one job claimed after ${fair.bobStartedAfterAliceJobs} of alice's, ${fair.aliceJobsClaimedWhileBobWaited} of hers claimed while it waited  claim p50 ${d.claim.p50} ms, record p50 ${d.record.p50} ms (SELECT 1 ${d.select1.p50} ms)`,
+  );
+}
 console.log(lines.join('\n'));
 if (process.argv.includes('--append')) {
-  const results = { racm, users, compute: load('compute'), mydbSpatial: spatial, mydb };
+  const results = { racm, users, compute: load('compute'), mydbSpatial: spatial, mydb, jobs };
   appendHistory(historyEntry(results, currentCommit()));
   console.log(`appended this run to ${HISTORY_FILE}`);
 }

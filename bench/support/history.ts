@@ -27,11 +27,18 @@ export function currentCommit(): { commit: string; dirty: boolean } {
 
 /** The figures worth comparing from run to run; absent benchmarks are left out. */
 export function historyEntry(
-  results: { racm?: Result; users?: Result; compute?: Result; mydbSpatial?: Result; mydb?: Result },
+  results: {
+    racm?: Result;
+    users?: Result;
+    compute?: Result;
+    mydbSpatial?: Result;
+    mydb?: Result;
+    jobs?: Result;
+  },
   commit: { commit: string; dirty: boolean },
   date = new Date().toISOString(),
 ) {
-  const { racm, users, compute, mydbSpatial, mydb } = results;
+  const { racm, users, compute, mydbSpatial, mydb, jobs } = results;
   const timing = (s: Result) =>
     s && {
       n: s.n,
@@ -41,7 +48,7 @@ export function historyEntry(
       ratioP99: s.ratioP99,
       met: s.meetsTarget,
     };
-  const machine = (racm ?? users ?? compute ?? mydbSpatial ?? mydb)?.machine;
+  const machine = (racm ?? users ?? compute ?? mydbSpatial ?? mydb ?? jobs)?.machine;
   return {
     date,
     ...commit,
@@ -84,6 +91,18 @@ export function historyEntry(
         crossMatchMet: mydbSpatial.crossMatch?.meetsTarget,
         isolationP95Ratio: mydbSpatial.isolation?.p95Ratio,
         isolationMet: mydbSpatial.isolation?.meetsTarget,
+      },
+    }),
+    ...(jobs && {
+      jobs: {
+        n: jobs.jobs,
+        slots: jobs.slots,
+        pollMs: jobs.pollMs,
+        overheadPerJobMs: jobs.hub?.overheadPerJobMs,
+        hubVsFloor: jobs.hub?.vsFloor,
+        met: jobs.hub?.meetsTarget,
+        claimP50Ms: jobs.database?.claim?.p50,
+        fairShareNextSlot: jobs.fairShare?.startedAtNextFreeSlot,
       },
     }),
   };

@@ -108,6 +108,15 @@ export class JobContainers {
     }
   }
 
+  /** Resolves once the container is not running (at once if it has exited or is gone). */
+  async wait(name: string): Promise<void> {
+    try {
+      await this.docker.getContainer(name).wait({ condition: 'not-running' });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
   /** Kill without removing, so its exit and logs can still be read. */
   async kill(name: string): Promise<void> {
     try {

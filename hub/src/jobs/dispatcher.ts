@@ -80,22 +80,61 @@ export class JobDispatcher {
   readonly id = randomUUID();
   /** Jobs whose container this process is creating right now. */
   private readonly starting = new Map<number, Promise<void>>();
+  /** Jobs whose container this process waits on (Docker's wait), to act as soon as it exits. */
+  private readonly waiting = new Set<number>();
+  /** Containers of recorded jobs being removed, off the path that frees their slots. */
+  private readonly removing = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
+  private inRound = false;
+  /** A container ended during a round: run another right after it. */
+  private again = false;
   private stopped = false;
 
   constructor(private readonly options: DispatcherOptions) {}
 
   start(): void {
-    const tick = () => {
-      if (this.stopped) return;
-      this.round = this.runRound()
-        .catch((err) => this.options.log.error({ err: String(err) }, 'job dispatch round failed'))
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(tick, this.options.config.pollMs);
-        });
-    };
-    tick();
+    this.tick();
+  }
+
+  private readonly tick = (): void => {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.inRound = true;
+    this.round = this.runRound()
+      .catch((err) => this.options.log.error({ err: String(err) }, 'job dispatch round failed'))
+      .finally(() => {
+        this.inRound = false;
+        if (this.stopped) return;
+        if (this.again) {
+          this.again = false;
+          this.tick();
+        } else this.timer = setTimeout(this.tick, this.options.config.pollMs);
+      });
+  };
+
+  /**
+   * A job's container ended: look now rather than at the next poll, so its slot frees at once.
+   * Only a hint: the round reads the database and Docker as it always does.
+   */
+  private wake(): void {
+    if (this.stopped) return;
+    if (this.inRound) this.again = true;
+    else this.tick();
+  }
+
+  /** Wait on a running job's container in the background; its exit wakes the dispatcher. */
+  private follow(job: JobRecord): void {
+    if (this.waiting.has(job.id) || this.stopped) return;
+    this.waiting.add(job.id);
+    this.containersOf(job)
+      .wait(job.containerName!)
+      .then(
+        () => this.wake(),
+        // The poll still finds the exit; a broken wait only costs its promptness.
+        () => {},
+      )
+      .finally(() => this.waiting.delete(job.id));
   }
 
   /**
@@ -107,6 +146,7 @@ export class JobDispatcher {
     clearTimeout(this.timer);
     await this.round;
     await Promise.allSettled(this.starting.values());
+    await Promise.allSettled(this.removing);
   }
 
   /** One pass: heartbeat, adopt, watch, sweep, then start what may start. */
@@ -114,9 +154,17 @@ export class JobDispatcher {
     const { db, config, domains } = this.options;
     await heartbeat(db, this.id);
     await adoptStale(db, this.id, [...domains.keys()], config.staleSeconds);
-    for (const job of await runningOf(db, this.id, config.halfLifeSeconds)) {
-      if (!this.starting.has(job.id)) await this.watch(job);
-    }
+    // Each job's look is its own (and a slow Docker call for one does not hold up the rest).
+    const watched = (await runningOf(db, this.id, config.halfLifeSeconds)).filter(
+      (job) => !this.starting.has(job.id),
+    );
+    await Promise.all(
+      watched.map((job) =>
+        this.watch(job).catch((err) =>
+          this.options.log.warn({ job: job.id, err: String(err) }, 'job watch failed'),
+        ),
+      ),
+    );
     await this.sweep();
     for (const [domain] of domains) {
       while (!this.stopped) {
@@ -174,6 +222,7 @@ export class JobDispatcher {
         ...mounts,
       }),
     );
+    this.follow(job);
   }
 
   /** Look at a running job's container and act on what it says. */
@@ -193,6 +242,7 @@ export class JobDispatcher {
         this.launch(job);
         return;
       case 'running': {
+        this.follow(job);
         const ranFor = (Date.now() - job.startedAt!.getTime()) / 1000;
         if (ranFor <= job.timeLimitSeconds) return;
         await containers.kill(name);
@@ -227,11 +277,24 @@ export class JobDispatcher {
       ...(why ?? {}),
       ...logs,
     });
-    // Only the one who recorded the end removes the container; the sweep catches the rest.
-    if (moved !== null) await containers.remove(job.containerName!);
+    // Only the one who recorded the end removes the container (after the round, so the slot
+    // is free for the next claim at once); the sweep catches the rest.
+    if (moved === null) return;
+    const removal = containers
+      .remove(job.containerName!)
+      .catch((err) =>
+        this.options.log.warn({ job: job.id, err: String(err) }, 'job container removal failed'),
+      )
+      .finally(() => this.removing.delete(removal));
+    this.removing.add(removal);
   }
 
-  /** Remove job containers of this deployment whose job is not running any more. */
+  /**
+   * Remove job containers of this deployment whose job has ended (or is gone). A queued job's
+   * container stays: it is one a dead hub created after its job was re-queued as a lost start,
+   * and the next claim adopts it by name (create answers 409) instead of running the command
+   * a second time.
+   */
   private async sweep(): Promise<void> {
     for (const containers of this.options.domains.values()) {
       const found = await containers.list();
@@ -241,7 +304,8 @@ export class JobDispatcher {
         found.map((c) => c.jobId),
       );
       for (const { name, jobId } of found) {
-        if (statuses.get(jobId) !== 'running') await containers.remove(name);
+        const status = statuses.get(jobId);
+        if (status !== 'running' && status !== 'queued') await containers.remove(name);
       }
     }
   }

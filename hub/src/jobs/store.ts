@@ -50,7 +50,7 @@ export interface JobRecord extends JobDefinition {
  * run time halved every `$2` seconds since they ended. The fair-share order sorts by it.
  */
 const USAGE = `
-  usage AS (
+  usage AS MATERIALIZED (
     SELECT user_id, sum(cpus * CASE
              WHEN status = 'running' THEN greatest(extract(epoch FROM now() - started_at), 1)
              ELSE extract(epoch FROM finished_at - started_at)
@@ -60,16 +60,19 @@ const USAGE = `
      WHERE domain = $1 AND started_at IS NOT NULL
        AND (status = 'running' OR finished_at > now() - make_interval(secs => $2 * 20))
      GROUP BY user_id),
-  running AS (SELECT user_id, count(*) AS n FROM jobs
+  running AS MATERIALIZED (SELECT user_id, count(*) AS n FROM jobs
                WHERE domain = $1 AND status = 'running' GROUP BY user_id)`;
 
 /**
  * The queued jobs of a domain in the order they would start if nothing changed: users take
  * turns, least recent use first; each user's own jobs go oldest first. A user's k-th waiting
  * job (from 0) has turn k; turns are ordered by (turn, use, id).
+ * Each part is MATERIALIZED (computed once): inlined, the planner, which sees a young or small
+ * jobs table as one row, re-ran the whole ranking for every queued row — a claim with 200
+ * queued took over a minute.
  */
 const FAIR_ORDER = `${USAGE},
-  ranked AS (
+  ranked AS MATERIALIZED (
     SELECT q.id, q.user_id,
            row_number() OVER (PARTITION BY q.user_id ORDER BY q.id) - 1 AS turn,
            coalesce(u.used, 0) AS used, coalesce(r.n, 0) AS running
@@ -223,7 +226,7 @@ export async function usersWithRunningJobs(db: Queryable): Promise<number[]> {
  * order of FAIR_ORDER, for every domain at once): `$2` is the half-life.
  */
 const POSITIONS = `
-  usage_all AS (
+  usage_all AS MATERIALIZED (
     SELECT domain, user_id, sum(cpus * CASE
              WHEN status = 'running' THEN greatest(extract(epoch FROM now() - started_at), 1)
              ELSE extract(epoch FROM finished_at - started_at)
@@ -233,13 +236,13 @@ const POSITIONS = `
      WHERE started_at IS NOT NULL
        AND (status = 'running' OR finished_at > now() - make_interval(secs => $2 * 20))
      GROUP BY domain, user_id),
-  ranked_all AS (
+  ranked_all AS MATERIALIZED (
     SELECT q.id, q.domain,
            row_number() OVER (PARTITION BY q.domain, q.user_id ORDER BY q.id) - 1 AS turn,
            coalesce(u.used, 0) AS used
       FROM jobs q LEFT JOIN usage_all u ON u.domain = q.domain AND u.user_id = q.user_id
      WHERE q.status = 'queued'),
-  positions AS (
+  positions AS MATERIALIZED (
     SELECT id, row_number() OVER (PARTITION BY domain ORDER BY turn, used, id) AS position
       FROM ranked_all)`;
 

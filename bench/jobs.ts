@@ -1,0 +1,313 @@
+/**
+ * Batch jobs: the queue's own overhead per job beyond the container, and fair share, next to a
+ * floor measured in the same run on the same machine.
+ *
+ * 1. Floor: N trivial containers of exactly the job's spec (buildJobSpec: same image, command
+ *    wrapper, limits, workspace volume, no network) through dockerode, at most SLOTS at once:
+ *    create → start → wait → logs → remove. No database, no hub.
+ * 2. Hub: a real hub (startHub, dispatcher on, the domain capped at SLOTS running at once and
+ *    SLOTS per user) runs the same N trivial jobs of user A submitted through the API; once A
+ *    fills every slot, user B submits one job. Wall time from the first claim to the last
+ *    recorded outcome, versus the floor's wall time at the same concurrency:
+ *    overhead per job = (hub wall − floor wall) × SLOTS / N, the time a slot is held per job
+ *    beyond what Docker itself needs. Target < 50 ms.
+ *    Fair share: how many of A's jobs were claimed after B submitted and before B's job (0 is
+ *    "B starts at the next free slot"), and B's wait next to one floor container's run.
+ * 3. The database's part alone: claimNext and the recording compare-and-set with N jobs queued
+ *    in a domain no dispatcher serves, versus SELECT 1 on the same pool.
+ *
+ * Run: npx tsx bench/jobs.ts   (as root, Docker and orrery/lab:latest present; ~5–10 minutes)
+ * Knobs: ORRERY_BENCH_JOBS (default 1000), ORRERY_BENCH_JOB_SLOTS (8), ORRERY_BENCH_JOB_POLL_MS
+ * (the dispatcher's poll interval, default the hub's own 1000).
+ */
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { createAccount } from '../hub/src/accounts/service.ts';
+import { createToken } from '../hub/src/auth/tokens.ts';
+import { domain } from '../hub/src/compute/domainConfig.ts';
+import { type HubConfig, loadConfig } from '../hub/src/config.ts';
+import { createPool, inTransaction } from '../hub/src/db/pool.ts';
+import { buildJobSpec, JOB_LABELS } from '../hub/src/jobs/jobSpec.ts';
+import { transition } from '../hub/src/jobs/status.ts';
+import { claimNext, insertJob, type JobRecord } from '../hub/src/jobs/store.ts';
+import { createLogger } from '../hub/src/log.ts';
+import { startHub } from '../hub/src/server.ts';
+import { connectLocalDocker } from './support/computeFloors.ts';
+import { ADMIN_DATABASE_URL, createBenchDatabase } from './support/database.ts';
+import {
+  machine,
+  msSince,
+  ratio,
+  summarise,
+  timeSequential,
+  writeResult,
+} from './support/stats.ts';
+
+const IMAGE = 'orrery/lab:latest';
+const N = Number(process.env.ORRERY_BENCH_JOBS ?? 1000);
+const SLOTS = Number(process.env.ORRERY_BENCH_JOB_SLOTS ?? 8);
+const POLL_MS = process.env.ORRERY_BENCH_JOB_POLL_MS;
+const TARGET_MS = 50;
+const PREFIX = `orrery-bench-jobs-${randomBytes(2).toString('hex')}-`;
+const FLOOR_VOLUME = `${PREFIX}floor-work`;
+const COMMAND = 'true';
+
+const docker = connectLocalDocker();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Run `work(i)` for i < count with at most `width` at once. */
+async function pool(count: number, width: number, work: (i: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, count) }, async () => {
+      while (next < count) await work(next++);
+    }),
+  );
+}
+
+/** The floor: the job's own container spec, bare through dockerode. */
+async function floor(): Promise<{ wallMs: number; perContainer: ReturnType<typeof summarise> }> {
+  await docker.createVolume({ Name: FLOOR_VOLUME });
+  const samples: number[] = [];
+  const began = process.hrtime.bigint();
+  await pool(N, SLOTS, async (i) => {
+    const job = {
+      id: 1_000_000 + i,
+      command: COMMAND,
+      image: IMAGE,
+      workingDir: '',
+      cpus: 1,
+      memoryBytes: 256 * 2 ** 20,
+    } as JobRecord;
+    const spec = buildJobSpec(job, {
+      name: `${PREFIX}floor-${i}`,
+      deployment: `${PREFIX}floor`,
+      owner: 'floor',
+      workspaceVolume: FLOOR_VOLUME,
+    });
+    const start = process.hrtime.bigint();
+    const container = await docker.createContainer(spec);
+    await container.start();
+    const { StatusCode } = await container.wait();
+    if (StatusCode !== 0) throw new Error(`floor container ${i} exited ${StatusCode}`);
+    await container.logs({ stdout: true, stderr: true, follow: false });
+    await container.remove({ force: true });
+    samples.push(msSince(start));
+  });
+  return { wallMs: Math.round(msSince(began)), perContainer: summarise(samples) };
+}
+
+function hubConfig(databaseUrl: string): HubConfig {
+  const base = loadConfig({
+    ORRERY_PORT: '0',
+    DATABASE_URL: databaseUrl,
+    ORRERY_ARGON2_MEMORY_KIB: '1024',
+    ORRERY_ARGON2_TIME: '1',
+  });
+  return {
+    ...base,
+    migrateOnStart: true,
+    logLevel: 'warn',
+    apiRequestsPerMinute: 1_000_000,
+    stateDir: path.join(tmpdir(), `${PREFIX}state`),
+    secretKey: randomBytes(32).toString('base64url'),
+    compute: {
+      ...base.compute,
+      domains: [domain('docker', 'docker')],
+      images: [IMAGE],
+      namePrefix: PREFIX,
+      loopSeconds: 3600,
+    },
+    jobs: {
+      ...base.jobs,
+      ...(POLL_MS ? { pollMs: Number(POLL_MS) } : {}),
+      domains: { docker: { maxRunning: SLOTS, maxRunningPerUser: SLOTS, maxSeconds: 600 } },
+    },
+  };
+}
+
+async function main() {
+  const database = await createBenchDatabase('jobs');
+  const config = hubConfig(database.url);
+  const hub = await startHub(config, createLogger('warn'));
+  const db = createPool(database.url, 4);
+  const result: Record<string, unknown> = {
+    machine: await machine(),
+    jobs: N,
+    slots: SLOTS,
+    pollMs: config.jobs.pollMs,
+    image: IMAGE,
+    command: COMMAND,
+  };
+  try {
+    // Users and tokens straight in the database, as the other benchmarks make them.
+    const users = await inTransaction(db, async (client) =>
+      Promise.all(
+        ['alice', 'bob'].map((username) =>
+          createAccount(client, config, { username, approved: true }, { type: 'user.create' }),
+        ),
+      ),
+    );
+    const auth = await Promise.all(
+      users.map(async (user) => {
+        const { token } = await createToken(db, user.id, {
+          scopes: ['jobs', 'read:jobs'],
+          seconds: 3600,
+        });
+        return { authorization: `token ${token}`, 'content-type': 'application/json' };
+      }),
+    );
+    const submit = async (who: 0 | 1) => {
+      const res = await fetch(`${hub.url}/hub/api/users/${users[who]!.name}/jobs`, {
+        method: 'POST',
+        headers: auth[who],
+        body: JSON.stringify({ command: COMMAND, image: IMAGE, memory_mb: 256 }),
+      });
+      if (res.status !== 201) throw new Error(`submit: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { id: number }).id;
+    };
+
+    console.log(`floor: ${N} bare containers, ${SLOTS} at once`);
+    const bare = await floor();
+    result.floor = bare;
+    console.log(`  wall ${bare.wallMs} ms, per container p50 ${bare.perContainer.p50} ms`);
+
+    console.log(`hub: ${N} jobs of alice, then one of bob once alice fills every slot`);
+    const submitMs: number[] = [];
+    let bobId = 0;
+    let bobSubmitted: Promise<void> | undefined;
+    const running = async () =>
+      (await db.query(`SELECT count(*)::int AS n FROM jobs WHERE status = 'running'`)).rows[0].n;
+    const watchForBob = (async () => {
+      while ((await running()) < SLOTS) await sleep(20);
+      bobSubmitted = submit(1).then((id) => {
+        bobId = id;
+      });
+    })();
+    await pool(N, 10, async () => {
+      const start = process.hrtime.bigint();
+      await submit(0);
+      submitMs.push(msSince(start));
+    });
+    await watchForBob;
+    await bobSubmitted;
+    for (;;) {
+      const { rows } = await db.query(
+        `SELECT count(*) FILTER (WHERE status IN ('queued', 'running'))::int AS open,
+                count(*) FILTER (WHERE status NOT IN ('queued', 'running', 'succeeded'))::int AS bad
+           FROM jobs`,
+      );
+      if (rows[0].bad > 0) throw new Error(`${rows[0].bad} jobs did not succeed`);
+      if (rows[0].open === 0) break;
+      await sleep(500);
+    }
+    const { rows: spans } = await db.query(
+      `SELECT extract(epoch FROM max(finished_at) - min(started_at)) * 1000 AS wall,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at) * 1000) AS slot_p50,
+              max(attempts) AS attempts
+         FROM jobs WHERE user_id = $1`,
+      [users[0]!.id],
+    );
+    const hubWallMs = Math.round(Number(spans[0].wall));
+    const overheadMs = Math.round(((hubWallMs - bare.wallMs) * SLOTS) / N);
+    result.hub = {
+      wallMs: hubWallMs,
+      vsFloor: ratio(hubWallMs, bare.wallMs),
+      overheadPerJobMs: overheadMs,
+      slotHeldP50Ms: Math.round(Number(spans[0].slot_p50)),
+      maxAttempts: Number(spans[0].attempts),
+      submit: summarise(submitMs),
+      targetMs: TARGET_MS,
+      meetsTarget: overheadMs < TARGET_MS,
+    };
+    console.log(
+      `  wall ${hubWallMs} ms (${ratio(hubWallMs, bare.wallMs)}x floor): ${overheadMs} ms per job beyond Docker; submit p50 ${summarise(submitMs).p50} ms`,
+    );
+
+    const { rows: fair } = await db.query(
+      `SELECT b.submitted_at, b.started_at,
+              extract(epoch FROM b.started_at - b.submitted_at) * 1000 AS wait_ms,
+              (SELECT count(*)::int FROM jobs a WHERE a.user_id = $2
+                  AND a.started_at > b.submitted_at AND a.started_at < b.started_at) AS overtaken,
+              (SELECT count(*)::int FROM jobs a WHERE a.user_id = $2
+                  AND a.started_at < b.started_at) AS started_before,
+              (SELECT count(*)::int FROM jobs a WHERE a.user_id = $2
+                  AND a.finished_at > b.submitted_at AND a.finished_at <= b.started_at) AS freed_meanwhile
+         FROM jobs b WHERE b.id = $1`,
+      [bobId, users[0]!.id],
+    );
+    const f = fair[0];
+    result.fairShare = {
+      bobStartedAfterAliceJobs: f.started_before,
+      aliceJobsClaimedWhileBobWaited: f.overtaken,
+      aliceJobsEndedWhileBobWaited: f.freed_meanwhile,
+      bobWaitMs: Math.round(Number(f.wait_ms)),
+      floorContainerP50Ms: bare.perContainer.p50,
+      startedAtNextFreeSlot: f.overtaken === 0,
+    };
+    console.log(
+      `  bob's job: claimed after ${f.started_before} of alice's, ${f.overtaken} of hers claimed while it waited, wait ${Math.round(Number(f.wait_ms))} ms`,
+    );
+
+    // The database's part: claim and record with N queued, no Docker.
+    const alice = users[0]!;
+    for (let i = 0; i < N; i++)
+      await insertJob(db, {
+        userId: alice.id,
+        command: COMMAND,
+        image: IMAGE,
+        domain: 'nodispatch',
+        workingDir: '',
+        cpus: 1,
+        memoryBytes: 2 ** 28,
+        timeLimitSeconds: 60,
+        idempotencyKey: null,
+      });
+    const limits = { maxRunning: N + 1, maxRunningPerUser: N + 1, maxSeconds: 600 };
+    const claimed: number[] = [];
+    const claims = await timeSequential(N, async () => {
+      const job = await claimNext(db, 'nodispatch', limits, 3600, 'bench', (id) => `x-${id}`);
+      claimed.push(job!.id);
+    });
+    const records = await timeSequential(N, (i) =>
+      transition(db, claimed[i]!, ['running'], 'succeeded', {
+        exitCode: 0,
+        stdout: '',
+        stderr: '',
+      }),
+    );
+    const selects = await timeSequential(N, () => db.query('SELECT 1'));
+    const s1 = summarise(selects);
+    result.database = {
+      claim: { ...summarise(claims), ratioP50: ratio(summarise(claims).p50, s1.p50) },
+      record: { ...summarise(records), ratioP50: ratio(summarise(records).p50, s1.p50) },
+      select1: s1,
+    };
+    console.log(
+      `  database: claim p50 ${summarise(claims).p50} ms (${N} queued → 0), record p50 ${summarise(records).p50} ms, SELECT 1 p50 ${s1.p50} ms`,
+    );
+  } finally {
+    await hub.close();
+    await db.end();
+    const left = await docker.listContainers({
+      all: true,
+      filters: { label: [`${JOB_LABELS.deployment}`] },
+    });
+    for (const info of left)
+      if ((info.Names[0] ?? '').startsWith(`/${PREFIX}`))
+        await docker.getContainer(info.Id).remove({ force: true });
+    for (const { Name } of (await docker.listVolumes()).Volumes ?? [])
+      if (Name.startsWith(PREFIX)) await docker.getVolume(Name).remove({ force: true });
+    await database.drop();
+    // The hub made its science database beside it (MyDB); it goes too.
+    const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${database.name}_science WITH (FORCE)`);
+    await admin.end();
+  }
+  console.log(`wrote ${writeResult('jobs', result)}`);
+}
+
+await main();

@@ -1,0 +1,51 @@
+/**
+ * A hub with a job dispatcher in a process of its own, for the fault test to kill with SIGKILL.
+ * Prints one JSON line `{"url"}` once it listens.
+ *
+ *   node --import tsx hub/test/compute/jobsFaultHub.ts <json options>
+ */
+import { domain } from '../../src/compute/domainConfig.ts';
+import { defaultRootVolumes } from '../../src/files/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { startHub } from '../../src/server.ts';
+import { testConfig } from '../support.ts';
+
+export interface FaultHubOptions {
+  databaseUrl: string;
+  secretKey: string;
+  stateDir: string;
+  prefix: string;
+  image: string;
+  /** Jobs running at once in the domain (and per user). */
+  slots: number;
+}
+
+const options: FaultHubOptions = JSON.parse(process.argv[2] ?? 'null');
+if (!options) throw new Error('usage: jobsFaultHub.ts <json options>');
+const base = testConfig(options.databaseUrl, {
+  secretKey: options.secretKey,
+  compute: {
+    domains: [domain('docker', 'docker')],
+    namePrefix: options.prefix,
+    images: [options.image],
+  },
+});
+const running = await startHub(
+  {
+    ...base,
+    stateDir: options.stateDir,
+    files: { ...base.files, rootVolumes: defaultRootVolumes(options.stateDir) },
+    // Only one dispatcher is ever alive here (the last one was killed before this started),
+    // so a second of silence safely means "dead".
+    jobs: {
+      ...base.jobs,
+      pollMs: 200,
+      staleSeconds: 1,
+      domains: {
+        docker: { maxRunning: options.slots, maxRunningPerUser: options.slots, maxSeconds: 600 },
+      },
+    },
+  },
+  createLogger('warn'),
+);
+process.stdout.write(`${JSON.stringify({ url: running.url })}\n`);
