@@ -8,7 +8,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
+import { computeModule } from '../src/compute/module.ts';
 import { loadConfig, scienceDatabaseUrlOf } from '../src/config.ts';
+import { jobsModule } from '../src/jobs/module.ts';
+import { MODULES } from '../src/modules.ts';
 import { mydbModule } from '../src/mydb/module.ts';
 import type { MydbService } from '../src/mydb/service.ts';
 import { type Client, signUp, startTestHub, type TestHub } from './support.ts';
@@ -23,9 +26,12 @@ let aliceRole: string;
 let bobRole: string;
 
 before(async () => {
-  hub = await startTestHub('mydbpool', {
-    mydb: { ...loadConfig({}).mydb, quickKeptPerUser: 1, quickKeptIdleSeconds: 600 },
-  });
+  // No servers here: the hub runs without compute and jobs (their start-up probes are slow).
+  hub = await startTestHub(
+    'mydbpool',
+    { mydb: { ...loadConfig({}).mydb, quickKeptPerUser: 1, quickKeptIdleSeconds: 600 } },
+    MODULES.filter((module) => module !== computeModule && module !== jobsModule),
+  );
   db = new pg.Pool({ connectionString: hub.databaseUrl, max: 2 });
   science = new pg.Pool({ connectionString: scienceDatabaseUrlOf(hub.hub.config), max: 2 });
   mydb = hub.modules.serviceOf(mydbModule);
