@@ -97,7 +97,7 @@ const STATE = `SELECT pg_backend_pid(),
   current_user::text AS role`;
 
 test('the next quick query runs on the kept backend and finds nothing the last one left', async () => {
-  const [fresh] = (await rows(alice, 'alice', STATE)) as unknown[][];
+  const [fresh] = (await rows(alice, 'alice', STATE)) as [unknown[]];
   const pid = fresh![0];
   await kept(1);
   // Everything a session can keep, made by one quick query (a script, so all of it commits).
@@ -114,10 +114,10 @@ test('the next quick query runs on the kept backend and finds nothing the last o
      LISTEN leaked_channel;
      SELECT pg_advisory_lock(4242);
      SELECT pg_backend_pid()`,
-  )) as unknown[][][];
+  )) as [[unknown]];
   assert.equal(made, pid, 'the script ran on the kept backend');
   await kept(1);
-  const [after] = (await rows(alice, 'alice', STATE)) as unknown[][];
+  const [after] = (await rows(alice, 'alice', STATE)) as [unknown[]];
   assert.equal(after![0], pid, 'the same backend, reset');
   assert.deepEqual(after, fresh, 'nothing the script set or made is there');
   assert.deepEqual(fresh!.slice(1), [true, '64MB', fresh![3], 'UTC', 0, 0, 0, 0, '', aliceRole]);
@@ -130,27 +130,27 @@ test('a transaction a script left open is rolled back before the connection serv
     'alice',
     `BEGIN; SELECT pg_advisory_xact_lock(77); CREATE TABLE half_made (x int);
      SELECT pg_backend_pid()`,
-  )) as unknown[][][];
+  )) as [[unknown]];
   await kept(1);
   const [state] = (await rows(
     alice,
     'alice',
     `SELECT pg_backend_pid(), to_regclass('half_made') IS NULL,
        (SELECT count(*)::int FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid())`,
-  )) as unknown[][];
+  )) as [unknown[]];
   assert.deepEqual(state, [pid, true, 0]);
 });
 
 test('a failed query’s connection is closed, not kept', async () => {
   await kept(1);
-  const [[pid]] = (await rows(alice, 'alice', 'SELECT pg_backend_pid()')) as unknown[][][];
+  const [[pid]] = (await rows(alice, 'alice', 'SELECT pg_backend_pid()')) as [[unknown]];
   await kept(1);
   const failed = await alice.post('/hub/api/users/alice/mydb/query', {
     sql: 'SELECT 1 / (pg_backend_pid() - pg_backend_pid())',
   });
   assert.equal(failed.status, 400, failed.text);
   await waitGone(pid as number);
-  const [[next]] = (await rows(alice, 'alice', 'SELECT pg_backend_pid()')) as unknown[][][];
+  const [[next]] = (await rows(alice, 'alice', 'SELECT pg_backend_pid()')) as [[unknown]];
   assert.notEqual(next, pid);
 });
 
@@ -162,7 +162,7 @@ test('another user’s query never gets a kept connection of alice’s role', as
     bob,
     'bob',
     'SELECT pg_backend_pid(), current_user::text, session_user::text',
-  )) as unknown[][];
+  )) as [unknown[]];
   assert.notEqual(bobs![0], alicePid);
   assert.deepEqual(bobs!.slice(1), [bobRole, bobRole]);
   // And alice's kept backend is still alice's, idle.

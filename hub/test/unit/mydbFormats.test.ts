@@ -121,7 +121,7 @@ test('binary COPY is cut into batches of the given size', async () => {
 });
 
 test('long text split over many chunks, and text batches larger than the last one, decode whole', async () => {
-  const text: ResultColumn[] = [{ name: 'note', typeOid: PG.text, type: 'text' }];
+  const text: ResultColumn[] = [{ name: 'note', typeOid: PG.TEXT, type: 'text' }];
   const values = [10, 20_000, 5, 70_000, 3].map((n, i) => String.fromCharCode(97 + i).repeat(n));
   const bytes = copyBinary(values.map((value) => [Buffer.from(value)]));
   for (const size of [3000, 5000, 65_536]) {
