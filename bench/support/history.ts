@@ -69,6 +69,9 @@ export function historyEntry(
       mydb: {
         quickP50Ms: mydb.overhead?.hubP50,
         quickAddedVsFreshConnectionMs: mydb.overhead?.addedVsFreshConnectionMs,
+        quickAddedVsKeptRoleMs: mydb.overhead?.addedVsKeptRoleMs,
+        quickAddedVsKeptRoleP95Ms: mydb.overhead?.addedVsKeptRoleP95Ms,
+        quickAddedVsHubApiMs: mydb.overhead?.addedVsHubApiMs,
         arrowVsPsql: mydb.throughput?.arrowVsPsql,
         csvVsPsql: mydb.throughput?.csvVsPsql,
       },

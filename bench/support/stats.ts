@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 export interface Summary {
   n: number;
   p50: number;
+  p95: number;
   p99: number;
   max: number;
   mean: number;
@@ -28,6 +29,7 @@ export function summarise(samples: number[]): Summary {
   return {
     n: sorted.length,
     p50: round(percentile(sorted, 50)),
+    p95: round(percentile(sorted, 95)),
     p99: round(percentile(sorted, 99)),
     max: round(sorted.at(-1) ?? Number.NaN),
     mean: round(sum / Math.max(1, sorted.length)),

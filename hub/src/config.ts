@@ -140,6 +140,12 @@ export interface MydbConfig {
   quickMaxRows: number;
   /** Quick queries one user may have running at once (per hub process). Env ORRERY_MYDB_QUICK_PER_USER. Default 2. */
   quickPerUser: number;
+  /** Quick queries: connections kept logged in as one user's role between queries (per hub process; 0 turns keeping off). Env ORRERY_MYDB_QUICK_KEPT_PER_USER. Default 2. */
+  quickKeptPerUser: number;
+  /** Quick queries: connections kept logged in as users' roles in all (per hub process). Env ORRERY_MYDB_QUICK_KEPT_TOTAL. Default 20. */
+  quickKeptTotal: number;
+  /** Quick queries: a kept connection unused this long is closed, seconds. Env ORRERY_MYDB_QUICK_KEPT_IDLE_SECONDS. Default 30. */
+  quickKeptIdleSeconds: number;
   /** MyScratch tables older than this are dropped, hours. Env ORRERY_MYDB_SCRATCH_MAX_AGE_HOURS. Default 72. */
   scratchMaxAgeHours: number;
   /** Seconds between the rounds that re-check grants and quotas and sweep MyScratch. Env ORRERY_MYDB_SWEEP_SECONDS. Default 300. */
@@ -396,6 +402,9 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
       quickTimeoutSeconds: int(env, 'ORRERY_MYDB_QUICK_TIMEOUT_SECONDS', 60),
       quickMaxRows: int(env, 'ORRERY_MYDB_QUICK_MAX_ROWS', 500_000),
       quickPerUser: int(env, 'ORRERY_MYDB_QUICK_PER_USER', 2),
+      quickKeptPerUser: int(env, 'ORRERY_MYDB_QUICK_KEPT_PER_USER', 2),
+      quickKeptTotal: int(env, 'ORRERY_MYDB_QUICK_KEPT_TOTAL', 20),
+      quickKeptIdleSeconds: int(env, 'ORRERY_MYDB_QUICK_KEPT_IDLE_SECONDS', 30),
       scratchMaxAgeHours: int(env, 'ORRERY_MYDB_SCRATCH_MAX_AGE_HOURS', 72),
       sweepSeconds: int(env, 'ORRERY_MYDB_SWEEP_SECONDS', 300),
       batchTimeoutSeconds: int(env, 'ORRERY_MYDB_BATCH_TIMEOUT_SECONDS', 8 * 3600),

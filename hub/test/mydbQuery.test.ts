@@ -343,6 +343,9 @@ test('a third running query of one user is refused with 429; others are not held
 });
 
 test('every query is in the activity log: clipped text, status, duration, rows', async () => {
+  // Written off the answer's path: wait until what was answered so far is written.
+  const mydb = hub.modules.serviceOf(mydbModule);
+  await mydb.recordsWritten();
   const { rows } = await db.query(
     `SELECT a.payload FROM activity a JOIN users u ON u.id = a.user_id
       WHERE u.name = 'alice' AND a.type = 'mydb.query' ORDER BY a.id`,
@@ -361,6 +364,7 @@ test('every query is in the activity log: clipped text, status, duration, rows',
 
   const long = `SELECT ${"'x'".repeat(1)} AS y -- ${'z'.repeat(5000)}`;
   assert.equal((await query(alice, 'alice', { sql: long })).status, 200);
+  await mydb.recordsWritten();
   const last = await db.query(
     `SELECT a.payload FROM activity a WHERE a.type = 'mydb.query' ORDER BY a.id DESC LIMIT 1`,
   );

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { loadConfig, scienceDatabaseUrlOf } from '../src/config.ts';
+import { mydbModule } from '../src/mydb/module.ts';
 import { type Client, signUp, startTestHub, type TestHub } from './support.ts';
 
 const IDLE_SECONDS = 4;
@@ -209,6 +210,7 @@ test('the account’s history and sessions go with it', async () => {
     sql: 'SELECT 1 AS s FROM pg_sleep(3600)',
   });
   assert.equal(submitted.status, 202, submitted.text);
+  await hub.modules.serviceOf(mydbModule).recordsWritten();
   const { rows: before } = await db.query(
     `SELECT count(*)::int AS n FROM mydb_queries q JOIN users u ON u.id = q.user_id WHERE u.name = 'carol'`,
   );

@@ -24,6 +24,35 @@ export async function recordActivity(db: Queryable, event: ActivityEvent): Promi
   );
 }
 
+/**
+ * Append several events in one statement, each at the time it happened (`at`). An event whose
+ * user (or actor) was deleted since is kept without it, as the foreign key's ON DELETE SET NULL
+ * would have left it.
+ */
+export async function recordActivities(
+  db: Queryable,
+  events: readonly (ActivityEvent & { at: Date })[],
+): Promise<void> {
+  if (!events.length) return;
+  await db.query(
+    `INSERT INTO activity (at, user_id, actor_id, type, address, payload)
+     SELECT e.at, u.id, a.id, e.type, e.address, e.payload
+       FROM unnest($1::timestamptz[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::jsonb[])
+            WITH ORDINALITY AS e(at, user_id, actor_id, type, address, payload, n)
+       LEFT JOIN users u ON u.id = e.user_id
+       LEFT JOIN users a ON a.id = e.actor_id
+      ORDER BY e.n`,
+    [
+      events.map((event) => event.at),
+      events.map((event) => event.userId ?? null),
+      events.map((event) => event.actorId ?? event.userId ?? null),
+      events.map((event) => event.type),
+      events.map((event) => event.address ?? null),
+      events.map((event) => JSON.stringify(event.payload ?? {})),
+    ],
+  );
+}
+
 export interface ActivityQuery {
   /** Only this user's events; undefined means everyone's (admins only). */
   userId?: number;

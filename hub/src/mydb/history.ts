@@ -4,6 +4,11 @@
  * when it starts and again when it ends; writing the record never decides the query's fate: a
  * failed write is logged and the answer goes out all the same. Batch queries are their own
  * records (batch/store.ts). Rows go with the account (ON DELETE CASCADE, migration 0010).
+ *
+ * A quick query's two writes run beside it, not before and after it on the answer's path (each
+ * is a commit, slower than a small query): the end waits for the start, `list` waits for every
+ * write under way (so one sees one's own queries at once), and `settled` lets the hub finish
+ * them before it stops.
  */
 import type { Db, Queryable } from '../db/pool.ts';
 import type { Logger } from '../log.ts';
@@ -40,13 +45,34 @@ export interface QuickStart {
 }
 
 export class QueryHistory {
+  /** Writes under way. */
+  private readonly pending = new Set<Promise<unknown>>();
+
   constructor(
     private readonly db: Db,
     private readonly log: Logger,
   ) {}
 
-  /** The record of a quick query starting now; undefined (logged) if it could not be written. */
-  async started(start: QuickStart): Promise<number | undefined> {
+  /**
+   * The record of a quick query starting now, written beside the query: its id, or undefined
+   * (logged) if it could not be written. Never rejects.
+   */
+  started(start: QuickStart): Promise<number | undefined> {
+    return this.track(this.insertStarted(start));
+  }
+
+  /** Every write under way has ended. */
+  async settled(): Promise<void> {
+    while (this.pending.size) await Promise.allSettled([...this.pending]);
+  }
+
+  private track<T>(write: Promise<T>): Promise<T> {
+    this.pending.add(write);
+    void write.finally(() => this.pending.delete(write));
+    return write;
+  }
+
+  private async insertStarted(start: QuickStart): Promise<number | undefined> {
     try {
       const { rows } = await this.db.query(
         `INSERT INTO mydb_queries (user_id, kind, sql, context, session, target_table, status, started_at)
@@ -60,8 +86,16 @@ export class QueryHistory {
     }
   }
 
-  /** The quick query `id` ended so. Never throws. */
-  async ended(
+  /** The quick query whose record `started` gave ended so; written beside the answer. Never rejects. */
+  ended(
+    record: Promise<number | undefined>,
+    status: 'finished' | 'failed' | 'timed_out' | 'cancelled',
+    details: { rowCount?: number; error?: string; errorPosition?: number },
+  ): Promise<void> {
+    return this.track(record.then((id) => this.transition(id, status, details)));
+  }
+
+  private async transition(
     id: number | undefined,
     status: 'finished' | 'failed' | 'timed_out' | 'cancelled',
     details: { rowCount?: number; error?: string; errorPosition?: number },
@@ -79,6 +113,7 @@ export class QueryHistory {
     userId: number,
     filter: HistoryFilter,
   ): Promise<{ queries: HistoryEntry[]; total: number }> {
+    await this.settled();
     const where = [
       'user_id = $1',
       '($2::text IS NULL OR kind = $2)',

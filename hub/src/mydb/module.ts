@@ -36,6 +36,11 @@ export const mydbModule: FeatureModule<MydbService> = {
           maxRows: quickMaxRows,
           perUser: quickPerUser,
         },
+        rolePool: {
+          perUser: config.mydb.quickKeptPerUser,
+          total: config.mydb.quickKeptTotal,
+          idleMs: config.mydb.quickKeptIdleSeconds * 1000,
+        },
         scratchMaxAgeHours,
         batch: {
           timeoutSeconds: config.mydb.batchTimeoutSeconds,
@@ -52,9 +57,7 @@ export const mydbModule: FeatureModule<MydbService> = {
         log,
       });
       hub.accountRemovers.add('mydb', (removal) => mydb.removeAccount(removal));
-      hub.accessChanges.add('mydb', async () => {
-        await mydb.syncGrants();
-      });
+      hub.accessChanges.add('mydb', () => mydb.accessChanged());
       await mydb.reconcile();
       let timer: NodeJS.Timeout | undefined;
       let round: Promise<void> = Promise.resolve();

@@ -1,18 +1,27 @@
 /**
  * Quick (synchronous) queries in a user's MyDB: the per-user cap of running queries, the limits
- * of one query, the answer's shape, and its record in the activity log. Running the SQL itself
- * is queryRun.ts.
+ * of one query, the answer's shape, and its record in the activity log (written off the answer's
+ * path, activity/writer.ts). Running the SQL itself is queryRun.ts, on connections kept logged
+ * in as the user's role (rolePool.ts).
  */
 
 import type { Response } from 'express';
-import { recordActivity } from '../activity/store.ts';
+import type { ActivityWriter } from '../activity/writer.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { Db } from '../db/pool.ts';
 import { DomainError, Invalid, LimitReached, TimedOut } from '../errors.ts';
 import { clip } from '../log.ts';
-import { type RoleLogin, runAsRole, withRoleSession } from './queryRun.ts';
+import {
+  type Lender,
+  type QuickRun,
+  type RoleLogin,
+  runAsRole,
+  withRoleSession,
+} from './queryRun.ts';
 import { typeNamesOf } from './queryValues.ts';
 import { type StreamFormat, streamQuery } from './resultStream.ts';
+import type { RoleConnectionPool } from './rolePool.ts';
+import type { Execute } from './sessions.ts';
 
 export interface QuickQueryLimits {
   timeoutSeconds: number;
@@ -46,6 +55,14 @@ export interface StreamEnd {
   error?: string;
 }
 
+/** Answers whose query provably wrote nothing (no transaction id): no grant sync after them. */
+const wroteNothing = new WeakSet<QuickQueryAnswer>();
+
+/** Did the query behind `answer` provably write nothing (so grants and quota need no sync)? */
+export function changedNothing(answer: object): boolean {
+  return wroteNothing.has(answer as QuickQueryAnswer);
+}
+
 /** What a request above the per-user cap is told to wait: a quick query rarely takes longer. */
 const RETRY_AFTER_SECONDS = 5;
 
@@ -57,21 +74,36 @@ export class QuickQueries {
   private readonly running = new Map<number, number>();
 
   constructor(
-    private readonly hubDb: Db,
+    /** The activity log, written off the answer's path. */
+    private readonly activity: ActivityWriter,
     /** The science database's administrative pool: type names, and cancelling a query past its limit. */
     private readonly scienceAdmin: Db,
     private readonly limits: QuickQueryLimits,
+    /** Connections kept logged in as users' roles (rolePool.ts). */
+    private readonly pool: RoleConnectionPool,
   ) {}
 
-  /** `execute` runs the SQL: on a connection of its own by default, or a session's (sessions.ts). */
+  /** Lends user `userId`'s kept connections of `login`'s role. */
+  private lender(userId: number, login: RoleLogin): Lender {
+    return {
+      acquire: () => this.pool.acquire(userId, login, 'orrery-mydb-quick'),
+      release: (lease) => this.pool.release(lease),
+    };
+  }
+
+  /** `execute` runs the SQL: on a kept connection by default, or a session's (sessions.ts). */
   async run(
     actor: Actor,
     login: RoleLogin,
     request: QuickQueryRequest,
-    execute: typeof runAsRole = runAsRole,
+    execute?: Execute,
   ): Promise<QuickQueryAnswer> {
+    const run =
+      execute ??
+      ((admin: Db, _login: RoleLogin, quick: QuickRun) =>
+        runAsRole(admin, this.lender(actor.userId, login), quick));
     return this.admitted(actor, request, async (started) => {
-      const outcome = await execute(this.scienceAdmin, login, {
+      const outcome = await run(this.scienceAdmin, login, {
         sql: request.sql,
         maxRows: this.maxRowsOf(request),
         timeoutMs: this.timeoutMsOf(request),
@@ -91,6 +123,7 @@ export class QuickQueries {
         command: outcome.command,
         elapsed_ms: Math.round(performance.now() - started),
       };
+      if (outcome.wroteNothing) wroteNothing.add(answer);
       return {
         value: answer,
         logged: { status: 'ok', row_count: answer.row_count, truncated: answer.truncated },
@@ -114,7 +147,7 @@ export class QuickQueries {
       return await this.admitted(actor, request, async (started) => {
         const outcome = await withRoleSession(
           this.scienceAdmin,
-          login,
+          this.lender(actor.userId, login),
           this.timeoutMsOf(request),
           (client, session) =>
             streamQuery(client, this.scienceAdmin, session.cancel, res, {
@@ -166,7 +199,7 @@ export class QuickQueries {
   ): Promise<T> {
     const started = performance.now();
     const record = (payload: Record<string, unknown>) =>
-      recordActivity(this.hubDb, {
+      this.activity.record({
         type: 'mydb.query',
         userId: actor.userId,
         address: actor.address,
@@ -178,7 +211,7 @@ export class QuickQueries {
       });
     const held = this.running.get(actor.userId) ?? 0;
     if (held >= this.limits.perUser) {
-      await record({ status: 'refused', error: 'quick_queries_running' });
+      record({ status: 'refused', error: 'quick_queries_running' });
       throw new LimitReached(
         'quick_queries_running',
         `You already have ${held} quick ${held === 1 ? 'query' : 'queries'} running (the limit is ${this.limits.perUser}); wait for one to finish`,
@@ -189,11 +222,11 @@ export class QuickQueries {
     this.running.set(actor.userId, held + 1);
     try {
       const { value, logged } = await work(started);
-      await record(logged);
+      record(logged);
       return value;
     } catch (err) {
       const refusal = asRefusal(err);
-      await record({
+      record({
         status: refusal?.reason === 'query_time_limit' ? 'timed_out' : 'error',
         error: clip(refusal?.message ?? String(err), LOGGED_SQL_CHARS),
       });

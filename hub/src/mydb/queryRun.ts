@@ -16,6 +16,7 @@ import type { Db } from '../db/pool.ts';
 import { TimedOut, Unavailable } from '../errors.ts';
 import { quickQueryTypes } from './queryValues.ts';
 import { asSubquery, positionedInUserSql, SUBQUERY_PREFIX } from './resultStream.ts';
+import { type RoleLease, startupOptions } from './rolePool.ts';
 
 /** Seconds between the cancel and the terminate, and between the terminate and dropping the socket. */
 const ESCALATION_MS = 2000;
@@ -42,28 +43,46 @@ export interface QuickOutcome {
   truncated: boolean;
   /** The last statement's command tag (`SELECT`, `INSERT`, …); null for an empty script. */
   command: string | null;
+  /** True when the query provably wrote nothing (no transaction id): no grant sync needed. */
+  wroteNothing?: boolean;
+}
+
+/** Where a quick query's connection comes from and goes back to (rolePool.ts). */
+export interface Lender {
+  acquire(): Promise<RoleLease>;
+  release(lease: RoleLease): void;
 }
 
 /**
- * Run `run.sql` as the role of `login`. A SQL error rejects with PostgreSQL's error (a
- * `pg.DatabaseError`); the time limit with TimedOut; a refused login with Unavailable.
+ * Run `run.sql` as the role whose connection `lender` lends. A SQL error rejects with
+ * PostgreSQL's error (a `pg.DatabaseError`); the time limit with TimedOut; a refused login with
+ * Unavailable.
  */
-export function runAsRole(admin: Db, login: RoleLogin, run: QuickRun): Promise<QuickOutcome> {
-  return withRoleSession(admin, login, run.timeoutMs, async (client) => {
+export function runAsRole(admin: Db, lender: Lender, run: QuickRun): Promise<QuickOutcome> {
+  return withRoleSession(admin, lender, run.timeoutMs, async (client) => {
     // One query is asked for one row past the cap, so the server stops there. The extended
     // protocol refuses several statements, and a command is no subquery: PostgreSQL rejects
     // both while parsing, before anything runs, and the SQL then runs as the script it is (its
     // last result read to the end and capped as it arrives).
+    // In a transaction of its own (one statement is atomic either way), so that before it
+    // commits the hub learns whether it wrote anything at all: a query that was given no
+    // transaction id changed no table, grant or size, and needs no grant sync afterwards.
+    await client.query('BEGIN');
     try {
-      return await collect(client, {
+      const outcome = await collect(client, {
         ...run,
         sql: `SELECT * FROM ${asSubquery(run.sql)} LIMIT ${run.maxRows + 1}`,
         extended: true,
       });
+      const checked = (await client.query(
+        'SELECT pg_current_xact_id_if_assigned() IS NULL AS clean; COMMIT',
+      )) as unknown as pg.QueryResult<{ clean: boolean }>[];
+      return { ...outcome, wroteNothing: checked[0]!.rows[0]!.clean === true };
     } catch (err) {
       if (!NOT_ONE_QUERY.has((err as { code?: string }).code ?? ''))
         throw positionedInUserSql(err, SUBQUERY_PREFIX);
     }
+    await client.query('ROLLBACK');
     return collect(client, run);
   });
 }
@@ -81,12 +100,16 @@ export interface RoleSession {
   cancel(): Promise<void>;
 }
 
-/** Log in as the user's role, with the search path, UTC and the ISO date style set. */
+/**
+ * Log in as the user's role, with the search path, UTC and the ISO date style set (tables.ts:
+ * exports and imports, each on a connection of its own).
+ */
 export async function connectAsRole(admin: Db, login: RoleLogin): Promise<RoleSession> {
   const client = new pg.Client({
     connectionString: login.url,
     application_name: 'orrery-mydb-quick',
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    options: startupOptions(login.searchPath),
   });
   // A backend terminated by the watchdog ends the connection; the query's own error says so.
   client.on('error', () => {});
@@ -98,24 +121,13 @@ export async function connectAsRole(admin: Db, login: RoleLogin): Promise<RoleSe
       `Could not log in to the science database as your role: ${(err as Error).message}`,
     );
   }
-  try {
-    await client.query(
-      `SELECT set_config('search_path', $1, false), set_config('TimeZone', 'UTC', false),
-              set_config('DateStyle', 'ISO, YMD', false)`,
-      [login.searchPath.map((schema) => pg.escapeIdentifier(schema)).join(', ')],
-    );
-  } catch (err) {
-    void client.end().catch(() => undefined);
-    throw err;
-  }
-  const signal = backendSignal(admin, client, login.role);
+  const pid = (client as unknown as { processID: number }).processID;
+  const signal = backendSignal(admin, pid, login.role);
   return { client, cancel: () => signal('pg_cancel_backend') };
 }
 
-/** Signals the client's backend, and only while it is still the user's role's. */
-function backendSignal(admin: Db, client: pg.Client, role: string) {
-  // pg sets it from the server's BackendKeyData; its typings omit it.
-  const pid = (client as unknown as { processID: number }).processID;
+/** Signals the backend `pid`, and only while it is still the user's role's. */
+function backendSignal(admin: Db, pid: number, role: string) {
   // Only a backend of the user's role: a pid freed just now and reused is someone else's.
   return async (fn: 'pg_cancel_backend' | 'pg_terminate_backend') => {
     await admin
@@ -125,24 +137,34 @@ function backendSignal(admin: Db, client: pg.Client, role: string) {
 }
 
 /**
- * Run `work` on a session of the user's role under the time limit (cancel, terminate, drop the
- * socket); the session is closed afterwards whatever happened.
+ * Run `work` on a lent connection of the user's role under the time limit (cancel, terminate,
+ * drop the socket). The connection goes back afterwards; spoiled (closed, not reused) if `work`
+ * failed, the limit passed, or it was cancelled: a signal still on its way must not reach the
+ * next query.
  */
 export async function withRoleSession<T>(
   admin: Db,
-  login: RoleLogin,
+  lender: Lender,
   timeoutMs: number,
   work: (client: pg.Client, session: RoleSession) => Promise<T>,
 ): Promise<T> {
-  const session = await connectAsRole(admin, login);
-  const { client } = session;
-  const signal = backendSignal(admin, client, login.role);
+  const lease = await lender.acquire();
+  const { client } = lease;
+  const signal = backendSignal(admin, lease.pid, lease.role);
+  const session: RoleSession = {
+    client,
+    cancel: () => {
+      lease.spoil();
+      return signal('pg_cancel_backend');
+    },
+  };
   const timers: NodeJS.Timeout[] = [];
   let timedOut = false;
   try {
     timers.push(
       setTimeout(() => {
         timedOut = true;
+        lease.spoil();
         void signal('pg_cancel_backend');
         timers.push(
           setTimeout(() => {
@@ -155,6 +177,7 @@ export async function withRoleSession<T>(
     try {
       return await work(client, session);
     } catch (err) {
+      lease.spoil();
       if (timedOut)
         throw new TimedOut(
           'query_time_limit',
@@ -166,8 +189,8 @@ export async function withRoleSession<T>(
   } finally {
     // A query that ended on its own just as the limit passed is not signalled any further.
     for (const timer of timers) clearTimeout(timer);
-    // Ending the session also rolls back a transaction the script left open.
-    void client.end().catch(() => undefined);
+    // A kept connection is reset (a transaction left open rolled back) before its next query.
+    lender.release(lease);
   }
 }
 

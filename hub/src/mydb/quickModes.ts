@@ -38,7 +38,8 @@ export class QuickQueryModes {
 
   /**
    * A quick query with its history record, on a session's connection when it names one, saved
-   * as a table when it says `into`. The record's failures never change the answer.
+   * as a table when it says `into`. The record is written beside the query (history.ts); its
+   * failures never change the answer.
    */
   async run(
     actor: Actor,
@@ -49,7 +50,7 @@ export class QuickQueryModes {
     const table = request.into === undefined ? null : tableNameOf(request.into);
     if (table && (await tableExists(this.scienceAdmin, schema, table)))
       throw tableTakenError(table);
-    const recordId = await this.history.started({
+    const recordId = this.history.started({
       userId: actor.userId,
       sql: request.sql,
       context: request.context ?? 'mydb',
@@ -61,7 +62,7 @@ export class QuickQueryModes {
 
   /** `run` once its record is written; `into` the MyDB table to make, if any. */
   private async runRecorded(
-    recordId: number | undefined,
+    recordId: Promise<number | undefined>,
     actor: Actor,
     login: RoleLogin,
     request: QuickQueryRequest & QuickQueryModeFields,
@@ -90,10 +91,10 @@ export class QuickQueryModes {
     try {
       const answer = await this.quick.run(actor, login, request, execute);
       const rowCount = table ? written : answer.row_count;
-      await this.history.ended(recordId, 'finished', { rowCount });
+      void this.history.ended(recordId, 'finished', { rowCount });
       return table ? { table, row_count: written, elapsed_ms: answer.elapsed_ms } : answer;
     } catch (err) {
-      await this.history.ended(recordId, err instanceof TimedOut ? 'timed_out' : 'failed', {
+      void this.history.ended(recordId, err instanceof TimedOut ? 'timed_out' : 'failed', {
         ...errorOf(err),
       });
       throw err;
@@ -113,7 +114,7 @@ export class QuickQueryModes {
     res: Response,
     options: { orJson: boolean },
   ): Promise<QuickQueryAnswer | undefined> {
-    const recordId = await this.history.started({
+    const recordId = this.history.started({
       userId: actor.userId,
       sql: request.sql,
       context: request.context ?? 'mydb',
@@ -122,13 +123,13 @@ export class QuickQueryModes {
     });
     try {
       const end = await this.quick.stream(actor, login, request, format, res);
-      await this.history.ended(recordId, end.status, { rowCount: end.rowCount, error: end.error });
+      void this.history.ended(recordId, end.status, { rowCount: end.rowCount, error: end.error });
       return undefined;
     } catch (err) {
       if (options.orJson && !res.headersSent && (err as DomainError).reason === 'one_query') {
         return (await this.runRecorded(recordId, actor, login, request, null)) as QuickQueryAnswer;
       }
-      await this.history.ended(recordId, err instanceof TimedOut ? 'timed_out' : 'failed', {
+      void this.history.ended(recordId, err instanceof TimedOut ? 'timed_out' : 'failed', {
         ...errorOf(err),
       });
       throw err;

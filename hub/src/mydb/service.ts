@@ -8,6 +8,7 @@ import type { Request, Response } from 'express';
 import type { AccountRemoval } from '../accounts/store.ts';
 import { findUserByName, lockUser } from '../accounts/store.ts';
 import { recordActivity } from '../activity/store.ts';
+import { ActivityWriter } from '../activity/writer.ts';
 import type { Actor } from '../auth/actor.ts';
 import { type Db, inTransaction } from '../db/pool.ts';
 import { Forbidden, Invalid, NotFound } from '../errors.ts';
@@ -19,6 +20,7 @@ import { type SpaceState, syncGrants } from './grants.ts';
 import { deleteHistory, type HistoryFilter, QueryHistory } from './history.ts';
 import { roleNameFor, rolePassword, schemaNameFor, scratchSchemaFor } from './names.ts';
 import {
+  changedNothing,
   QuickQueries,
   type QuickQueryAnswer,
   type QuickQueryLimits,
@@ -32,6 +34,7 @@ import {
 } from './quickModes.ts';
 import { asQuotaRefusal, isOverQuota, setQuota } from './quota.ts';
 import type { StreamFormat } from './resultStream.ts';
+import { RoleConnectionPool, type RolePoolLimits } from './rolePool.ts';
 import type { ScienceDatabase } from './science.ts';
 import { ScratchSweeper } from './scratch.ts';
 import { QuerySessions, type SessionLimits } from './sessions.ts';
@@ -50,6 +53,7 @@ export interface MydbOptions {
   /** The science database's URL; quick queries log in to it as the user's role. */
   scienceUrl: string;
   quick: QuickQueryLimits;
+  rolePool: RolePoolLimits;
   /** MyScratch tables older than this are dropped. */
   scratchMaxAgeHours: number;
   batch: BatchLimits;
@@ -73,6 +77,10 @@ export class MydbService {
   readonly sharing: MydbSharing;
   readonly scratch: ScratchSweeper;
   private readonly quick: QuickQueries;
+  /** Quick queries' activity records, written off the answer's path. */
+  private readonly activity: ActivityWriter;
+  /** Connections kept logged in as users' roles, for quick queries. */
+  readonly rolePool: RoleConnectionPool;
   /** Quick queries with their history, sessions and `into`. */
   private readonly modes: QuickQueryModes;
   /** Every query's record, quick and batch. */
@@ -88,7 +96,9 @@ export class MydbService {
     private readonly options: MydbOptions,
   ) {
     this.contexts = new DatabaseContexts(db, science);
-    this.quick = new QuickQueries(db, science.pool, options.quick);
+    this.activity = new ActivityWriter(db, options.log);
+    this.rolePool = new RoleConnectionPool(options.rolePool, options.log);
+    this.quick = new QuickQueries(this.activity, science.pool, options.quick, this.rolePool);
     this.sharing = new MydbSharing(db, science);
     this.scratch = new ScratchSweeper(
       db,
@@ -129,10 +139,31 @@ export class MydbService {
     this.batch.runner.start();
   }
 
-  /** Stop the runner (its queries are failed as the hub's) and close every session. */
+  /**
+   * Stop the runner (its queries are failed as the hub's), close every session and kept
+   * connection, and write the activity and history records still on their way.
+   */
   async close(): Promise<void> {
     await this.batch.runner.close();
     this.sessions.closeAll();
+    await this.rolePool.close();
+    await this.history.settled();
+    await this.activity.close();
+  }
+
+  /** Every quick query's activity and history record so far is written (tests, shutdown). */
+  async recordsWritten(): Promise<void> {
+    await this.history.settled();
+    await this.activity.flush();
+  }
+
+  /**
+   * RACM's privileges or memberships changed: kept connections are closed (a login the change
+   * took away must not live on in the pool), then every grant is synced.
+   */
+  async accessChanged(): Promise<void> {
+    this.rolePool.closeAll();
+    await this.syncGrants();
   }
 
   /**
@@ -281,7 +312,8 @@ export class MydbService {
     );
     try {
       const answer = await this.modes.run(actor, schema, login, request);
-      await this.afterQuery(userId);
+      // A query that wrote nothing changed no table, grant or size: nothing to sync.
+      if (!changedNothing(answer)) await this.afterQuery(userId);
       return answer;
     } catch (err) {
       const measured = await this.afterQuery(userId);
@@ -320,7 +352,7 @@ export class MydbService {
       throw (measured && (await asQuotaRefusal(err, measured, this.science.pool))) ?? err;
     }
     // Run as JSON, a script may have written: the quota is measured as after any query.
-    if (answer) await this.afterQuery(actor.userId);
+    if (answer && !changedNothing(answer)) await this.afterQuery(actor.userId);
     return answer;
   }
 
@@ -414,6 +446,8 @@ export class MydbService {
    * A context the user may not query answers 404, as one that does not exist.
    */
   private async searchPathOf(userId: number, context: string, mydbSchema: string) {
+    // One's own MyDB needs no look-up: its schema is the space's (one round trip fewer).
+    if (context === MYDB_CONTEXT) return [mydbSchema, 'orrery'];
     const actor: Actor = { userId, admin: false, address: null };
     const first = await this.contexts.querySchema(actor, context);
     // Then `orrery`: the spatial functions and q3c's, callable unqualified (docs/mydb.md).
@@ -464,6 +498,9 @@ export class MydbService {
   /** Account remover: the schema with all its tables, then the role, then the hub's record. */
   async removeAccount(removal: AccountRemoval): Promise<void> {
     this.sessions.closeAllOf(removal.userId);
+    this.rolePool.closeUser(removal.userId);
+    // A record still on its way would land after the delete.
+    await this.history.settled();
     await deleteHistory(this.db, removal.userId);
     await this.sharing.removeOwner(removal.userId);
     const space = await findSpace(this.db, removal.userId);

@@ -120,6 +120,22 @@ test('binary COPY is cut into batches of the given size', async () => {
   assert.equal(batches[1]!.getChild('id')!.get(0), 3n);
 });
 
+test('long text split over many chunks, and text batches larger than the last one, decode whole', async () => {
+  const text: ResultColumn[] = [{ name: 'note', typeOid: PG.TEXT, type: 'text' }];
+  const values = [10, 20_000, 5, 70_000, 3].map((n, i) => String.fromCharCode(97 + i).repeat(n));
+  const bytes = copyBinary(values.map((value) => [Buffer.from(value)]));
+  for (const size of [3000, 5000, 65_536]) {
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+    // One row per batch: each batch's first guess of its text size is the last one's.
+    const decoder = new CopyBinaryToArrow(arrowSchemaOf(text), text, 1);
+    Readable.from(chunks).pipe(decoder);
+    const got: string[] = [];
+    for await (const batch of decoder) got.push((batch as RecordBatch).getChild('note')!.get(0));
+    assert.deepEqual(got, values, `chunks of ${size} bytes`);
+  }
+});
+
 test('a stream that is not binary COPY, or ends mid-row, fails', async () => {
   await assert.rejects(decode(Buffer.from('id,ra\n1,2\n'.padEnd(40)), 64), /Not a binary COPY/);
   await assert.rejects(decode(ROWS.subarray(0, ROWS.length - 10), 64), /mid-row/);

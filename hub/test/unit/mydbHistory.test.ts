@@ -22,9 +22,9 @@ test('a history write that fails is logged and swallowed, at the start and at th
     table: null,
   });
   assert.equal(id, undefined);
-  await history.ended(7, 'finished', { rowCount: 1 });
+  await history.ended(Promise.resolve(7), 'finished', { rowCount: 1 });
   // A start that was not recorded has no end to record.
-  await history.ended(undefined, 'failed', { error: 'x' });
+  await history.ended(Promise.resolve(undefined), 'failed', { error: 'x' });
   assert.equal(lines.length, 2);
   assert.match(lines.join('\n'), /the hub database is down/);
 });
