@@ -20,6 +20,7 @@ import { mydbModule } from './mydb/module.ts';
 import { oidcModule } from './oidc/module.ts';
 import { pagesModule } from './pages/module.ts';
 import { racmModule } from './racm/module.ts';
+import { sharesModule } from './shares/module.ts';
 
 /** Any module, whatever its service. */
 export type AnyModule = FeatureModule<unknown>;
@@ -32,6 +33,7 @@ export const MODULES: readonly AnyModule[] = [
   groupsModule,
   activityModule,
   computeModule,
+  sharesModule,
   mydbModule,
   filesModule,
   jobsModule,
