@@ -4,11 +4,13 @@ import {
   groupsClientPlugin,
   mydbClientPlugin,
   serversClientPlugin,
+  sharesClientPlugin,
   userClientPlugin,
 } from './client-plugin.js';
 import { cullingPlugin } from './culling/plugin.js';
 import { groupsPlugin } from './groups/plugin.js';
 import { mydbPlugin } from './mydb/plugin.js';
+import { sharingPlugin } from './sharing/plugin.js';
 import { statusPlugin } from './status/plugin.js';
 import { volumesPlugin } from './volumes/plugin.js';
 
@@ -34,6 +36,8 @@ const plugins: JupyterFrontEndPlugin<unknown>[] = [
   mydbPlugin,
   filesClientPlugin,
   volumesPlugin,
+  sharesClientPlugin,
+  sharingPlugin,
 ];
 
 export default plugins;
