@@ -405,6 +405,28 @@ ALTER TABLE public.racm_resources ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTI
     CACHE 1
 );
 
+CREATE TABLE public.server_share_codes (
+    id bigint NOT NULL,
+    resource_id bigint NOT NULL,
+    code_hash text NOT NULL,
+    actions text[] NOT NULL,
+    created_by bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    exchange_count integer DEFAULT 0 NOT NULL,
+    last_exchanged_at timestamp with time zone,
+    CONSTRAINT server_share_codes_actions_check CHECK ((cardinality(actions) >= 1))
+);
+
+ALTER TABLE public.server_share_codes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.server_share_codes_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.servers (
     id bigint NOT NULL,
     user_id bigint NOT NULL,
@@ -622,6 +644,12 @@ ALTER TABLE ONLY public.racm_resources
 ALTER TABLE ONLY public.racm_resources
     ADD CONSTRAINT racm_resources_type_id_name_key UNIQUE (type_id, name);
 
+ALTER TABLE ONLY public.server_share_codes
+    ADD CONSTRAINT server_share_codes_code_hash_key UNIQUE (code_hash);
+
+ALTER TABLE ONLY public.server_share_codes
+    ADD CONSTRAINT server_share_codes_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.servers
     ADD CONSTRAINT servers_pkey PRIMARY KEY (id);
 
@@ -709,6 +737,8 @@ CREATE INDEX racm_privileges_resource ON public.racm_privileges USING btree (res
 CREATE UNIQUE INDEX racm_privileges_user ON public.racm_privileges USING btree (resource_id, action_id, user_id) WHERE (user_id IS NOT NULL);
 
 CREATE INDEX racm_resources_owner ON public.racm_resources USING btree (owner_id);
+
+CREATE INDEX server_share_codes_resource ON public.server_share_codes USING btree (resource_id);
 
 CREATE INDEX servers_activity ON public.servers USING btree (last_activity_at) WHERE (status = 'running'::text);
 
@@ -825,6 +855,12 @@ ALTER TABLE ONLY public.racm_resources
 
 ALTER TABLE ONLY public.racm_resources
     ADD CONSTRAINT racm_resources_type_id_fkey FOREIGN KEY (type_id) REFERENCES public.racm_resource_types(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.server_share_codes
+    ADD CONSTRAINT server_share_codes_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.server_share_codes
+    ADD CONSTRAINT server_share_codes_resource_id_fkey FOREIGN KEY (resource_id) REFERENCES public.racm_resources(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.servers
     ADD CONSTRAINT servers_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;

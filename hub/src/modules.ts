@@ -21,6 +21,7 @@ import { oauthModule } from './oauth/module.ts';
 import { oidcModule } from './oidc/module.ts';
 import { pagesModule } from './pages/module.ts';
 import { racmModule } from './racm/module.ts';
+import { sharesModule } from './shares/module.ts';
 
 /** Any module, whatever its service. */
 export type AnyModule = FeatureModule<unknown>;
@@ -34,6 +35,7 @@ export const MODULES: readonly AnyModule[] = [
   activityModule,
   computeModule,
   oauthModule,
+  sharesModule,
   mydbModule,
   filesModule,
   jobsModule,

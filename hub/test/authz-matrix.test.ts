@@ -8,7 +8,7 @@
  * and so do the checks that depend on the query (`/activity?user=`, `?all=true`).
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +28,7 @@ import { type RouteDef, routeId } from '../src/http/route.ts';
 import { loadJobsConfig } from '../src/jobs/config.ts';
 import { grant, registerResource, resourceType } from '../src/racm/store.ts';
 import { apiRoutes, SERVER_TOKEN_SCOPES } from '../src/routes.ts';
+import { ensureServerResource, grantActions, insertShareCode } from '../src/shares/store.ts';
 import { Client, signUp, startTestHub, type TestHub, testConfig } from './support.ts';
 
 const PRINCIPALS = [
@@ -85,6 +86,8 @@ interface Fixture {
   linkCode: string;
   /** A data volume registered by the admin, shared with nobody. */
   dataVolume: string;
+  /** A share code of the owner's server `server` (the owner's default server and `server` are shared with `member`). */
+  shareCode: string;
 }
 
 interface Cell {
@@ -109,6 +112,21 @@ const withoutDefaultServer = () =>
   db.query(
     `DELETE FROM servers WHERE name = '' AND user_id = (SELECT id FROM users WHERE name = 'owner')`,
   );
+
+/** The cells of a route declared for the default server (`base`) and for a named one. */
+function serverCells(
+  base: string,
+  named: (f: Fixture) => string,
+  methods: Partial<Record<'get' | 'post' | 'patch' | 'delete', Omit<Cell, 'path'>>>,
+): Record<string, Cell> {
+  const route = base.replace(/\/owner$/, '/:name');
+  const cells: Record<string, Cell> = {};
+  for (const [method, cell] of Object.entries(methods)) {
+    cells[`${method.toUpperCase()} ${route}`] = { ...cell, path: () => base };
+    cells[`${method.toUpperCase()} ${route}/:server`] = { ...cell, path: named };
+  }
+  return cells;
+}
 
 const MATRIX: Record<string, Cell> = {
   'GET /': { path: () => '/', allowed: EVERYONE },
@@ -319,6 +337,45 @@ const MATRIX: Record<string, Cell> = {
     path: () => '/users/owner/activity',
     body: (f) => ({ servers: { [f.server]: { last_activity: new Date().toISOString() } } }),
     allowed: ['owner', 'admin', 'serverToken'],
+  },
+  // Sharing servers: the owner (or a grant holder) shares; admins see and take back; the
+  // member the fixture's servers are shared with (access only) may not share them onwards.
+  ...serverCells('/shares/owner', (f) => `/shares/owner/${f.server}`, {
+    get: { allowed: ['owner', 'admin', 'serverToken'] },
+    post: { body: () => ({ user: 'other' }), allowed: ['owner', 'serverToken'] },
+    patch: { body: () => ({ user: 'member' }), allowed: ['owner', 'admin', 'serverToken'] },
+    delete: { allowed: ['owner', 'admin', 'serverToken'] },
+  }),
+  ...serverCells('/share-codes/owner', (f) => `/share-codes/owner/${f.server}`, {
+    get: { allowed: ['owner', 'admin', 'serverToken'] },
+    post: { body: () => ({ expires_in: 600 }), allowed: ['owner', 'serverToken'] },
+    delete: { allowed: ['owner', 'admin', 'serverToken'] },
+  }),
+  'GET /users/:name/shared': {
+    path: () => '/users/member/shared',
+    allowed: ['member', 'admin'],
+  },
+  // Redeeming is for yourself only; the owner's own code would not share with the owner.
+  'POST /users/:name/shared': {
+    path: () => '/users/member/shared',
+    body: (f) => ({ code: f.shareCode }),
+    allowed: ['member'],
+  },
+  'GET /users/:name/shared/:owner': {
+    path: () => '/users/member/shared/owner',
+    allowed: ['member', 'admin'],
+  },
+  'GET /users/:name/shared/:owner/:server': {
+    path: (f) => `/users/member/shared/owner/${f.server}`,
+    allowed: ['member', 'admin'],
+  },
+  'DELETE /users/:name/shared/:owner': {
+    path: () => '/users/member/shared/owner',
+    allowed: ['member'],
+  },
+  'DELETE /users/:name/shared/:owner/:server': {
+    path: (f) => `/users/member/shared/owner/${f.server}`,
+    allowed: ['member'],
   },
   // Made on first use: the owner's (or an admin's) first call creates the space.
   'GET /users/:name/mydb': {
@@ -769,6 +826,26 @@ async function makeFixture(): Promise<Fixture> {
         }),
       ],
     );
+    // The owner's default server and `server` shared with member (access only), and a code.
+    const owner = { id: ids.owner!, name: 'owner' };
+    for (const name of ['', server]) {
+      const shared = await ensureServerResource(client, owner, name);
+      await grantActions(client, {
+        resourceId: shared.id,
+        typeId: shared.typeId,
+        actions: ['access'],
+        grantee: { userId: ids.member! },
+        grantedBy: ids.owner!,
+      });
+    }
+    const shareCode = `orrs_matrix${unique}`;
+    await insertShareCode(client, {
+      resourceId: (await ensureServerResource(client, owner, server)).id,
+      codeHash: createHash('sha256').update(shareCode).digest('hex'),
+      actions: ['access'],
+      createdBy: ids.owner!,
+      expiresAt: new Date(Date.now() + 3600_000),
+    });
     const batchQuery = (
       await client.query(
         `INSERT INTO mydb_queries (user_id, kind, sql, context, target_table, status)
@@ -808,6 +885,7 @@ async function makeFixture(): Promise<Fixture> {
       batchQuery,
       job: jobIds[0]!,
       endedJob: jobIds[1]!,
+      shareCode,
     };
   });
   return { ...base, ...(await filesFixture(base.unique)) };

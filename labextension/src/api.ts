@@ -35,7 +35,11 @@ import type {
   IRedeemed,
   ISavedResult,
   IServerInfo,
+  IServerShare,
+  IServerShareCode,
+  IServerShareCodeCreated,
   IServersClient,
+  ISharesClient,
   IUserClient,
   IUserName,
   IUserUsage,
@@ -45,6 +49,7 @@ import type {
   IVolumeList,
   IVolumeRef,
   IVolumeShare,
+  ServerSharee,
   ShareAccess,
   Sharee,
 } from './tokens.js';
@@ -81,6 +86,10 @@ type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
 /** URL path segment (ids and user names may contain anything). */
 const seg = (v: HubId): string => encodeURIComponent(String(v));
+
+/** JupyterHub's sharing paths: `{base}/{owner}` for the default server, `{base}/{owner}/{server}`. */
+const serverPath = (base: string, owner: string, server: string): string =>
+  server === '' ? `${base}/${seg(owner)}` : `${base}/${seg(owner)}/${seg(server)}`;
 
 /**
  * Make one hub request through the proxy and decode the JSON answer.
@@ -130,7 +139,7 @@ export async function requestHub<T>(
 }
 
 /** Every hub client over the Jupyter server proxy; each plugin provides it as one feature's client. */
-export class HubClient implements IUserClient, IGroupsClient, IServersClient {
+export class HubClient implements IUserClient, IGroupsClient, IServersClient, ISharesClient {
   constructor(readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
 
   private req<T>(
@@ -224,6 +233,59 @@ export class HubClient implements IUserClient, IGroupsClient, IServersClient {
     const info = model.servers?.[server];
     if (!info) throw new HubError(404, 'not_found', 'This server is not running');
     return info;
+  }
+
+  // Sharing servers: `/shares/{owner}` is the default server's, `/shares/{owner}/{server}` a named one's.
+
+  listServerShares(owner: string, server: string): Promise<IServerShare[]> {
+    return this.req<{ items: IServerShare[] }>('GET', serverPath('shares', owner, server)).then(
+      (answer) => answer.items,
+    );
+  }
+
+  shareServer(
+    owner: string,
+    server: string,
+    sharee: ServerSharee,
+    manage: boolean,
+  ): Promise<IServerShare> {
+    return this.req('POST', serverPath('shares', owner, server), {
+      ...sharee,
+      scopes: manage ? ['access:servers', 'servers'] : ['access:servers'],
+    });
+  }
+
+  async unshareServer(owner: string, server: string, sharee: ServerSharee): Promise<void> {
+    await this.req('PATCH', serverPath('shares', owner, server), sharee);
+  }
+
+  listServerShareCodes(owner: string, server: string): Promise<IServerShareCode[]> {
+    return this.req<{ items: IServerShareCode[] }>(
+      'GET',
+      serverPath('share-codes', owner, server),
+    ).then((answer) => answer.items);
+  }
+
+  createServerShareCode(
+    owner: string,
+    server: string,
+    expiresInSeconds: number,
+    manage: boolean,
+  ): Promise<IServerShareCodeCreated> {
+    return this.req('POST', serverPath('share-codes', owner, server), {
+      expires_in: expiresInSeconds,
+      scopes: manage ? ['access:servers', 'servers'] : ['access:servers'],
+    });
+  }
+
+  async revokeServerShareCode(owner: string, server: string, id: number): Promise<void> {
+    await this.req('DELETE', serverPath('share-codes', owner, server), undefined, {
+      id: String(id),
+    });
+  }
+
+  async sharedWithMe(user: string): Promise<IServerShare[]> {
+    return (await this.req<{ items: IServerShare[] }>('GET', `users/${seg(user)}/shared`)).items;
   }
 
   /** Reports activity now (JupyterHub's activity API), then reads the server again. */

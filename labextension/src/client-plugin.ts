@@ -6,6 +6,7 @@ import {
   IJobsClient,
   IMyDBClient,
   IServersClient,
+  ISharesClient,
   IUserClient,
   PluginIDs,
 } from './tokens.js';
@@ -36,6 +37,15 @@ export const serversClientPlugin: JupyterFrontEndPlugin<IServersClient> = {
   description: 'The Orrery servers client, reaching the hub through the Jupyter server.',
   autoStart: true,
   provides: IServersClient,
+  activate: clientOf,
+};
+
+/** Sharing this server, and the servers shared with me. */
+export const sharesClientPlugin: JupyterFrontEndPlugin<ISharesClient> = {
+  id: PluginIDs.sharesClient,
+  description: 'The Orrery sharing client, reaching the hub through the Jupyter server.',
+  autoStart: true,
+  provides: ISharesClient,
   activate: clientOf,
 };
 

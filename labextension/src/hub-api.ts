@@ -686,12 +686,12 @@ export interface paths {
         put?: never;
         /**
          * Start a server (JupyterHub: 202 while it starts, follow progress_url; 400 if it runs or is stopping). The body is its user_options.
-         * @description Needs scope `servers`; only for yourself, or an admin account (the scope then covers every user).
+         * @description Needs scope `servers`; only for yourself, an admin account, or those the server is shared with with "manage".
          */
         post: operations["POST /users/:name/server"];
         /**
          * Stop a server; its files stay in the workspace (JupyterHub: 204 stopped, 202 still stopping)
-         * @description Needs scope `delete:servers`; only for yourself, or an admin account (the scope then covers every user).
+         * @description Needs scope `delete:servers`; only for yourself, an admin account, or those the server is shared with with "manage".
          */
         delete: operations["DELETE /users/:name/server"];
         options?: never;
@@ -710,12 +710,12 @@ export interface paths {
         put?: never;
         /**
          * Start a server (JupyterHub: 202 while it starts, follow progress_url; 400 if it runs or is stopping). The body is its user_options.
-         * @description Needs scope `servers`; only for yourself, or an admin account (the scope then covers every user).
+         * @description Needs scope `servers`; only for yourself, an admin account, or those the server is shared with with "manage".
          */
         post: operations["POST /users/:name/servers/:server"];
         /**
          * Stop a server; its files stay in the workspace (JupyterHub: 204 stopped, 202 still stopping)
-         * @description Needs scope `delete:servers`; only for yourself, or an admin account (the scope then covers every user).
+         * @description Needs scope `delete:servers`; only for yourself, an admin account, or those the server is shared with with "manage".
          */
         delete: operations["DELETE /users/:name/servers/:server"];
         options?: never;
@@ -732,7 +732,7 @@ export interface paths {
         };
         /**
          * Spawn progress as server-sent events: {progress, message, ready?, failed?, url?}
-         * @description Needs scope `read:servers`; only for yourself, or an admin account (the scope then covers every user).
+         * @description Needs scope `read:servers`; only for yourself, an admin account, or those the server is shared with with "manage".
          */
         get: operations["GET /users/:name/server/progress"];
         put?: never;
@@ -752,7 +752,7 @@ export interface paths {
         };
         /**
          * Spawn progress as server-sent events: {progress, message, ready?, failed?, url?}
-         * @description Needs scope `read:servers`; only for yourself, or an admin account (the scope then covers every user).
+         * @description Needs scope `read:servers`; only for yourself, an admin account, or those the server is shared with with "manage".
          */
         get: operations["GET /users/:name/servers/:server/progress"];
         put?: never;
@@ -818,6 +818,198 @@ export interface paths {
          */
         post: operations["POST /oauth2/token"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/shares/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who the server is shared with: users and groups, with their scopes
+         * @description Needs scope `read:shares`; the server’s owner, RACM "grant" on its Server resource, or a platform admin.
+         */
+        get: operations["GET /shares/:name"];
+        put?: never;
+        /**
+         * Share the server with a user or a group (scopes: "access:servers" (always given) and "servers" (start and stop), unfiltered or filtered to the server ("!server=alice/")); adds to an existing share
+         * @description Needs scope `shares`; the server’s owner, or RACM "grant" on its Server resource.
+         */
+        post: operations["POST /shares/:name"];
+        /**
+         * Take back every share of the server (codes stay until revoked or expired)
+         * @description Needs scope `shares`; the server’s owner, RACM "grant" on its Server resource, or a platform admin.
+         */
+        delete: operations["DELETE /shares/:name"];
+        options?: never;
+        head?: never;
+        /**
+         * Take back scopes of one user’s or group’s share (all of it without scopes; "servers" alone leaves access)
+         * @description Needs scope `shares`; the server’s owner, RACM "grant" on its Server resource, or a platform admin.
+         */
+        patch: operations["PATCH /shares/:name"];
+        trace?: never;
+    };
+    "/shares/{name}/{server}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who the server is shared with: users and groups, with their scopes
+         * @description Needs scope `read:shares`; the server’s owner, RACM "grant" on its Server resource, or a platform admin.
+         */
+        get: operations["GET /shares/:name/:server"];
+        put?: never;
+        /**
+         * Share the server with a user or a group (scopes: "access:servers" (always given) and "servers" (start and stop), unfiltered or filtered to the server ("!server=alice/")); adds to an existing share
+         * @description Needs scope `shares`; the server’s owner, or RACM "grant" on its Server resource.
+         */
+        post: operations["POST /shares/:name/:server"];
+        /**
+         * Take back every share of the server (codes stay until revoked or expired)
+         * @description Needs scope `shares`; the server’s owner, RACM "grant" on its Server resource, or a platform admin.
+         */
+        delete: operations["DELETE /shares/:name/:server"];
+        options?: never;
+        head?: never;
+        /**
+         * Take back scopes of one user’s or group’s share (all of it without scopes; "servers" alone leaves access)
+         * @description Needs scope `shares`; the server’s owner, RACM "grant" on its Server resource, or a platform admin.
+         */
+        patch: operations["PATCH /shares/:name/:server"];
+        trace?: never;
+    };
+    "/share-codes/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The server’s live share codes (never the codes themselves)
+         * @description Needs scope `read:shares`; the server’s owner, RACM "grant" on its Server resource, or a platform admin.
+         */
+        get: operations["GET /share-codes/:name"];
+        put?: never;
+        /**
+         * Make a share code: whoever holds it and is signed in redeems it at accept_url until it expires (default a day)
+         * @description Needs scope `shares`; the server’s owner, or RACM "grant" on its Server resource.
+         */
+        post: operations["POST /share-codes/:name"];
+        /**
+         * Revoke a share code (?id= or ?code=), or every code of the server; shares it made stay
+         * @description Needs scope `shares`; the server’s owner, RACM "grant" on its Server resource, or a platform admin.
+         */
+        delete: operations["DELETE /share-codes/:name"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/share-codes/{name}/{server}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The server’s live share codes (never the codes themselves)
+         * @description Needs scope `read:shares`; the server’s owner, RACM "grant" on its Server resource, or a platform admin.
+         */
+        get: operations["GET /share-codes/:name/:server"];
+        put?: never;
+        /**
+         * Make a share code: whoever holds it and is signed in redeems it at accept_url until it expires (default a day)
+         * @description Needs scope `shares`; the server’s owner, or RACM "grant" on its Server resource.
+         */
+        post: operations["POST /share-codes/:name/:server"];
+        /**
+         * Revoke a share code (?id= or ?code=), or every code of the server; shares it made stay
+         * @description Needs scope `shares`; the server’s owner, RACM "grant" on its Server resource, or a platform admin.
+         */
+        delete: operations["DELETE /share-codes/:name/:server"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{name}/shared": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The servers shared with me, directly or through my groups
+         * @description Needs scope `read:users:shares`; only for yourself, or an admin account (the scope then covers every user).
+         */
+        get: operations["GET /users/:name/shared"];
+        put?: never;
+        /**
+         * Redeem a share code: the server is shared with me as the code says
+         * @description Needs scope `users:shares`; only for yourself.
+         */
+        post: operations["POST /users/:name/shared"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{name}/shared/{owner}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One server shared with me
+         * @description Needs scope `read:users:shares`; only for yourself, or an admin account (the scope then covers every user).
+         */
+        get: operations["GET /users/:name/shared/:owner"];
+        put?: never;
+        post?: never;
+        /**
+         * Leave a server shared with me (my own share; a group’s stays the group’s)
+         * @description Needs scope `users:shares`; only for yourself.
+         */
+        delete: operations["DELETE /users/:name/shared/:owner"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{name}/shared/{owner}/{server}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One server shared with me
+         * @description Needs scope `read:users:shares`; only for yourself, or an admin account (the scope then covers every user).
+         */
+        get: operations["GET /users/:name/shared/:owner/:server"];
+        put?: never;
+        post?: never;
+        /**
+         * Leave a server shared with me (my own share; a group’s stays the group’s)
+         * @description Needs scope `users:shares`; only for yourself.
+         */
+        delete: operations["DELETE /users/:name/shared/:owner/:server"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2616,7 +2808,7 @@ export interface operations {
             content: {
                 "application/json": {
                     note?: string;
-                    scopes?: ("all" | "read:users" | "read:users:activity" | "read:users:name" | "list:users" | "users:activity" | "admin:users" | "tokens" | "read:tokens" | "read:groups" | "groups" | "read:racm" | "racm" | "read:activity" | "read:servers" | "servers" | "delete:servers" | "admin:servers" | "access:servers" | "read:hub" | "read:mydb" | "mydb" | "read:files" | "files" | "read:metrics" | "read:jobs" | "jobs" | "admin")[];
+                    scopes?: ("all" | "read:users" | "read:users:activity" | "read:users:name" | "list:users" | "users:activity" | "admin:users" | "tokens" | "read:tokens" | "read:groups" | "groups" | "read:racm" | "racm" | "read:activity" | "read:servers" | "servers" | "delete:servers" | "admin:servers" | "access:servers" | "read:shares" | "shares" | "read:users:shares" | "users:shares" | "read:hub" | "read:mydb" | "mydb" | "read:files" | "files" | "read:metrics" | "read:jobs" | "jobs" | "admin")[];
                     /** @description seconds */
                     expires_in?: number;
                     /** @description JupyterHub’s roles; Orrery has none, so only [] is accepted: name scopes */
@@ -4227,6 +4419,965 @@ export interface operations {
                         scope: string;
                     };
                 };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /shares/:name": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            server: {
+                                /** @description "" for the default server */
+                                name: string;
+                                /** @description owner/server */
+                                full_name: string;
+                                user: {
+                                    name: string;
+                                };
+                                url: string;
+                                /** @description the server is running */
+                                ready: boolean;
+                            };
+                            /** @description "access:servers!server=…" and, with start/stop, "servers!server=…" */
+                            scopes: string[];
+                            kind: "user" | "group";
+                            user: {
+                                name: string;
+                            } | null;
+                            group: {
+                                name: string;
+                            } | null;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /shares/:name": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    user: string;
+                    scopes?: string[];
+                } | {
+                    group: string;
+                    scopes?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        server: {
+                            /** @description "" for the default server */
+                            name: string;
+                            /** @description owner/server */
+                            full_name: string;
+                            user: {
+                                name: string;
+                            };
+                            url: string;
+                            /** @description the server is running */
+                            ready: boolean;
+                        };
+                        /** @description "access:servers!server=…" and, with start/stop, "servers!server=…" */
+                        scopes: string[];
+                        kind: "user" | "group";
+                        user: {
+                            name: string;
+                        } | null;
+                        group: {
+                            name: string;
+                        } | null;
+                        /** Format: date-time */
+                        created_at: string;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "DELETE /shares/:name": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "PATCH /shares/:name": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    user: string;
+                    scopes?: string[];
+                } | {
+                    group: string;
+                    scopes?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /shares/:name/:server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                server: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            server: {
+                                /** @description "" for the default server */
+                                name: string;
+                                /** @description owner/server */
+                                full_name: string;
+                                user: {
+                                    name: string;
+                                };
+                                url: string;
+                                /** @description the server is running */
+                                ready: boolean;
+                            };
+                            /** @description "access:servers!server=…" and, with start/stop, "servers!server=…" */
+                            scopes: string[];
+                            kind: "user" | "group";
+                            user: {
+                                name: string;
+                            } | null;
+                            group: {
+                                name: string;
+                            } | null;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /shares/:name/:server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                server: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    user: string;
+                    scopes?: string[];
+                } | {
+                    group: string;
+                    scopes?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        server: {
+                            /** @description "" for the default server */
+                            name: string;
+                            /** @description owner/server */
+                            full_name: string;
+                            user: {
+                                name: string;
+                            };
+                            url: string;
+                            /** @description the server is running */
+                            ready: boolean;
+                        };
+                        /** @description "access:servers!server=…" and, with start/stop, "servers!server=…" */
+                        scopes: string[];
+                        kind: "user" | "group";
+                        user: {
+                            name: string;
+                        } | null;
+                        group: {
+                            name: string;
+                        } | null;
+                        /** Format: date-time */
+                        created_at: string;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "DELETE /shares/:name/:server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                server: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "PATCH /shares/:name/:server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                server: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    user: string;
+                    scopes?: string[];
+                } | {
+                    group: string;
+                    scopes?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /share-codes/:name": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: number;
+                            server: {
+                                name: string;
+                                full_name: string;
+                                user: {
+                                    name: string;
+                                };
+                            };
+                            scopes: string[];
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            expires_at: string;
+                            exchange_count: number;
+                            last_exchanged_at: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /share-codes/:name": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description seconds */
+                    expires_in?: number;
+                    scopes?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        server: {
+                            name: string;
+                            full_name: string;
+                            user: {
+                                name: string;
+                            };
+                        };
+                        scopes: string[];
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        exchange_count: number;
+                        last_exchanged_at: string | null;
+                        /** @description shown once; only its hash is kept */
+                        code: string;
+                        /** @description the page where a signed-in user redeems the code */
+                        accept_url: string;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "DELETE /share-codes/:name": {
+        parameters: {
+            query?: {
+                id?: number;
+                code?: string;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /share-codes/:name/:server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                server: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: number;
+                            server: {
+                                name: string;
+                                full_name: string;
+                                user: {
+                                    name: string;
+                                };
+                            };
+                            scopes: string[];
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            expires_at: string;
+                            exchange_count: number;
+                            last_exchanged_at: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /share-codes/:name/:server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                server: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description seconds */
+                    expires_in?: number;
+                    scopes?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        server: {
+                            name: string;
+                            full_name: string;
+                            user: {
+                                name: string;
+                            };
+                        };
+                        scopes: string[];
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        exchange_count: number;
+                        last_exchanged_at: string | null;
+                        /** @description shown once; only its hash is kept */
+                        code: string;
+                        /** @description the page where a signed-in user redeems the code */
+                        accept_url: string;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "DELETE /share-codes/:name/:server": {
+        parameters: {
+            query?: {
+                id?: number;
+                code?: string;
+            };
+            header?: never;
+            path: {
+                name: string;
+                server: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /users/:name/shared": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            server: {
+                                /** @description "" for the default server */
+                                name: string;
+                                /** @description owner/server */
+                                full_name: string;
+                                user: {
+                                    name: string;
+                                };
+                                url: string;
+                                /** @description the server is running */
+                                ready: boolean;
+                            };
+                            /** @description "access:servers!server=…" and, with start/stop, "servers!server=…" */
+                            scopes: string[];
+                            kind: "user" | "group";
+                            user: {
+                                name: string;
+                            } | null;
+                            group: {
+                                name: string;
+                            } | null;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /users/:name/shared": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        server: {
+                            /** @description "" for the default server */
+                            name: string;
+                            /** @description owner/server */
+                            full_name: string;
+                            user: {
+                                name: string;
+                            };
+                            url: string;
+                            /** @description the server is running */
+                            ready: boolean;
+                        };
+                        /** @description "access:servers!server=…" and, with start/stop, "servers!server=…" */
+                        scopes: string[];
+                        kind: "user" | "group";
+                        user: {
+                            name: string;
+                        } | null;
+                        group: {
+                            name: string;
+                        } | null;
+                        /** Format: date-time */
+                        created_at: string;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /users/:name/shared/:owner": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                owner: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        server: {
+                            /** @description "" for the default server */
+                            name: string;
+                            /** @description owner/server */
+                            full_name: string;
+                            user: {
+                                name: string;
+                            };
+                            url: string;
+                            /** @description the server is running */
+                            ready: boolean;
+                        };
+                        /** @description "access:servers!server=…" and, with start/stop, "servers!server=…" */
+                        scopes: string[];
+                        kind: "user" | "group";
+                        user: {
+                            name: string;
+                        } | null;
+                        group: {
+                            name: string;
+                        } | null;
+                        /** Format: date-time */
+                        created_at: string;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "DELETE /users/:name/shared/:owner": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                owner: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /users/:name/shared/:owner/:server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                owner: string;
+                server: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        server: {
+                            /** @description "" for the default server */
+                            name: string;
+                            /** @description owner/server */
+                            full_name: string;
+                            user: {
+                                name: string;
+                            };
+                            url: string;
+                            /** @description the server is running */
+                            ready: boolean;
+                        };
+                        /** @description "access:servers!server=…" and, with start/stop, "servers!server=…" */
+                        scopes: string[];
+                        kind: "user" | "group";
+                        user: {
+                            name: string;
+                        } | null;
+                        group: {
+                            name: string;
+                        } | null;
+                        /** Format: date-time */
+                        created_at: string;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "DELETE /users/:name/shared/:owner/:server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                owner: string;
+                server: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Refused */
             "4XX": {

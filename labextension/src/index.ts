@@ -5,12 +5,14 @@ import {
   jobsClientPlugin,
   mydbClientPlugin,
   serversClientPlugin,
+  sharesClientPlugin,
   userClientPlugin,
 } from './client-plugin.js';
 import { cullingPlugin } from './culling/plugin.js';
 import { groupsPlugin } from './groups/plugin.js';
 import { jobsPlugin } from './jobs/plugin.js';
 import { mydbPlugin } from './mydb/plugin.js';
+import { sharingPlugin } from './sharing/plugin.js';
 import { statusPlugin } from './status/plugin.js';
 import { volumesPlugin } from './volumes/plugin.js';
 
@@ -39,6 +41,8 @@ const plugins: JupyterFrontEndPlugin<unknown>[] = [
   volumesPlugin,
   jobsClientPlugin,
   jobsPlugin,
+  sharesClientPlugin,
+  sharingPlugin,
 ];
 
 export default plugins;

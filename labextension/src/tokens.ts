@@ -22,6 +22,8 @@ export const PluginIDs = {
   storageStatus: `${EXTENSION_ID}:storage-status`,
   jobsClient: `${EXTENSION_ID}:jobs-client`,
   jobs: `${EXTENSION_ID}:jobs`,
+  sharesClient: `${EXTENSION_ID}:shares-client`,
+  sharing: `${EXTENSION_ID}:sharing`,
 } as const;
 
 /** Every user action is a command; the panel's buttons and the palette both run these. */
@@ -71,6 +73,9 @@ export enum CommandIDs {
   openJobOutput = 'orrery:jobs-open-output',
   cancelJob = 'orrery:jobs-cancel',
   resubmitJob = 'orrery:jobs-resubmit',
+  shareServer = 'orrery:share-server',
+  openSharedServers = 'orrery:shared-servers-open',
+  refreshSharedServers = 'orrery:shared-servers-refresh',
 }
 
 /** Arguments the group commands accept; missing ones are asked for in a dialog. */
@@ -164,6 +169,45 @@ export interface IServersClient {
   /** Counts as activity now, postponing the idle stop; returns the new state. */
   keepServerAlive(user: string, server: string): Promise<IServerInfo>;
 }
+
+/** A share of a server (JupyterHub 5's share model): to a user or a group, with its scopes. */
+export type IServerShare = HubAnswer<'GET /shares/:name/:server'>['items'][number];
+/** A live share code of a server (never the code itself). */
+export type IServerShareCode = HubAnswer<'GET /share-codes/:name/:server'>['items'][number];
+/** A share code just made: the code and its accept_url, shown once. */
+export type IServerShareCodeCreated = HubAnswer<'POST /share-codes/:name/:server', 201>;
+/** Who a server is shared with: a user or a group, by name. */
+export type ServerSharee = { user: string } | { group: string };
+
+/**
+ * Sharing servers (docs/jupyterhub.md, "Sharing a server"). `server` is "" for the default
+ * server. `manage` adds start and stop (JupyterHub's `servers` scope) to access.
+ */
+export interface ISharesClient {
+  listServerShares(owner: string, server: string): Promise<IServerShare[]>;
+  shareServer(
+    owner: string,
+    server: string,
+    sharee: ServerSharee,
+    manage: boolean,
+  ): Promise<IServerShare>;
+  unshareServer(owner: string, server: string, sharee: ServerSharee): Promise<void>;
+  listServerShareCodes(owner: string, server: string): Promise<IServerShareCode[]>;
+  createServerShareCode(
+    owner: string,
+    server: string,
+    expiresInSeconds: number,
+    manage: boolean,
+  ): Promise<IServerShareCodeCreated>;
+  revokeServerShareCode(owner: string, server: string, id: number): Promise<void>;
+  /** The servers shared with `user` (me), directly or through my groups. */
+  sharedWithMe(user: string): Promise<IServerShare[]>;
+}
+
+export const ISharesClient = new Token<ISharesClient>(
+  `${EXTENSION_ID}:ISharesClient`,
+  'Sharing Orrery servers, and the servers shared with me, through the Jupyter server.',
+);
 
 export const IUserClient = new Token<IUserClient>(
   `${EXTENSION_ID}:IUserClient`,

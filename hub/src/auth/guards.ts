@@ -4,11 +4,13 @@
  * not do this to it.
  */
 
+import { findUserByName } from '../accounts/store.ts';
 import { atLeast, type Role } from '../groups/roles.ts';
 import { findGroup, roleIn } from '../groups/store.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Guard } from '../http/route.ts';
 import { actionsOf, findResource } from '../racm/store.ts';
+import { mayOnServer } from '../shares/store.ts';
 
 const isPlatformAdmin = (ctx: Parameters<Guard['check']>[0]) => ctx.caller.scopes.has('admin');
 
@@ -65,5 +67,30 @@ export const racmAction = (action: string | undefined, param = 'id'): Guard => (
     if (!resource || held.length === 0) throw new HttpError(404, 'Resource not found');
     if (action && !held.includes(action))
       throw new HttpError(403, `This needs the "${action}" privilege on the resource`);
+  },
+});
+
+/**
+ * The server `:name`/`:server` ("" for the default) is the caller's, the caller is an admin
+ * account, or the owner shared it with the caller with `action` (RACM on its Server resource:
+ * `manage` starts and stops it). Someone it is not shared with is refused as before.
+ */
+export const selfAdminOrShared = (action: 'manage'): Guard => ({
+  describe: `only for yourself, an admin account, or those the server is shared with with "${action}"`,
+  async check(ctx) {
+    if (ctx.params.name === ctx.caller.user.name) return;
+    if (ctx.caller.user.admin && ctx.caller.serverName === undefined) return;
+    const owner = await findUserByName(ctx.hub.db, ctx.params.name as string);
+    const shared =
+      owner !== undefined &&
+      (await mayOnServer(
+        ctx.hub.db,
+        ctx.caller.user.id,
+        owner.id,
+        (ctx.params.server as string | undefined) ?? '',
+        action,
+      ));
+    ctx.hub.events.emit('racmCheck', { outcome: shared ? 'allowed' : 'denied', via: 'guard' });
+    if (!shared) throw new HttpError(403, 'You can only do this for your own account');
   },
 });

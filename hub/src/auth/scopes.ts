@@ -27,7 +27,11 @@ export const SCOPES = {
   servers: 'Start and stop servers',
   'delete:servers': 'Stop servers',
   'admin:servers': 'Servers’ saved backend state (admins only)',
-  'access:servers': 'Reach your running servers through the proxy',
+  'access:servers': 'Reach your running servers (and those shared with you) through the proxy',
+  'read:shares': 'See who your servers are shared with, and their live share codes',
+  shares: 'Share your servers with users and groups or by share codes; revoke shares',
+  'read:users:shares': 'See the servers shared with you',
+  'users:shares': 'Redeem share codes and leave servers shared with you',
   'read:hub': 'Details of the hub: versions, backends, authenticator (admins only)',
   'read:mydb': 'See your MyDB (made on first use): its schema, role, quota and size',
   mydb: 'Use your MyDB',
@@ -64,6 +68,8 @@ const IMPLIES: Partial<Record<Scope, Scope[]>> = {
   mydb: ['read:mydb'],
   files: ['read:files'],
   jobs: ['read:jobs'],
+  shares: ['read:shares'],
+  'users:shares': ['read:users:shares'],
 };
 
 export function isScope(value: string): value is Scope {

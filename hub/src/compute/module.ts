@@ -90,6 +90,8 @@ export const computeModule: FeatureModule<Compute> = {
       // The route table comes from the database before the first request is served.
       await compute.reconcile();
       const proxy = new ServerProxy(hub, compute, userOriginOf(config));
+      // A share taken back closes its holder's WebSockets before the answer says it is done.
+      hub.accessChanges.add('server-proxy', () => proxy.recheckShared());
       return {
         service: compute,
         // Users' servers are served before express sees the request: their bodies stream

@@ -7,7 +7,7 @@
  */
 import { type TSchema, Type } from '@sinclair/typebox';
 import { userNamed } from '../accounts/service.ts';
-import { selfOrAdmin } from '../auth/guards.ts';
+import { selfAdminOrShared, selfOrAdmin } from '../auth/guards.ts';
 import { Invalid, NotFound } from '../errors.ts';
 import { HttpError } from '../http/errors.ts';
 import { type RouteDef, routesOf } from '../http/route.ts';
@@ -27,7 +27,7 @@ import { findServer, type ServerRecord, setActivity } from './store.ts';
  * tools call by that path. (A running server named `lab` takes `/user/<name>/lab/…`, the
  * default server's JupyterLab page, as it would in JupyterHub.)
  */
-const ServerName = Type.String({
+export const ServerName = Type.String({
   pattern: '^(?!api$)[a-z0-9][a-z0-9-]{0,31}$',
   description: 'lower-case letters, digits and "-"; not "api"',
 });
@@ -128,7 +128,7 @@ export const computeRoutes = [
     tag: 'compute',
     summary:
       'Start a server (JupyterHub: 202 while it starts, follow progress_url; 400 if it runs or is stopping). The body is its user_options.',
-    access: { scope: 'servers', guard: selfOrAdmin() },
+    access: { scope: 'servers', guard: selfAdminOrShared('manage') },
     response: ServerModel,
     body: UserOptions,
     status: 202,
@@ -155,7 +155,7 @@ export const computeRoutes = [
     tag: 'compute',
     summary:
       'Stop a server; its files stay in the workspace (JupyterHub: 204 stopped, 202 still stopping)',
-    access: { scope: 'delete:servers', guard: selfOrAdmin() },
+    access: { scope: 'delete:servers', guard: selfAdminOrShared('manage') },
     body: Type.Optional(
       Type.Object(
         {
@@ -185,7 +185,8 @@ export const computeRoutes = [
         res.status(202).end();
         return;
       }
-      const reason = caller!.user.id === user.id ? 'user' : 'admin';
+      // Someone the server is shared with (to start and stop) stops it as its owner would.
+      const reason = caller!.user.id === user.id || !caller!.user.admin ? 'user' : 'admin';
       await compute.stop(record, reason);
     },
   }),
@@ -194,7 +195,7 @@ export const computeRoutes = [
     path: '/users/:name/{server}/progress',
     tag: 'compute',
     summary: 'Spawn progress as server-sent events: {progress, message, ready?, failed?, url?}',
-    access: { scope: 'read:servers', guard: selfOrAdmin() },
+    access: { scope: 'read:servers', guard: selfAdminOrShared('manage') },
     events: ProgressEvent,
     query: NoQuery,
     async handler({ hub, service: compute, req, res, caller, params }) {

@@ -37,6 +37,18 @@ export async function findGroup(db: Queryable, id: number): Promise<GroupRecord 
   return rows[0];
 }
 
+/** A group by name: names are unique whatever their case (JupyterHub's API names groups). */
+export async function findGroupByName(
+  db: Queryable,
+  name: string,
+): Promise<GroupRecord | undefined> {
+  const { rows } = await db.query(
+    `SELECT ${GROUP_COLUMNS} FROM groups g WHERE lower(g.name) = lower($1)`,
+    [name],
+  );
+  return rows[0];
+}
+
 /**
  * Read a group and lock its row until the transaction ends: every rule that reads the group's
  * members and then writes them (the last owner, one pending invitation per user) runs one at a

@@ -28,7 +28,7 @@ export interface HubEventMap {
   /** A stop ended. */
   stop: { status: 'success' | 'failure'; seconds: number };
   /** A RACM decision: through the check API (`check`) or a route's guard (`guard`). */
-  racmCheck: { outcome: 'allowed' | 'denied'; via: 'check' | 'guard' };
+  racmCheck: { outcome: 'allowed' | 'denied'; via: 'check' | 'guard' | 'proxy' };
   /** The hub is listening, `seconds` after it began to start. */
   started: { seconds: number };
 }

@@ -102,7 +102,7 @@ export function createMetrics(db: Db, events: HubEvents): HubMetrics {
   });
   for (const direction of ['up', 'down']) filesBytes.labels({ direction }).inc(0);
   for (const outcome of ['allowed', 'denied'])
-    for (const via of ['check', 'guard']) racmChecks.labels({ outcome, via }).inc(0);
+    for (const via of ['check', 'guard', 'proxy']) racmChecks.labels({ outcome, via }).inc(0);
 
   events.on('request', (e) => {
     requests.observe({ method: e.method, handler: e.handler, code: e.code }, e.seconds);

@@ -17,6 +17,12 @@ export const homePage: PageDef = {
       <div id="progress" class="card wide" hidden><div class="label">Starting…</div><progress max="100" value="0"></progress></div>
       <p id="empty" class="muted">No server is running. Start one below; your files are kept between servers.</p>
       <table id="servers" hidden><thead><tr><th>Name</th><th>Image</th><th>Domain</th><th>Status</th><th></th><th></th></tr></thead><tbody></tbody></table>
+      <div id="share-made" class="card wide" hidden><h2>Share code</h2>
+        <p class="muted">Send this link to whoever you share <strong id="share-server"></strong> with; signed in, they open it to accept. It expires <span id="share-expires"></span>. Whoever uses your server acts as you inside it.</p>
+        <input id="share-url" readonly></div>
+      <h2>Shared with you</h2>
+      <p id="shared-empty" class="muted">No one has shared a server with you.</p>
+      <table id="shared" hidden><thead><tr><th>Server</th><th>Shared with</th><th>You may</th><th>Status</th><th></th></tr></thead><tbody></tbody></table>
       <form id="start" class="card wide">
         <h2>Start a server</h2>
         <div class="grid">

@@ -21,6 +21,7 @@ import type { Compute } from '../compute/orchestrator.ts';
 import type { ProxyRoute } from '../compute/routeTable.ts';
 import { touchServers } from '../compute/store.ts';
 import type { Hub } from '../hub.ts';
+import { mayOnServer } from '../shares/store.ts';
 import { AuthCache } from './authCache.ts';
 
 /**
@@ -42,7 +43,8 @@ const HOP_BY_HOP_SET = new Set([
 ]);
 
 type Verdict =
-  | { ok: true; route: ProxyRoute; principal: Principal }
+  /** `shared`: the caller is not the owner; a share of the server lets them in. */
+  | { ok: true; route: ProxyRoute; principal: Principal; shared?: boolean }
   | { ok: false; status: number; error: string; message: string; login?: boolean; home?: boolean };
 
 const cookieName = (part: string) => {
@@ -200,6 +202,14 @@ export class ServerProxy {
     { credential: string; principal: Principal | null; expires: number }
   >();
   private readonly touched = new Set<number>();
+  /** Open WebSockets of users a server is shared with, checked again when access changes. */
+  private readonly sharedSockets = new Set<{
+    userId: number;
+    route: ProxyRoute;
+    close: () => void;
+  }>();
+  /** Counts access changes, so a WebSocket admitted while one was applied is checked again. */
+  private accessGeneration = 0;
   private readonly flusher: NodeJS.Timeout;
 
   /**
@@ -300,9 +310,11 @@ export class ServerProxy {
     }
     if (
       principal.oauth &&
-      principal.serverName !== this.routeFor(match[1]!, match[2])?.serverName
+      (principal.user.safeName !== match[1] ||
+        principal.serverName !== this.routeFor(match[1]!, match[2])?.serverName)
     ) {
-      // A token a jupyterhub-singleuser server was given for its user reaches that server only.
+      // A token a jupyterhub-singleuser server was given for its user reaches that server only
+      // (never a server shared with that user).
       return {
         ok: false,
         status: 403,
@@ -310,14 +322,7 @@ export class ServerProxy {
         message: 'This token is for another server',
       };
     }
-    if (principal.user.safeName !== match[1]) {
-      return {
-        ok: false,
-        status: 403,
-        error: 'forbidden',
-        message: 'This server belongs to another user',
-      };
-    }
+    if (principal.user.safeName !== match[1]) return this.checkShared(req, match, principal);
     if (req.method !== 'GET' && req.method !== 'HEAD' && crossOrigin(req)) {
       return {
         ok: false,
@@ -350,6 +355,71 @@ export class ServerProxy {
       };
     }
     return { ok: true, route, principal };
+  }
+
+  /**
+   * Someone else's server: open to those it is shared with (RACM `access` on its Server
+   * resource), authenticated as themselves; upstream it is reached with the server's secret,
+   * as for its owner. Asked on every request, never cached, so a share taken back refuses the
+   * next request. A server not shared with the caller, running or not, is "another user's".
+   */
+  private async checkShared(
+    req: http.IncomingMessage,
+    match: RegExpExecArray,
+    principal: Principal,
+  ): Promise<Verdict> {
+    const route = this.routeFor(match[1]!, match[2]);
+    const allowed =
+      route &&
+      (await mayOnServer(this.hub.db, principal.user.id, route.userId, route.serverName, 'access'));
+    this.hub.events.emit('racmCheck', { outcome: allowed ? 'allowed' : 'denied', via: 'proxy' });
+    if (!route || !allowed)
+      return {
+        ok: false,
+        status: 403,
+        error: 'forbidden',
+        message: route
+          ? 'This server belongs to another user'
+          : 'This server belongs to another user, or is not running',
+      };
+    if (req.method !== 'GET' && req.method !== 'HEAD' && crossOrigin(req))
+      return {
+        ok: false,
+        status: 403,
+        error: 'forbidden',
+        message: 'Cross-origin request refused',
+      };
+    return { ok: true, route, principal, shared: true };
+  }
+
+  /**
+   * Access to shared servers changed (a share taken back or left, a group membership gone):
+   * close at once every WebSocket of someone who may no longer reach the server it goes to.
+   */
+  async recheckShared(): Promise<void> {
+    this.accessGeneration++;
+    await Promise.all([...this.sharedSockets].map((entry) => this.recheckSocket(entry)));
+  }
+
+  private async recheckSocket(entry: {
+    userId: number;
+    route: ProxyRoute;
+    close: () => void;
+  }): Promise<void> {
+    // A failed check closes too: better a reconnect than access nobody can confirm.
+    const still = await mayOnServer(
+      this.hub.db,
+      entry.userId,
+      entry.route.userId,
+      entry.route.serverName,
+      'access',
+    ).catch(() => false);
+    if (still) return;
+    this.hub.log.info(
+      { user: entry.userId, server: entry.route.serverId },
+      'share taken back: closing a WebSocket',
+    );
+    entry.close();
   }
 
   /**
@@ -473,6 +543,7 @@ export class ServerProxy {
     head: Buffer,
   ): Promise<void> => {
     socket.on('error', () => socket.destroy());
+    const generation = this.accessGeneration;
     let verdict: Verdict;
     try {
       verdict = await this.check(req);
@@ -525,6 +596,13 @@ export class ServerProxy {
     upstream.on('error', close);
     upstream.on('close', close);
     socket.on('close', close);
+    if (verdict.shared) {
+      const entry = { userId: verdict.principal.user.id, route, close };
+      this.sharedSockets.add(entry);
+      socket.on('close', () => this.sharedSockets.delete(entry));
+      // Access changed between the check and now: the recheck may have missed this one.
+      if (generation !== this.accessGeneration) void this.recheckSocket(entry);
+    }
     const activity = setInterval(() => this.touched.add(route.serverId), 60_000);
     activity.unref();
     socket.on('close', () => clearInterval(activity));

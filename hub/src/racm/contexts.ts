@@ -13,6 +13,12 @@ export const CORE_CONTEXTS: ContextSpec[] = [
         description: 'A set of Docker hosts servers run on',
         actions: ['use'],
       },
+      {
+        name: 'Server',
+        description:
+          'A user’s server (named owner/server), made when first shared: access reaches it through the proxy, manage starts and stops it',
+        actions: ['access', 'manage'],
+      },
     ],
   },
   {

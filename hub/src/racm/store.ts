@@ -10,7 +10,7 @@ import type { Queryable } from '../db/pool.ts';
 export const GRANT = 'grant';
 
 // The groups whose privileges reach user $1: the groups they belong to and every group those sit inside.
-const GROUPS_OF_USER = `SELECT c.ancestor_id FROM group_members m
+export const GROUPS_OF_USER = `SELECT c.ancestor_id FROM group_members m
   JOIN group_closure c ON c.descendant_id = m.group_id WHERE m.user_id = $1`;
 
 export interface ResourceTypeSpec {

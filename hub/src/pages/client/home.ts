@@ -4,7 +4,14 @@
  */
 import { api, errorMessage, fillXsrfFields } from './api.ts';
 import { element, make, showError } from './dom.ts';
-import type { ComputeInfo, ProgressEvent, ServerInfo, UserModel } from './types.ts';
+import type {
+  ComputeInfo,
+  ProgressEvent,
+  ServerInfo,
+  ShareCodeMade,
+  ShareInfo,
+  UserModel,
+} from './types.ts';
 
 const user = document.body.dataset.user ?? '';
 const userPath = `/users/${encodeURIComponent(user)}`;
@@ -28,6 +35,11 @@ function row(server: ServerInfo): HTMLTableRowElement {
     actions.append(
       make('a', { className: 'button small', href: `${server.url}lab`, textContent: 'Open' }),
     );
+  }
+  if (server.status === 'running') {
+    const share = make('button', { className: 'secondary small share', textContent: 'Share' });
+    share.addEventListener('click', () => void makeShareCode(server.name));
+    actions.append(share);
   }
   if (server.status !== 'stopping') {
     const stop = make('button', { className: 'secondary small', textContent: 'Stop' });
@@ -62,6 +74,72 @@ async function refresh(): Promise<void> {
     element('#empty').hidden = servers.length > 0;
     element('#servers').hidden = servers.length === 0;
     for (const server of servers) if (server.status === 'starting') follow(server);
+  } catch (err) {
+    showError(errorMessage(err));
+  }
+}
+
+/** A code that shares the server for a day (the lab's "Share this server…" offers more). */
+async function makeShareCode(name: string): Promise<void> {
+  showError('');
+  try {
+    const path = `/share-codes/${encodeURIComponent(user)}${name ? `/${encodeURIComponent(name)}` : ''}`;
+    const made = await api<ShareCodeMade>(path, { method: 'POST', body: {} });
+    element('#share-server').textContent = `${user}/${name}`;
+    element('#share-expires').textContent = when(made.expires_at);
+    element<HTMLInputElement>('#share-url').value = made.accept_url;
+    element('#share-made').hidden = false;
+  } catch (err) {
+    showError(errorMessage(err));
+  }
+}
+
+/** One server shared with me: open it while it runs; leave a share made to me by name. */
+function sharedRow(share: ShareInfo): HTMLTableRowElement {
+  const tr = make('tr');
+  tr.dataset.server = share.server.full_name;
+  const status = make('td');
+  const running = share.server.ready ? 'running' : 'stopped';
+  status.append(make('span', { className: `badge ${running}`, textContent: running }));
+  const actions = make('td', { className: 'actions' });
+  if (share.server.ready)
+    actions.append(
+      make('a', { className: 'button small', href: `${share.server.url}lab`, textContent: 'Open' }),
+    );
+  if (share.kind === 'user') {
+    const leave = make('button', { className: 'secondary small', textContent: 'Leave' });
+    leave.addEventListener('click', async () => {
+      leave.disabled = true;
+      const owner = encodeURIComponent(share.server.user.name);
+      const name = share.server.name ? `/${encodeURIComponent(share.server.name)}` : '';
+      try {
+        await api(`${userPath}/shared/${owner}${name}`, { method: 'DELETE' });
+      } catch (err) {
+        showError(errorMessage(err));
+      }
+      await refreshShared();
+    });
+    actions.append(leave);
+  }
+  const may = share.scopes.some((scope) => scope.startsWith('servers!'))
+    ? 'use, start and stop'
+    : 'use';
+  tr.append(
+    make('td', { className: 'name', textContent: share.server.full_name }),
+    make('td', { textContent: share.kind === 'user' ? 'you' : `group ${share.group?.name}` }),
+    make('td', { textContent: may }),
+    status,
+    actions,
+  );
+  return tr;
+}
+
+async function refreshShared(): Promise<void> {
+  try {
+    const { items } = await api<{ items: ShareInfo[] }>(`${userPath}/shared`);
+    element('#shared tbody').replaceChildren(...items.map(sharedRow));
+    element('#shared-empty').hidden = items.length > 0;
+    element('#shared').hidden = items.length === 0;
   } catch (err) {
     showError(errorMessage(err));
   }
@@ -152,3 +230,4 @@ element<HTMLFormElement>('#start').addEventListener('submit', async (event) => {
 fillXsrfFields();
 void loadOptions();
 void refresh();
+void refreshShared();

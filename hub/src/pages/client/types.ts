@@ -39,3 +39,18 @@ export type { ProgressEvent } from '../../compute/progressEvent.ts';
 export interface Registered {
   pending_approval: boolean;
 }
+
+/** A share of a server (JupyterHub 5's share model). */
+export interface ShareInfo {
+  server: { name: string; full_name: string; user: { name: string }; url: string; ready: boolean };
+  scopes: string[];
+  kind: 'user' | 'group';
+  user: { name: string } | null;
+  group: { name: string } | null;
+}
+
+export interface ShareCodeMade {
+  code: string;
+  accept_url: string;
+  expires_at: string;
+}
