@@ -62,12 +62,12 @@ async function series(request: (index: number) => Promise<void>) {
 async function bareServer(): Promise<{ server: Server; url: string }> {
   const body = JSON.stringify({
     name: 'user1',
-    safeName: 'user1',
+    safe_name: 'user1',
     email: null,
     admin: false,
     approved: true,
-    createdAt: new Date().toISOString(),
-    lastLoginAt: null,
+    created: new Date().toISOString(),
+    last_login: null,
   });
   const server = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' }).end(body);

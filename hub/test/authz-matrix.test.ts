@@ -195,7 +195,7 @@ const MATRIX: Record<string, Cell> = {
     setup: () => db.query(`DELETE FROM api_tokens WHERE note IN ('fixture', 'm')`),
     allowed: ['owner', 'admin'],
   },
-  'DELETE /users/:name/tokens/:tokenId': {
+  'DELETE /users/:name/tokens/:token_id': {
     path: (f) => `/users/owner/tokens/${f.ownerToken}`,
     allowed: ['owner', 'admin'],
   },
@@ -244,10 +244,10 @@ const MATRIX: Record<string, Cell> = {
   },
   'POST /groups/:id/subgroups': {
     path: (f) => `/groups/${f.group}/subgroups`,
-    body: (f) => ({ groupId: f.otherGroup }),
+    body: (f) => ({ group_id: f.otherGroup }),
     allowed: ['owner', 'admin', 'serverToken'],
   },
-  'DELETE /groups/:id/subgroups/:childId': {
+  'DELETE /groups/:id/subgroups/:child_id': {
     path: (f) => `/groups/${f.group}/subgroups/${f.nestedChild}`,
     allowed: ['owner', 'groupAdmin', 'admin', 'serverToken'],
   },
@@ -270,7 +270,7 @@ const MATRIX: Record<string, Cell> = {
     path: () => '/racm/contexts',
     body: (f) => ({
       name: `ctx${f.unique}`,
-      resourceTypes: [{ name: `T${f.unique}`, actions: ['read'] }],
+      resource_types: [{ name: `T${f.unique}`, actions: ['read'] }],
     }),
     allowed: ['admin'],
   },
@@ -297,7 +297,7 @@ const MATRIX: Record<string, Cell> = {
     body: () => ({ action: 'read', user: 'other' }),
     allowed: ['owner'],
   },
-  'DELETE /racm/resources/:id/privileges/:privilegeId': {
+  'DELETE /racm/resources/:id/privileges/:privilege_id': {
     path: (f) => `/racm/resources/${f.resource}/privileges/${f.groupPrivilege}`,
     allowed: ['owner'],
   },

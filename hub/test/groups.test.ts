@@ -62,7 +62,7 @@ test('alice creates a group and invites bob; bob accepts; carol sees nothing of 
   const pending = (await bob.get('/hub/api/invitations')).json.invitations;
   assert.equal(pending.length, 1);
   assert.equal(pending[0].group.name, 'Galaxy Zoo');
-  assert.equal(pending[0].invitedBy, 'alice');
+  assert.equal(pending[0].invited_by, 'alice');
   assert.equal(
     (await carol.post(`/hub/api/invitations/${pending[0].id}/accept`)).status,
     404,
@@ -139,23 +139,23 @@ test('nesting: a group inside a group; cycles are refused', async () => {
   const middle = (await alice.post('/hub/api/groups', { name: 'Middle' })).json.id;
   const inner = (await alice.post('/hub/api/groups', { name: 'Inner' })).json.id;
   assert.equal(
-    (await alice.post(`/hub/api/groups/${outer}/subgroups`, { groupId: middle })).status,
+    (await alice.post(`/hub/api/groups/${outer}/subgroups`, { group_id: middle })).status,
     201,
   );
   assert.equal(
-    (await alice.post(`/hub/api/groups/${middle}/subgroups`, { groupId: inner })).status,
+    (await alice.post(`/hub/api/groups/${middle}/subgroups`, { group_id: inner })).status,
     201,
   );
-  const cycle = await alice.post(`/hub/api/groups/${inner}/subgroups`, { groupId: outer });
+  const cycle = await alice.post(`/hub/api/groups/${inner}/subgroups`, { group_id: outer });
   assert.equal(cycle.status, 409);
   assert.match(cycle.json.message, /cycle/);
   assert.equal(
-    (await alice.post(`/hub/api/groups/${inner}/subgroups`, { groupId: inner })).status,
+    (await alice.post(`/hub/api/groups/${inner}/subgroups`, { group_id: inner })).status,
     400,
   );
   const bobs = (await bob.post('/hub/api/groups', { name: 'Bobs' })).json.id;
   assert.equal(
-    (await alice.post(`/hub/api/groups/${outer}/subgroups`, { groupId: bobs })).status,
+    (await alice.post(`/hub/api/groups/${outer}/subgroups`, { group_id: bobs })).status,
     404,
     'cannot nest a group you are not in',
   );

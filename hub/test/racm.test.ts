@@ -29,8 +29,8 @@ after(async () => {
 test('the hub’s services register their contexts with types and actions (grant on every type)', async () => {
   const { contexts } = (await alice.get('/hub/api/racm/contexts')).json;
   const types = Object.fromEntries(
-    contexts.flatMap((c: { resourceTypes: { name: string; actions: string[] }[] }) =>
-      c.resourceTypes.map((t) => [t.name, t.actions]),
+    contexts.flatMap((c: { resource_types: { name: string; actions: string[] }[] }) =>
+      c.resource_types.map((t) => [t.name, t.actions]),
     ),
   );
   assert.deepEqual(types.UserVolume, ['grant', 'read', 'write']);
@@ -46,7 +46,7 @@ test('owner holds every action; grant lets you give actions; group privileges re
   });
   assert.equal(volume.status, 201);
   const id = volume.json.id;
-  assert.deepEqual((await alice.get(`/hub/api/racm/resources/${id}`)).json.myActions, [
+  assert.deepEqual((await alice.get(`/hub/api/racm/resources/${id}`)).json.my_actions, [
     'grant',
     'read',
     'write',
@@ -62,7 +62,7 @@ test('owner holds every action; grant lets you give actions; group privileges re
     user: 'bob',
   });
   assert.equal(toBob.status, 201);
-  assert.deepEqual((await bob.get(`/hub/api/racm/resources/${id}`)).json.myActions, ['read']);
+  assert.deepEqual((await bob.get(`/hub/api/racm/resources/${id}`)).json.my_actions, ['read']);
   assert.equal(
     (await bob.post(`/hub/api/racm/resources/${id}/privileges`, { action: 'read', user: 'carol' }))
       .status,
@@ -82,7 +82,7 @@ test('owner holds every action; grant lets you give actions; group privileges re
   const invitation = (await alice.get('/hub/api/invitations')).json.invitations[0];
   await alice.post(`/hub/api/invitations/${invitation.id}/accept`);
   assert.equal(
-    (await alice.post(`/hub/api/groups/${outer}/subgroups`, { groupId: inner })).status,
+    (await alice.post(`/hub/api/groups/${outer}/subgroups`, { group_id: inner })).status,
     201,
   );
   const toGroup = await alice.post(`/hub/api/racm/resources/${id}/privileges`, {
@@ -140,7 +140,7 @@ test('holding grant lets a delegate share further', async () => {
       .status,
     201,
   );
-  assert.deepEqual((await dan.get(`/hub/api/racm/resources/${id}`)).json.myActions, ['read']);
+  assert.deepEqual((await dan.get(`/hub/api/racm/resources/${id}`)).json.my_actions, ['read']);
 });
 
 test('grant is full delegation (SciServer’s RACM semantics): its holder may give themselves any action, but not unregister the resource or take the owner’s privileges', async () => {
@@ -152,7 +152,7 @@ test('grant is full delegation (SciServer’s RACM semantics): its holder may gi
       .status,
     201,
   );
-  assert.deepEqual((await bob.get(`/hub/api/racm/resources/${id}`)).json.myActions, ['grant']);
+  assert.deepEqual((await bob.get(`/hub/api/racm/resources/${id}`)).json.my_actions, ['grant']);
   for (const action of ['read', 'write']) {
     const self = await bob.post(`/hub/api/racm/resources/${id}/privileges`, {
       action,
@@ -161,7 +161,7 @@ test('grant is full delegation (SciServer’s RACM semantics): its holder may gi
     assert.equal(self.status, 201, `bob gives himself ${action}`);
   }
   assert.deepEqual(
-    (await bob.get(`/hub/api/racm/resources/${id}`)).json.myActions,
+    (await bob.get(`/hub/api/racm/resources/${id}`)).json.my_actions,
     ['grant', 'read', 'write'],
     'holding grant amounts to holding every action',
   );
@@ -193,7 +193,7 @@ test('grant is full delegation (SciServer’s RACM semantics): its holder may gi
     403,
     'without grant bob shares no further',
   );
-  assert.deepEqual((await bob.get(`/hub/api/racm/resources/${id}`)).json.myActions, [
+  assert.deepEqual((await bob.get(`/hub/api/racm/resources/${id}`)).json.my_actions, [
     'read',
     'write',
   ]);
@@ -254,7 +254,40 @@ test('sharing with a user spells the name as accounts do: spaces, case and width
   });
   assert.equal(shared.status, 201, shared.text);
   assert.equal(shared.json.user, 'dan');
-  assert.deepEqual((await dan.get(`/hub/api/racm/resources/${volume.json.id}`)).json.myActions, [
+  assert.deepEqual((await dan.get(`/hub/api/racm/resources/${volume.json.id}`)).json.my_actions, [
     'read',
   ]);
+});
+
+test('a context registered over HTTP keeps which of its types users may create (snake_case on the wire)', async () => {
+  await db.query(`UPDATE users SET admin = true WHERE name = 'dan'`);
+  const types = [
+    { name: 'SnakeNotebook', actions: ['read'], user_creatable: true },
+    { name: 'SnakeDataset', description: 'Operators only', actions: ['read'] },
+  ];
+  const registered = await dan.post('/hub/api/racm/contexts', {
+    name: 'test.snake',
+    resource_types: types,
+  });
+  assert.equal(registered.status, 201);
+  assert.deepEqual(registered.json.contexts[0].resource_types, [
+    {
+      name: 'SnakeDataset',
+      description: 'Operators only',
+      user_creatable: false,
+      actions: ['grant', 'read'],
+    },
+    { name: 'SnakeNotebook', description: '', user_creatable: true, actions: ['grant', 'read'] },
+  ]);
+  const mine = { type: 'SnakeNotebook', name: 'alice/nb' };
+  assert.equal((await alice.post('/hub/api/racm/resources', mine)).status, 201);
+  const theirs = { type: 'SnakeDataset', name: 'catalog' };
+  assert.equal((await alice.post('/hub/api/racm/resources', theirs)).status, 403);
+
+  const camel = await dan.post('/hub/api/racm/contexts', {
+    name: 'test.camel',
+    resourceTypes: [{ name: 'CamelThing', actions: ['read'], userCreatable: true }],
+  });
+  assert.equal(camel.status, 400, 'the old camelCase body is refused, not half-read');
+  assert.equal(camel.json.error, 'bad_request');
 });

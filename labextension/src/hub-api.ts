@@ -223,7 +223,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/users/{name}/tokens/{tokenId}": {
+    "/users/{name}/tokens/{token_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -237,7 +237,7 @@ export interface paths {
          * Revoke an API token
          * @description Needs scope `tokens`; only for yourself, or an admin account (the scope then covers every user).
          */
-        delete: operations["DELETE /users/:name/tokens/:tokenId"];
+        delete: operations["DELETE /users/:name/tokens/:token_id"];
         options?: never;
         head?: never;
         patch?: never;
@@ -335,7 +335,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/racm/resources/{id}/privileges/{privilegeId}": {
+    "/racm/resources/{id}/privileges/{privilege_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -349,7 +349,7 @@ export interface paths {
          * Take a privilege back (needs grant; the owner’s own cannot be taken)
          * @description Needs scope `racm`; RACM action "grant" on the resource.
          */
-        delete: operations["DELETE /racm/resources/:id/privileges/:privilegeId"];
+        delete: operations["DELETE /racm/resources/:id/privileges/:privilege_id"];
         options?: never;
         head?: never;
         patch?: never;
@@ -551,7 +551,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/groups/{id}/subgroups/{childId}": {
+    "/groups/{id}/subgroups/{child_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -565,7 +565,7 @@ export interface paths {
          * Take a group out of this one
          * @description Needs scope `groups`; group role ADMIN or higher (or a platform admin).
          */
-        delete: operations["DELETE /groups/:id/subgroups/:childId"];
+        delete: operations["DELETE /groups/:id/subgroups/:child_id"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2852,13 +2852,13 @@ export interface operations {
             };
         };
     };
-    "DELETE /users/:name/tokens/:tokenId": {
+    "DELETE /users/:name/tokens/:token_id": {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 name: string;
-                tokenId: number;
+                token_id: number;
             };
             cookie?: never;
         };
@@ -2902,10 +2902,10 @@ export interface operations {
                             name: string;
                             description: string;
                             url: string | null;
-                            resourceTypes: {
+                            resource_types: {
                                 name: string;
                                 description: string;
-                                userCreatable: boolean;
+                                user_creatable: boolean;
                                 actions: string[];
                             }[];
                         }[];
@@ -2937,11 +2937,11 @@ export interface operations {
                     description?: string;
                     /** Format: uri */
                     url?: string;
-                    resourceTypes: {
+                    resource_types: {
                         name: string;
                         description?: string;
                         actions: string[];
-                        userCreatable?: boolean;
+                        user_creatable?: boolean;
                     }[];
                 };
             };
@@ -2958,10 +2958,10 @@ export interface operations {
                             name: string;
                             description: string;
                             url: string | null;
-                            resourceTypes: {
+                            resource_types: {
                                 name: string;
                                 description: string;
-                                userCreatable: boolean;
+                                user_creatable: boolean;
                                 actions: string[];
                             }[];
                         }[];
@@ -3007,7 +3007,7 @@ export interface operations {
                             description: string;
                             owner: string | null;
                             /** Format: date-time */
-                            createdAt: string;
+                            created_at: string;
                         }[];
                     };
                 };
@@ -3053,7 +3053,7 @@ export interface operations {
                         description: string;
                         owner: string | null;
                         /** Format: date-time */
-                        createdAt: string;
+                        created_at: string;
                         /** @description Every action of the type: the owner holds all */
                         actions: string[];
                     };
@@ -3094,8 +3094,8 @@ export interface operations {
                         description: string;
                         owner: string | null;
                         /** Format: date-time */
-                        createdAt: string;
-                        myActions: string[];
+                        created_at: string;
+                        my_actions: string[];
                         privileges: {
                             id: number;
                             action: string;
@@ -3104,9 +3104,9 @@ export interface operations {
                                 id: number;
                                 name: string;
                             } | null;
-                            grantedBy: string | null;
+                            granted_by: string | null;
                             /** Format: date-time */
-                            grantedAt: string;
+                            granted_at: string;
                         }[];
                     };
                 };
@@ -3203,13 +3203,13 @@ export interface operations {
             };
         };
     };
-    "DELETE /racm/resources/:id/privileges/:privilegeId": {
+    "DELETE /racm/resources/:id/privileges/:privilege_id": {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 id: number;
-                privilegeId: number;
+                privilege_id: number;
             };
             cookie?: never;
         };
@@ -3289,9 +3289,9 @@ export interface operations {
                             description: string;
                             kind: "group" | "domain" | "public";
                             /** Format: date-time */
-                            createdAt: string;
+                            created_at: string;
                             role: "OWNER" | "ADMIN" | "MEMBER";
-                            memberCount: number;
+                            member_count: number;
                         }[];
                     };
                 };
@@ -3335,9 +3335,9 @@ export interface operations {
                         description: string;
                         kind: "group" | "domain" | "public";
                         /** Format: date-time */
-                        createdAt: string;
+                        created_at: string;
                         role: "OWNER" | "ADMIN" | "MEMBER";
-                        memberCount: number;
+                        member_count: number;
                     };
                 };
             };
@@ -3375,13 +3375,13 @@ export interface operations {
                         description: string;
                         kind: "group" | "domain" | "public";
                         /** Format: date-time */
-                        createdAt: string;
+                        created_at: string;
                         role: ("OWNER" | "ADMIN" | "MEMBER") | null;
                         members: {
                             name: string;
                             role: "OWNER" | "ADMIN" | "MEMBER";
                             /** Format: date-time */
-                            joinedAt: string;
+                            joined_at: string;
                         }[];
                         subgroups: {
                             id: number;
@@ -3393,7 +3393,7 @@ export interface operations {
                             role: "ADMIN" | "MEMBER";
                             status: "pending" | "accepted" | "declined" | "cancelled";
                             /** Format: date-time */
-                            createdAt: string;
+                            created_at: string;
                         }[];
                     };
                 };
@@ -3468,7 +3468,7 @@ export interface operations {
                         description: string;
                         kind: "group" | "domain" | "public";
                         /** Format: date-time */
-                        createdAt: string;
+                        created_at: string;
                     };
                 };
             };
@@ -3512,7 +3512,7 @@ export interface operations {
                         role: "ADMIN" | "MEMBER";
                         status: "pending" | "accepted" | "declined" | "cancelled";
                         /** Format: date-time */
-                        createdAt: string;
+                        created_at: string;
                         username: string;
                         group: {
                             id: number;
@@ -3556,9 +3556,9 @@ export interface operations {
                                 description: string;
                             };
                             role: "ADMIN" | "MEMBER";
-                            invitedBy: string | null;
+                            invited_by: string | null;
                             /** Format: date-time */
-                            createdAt: string;
+                            created_at: string;
                         }[];
                     };
                 };
@@ -3592,7 +3592,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        groupId: number;
+                        group_id: number;
                         role: ("ADMIN" | "MEMBER") | null;
                     };
                 };
@@ -3626,7 +3626,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        groupId: number;
+                        group_id: number;
                         role: ("ADMIN" | "MEMBER") | null;
                     };
                 };
@@ -3725,7 +3725,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    groupId: number;
+                    group_id: number;
                 };
             };
         };
@@ -3753,13 +3753,13 @@ export interface operations {
             };
         };
     };
-    "DELETE /groups/:id/subgroups/:childId": {
+    "DELETE /groups/:id/subgroups/:child_id": {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 id: number;
-                childId: number;
+                child_id: number;
             };
             cookie?: never;
         };
@@ -3847,7 +3847,7 @@ export interface operations {
                         description: string;
                         kind: "group" | "domain" | "public";
                         /** Format: date-time */
-                        createdAt: string;
+                        created_at: string;
                         joined: boolean;
                     };
                 };

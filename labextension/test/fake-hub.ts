@@ -134,9 +134,9 @@ export class FakeClient implements IUserClient, IGroupsClient, IServersClient, I
       name: g.name,
       description: g.description,
       kind: 'group',
-      createdAt: CREATED,
+      created_at: CREATED,
       role: g.members.get(this.name)!,
-      memberCount: g.members.size,
+      member_count: g.members.size,
     };
   }
 
@@ -177,7 +177,7 @@ export class FakeClient implements IUserClient, IGroupsClient, IServersClient, I
     const g = this.group(id);
     return {
       ...this.summary(g),
-      members: [...g.members].map(([name, role]) => ({ name, role, joinedAt: CREATED })),
+      members: [...g.members].map(([name, role]) => ({ name, role, joined_at: CREATED })),
       subgroups: [],
       invitations: this.hub.invitations
         .filter((i) => i.groupId === g.id)
@@ -186,7 +186,7 @@ export class FakeClient implements IUserClient, IGroupsClient, IServersClient, I
           username: i.username,
           role: i.role,
           status: i.status,
-          createdAt: CREATED,
+          created_at: CREATED,
         })),
     };
   }
@@ -242,8 +242,8 @@ export class FakeClient implements IUserClient, IGroupsClient, IServersClient, I
           id: i.id,
           group: { id: g.id, name: g.name, description: g.description },
           role: i.role,
-          invitedBy: i.invitedBy,
-          createdAt: CREATED,
+          invited_by: i.invitedBy,
+          created_at: CREATED,
         };
       });
   }

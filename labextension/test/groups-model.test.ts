@@ -70,12 +70,12 @@ describe('GroupsModel', () => {
     assert.equal(bob.groups.length, 0);
     assert.equal(bob.invitations.length, 1);
     assert.equal(bob.invitations[0]?.group.name, 'Survey');
-    assert.equal(bob.invitations[0]?.invitedBy, 'alice');
+    assert.equal(bob.invitations[0]?.invited_by, 'alice');
 
     await bob.acceptInvitation(bob.invitations[0]!.id);
     assert.equal(bob.invitations.length, 0);
     assert.deepEqual(
-      bob.groups.map((x) => [x.name, x.role, x.memberCount]),
+      bob.groups.map((x) => [x.name, x.role, x.member_count]),
       [['Survey', 'MEMBER', 2]],
     );
 
@@ -126,7 +126,7 @@ describe('GroupsModel', () => {
     await alice.setRole(g.id, 'bob', 'MEMBER');
     assert.equal(alice.selected?.members.find((m) => m.name === 'bob')?.role, 'MEMBER');
     await alice.removeMember(g.id, 'carol');
-    assert.equal(alice.group(g.id)?.memberCount, 2);
+    assert.equal(alice.group(g.id)?.member_count, 2);
 
     await bob.refresh();
     await bob.select(g.id);

@@ -115,21 +115,21 @@ export const tokenRoutes = [
   }),
   route({
     method: 'delete',
-    path: '/users/:name/tokens/:tokenId',
+    path: '/users/:name/tokens/:token_id',
     jupyterhub: true,
     tag: 'tokens',
     summary: 'Revoke an API token',
     access: { scope: 'tokens', guard: selfOrAdmin() },
-    params: Type.Object({ name: Username, tokenId: Id }, { additionalProperties: false }),
+    params: Type.Object({ name: Username, token_id: Id }, { additionalProperties: false }),
     status: 204,
     async handler({ hub, req, caller, params }) {
       const user = await findUserByName(hub.db, params.name);
-      if (!user || !(await revokeToken(hub.db, user.id, params.tokenId))) throw notFound('Token');
+      if (!user || !(await revokeToken(hub.db, user.id, params.token_id))) throw notFound('Token');
       await recordFor(hub.db, req, {
         type: 'token.revoke',
         userId: user.id,
         actorId: caller!.user.id,
-        payload: { tokenId: params.tokenId },
+        payload: { tokenId: params.token_id },
       });
     },
   }),

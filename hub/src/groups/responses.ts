@@ -13,13 +13,13 @@ export const Group = Strict({
   name: Type.String(),
   description: Type.String(),
   kind: Kind,
-  createdAt: Timestamp,
+  created_at: Timestamp,
 });
 
 export const GroupSummary = Strict({
   ...Group.properties,
   role: Role,
-  memberCount: Type.Integer({ minimum: 0 }),
+  member_count: Type.Integer({ minimum: 0 }),
 });
 export const GroupList = Strict({ groups: Type.Array(GroupSummary) });
 
@@ -28,7 +28,7 @@ const NamedGroup = Strict({ id: Id, name: Type.String() });
 export const GroupDetail = Strict({
   ...Group.properties,
   role: Nullable(Role),
-  members: Type.Array(Strict({ name: Type.String(), role: Role, joinedAt: Timestamp })),
+  members: Type.Array(Strict({ name: Type.String(), role: Role, joined_at: Timestamp })),
   subgroups: Type.Array(NamedGroup),
   invitations: Type.Array(
     Strict({
@@ -36,7 +36,7 @@ export const GroupDetail = Strict({
       username: Type.String(),
       role: InvitableRole,
       status: InvitationStatus,
-      createdAt: Timestamp,
+      created_at: Timestamp,
     }),
   ),
 });
@@ -45,7 +45,7 @@ export const SentInvitation = Strict({
   id: Id,
   role: InvitableRole,
   status: InvitationStatus,
-  createdAt: Timestamp,
+  created_at: Timestamp,
   username: Type.String(),
   group: NamedGroup,
 });
@@ -56,13 +56,13 @@ export const InvitationList = Strict({
       id: Id,
       group: Strict({ id: Id, name: Type.String(), description: Type.String() }),
       role: InvitableRole,
-      invitedBy: Nullable(Type.String()),
-      createdAt: Timestamp,
+      invited_by: Nullable(Type.String()),
+      created_at: Timestamp,
     }),
   ),
 });
 
-export const InvitationAnswer = Strict({ groupId: Id, role: Nullable(InvitableRole) });
+export const InvitationAnswer = Strict({ group_id: Id, role: Nullable(InvitableRole) });
 export const Membership = Strict({ name: Type.String(), role: Role });
 export const Subgroup = NamedGroup;
 

@@ -58,7 +58,7 @@ export const groupRoutes = [
     status: 201,
     async handler({ service, req, caller, body }) {
       const group = await service.create(actorOf(caller!, req), body, 'group');
-      return { ...group, role: 'OWNER', memberCount: 1 };
+      return { ...group, role: 'OWNER', member_count: 1 };
     },
   }),
   route({
@@ -186,22 +186,22 @@ export const groupRoutes = [
     access: { scope: 'groups', guard: groupRole('ADMIN') },
     response: Subgroup,
     params: IdParams,
-    body: Type.Object({ groupId: Id }, { additionalProperties: false }),
+    body: Type.Object({ group_id: Id }, { additionalProperties: false }),
     status: 201,
     async handler({ service, req, caller, params, body }) {
-      return service.nest(actorOf(caller!, req), params.id, body.groupId);
+      return service.nest(actorOf(caller!, req), params.id, body.group_id);
     },
   }),
   route({
     method: 'delete',
-    path: '/groups/:id/subgroups/:childId',
+    path: '/groups/:id/subgroups/:child_id',
     tag: 'groups',
     summary: 'Take a group out of this one',
     access: { scope: 'groups', guard: groupRole('ADMIN') },
-    params: Type.Object({ id: Id, childId: Id }, { additionalProperties: false }),
+    params: Type.Object({ id: Id, child_id: Id }, { additionalProperties: false }),
     status: 204,
     async handler({ service, req, caller, params }) {
-      await service.unnest(actorOf(caller!, req), params.id, params.childId);
+      await service.unnest(actorOf(caller!, req), params.id, params.child_id);
     },
   }),
   route({

@@ -219,7 +219,7 @@ export class GroupsService {
         role: invitation.role,
         invitationId: invitation.id,
       });
-      return { groupId: invitation.groupId, role: answer === 'accept' ? invitation.role : null };
+      return { group_id: invitation.groupId, role: answer === 'accept' ? invitation.role : null };
     });
     if (answer === 'accept') await this.membershipChanged([actor.userId]);
     return answered;

@@ -4,15 +4,16 @@ import type { Role } from './roles.ts';
 
 export type GroupKind = 'group' | 'domain' | 'public';
 
+/** A group, its fields named as the API answers them (snake_case). */
 export interface GroupRecord {
   id: number;
   name: string;
   description: string;
   kind: GroupKind;
-  createdAt: Date;
+  created_at: Date;
 }
 
-const GROUP_COLUMNS = `g.id, g.name, g.description, g.kind, g.created_at AS "createdAt"`;
+const GROUP_COLUMNS = `g.id, g.name, g.description, g.kind, g.created_at`;
 
 export async function createGroup(
   db: Queryable,
@@ -163,7 +164,7 @@ export async function countPendingInvitationsBy(db: Queryable, userId: number): 
 export async function groupsOf(db: Queryable, userId: number) {
   const { rows } = await db.query(
     `SELECT ${GROUP_COLUMNS}, m.role,
-       (SELECT count(*)::int FROM group_members x WHERE x.group_id = g.id) AS "memberCount"
+       (SELECT count(*)::int FROM group_members x WHERE x.group_id = g.id) AS member_count
      FROM group_members m JOIN groups g ON g.id = m.group_id
      WHERE m.user_id = $1 ORDER BY g.kind = 'public', lower(g.name)`,
     [userId],
@@ -173,11 +174,11 @@ export async function groupsOf(db: Queryable, userId: number) {
 
 export async function membersOf(db: Queryable, groupId: number) {
   const { rows } = await db.query(
-    `SELECT u.name, m.role, m.joined_at AS "joinedAt" FROM group_members m JOIN users u ON u.id = m.user_id
+    `SELECT u.name, m.role, m.joined_at FROM group_members m JOIN users u ON u.id = m.user_id
      WHERE m.group_id = $1 ORDER BY CASE m.role WHEN 'OWNER' THEN 0 WHEN 'ADMIN' THEN 1 ELSE 2 END, u.name`,
     [groupId],
   );
-  return rows as { name: string; role: Role; joinedAt: Date }[];
+  return rows as { name: string; role: Role; joined_at: Date }[];
 }
 
 export async function subgroupsOf(db: Queryable, groupId: number) {
@@ -190,7 +191,7 @@ export async function subgroupsOf(db: Queryable, groupId: number) {
 
 export async function pendingInvitationsOfGroup(db: Queryable, groupId: number) {
   const { rows } = await db.query(
-    `SELECT i.id, u.name AS username, i.role, i.status, i.created_at AS "createdAt"
+    `SELECT i.id, u.name AS username, i.role, i.status, i.created_at
      FROM group_invitations i JOIN users u ON u.id = i.user_id
      WHERE i.group_id = $1 AND i.status = 'pending' ORDER BY i.id`,
     [groupId],
@@ -204,16 +205,16 @@ export async function createInvitation(
 ) {
   const { rows } = await db.query(
     `INSERT INTO group_invitations (group_id, user_id, role, invited_by) VALUES ($1, $2, $3, $4)
-     RETURNING id, role, status, created_at AS "createdAt"`,
+     RETURNING id, role, status, created_at`,
     [spec.groupId, spec.userId, spec.role, spec.invitedBy],
   );
-  return rows[0] as { id: number; role: Role; status: string; createdAt: Date };
+  return rows[0] as { id: number; role: Role; status: string; created_at: Date };
 }
 
 export async function invitationsFor(db: Queryable, userId: number) {
   const { rows } = await db.query(
     `SELECT i.id, json_build_object('id', g.id, 'name', g.name, 'description', g.description) AS "group",
-       i.role, inviter.name AS "invitedBy", i.created_at AS "createdAt"
+       i.role, inviter.name AS invited_by, i.created_at
      FROM group_invitations i JOIN groups g ON g.id = i.group_id LEFT JOIN users inviter ON inviter.id = i.invited_by
      WHERE i.user_id = $1 AND i.status = 'pending' ORDER BY i.id`,
     [userId],

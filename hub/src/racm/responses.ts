@@ -8,11 +8,11 @@ export const ContextList = Strict({
       name: Type.String(),
       description: Type.String(),
       url: Nullable(Type.String()),
-      resourceTypes: Type.Array(
+      resource_types: Type.Array(
         Strict({
           name: Type.String(),
           description: Type.String(),
-          userCreatable: Type.Boolean(),
+          user_creatable: Type.Boolean(),
           actions: Type.Array(Type.String()),
         }),
       ),
@@ -26,7 +26,7 @@ const ResourceProperties = {
   name: Type.String(),
   description: Type.String(),
   owner: Nullable(Type.String({ description: 'null once the owner’s account is deleted' })),
-  createdAt: Timestamp,
+  created_at: Timestamp,
 };
 
 export const ResourceList = Strict({ resources: Type.Array(Strict(ResourceProperties)) });
@@ -42,15 +42,15 @@ const NamedGroup = Strict({ id: Id, name: Type.String() });
 
 export const ResourceDetail = Strict({
   ...ResourceProperties,
-  myActions: Type.Array(Type.String()),
+  my_actions: Type.Array(Type.String()),
   privileges: Type.Array(
     Strict({
       id: Id,
       action: Type.String(),
       user: Nullable(Type.String()),
       group: Nullable(NamedGroup),
-      grantedBy: Nullable(Type.String()),
-      grantedAt: Timestamp,
+      granted_by: Nullable(Type.String()),
+      granted_at: Timestamp,
     }),
   ),
 });

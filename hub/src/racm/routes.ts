@@ -85,13 +85,13 @@ export const racmRoutes = [
         name: Name,
         description: Type.Optional(Type.String({ maxLength: 2000 })),
         url: Type.Optional(Type.String({ format: 'uri', maxLength: 2000 })),
-        resourceTypes: Type.Array(
+        resource_types: Type.Array(
           Type.Object(
             {
               name: Name,
               description: Type.Optional(Type.String({ maxLength: 2000 })),
               actions: Type.Array(Name, { minItems: 1, maxItems: 50, uniqueItems: true }),
-              userCreatable: Type.Optional(Type.Boolean()),
+              user_creatable: Type.Optional(Type.Boolean()),
             },
             { additionalProperties: false },
           ),
@@ -103,7 +103,15 @@ export const racmRoutes = [
     status: 201,
     async handler({ hub, req, caller, body }) {
       await inTransaction(hub.db, async (client) => {
-        await registerContext(client, body);
+        // The wire's snake_case to the spec services register their contexts with.
+        const { resource_types, ...context } = body;
+        await registerContext(client, {
+          ...context,
+          resourceTypes: resource_types.map(({ user_creatable, ...type }) => ({
+            ...type,
+            userCreatable: user_creatable,
+          })),
+        });
         await recordFor(client, req, {
           type: 'racm.context',
           userId: caller!.user.id,
@@ -203,7 +211,7 @@ export const racmRoutes = [
       const { ownerId: _ownerId, typeId: _typeId, ...visible } = resource;
       return {
         ...visible,
-        myActions: actions,
+        my_actions: actions,
         privileges: actions.includes(GRANT) ? await listPrivileges(hub.db, resource.id) : [],
       };
     },
@@ -301,15 +309,15 @@ export const racmRoutes = [
   }),
   route({
     method: 'delete',
-    path: '/racm/resources/:id/privileges/:privilegeId',
+    path: '/racm/resources/:id/privileges/:privilege_id',
     tag: 'racm',
     summary: 'Take a privilege back (needs grant; the owner’s own cannot be taken)',
     access: { scope: 'racm', guard: racmAction(GRANT) },
-    params: Type.Object({ id: Id, privilegeId: Id }, { additionalProperties: false }),
+    params: Type.Object({ id: Id, privilege_id: Id }, { additionalProperties: false }),
     status: 204,
     async handler({ hub, req, caller, params }) {
       const resource = await findResource(hub.db, params.id);
-      const privilege = resource && (await findPrivilege(hub.db, resource.id, params.privilegeId));
+      const privilege = resource && (await findPrivilege(hub.db, resource.id, params.privilege_id));
       if (!resource || !privilege) throw notFound('Privilege');
       if (privilege.userId !== null && privilege.userId === resource.ownerId) {
         throw new HttpError(409, 'The owner’s own privileges cannot be revoked');

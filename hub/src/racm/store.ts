@@ -56,9 +56,9 @@ export async function listContexts(db: Queryable) {
   const { rows } = await db.query(
     `SELECT c.name, c.description, c.url,
        coalesce(json_agg(json_build_object('name', t.name, 'description', t.description,
-         'userCreatable', t.user_creatable,
+         'user_creatable', t.user_creatable,
          'actions', (SELECT json_agg(a.name ORDER BY a.name) FROM racm_actions a WHERE a.type_id = t.id))
-         ORDER BY t.name) FILTER (WHERE t.id IS NOT NULL), '[]') AS "resourceTypes"
+         ORDER BY t.name) FILTER (WHERE t.id IS NOT NULL), '[]') AS resource_types
      FROM racm_contexts c LEFT JOIN racm_resource_types t ON t.context_id = c.id
      GROUP BY c.id ORDER BY c.name`,
   );
@@ -76,16 +76,17 @@ export async function resourceType(db: Queryable, name: string) {
     | undefined;
 }
 
+/** A resource, its fields named as the API answers them (snake_case). */
 export interface ResourceRecord {
   id: number;
   type: string;
   name: string;
   description: string;
   owner: string | null;
-  createdAt: Date;
+  created_at: Date;
 }
 
-const RESOURCE_COLUMNS = `r.id, t.name AS type, r.name, r.description, o.name AS owner, r.created_at AS "createdAt"`;
+const RESOURCE_COLUMNS = `r.id, t.name AS type, r.name, r.description, o.name AS owner, r.created_at`;
 const RESOURCE_FROM = `racm_resources r JOIN racm_resource_types t ON t.id = r.type_id LEFT JOIN users o ON o.id = r.owner_id`;
 
 /** Register a resource; its owner gets every action of its type, grant included. */
@@ -198,13 +199,14 @@ export async function listAllowed(
   return rows;
 }
 
+/** A privilege as the API lists it (snake_case). */
 export interface PrivilegeRecord {
   id: number;
   action: string;
   user: string | null;
   group: { id: number; name: string } | null;
-  grantedBy: string | null;
-  grantedAt: Date;
+  granted_by: string | null;
+  granted_at: Date;
 }
 
 export async function listPrivileges(
@@ -214,7 +216,7 @@ export async function listPrivileges(
   const { rows } = await db.query(
     `SELECT p.id, a.name AS action, u.name AS "user",
        CASE WHEN g.id IS NULL THEN NULL ELSE json_build_object('id', g.id, 'name', g.name) END AS "group",
-       gb.name AS "grantedBy", p.granted_at AS "grantedAt"
+       gb.name AS granted_by, p.granted_at
      FROM racm_privileges p JOIN racm_actions a ON a.id = p.action_id
      LEFT JOIN users u ON u.id = p.user_id LEFT JOIN groups g ON g.id = p.group_id
      LEFT JOIN users gb ON gb.id = p.granted_by

@@ -258,7 +258,7 @@ export function registerGroupsCommands(options: IGroupsCommandsOptions): void {
     return pick(
       trans.__('Choose an invitation'),
       model.invitations.map((i) => ({
-        label: trans.__('%1 (as %2, from %3)', i.group.name, i.role, i.invitedBy),
+        label: trans.__('%1 (as %2, from %3)', i.group.name, i.role, i.invited_by),
         value: i.id,
       })),
       trans.__('You have no pending invitation.'),

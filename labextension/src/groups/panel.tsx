@@ -177,7 +177,7 @@ function InvitationRow(props: {
         <Badge text={inv.role} />
       </div>
       <div className="jp-OrreryGroups-meta">
-        {trans.__('Invited by %1', inv.invitedBy)}
+        {trans.__('Invited by %1', inv.invited_by)}
         {inv.group.description ? ` · ${inv.group.description}` : ''}
       </div>
       <div className="jp-OrreryGroups-actions">
@@ -227,7 +227,7 @@ function GroupRow(props: ViewProps & { group: IGroupSummary; exec: Exec }): Reac
         {group.kind !== 'group' && <Badge text={group.kind} kind="kind" />}
         <Badge text={group.role} />
         <span className="jp-OrreryGroups-count" title={trans.__('Members')}>
-          {group.memberCount}
+          {group.member_count}
         </span>
       </button>
       {open && model.selected && <GroupDetail {...props} detail={model.selected} />}
