@@ -148,6 +148,7 @@ test('the per-server token holds exactly the scopes the lab routes need, nothing
   assert.deepEqual(SERVER_TOKEN_SCOPES, labTokenScopes(apiRoutes));
   assert.deepEqual(SERVER_TOKEN_SCOPES, [
     'read:users',
+    'read:users:name',
     'list:users',
     'users:activity',
     'read:groups',
