@@ -75,7 +75,10 @@ async function floor(): Promise<{ wallMs: number; perContainer: ReturnType<typeo
   await pool(N, SLOTS, async (i) => {
     const job = {
       id: 1_000_000 + i,
+      kind: 'command',
       command: COMMAND,
+      notebook: null,
+      parameters: null,
       image: IMAGE,
       workingDir: '',
       cpus: 1,
@@ -86,6 +89,7 @@ async function floor(): Promise<{ wallMs: number; perContainer: ReturnType<typeo
       deployment: `${PREFIX}floor`,
       owner: 'floor',
       workspaceVolume: FLOOR_VOLUME,
+      bindRoots: [],
     });
     const start = process.hrtime.bigint();
     const container = await docker.createContainer(spec);
@@ -256,7 +260,10 @@ async function main() {
     for (let i = 0; i < N; i++)
       await insertJob(db, {
         userId: alice.id,
+        kind: 'command',
         command: COMMAND,
+        notebook: null,
+        parameters: null,
         image: IMAGE,
         domain: 'nodispatch',
         workingDir: '',
