@@ -89,13 +89,8 @@ export async function makeOwnerFolder(
 }
 
 /** Create a volume's folder (its owner's made first), owned by the container user. */
-export async function makeVolumeFolder(
-  root: RootVolumeConfig,
-  ownerId: number,
-  volumeId: string,
-  made?: (folder: string) => Promise<void>,
-) {
-  await makeOwnerFolder(root, ownerId, made);
+export async function makeVolumeFolder(root: RootVolumeConfig, ownerId: number, volumeId: string) {
+  await makeOwnerFolder(root, ownerId);
   const folder = volumeFolder(root, ownerId, volumeId);
   await fsp.mkdir(folder, { recursive: true, mode: FOLDER_MODE });
   await giveToContainerUser(folder);

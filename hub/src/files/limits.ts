@@ -15,6 +15,8 @@ import { usageOf } from './store.ts';
 
 export class FolderLimits {
   private readonly enforcers = new Map<string, QuotaEnforcer>();
+  /** Owner folders being made, one at a time each (two first uses at once must not race). */
+  private readonly making = new Map<string, Promise<string>>();
 
   constructor(
     private readonly db: Db,
@@ -42,16 +44,30 @@ export class FolderLimits {
   }
 
   /** For makeOwnerFolder: limit a new, empty owner folder to the owner's quota. */
-  onNewOwnerFolder(root: RootVolumeConfig, ownerId: number) {
+  private onNewOwnerFolder(root: RootVolumeConfig, ownerId: number) {
     return async (folder: string) => {
       const enforcer = this.enforcerOf(root);
       if (enforcer.supported) await enforcer.setLimit(folder, await this.quotaOf(ownerId, root));
     };
   }
 
-  /** The owner's folder, made (and limited) if missing. */
+  /**
+   * The owner's folder, made (and limited) if missing. Serialised per folder: on btrfs a new
+   * folder is replaced by a subvolume, and a second caller must not put a volume in it meanwhile.
+   */
   ownerFolder(root: RootVolumeConfig, ownerId: number): Promise<string> {
-    return makeOwnerFolder(root, ownerId, this.onNewOwnerFolder(root, ownerId));
+    const key = `${root.name}/${ownerId}`;
+    const previous = this.making.get(key) ?? Promise.resolve('');
+    const next = previous
+      .catch(() => '')
+      .then(() => makeOwnerFolder(root, ownerId, this.onNewOwnerFolder(root, ownerId)));
+    this.making.set(key, next);
+    next
+      .finally(() => {
+        if (this.making.get(key) === next) this.making.delete(key);
+      })
+      .catch(() => undefined);
+    return next;
   }
 
   /**

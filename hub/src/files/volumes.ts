@@ -188,7 +188,9 @@ export class Volumes {
     address: string | null,
   ) {
     const id = randomUUID();
-    await makeVolumeFolder(root, userId, id, this.limits?.onNewOwnerFolder(root, userId));
+    // The owner's folder first: where the filesystem has quotas it is made limited.
+    await this.limits?.ownerFolder(root, userId);
+    await makeVolumeFolder(root, userId, id);
     try {
       await inTransaction(this.db, async (client) => {
         // Count, then insert: one creation at a time per user.

@@ -215,6 +215,24 @@ describe('the Storage quota in containers, set by the hub on btrfs', {
     assert.equal((await enforcer.usage(owner))?.limit_bytes, QUOTA);
   });
 
+  test('two first uses at once make one limited subvolume', async () => {
+    const bob = await signUp(hub!.url, 'bob');
+    const answers = await Promise.all([1, 2, 3].map(() => bob.get(`${API}/volumes`)));
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200, 200],
+    );
+    const { rows } = await db!.query(`SELECT id FROM users WHERE name = 'bob'`);
+    const folder = path.join(root, String(rows[0].id));
+    await run('btrfs', ['subvolume', 'show', folder]);
+    assert.equal((await (await quotaEnforcerFor(root)).usage(folder))?.limit_bytes, QUOTA);
+    assert.equal(
+      (await fsp.readdir(folder)).filter((n) => n !== '.orrery').length,
+      1,
+      'one persistent volume',
+    );
+  });
+
   test('a removed account’s subvolume goes to quarantine and then away', async () => {
     assert.equal((await admin.delete(`${API}/users/alice`)).status, 204);
     await assert.rejects(fsp.stat(owner));
@@ -229,6 +247,9 @@ describe('the Storage quota in containers, set by the hub on btrfs', {
     }
     assert.deepEqual(await fsp.readdir(path.join(root, '.orrery', 'quarantine')), []);
     const { stdout } = await run('btrfs', ['subvolume', 'list', mountPoint]);
-    assert.equal(stdout.trim(), '', 'no subvolume left');
+    const left = stdout
+      .split('\n')
+      .filter((line) => line.endsWith(` path storage/${path.basename(owner)}`));
+    assert.deepEqual(left, [], 'the removed account’s subvolume is gone');
   });
 });
