@@ -38,7 +38,11 @@ async function missing(): Promise<string | null> {
     );
     if (!found) return `${tool} is not installed (btrfs-progs, util-linux)`;
   }
-  return null;
+  const loop = await run('losetup', ['--find']).then(
+    () => true,
+    () => false,
+  );
+  return loop ? null : 'no loop device is free or loop devices are not available';
 }
 
 const reason = await missing();

@@ -1,12 +1,13 @@
 /**
- * Quotas enforced by the filesystem, so a write inside a container beyond a volume's limit
- * fails there and then (EDQUOT), whatever the container does. Two mechanisms, found by looking
- * at the root volume's filesystem:
+ * Quotas enforced by the filesystem, so a write inside a container beyond a folder's limit
+ * fails there and then (EDQUOT), whatever the container does. The hub limits each owner's
+ * folder `<root>/<owner id>` (../limits.ts). Two mechanisms, found by looking at the root
+ * volume's filesystem:
  *
- * - **btrfs qgroups** (btrfs with `btrfs quota enable` run once on it): each volume folder is a
- *   subvolume with a referenced-bytes limit (`btrfs qgroup limit`).
- * - **project quotas** (ext4 mounted with `prjquota`, XFS with `prjquota`/`pquota`): each volume
- *   folder gets a project id, its own inode number (unique on its filesystem, stable for the
+ * - **btrfs qgroups** (btrfs with `btrfs quota enable` run once on it): each limited folder is
+ *   a subvolume with a referenced-bytes limit (`btrfs qgroup limit`).
+ * - **project quotas** (ext4 mounted with `prjquota`, XFS with `prjquota`/`pquota`): each
+ *   limited folder gets a project id, its own inode number (unique on its filesystem, stable for the
  *   folder's life, so nothing to allocate or store), inherited by what is made inside
  *   (`chattr -p <id> +P`), with a hard block limit (`setquota -P`).
  *
