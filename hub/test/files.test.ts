@@ -22,6 +22,9 @@ let carol: Client;
 let admin: Client;
 const changed: number[][] = [];
 const ids: Record<string, number> = {};
+/** The hub's area in a user's Storage folder: staging (`uploads`) or deleted volumes. */
+const ownerArea = (user: string, area: 'uploads' | 'quarantine') =>
+  path.join(files.volumes.root('Storage').path, String(ids[user]), '.orrery', area);
 
 const API = '/hub/api';
 const vol = (owner: string, volume = 'persistent', root = 'Storage') =>
@@ -168,7 +171,8 @@ describe('volumes', () => {
     assert.equal((await alice.delete(`${API}/volumes/${vol('alice', 'doomed')}`)).status, 204);
     assert.ok(changed.flat().includes(ids.bob!), 'bob’s view changed');
     await assert.rejects(fsp.stat(host));
-    const quarantine = path.join(files.volumes.root('Storage').path, '.orrery', 'quarantine');
+    // A deleted volume waits in its owner's area, beside the volumes (same subvolume).
+    const quarantine = ownerArea('alice', 'quarantine');
     const held = await fsp.readdir(quarantine);
     assert.ok(held.some((entry) => entry.includes('volume-')));
     assert.equal((await list(alice, vol('alice', 'doomed'))).status, 404);
@@ -636,9 +640,7 @@ describe('quotas', () => {
     assert.ok(!(await names(carol, v)).includes('stream.bin'));
     const afterUsage = (await carol.get(`${API}/users/carol/files/usage`)).json.roots[0].used_bytes;
     assert.equal(afterUsage, before);
-    const staging = await fsp.readdir(
-      path.join(files.volumes.root('Storage').path, '.orrery', 'uploads'),
-    );
+    const staging = await fsp.readdir(ownerArea('carol', 'uploads'));
     assert.deepEqual(
       staging.filter((f) => f.startsWith('put-')),
       [],
@@ -710,9 +712,7 @@ describe('uploads', () => {
     });
     await new Promise((r) => setTimeout(r, 300));
     assert.ok(!(await names(bob, v)).includes('cut.bin'));
-    const staging = await fsp.readdir(
-      path.join(files.volumes.root('Storage').path, '.orrery', 'uploads'),
-    );
+    const staging = await fsp.readdir(ownerArea('bob', 'uploads'));
     assert.deepEqual(
       staging.filter((f) => f.startsWith('put-')),
       [],
@@ -729,12 +729,7 @@ describe('uploads', () => {
     const session = await bob.post(`${API}/files/${v}/uploads`, { path: 'left.bin', size: 100 });
     await put(bob, `${API}/files/${v}/uploads/${session.json.upload_id}?offset=0`, 'abc');
     assert.equal(await usage(), before + 100);
-    const staged = path.join(
-      files.volumes.root('Storage').path,
-      '.orrery',
-      'uploads',
-      `session-${session.json.upload_id}`,
-    );
+    const staged = path.join(ownerArea('bob', 'uploads'), `session-${session.json.upload_id}`);
     assert.ok(await fsp.stat(staged));
     await db.query(
       `UPDATE file_uploads SET updated_at = now() - interval '25 hours' WHERE id = $1`,

@@ -51,7 +51,12 @@ after(async () => {
   await fsp.rmdir(mountPoint);
 });
 
-const staging = async () => fsp.readdir(path.join(mountPoint, 'storage', '.orrery', 'uploads'));
+/** Alice's staging area (hers is the only owner folder in the root). */
+async function staging() {
+  const storage = path.join(mountPoint, 'storage');
+  const owner = (await fsp.readdir(storage)).find((name) => /^\d+$/.test(name));
+  return fsp.readdir(path.join(storage, owner!, '.orrery', 'uploads'));
+}
 
 test('a write past the free space answers 507 and keeps what was stored', async () => {
   const kept = Buffer.alloc(1024 * 1024, 7);

@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Conflict, Invalid, NotFound } from '../errors.ts';
 import type { RootVolumeConfig } from './config.ts';
-import { FILE_MODE, FOLDER_MODE, giveToContainerUser, uploadsArea } from './disk.ts';
+import { FILE_MODE, FOLDER_MODE, giveToContainerUser, stagingArea } from './disk.ts';
 import { diskFull, isNoSpace } from './errors.ts';
 import { pathSegments } from './names.ts';
 import type { Quotas } from './quota.ts';
@@ -142,7 +142,10 @@ export class FileOps {
         if (existing && !existing.isFile())
           throw new Conflict('not_a_file', `"${shown}" exists and is not a file`);
         const replaced = existing?.size ?? 0;
-        const temp = path.join(uploadsArea(rootConfig), `put-${randomUUID()}`);
+        const temp = path.join(
+          await stagingArea(rootConfig, Number(volume.ownerId)),
+          `put-${randomUUID()}`,
+        );
         let reserved = 0;
         try {
           if (declared !== null && declared > replaced) {
@@ -330,7 +333,10 @@ export class FileOps {
     name: string,
   ) {
     const file = await openFileIn(fromDir, source.name, source.shown);
-    const temp = path.join(uploadsArea(to.rootConfig!), `move-${randomUUID()}`);
+    const temp = path.join(
+      await stagingArea(to.rootConfig!, Number(to.ownerId)),
+      `move-${randomUUID()}`,
+    );
     try {
       await pipeline(
         file.createReadStream({ autoClose: false }),
@@ -362,7 +368,10 @@ export class FileOps {
         if (!stat) throw new NotFound('no_such_path', `Nothing at "${shown}"`);
         if (stat.isDirectory()) {
           const bytes = await withDir(folder, [name], treeBytes);
-          const holding = path.join(uploadsArea(rootConfig), `delete-${randomUUID()}`);
+          const holding = path.join(
+            await stagingArea(rootConfig, Number(volume.ownerId)),
+            `delete-${randomUUID()}`,
+          );
           await fsp.rename(inDir(folder, name), holding);
           await fsp.rm(holding, { recursive: true, force: true });
           await this.quotas.release(volume.ownerId!, rootConfig, bytes);

@@ -42,7 +42,9 @@ export const filesModule: FeatureModule<FilesService> = {
   routes: filesRoutes,
   async open({ hub, use }) {
     await registerContext(hub.db, FILES_CONTEXT);
-    const files = new FilesService(hub.db, hub.config.files);
+    const files = new FilesService(hub.db, hub.config.files, undefined, (message, detail) =>
+      hub.log.warn(detail, message),
+    );
     await files.prepare();
     hub.accountRemovers.add('files', (removal) => files.removeAccount(removal));
     use(groupsModule).onMembershipChanged((userIds) => files.volumes.viewChanged(userIds));

@@ -121,10 +121,11 @@ export async function lstatIn(dir: FileHandle, name: string) {
  * Bytes of regular files under a folder, never following links; walked by descriptor like
  * everything else, so a link swapped in during the walk is counted as a link (0), not followed.
  */
-export async function treeBytes(dir: FileHandle): Promise<number> {
+export async function treeBytes(dir: FileHandle, skip?: string): Promise<number> {
   let total = 0;
   const entries = await fsp.readdir(`/proc/self/fd/${dir.fd}`, { withFileTypes: true });
   for (const entry of entries) {
+    if (entry.name === skip) continue;
     if (entry.isDirectory()) {
       const child = await fsp.open(inDir(dir, entry.name), DIR_FLAGS).catch(() => undefined);
       if (!child) continue;

@@ -12,8 +12,9 @@ import type { Actor } from '../auth/actor.ts';
 import type { Db } from '../db/pool.ts';
 import { Forbidden, Invalid } from '../errors.ts';
 import type { FilesConfig } from './config.ts';
-import { ownerFolder, prepareRoot, quarantine } from './disk.ts';
+import { ownerFolder, prepareRoot, quarantine, quarantineArea } from './disk.ts';
 import { FileOps } from './fileOps.ts';
+import { FolderLimits } from './limits.ts';
 import { describeUsage, Quotas } from './quota.ts';
 import { findVolumeById, setQuota, staleUploads, usageOf } from './store.ts';
 import { Sweeper } from './sweeper.ts';
@@ -37,13 +38,23 @@ export class FilesService {
   readonly ops: FileOps;
   readonly uploads: Uploads;
   readonly sweeper: Sweeper;
+  /** The quota inside containers, where the filesystem enforces it (limits.ts). */
+  readonly limits: FolderLimits;
 
   constructor(
     private readonly db: Db,
     private readonly config: FilesConfig,
     private readonly clock: () => Date = () => new Date(),
+    warn?: (message: string, detail: object) => void,
   ) {
-    this.volumes = new Volumes(db, config.rootVolumes, clock, config.maxVolumesPerUser);
+    this.limits = new FolderLimits(db, warn);
+    this.volumes = new Volumes(
+      db,
+      config.rootVolumes,
+      clock,
+      config.maxVolumesPerUser,
+      this.limits,
+    );
     this.quotas = new Quotas(db);
     this.ops = new FileOps(this.quotas);
     this.uploads = new Uploads(db, this.quotas, this.ops);
@@ -52,6 +63,7 @@ export class FilesService {
 
   async prepare(): Promise<void> {
     for (const root of this.config.rootVolumes) await prepareRoot(root);
+    await this.limits.prepare(this.config.rootVolumes);
     await this.volumes.loadDataPaths();
   }
 
@@ -144,6 +156,7 @@ export class FilesService {
       throw new Invalid('quota', 'A quota is a positive number of bytes');
     const user = await userNamed(this.db, normaliseUsername(name));
     await setQuota(this.db, user.id, root.name, quota);
+    await this.limits.apply(root, user.id);
     await recordActivity(this.db, {
       type: 'files.quota',
       userId: user.id,
@@ -176,7 +189,7 @@ export class FilesService {
   async removeAccount(removal: AccountRemoval): Promise<void> {
     for (const root of this.config.rootVolumes)
       await quarantine(
-        root,
+        quarantineArea(root),
         ownerFolder(root, removal.userId),
         `user-${removal.userId}`,
         this.clock(),

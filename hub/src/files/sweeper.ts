@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Db } from '../db/pool.ts';
 import type { RootVolumeConfig } from './config.ts';
-import { ownerFolder, sweepQuarantine } from './disk.ts';
+import { OWNER_AREA, ownerFolder, sweepQuarantine } from './disk.ts';
 import { inDir, openDirPath, treeBytes } from './safeFs.ts';
 import { ownersIn, setMeasuredUsage } from './store.ts';
 
@@ -101,7 +101,8 @@ export class Sweeper {
         const folder = await openDirPath(ownerFolder(root, ownerId)).catch(() => DIR_OPEN_FAILED);
         if (!folder) continue;
         try {
-          await setMeasuredUsage(this.db, ownerId, root.name, await treeBytes(folder));
+          // The hub's area (staged uploads, deleted volumes) is not the owner's files.
+          await setMeasuredUsage(this.db, ownerId, root.name, await treeBytes(folder, OWNER_AREA));
           measured++;
         } finally {
           await folder.close();

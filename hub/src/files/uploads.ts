@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Db } from '../db/pool.ts';
 import { Conflict, Invalid, NotFound } from '../errors.ts';
-import { uploadsArea } from './disk.ts';
+import { stagingArea, uploadsArea } from './disk.ts';
 import { diskFull, isNoSpace } from './errors.ts';
 import type { Entry, FileOps } from './fileOps.ts';
 import { pathSegments } from './names.ts';
@@ -42,8 +42,8 @@ export class Uploads {
     private readonly ops: FileOps,
   ) {}
 
-  private tempOf(volume: Pick<ResolvedVolume, 'rootConfig'>, id: string) {
-    return path.join(uploadsArea(volume.rootConfig!), `session-${id}`);
+  private tempOf(volume: Pick<ResolvedVolume, 'rootConfig' | 'ownerId'>, id: string) {
+    return path.join(uploadsArea(volume.rootConfig!, Number(volume.ownerId)), `session-${id}`);
   }
 
   async start(
@@ -79,6 +79,7 @@ export class Uploads {
         path: [...segments, name].join('/'),
         size,
       });
+      await stagingArea(volume.rootConfig!, Number(volume.ownerId));
       await fsp.writeFile(this.tempOf(volume, upload.id), '', { mode: 0o600 });
       return stateOf(upload);
     } catch (err) {

@@ -17,7 +17,8 @@ import { Conflict, Forbidden, Invalid, LimitReached, NotFound } from '../errors.
 import { findGroup, roleIn } from '../groups/store.ts';
 import { actionsOf, grant, registerResource, resourceType } from '../racm/store.ts';
 import { DATA_OWNER, DATA_ROOT, type RootVolumeConfig } from './config.ts';
-import { makeVolumeFolder, quarantine, volumeFolder } from './disk.ts';
+import { makeVolumeFolder, ownerQuarantineArea, quarantine, volumeFolder } from './disk.ts';
+import type { FolderLimits } from './limits.ts';
 import { checkVolumeName } from './names.ts';
 import {
   allDataVolumes,
@@ -81,6 +82,7 @@ export class Volumes {
     rootVolumes: RootVolumeConfig[],
     private readonly clock: () => Date = () => new Date(),
     maxVolumesPerUser = 100,
+    private readonly limits?: FolderLimits,
   ) {
     this.roots = new Map(rootVolumes.map((root) => [root.name, root]));
     this.maxVolumesPerUser = maxVolumesPerUser;
@@ -186,6 +188,8 @@ export class Volumes {
     address: string | null,
   ) {
     const id = randomUUID();
+    // The owner's folder first: where the filesystem has quotas it is made limited.
+    await this.limits?.ownerFolder(root, userId);
     await makeVolumeFolder(root, userId, id);
     try {
       await inTransaction(this.db, async (client) => {
@@ -363,7 +367,12 @@ export class Volumes {
       });
       return users;
     });
-    await quarantine(volume.rootConfig!, volume.hostPath, `volume-${volume.id}`, this.clock());
+    await quarantine(
+      ownerQuarantineArea(volume.rootConfig!, Number(volume.ownerId)),
+      volume.hostPath,
+      `volume-${volume.id}`,
+      this.clock(),
+    );
     this.viewChanged(reaching);
   }
 

@@ -8,7 +8,7 @@
  *   `spec.bindRoots` lists the root volumes' folders and the views root.
  * - `migrateDockerWorkspace` before the first start on Storage (`migrateLocalWorkspace` is for
  *   local servers, which keep their folder today).
- * - `quotaEnforcerFor(root.path)` per root volume (not called by the hub yet: docs/files.md).
+ * - `quotaEnforcerFor(root.path)` per root volume, used by ../limits.ts on owners' folders.
  */
 export { DockerHelperMountHost, HELPER_LABEL, LocalMountHost, type MountHost } from './hosts.ts';
 export {

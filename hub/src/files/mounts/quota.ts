@@ -1,12 +1,13 @@
 /**
- * Quotas enforced by the filesystem, so a write inside a container beyond a volume's limit
- * fails there and then (EDQUOT), whatever the container does. Two mechanisms, found by looking
- * at the root volume's filesystem:
+ * Quotas enforced by the filesystem, so a write inside a container beyond a folder's limit
+ * fails there and then (EDQUOT), whatever the container does. The hub limits each owner's
+ * folder `<root>/<owner id>` (../limits.ts). Two mechanisms, found by looking at the root
+ * volume's filesystem:
  *
- * - **btrfs qgroups** (btrfs with `btrfs quota enable` run once on it): each volume folder is a
- *   subvolume with a referenced-bytes limit (`btrfs qgroup limit`).
- * - **project quotas** (ext4 mounted with `prjquota`, XFS with `prjquota`/`pquota`): each volume
- *   folder gets a project id, its own inode number (unique on its filesystem, stable for the
+ * - **btrfs qgroups** (btrfs with `btrfs quota enable` run once on it): each limited folder is
+ *   a subvolume with a referenced-bytes limit (`btrfs qgroup limit`).
+ * - **project quotas** (ext4 mounted with `prjquota`, XFS with `prjquota`/`pquota`): each
+ *   limited folder gets a project id, its own inode number (unique on its filesystem, stable for the
  *   folder's life, so nothing to allocate or store), inherited by what is made inside
  *   (`chattr -p <id> +P`), with a hard block limit (`setquota -P`).
  *
@@ -32,12 +33,12 @@ export interface QuotaEnforcer {
   readonly supported: boolean;
   readonly mechanism: 'btrfs-qgroup' | 'project-quota' | 'none';
   /**
-   * Limit the volume folder `hostPath` to `bytes` (replacing any earlier limit). Resolves true
+   * Limit the folder `hostPath` to `bytes` (replacing any earlier limit; null: no limit). Resolves true
    * when the filesystem now enforces it, false when it cannot (measure instead). On btrfs a
    * folder that is not yet a subvolume must be empty (a new volume): it is made one in place,
    * keeping owner and mode.
    */
-  setLimit(hostPath: string, bytes: number): Promise<boolean>;
+  setLimit(hostPath: string, bytes: number | null): Promise<boolean>;
   /** The volume's usage and limit as the filesystem accounts them; null when unsupported. */
   usage(hostPath: string): Promise<QuotaUsage | null>;
 }
@@ -69,8 +70,9 @@ const succeeds = (file: string, args: string[]) =>
     () => false,
   );
 
-function checkBytes(bytes: number): void {
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new TypeError(`bad quota ${bytes}`);
+function checkBytes(bytes: number | null): void {
+  if (bytes !== null && (!Number.isSafeInteger(bytes) || bytes <= 0))
+    throw new TypeError(`bad quota ${bytes}`);
 }
 
 /** The enforcer for the root volume at `rootPath` (an existing folder). */
@@ -93,12 +95,12 @@ class BtrfsQgroups implements QuotaEnforcer {
   readonly supported = true;
   readonly mechanism = 'btrfs-qgroup' as const;
 
-  async setLimit(hostPath: string, bytes: number): Promise<boolean> {
+  async setLimit(hostPath: string, bytes: number | null): Promise<boolean> {
     checkBytes(bytes);
     if (!(await succeeds('btrfs', ['subvolume', 'show', hostPath]))) {
       await this.makeSubvolume(hostPath);
     }
-    await run('btrfs', ['qgroup', 'limit', String(bytes), hostPath]);
+    await run('btrfs', ['qgroup', 'limit', bytes === null ? 'none' : String(bytes), hostPath]);
     return true;
   }
 
@@ -147,11 +149,11 @@ class ProjectQuotas implements QuotaEnforcer {
     return id;
   }
 
-  async setLimit(hostPath: string, bytes: number): Promise<boolean> {
+  async setLimit(hostPath: string, bytes: number | null): Promise<boolean> {
     checkBytes(bytes);
     const id = await this.projectOf(hostPath);
     await run('chattr', ['-R', '-p', String(id), '+P', hostPath]);
-    const kib = String(Math.ceil(bytes / 1024));
+    const kib = bytes === null ? '0' : String(Math.ceil(bytes / 1024));
     await run('setquota', ['-P', String(id), '0', kib, '0', '0', this.mountPoint]);
     return true;
   }
