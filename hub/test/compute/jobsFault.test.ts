@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,7 +24,7 @@ import pg from 'pg';
 import { defaultRootVolumes } from '../../src/files/config.ts';
 import { volumeFolder } from '../../src/files/disk.ts';
 import { buildJobSpec } from '../../src/jobs/jobSpec.ts';
-import { Client, createTestDatabase, signUp } from '../support.ts';
+import { Client, createTestDatabase, releaseViews, signUp } from '../support.ts';
 import type { FaultHubOptions } from './jobsFaultHub.ts';
 import { deploymentOf, removeDeployment, waitFor } from './support.ts';
 
@@ -158,6 +159,9 @@ after(async () => {
   await killChild();
   await db?.end();
   await removeDeployment(await deploymentOf(database.url, prefix));
+  // A killed hub never unmounts its volume views: the test does, then drops its state.
+  await releaseViews({ files: {}, stateDir: options.stateDir });
+  await rm(options.stateDir, { recursive: true, force: true });
   await database.drop();
 });
 
