@@ -18,20 +18,9 @@ import { dockerAvailable } from '@orrery/spawner';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { domain } from '../../src/compute/domainConfig.ts';
 import { startTestHub, type TestHub } from '../support.ts';
+import { ARTIFACTS, CHROMIUM, CHROMIUM_ARGS } from './chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const IMAGE = process.env['ORRERY_TEST_IMAGE'] ?? 'orrery/lab:latest';
-const ARTIFACTS = 'test-results/hub';
 const DOC_IMAGES = path.resolve(import.meta.dirname, '../../../docs/images');
 
 const docker = await dockerAvailable();
@@ -55,7 +44,7 @@ before(async () => {
   hub = await startTestHub('browser_jobs', {
     compute: { domains: [domain('docker', 'docker')], images: [IMAGE] },
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 after(async () => {
   if (skip) return;

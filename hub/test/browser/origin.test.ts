@@ -15,9 +15,8 @@ import pg from 'pg';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { waitForStatus } from '../compute/support.ts';
 import { signUp, startTestHub, type TestOverrides } from '../support.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'];
 if (!existsSync(CHROMIUM) && process.env.CI === 'true')
   throw new Error('Chromium is required in CI: run scripts/provision-lab.sh');
 const skip = existsSync(CHROMIUM) ? false : 'Debian chromium is not installed';
@@ -26,7 +25,7 @@ const PASSWORD = 'correct horse battery';
 
 let browser: Browser;
 before(async () => {
-  if (!skip) browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  if (!skip) browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 after(async () => {
   if (!skip) await browser.close();

@@ -14,10 +14,8 @@ import { dockerAvailable } from '@orrery/spawner';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { domain } from '../../src/compute/domainConfig.ts';
 import { startTestHub, type TestHub, testConfig } from '../support.ts';
+import { ARTIFACTS, CHROMIUM, CHROMIUM_ARGS } from './chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'];
-const ARTIFACTS = 'test-results/hub';
 if (!existsSync(CHROMIUM) && process.env.CI === 'true')
   throw new Error('Chromium is required in CI: run scripts/provision-lab.sh');
 const skip = existsSync(CHROMIUM) ? false : 'Debian chromium is not installed';
@@ -38,7 +36,7 @@ before(async () => {
       ...(image ? { images: [image] } : {}),
     },
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 after(async () => {
   if (skip) return;

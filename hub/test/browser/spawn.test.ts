@@ -12,19 +12,8 @@ import { dockerAvailable } from '@orrery/spawner';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { domain } from '../../src/compute/domainConfig.ts';
 import { startTestHub, type TestHub } from '../support.ts';
+import { ARTIFACTS, CHROMIUM, CHROMIUM_ARGS } from './chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const ARTIFACTS = 'test-results/hub';
 if (!existsSync(CHROMIUM) && process.env.CI === 'true')
   throw new Error('Chromium is required in CI: run scripts/provision-lab.sh');
 const skip = existsSync(CHROMIUM) ? false : 'Debian chromium is not installed';
@@ -41,7 +30,7 @@ before(async () => {
   hub = await startTestHub('browser', {
     compute: { domains: [domain('local', (await dockerAvailable()) ? 'docker' : 'local')] },
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 after(async () => {
   if (skip) return;

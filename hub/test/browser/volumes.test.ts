@@ -17,19 +17,8 @@ import { lockDockerTests } from '../../../spawner/test/helpers.ts';
 import { domain } from '../../src/compute/domainConfig.ts';
 import { deploymentOf, removeDeployment, waitForStatus } from '../compute/support.ts';
 import { signUp, startTestHub, type TestHub } from '../support.ts';
+import { ARTIFACTS, CHROMIUM, CHROMIUM_ARGS } from './chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const ARTIFACTS = 'test-results/hub';
 const IMAGE = process.env['ORRERY_TEST_IMAGE'] ?? 'orrery/lab:latest';
 const PASSWORD = 'correct horse';
 
@@ -58,7 +47,7 @@ before(async () => {
   hub = await startTestHub('browser_volumes', {
     compute: { domains: [domain('local', 'docker')], images: [IMAGE] },
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 
 after(async () => {
