@@ -159,10 +159,19 @@ test('run a notebook as a job with a parameter; follow it; open the executed not
     const button = page.locator(
       '.jp-NotebookPanel-toolbar [data-jp-item-name="orrery-run-as-job"]',
     );
+    const clicked = Date.now();
     await button.click({ timeout: 30_000 });
     const dialog = page.locator('.jp-Dialog');
     const parameters = dialog.getByTestId('orrery-job-parameters');
-    await parameters.waitFor();
+    // Saving the notebook first goes through the collaboration server, slow on a loaded
+    // machine. If another dialog (an error) stands there instead, the failure says what it says.
+    await parameters.waitFor({ timeout: 90_000 }).catch(async (err) => {
+      const shown = await dialog.allInnerTexts().catch(() => []);
+      throw new Error(`no Run as job dialog; dialogs shown: ${JSON.stringify(shown)}`, {
+        cause: err,
+      });
+    });
+    console.log(`Run as job: dialog open ${Date.now() - clicked} ms after the click`);
     assert.equal(await parameters.inputValue(), 'greeting = "hello"\nn = 2');
     assert.equal(await dialog.getByTestId('orrery-job-workdir').inputValue(), 'analysis');
     assert.equal(await dialog.getByTestId('orrery-job-image').inputValue(), IMAGE);

@@ -32,7 +32,7 @@ export interface IJobsCommandsOptions {
   selectedNotebook: () => string | null;
   /** Save the notebook at this path if it is open with unsaved changes (the job runs the file). */
   saveIfDirty: (path: string) => Promise<void>;
-  /** A notebook's JSON, as saved. */
+  /** A notebook's JSON: as the editor shows it when open, else as saved. */
   readNotebook: (path: string) => Promise<unknown>;
   /** Open a file in JupyterLab. */
   openFile: (path: string) => Promise<void>;
@@ -108,7 +108,6 @@ export function registerJobsCommands(options: IJobsCommandsOptions): void {
         if (!path) {
           throw new Error(trans.__('Open or select a notebook first.'));
         }
-        await options.saveIfDirty(path);
         const [compute, server, content, where] = await Promise.all([
           options.servers.computeInfo(),
           thisServer(),
@@ -126,6 +125,9 @@ export function registerJobsCommands(options: IJobsCommandsOptions): void {
         if (!request) {
           throw new Cancelled();
         }
+        // Saved only now, so the dialog never waits on a save (through the collaboration
+        // server, slow on a loaded machine); the job runs what the editor shows.
+        await options.saveIfDirty(path);
         const job = await model.submit(request);
         options.openPanel();
         options.poll();

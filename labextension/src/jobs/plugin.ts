@@ -95,7 +95,10 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
           await open.context.save();
         }
       },
+      // An open notebook is read as it stands in the editor (it is saved before the job is
+      // sent); one only on disk is read from there.
       readNotebook: async (path) =>
+        notebookAt(path)?.context.model.toJSON() ??
         (await app.serviceManager.contents.get(path, { content: true, type: 'notebook' })).content,
       openFile: async (path) => {
         await app.commands.execute('docmanager:open', { path });
