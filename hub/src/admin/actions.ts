@@ -13,7 +13,7 @@ import type { Principal } from '../auth/principal.ts';
 import type { Scope } from '../auth/scopes.ts';
 import type { Compute } from '../compute/orchestrator.ts';
 import { findServerOfOwner } from '../compute/store.ts';
-import { NotFound } from '../errors.ts';
+import { Forbidden, NotFound } from '../errors.ts';
 import { toHttpError } from '../http/errors.ts';
 import type { Hub } from '../hub.ts';
 import { html } from '../pages/html.ts';
@@ -35,31 +35,33 @@ const back = (page: string, done: string, name: string) =>
 
 type Handler = (req: Request, res: Response, caller: Principal) => Promise<void>;
 
-/** Signed-in platform admins holding `scope` only; refusals as pages, as the page layer's. */
-function asAdmin(hub: Hub, scope: Scope, handler: Handler): express.RequestHandler {
+/**
+ * Signed-in platform admins holding `scope` only; a refusal (theirs or the service's) is a
+ * page saying why, with a way back to `page`.
+ */
+function asAdmin(hub: Hub, scope: Scope, page: string, handler: Handler): express.RequestHandler {
   return async (req, res) => {
     const caller = await authenticate(hub, req);
     if (!caller) {
-      res.redirect(303, loginUrl('/hub/admin/users'));
+      res.redirect(303, loginUrl(`/hub/admin/${page}`));
       return;
     }
     try {
       if (!caller.user.admin || !caller.scopes.has(scope))
-        throw new NotFound('page', 'This page is for platform administrators.');
+        throw new Forbidden('not_admin', 'This page is for platform administrators.');
       await handler(req, res, caller);
     } catch (err) {
       const refusal = toHttpError(err);
       if (!refusal) throw err;
-      const status = !caller.user.admin ? 403 : refusal.status;
       await sendPage(
         res,
         {
           title: 'Not done',
           body: html`<div class="card"><h1>Not done</h1>
             <div class="error" role="alert">${refusal.message}</div>
-            <a class="button" href="/hub/admin/users">Back</a></div>`,
+            <a class="button" href="/hub/admin/${page}">Back</a></div>`,
         },
-        status,
+        refusal.status,
       );
     }
   };
@@ -73,7 +75,7 @@ export function adminActions(hub: Hub, compute: Compute | null): express.Router 
   const router = express.Router();
   router.post(
     '/hub/admin/users/:name/:action',
-    asAdmin(hub, 'admin:users', async (req, res, caller) => {
+    asAdmin(hub, 'admin:users', 'users', async (req, res, caller) => {
       const name = String(req.params.name);
       const action = String(req.params.action);
       if (action === 'delete') {
@@ -106,11 +108,11 @@ export function adminActions(hub: Hub, compute: Compute | null): express.Router 
   };
   router.post(
     '/hub/admin/servers/:name/server/:action',
-    asAdmin(hub, 'admin:servers', serverAction),
+    asAdmin(hub, 'admin:servers', 'servers', serverAction),
   );
   router.post(
     '/hub/admin/servers/:name/servers/:server/:action',
-    asAdmin(hub, 'admin:servers', serverAction),
+    asAdmin(hub, 'admin:servers', 'servers', serverAction),
   );
   return router;
 }

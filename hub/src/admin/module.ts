@@ -3,9 +3,9 @@
  * module: pages on the page layer (pages/page.ts, admins only), whose buttons POST to
  * actions.ts. Servers are listed and stopped when the hub is composed with compute.
  */
-
 import express from 'express';
 import { computeModule } from '../compute/module.ts';
+import type { Compute } from '../compute/orchestrator.ts';
 import type { FeatureModule } from '../module.ts';
 import { buildPageRouter, type PageDef } from '../pages/page.ts';
 import { adminActions } from './actions.ts';
@@ -15,7 +15,7 @@ import { serversPage } from './servers.ts';
 import { deleteUserPage, registrationsPage, usersPage } from './users.ts';
 
 /** The admin pages of a hub with (or without) compute; tests walk them (CSP, no inline script). */
-export function adminPages(compute: Parameters<typeof serversPage>[0]): PageDef[] {
+export function adminPages(compute: Compute | null): PageDef[] {
   return [
     registrationsPage,
     usersPage,
