@@ -405,6 +405,13 @@ ALTER TABLE public.racm_resources ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTI
     CACHE 1
 );
 
+CREATE TABLE public.server_admin_access (
+    server_id bigint NOT NULL,
+    admin_id bigint NOT NULL,
+    granted_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL
+);
+
 CREATE TABLE public.server_share_codes (
     id bigint NOT NULL,
     resource_id bigint NOT NULL,
@@ -644,6 +651,9 @@ ALTER TABLE ONLY public.racm_resources
 ALTER TABLE ONLY public.racm_resources
     ADD CONSTRAINT racm_resources_type_id_name_key UNIQUE (type_id, name);
 
+ALTER TABLE ONLY public.server_admin_access
+    ADD CONSTRAINT server_admin_access_pkey PRIMARY KEY (server_id, admin_id);
+
 ALTER TABLE ONLY public.server_share_codes
     ADD CONSTRAINT server_share_codes_code_hash_key UNIQUE (code_hash);
 
@@ -737,6 +747,8 @@ CREATE INDEX racm_privileges_resource ON public.racm_privileges USING btree (res
 CREATE UNIQUE INDEX racm_privileges_user ON public.racm_privileges USING btree (resource_id, action_id, user_id) WHERE (user_id IS NOT NULL);
 
 CREATE INDEX racm_resources_owner ON public.racm_resources USING btree (owner_id);
+
+CREATE INDEX server_admin_access_admin_id ON public.server_admin_access USING btree (admin_id);
 
 CREATE INDEX server_share_codes_resource ON public.server_share_codes USING btree (resource_id);
 
@@ -855,6 +867,12 @@ ALTER TABLE ONLY public.racm_resources
 
 ALTER TABLE ONLY public.racm_resources
     ADD CONSTRAINT racm_resources_type_id_fkey FOREIGN KEY (type_id) REFERENCES public.racm_resource_types(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.server_admin_access
+    ADD CONSTRAINT server_admin_access_admin_id_fkey FOREIGN KEY (admin_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.server_admin_access
+    ADD CONSTRAINT server_admin_access_server_id_fkey FOREIGN KEY (server_id) REFERENCES public.servers(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.server_share_codes
     ADD CONSTRAINT server_share_codes_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE CASCADE;

@@ -29,6 +29,8 @@ export interface ModuleDeps {
   routes: readonly RouteDef[];
   /** The service of a module opened earlier; throws at start when the order is wrong. */
   use<S>(module: FeatureModule<S>): S;
+  /** Was this module composed and opened earlier? For a module that works without another. */
+  has<S>(module: FeatureModule<S>): boolean;
 }
 
 /** A module once opened: what it serves and how it starts and stops. */

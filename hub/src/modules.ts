@@ -8,6 +8,7 @@ import type { RequestListener } from 'node:http';
 import type express from 'express';
 import { accountsModule } from './accounts/module.ts';
 import { activityModule } from './activity/module.ts';
+import { adminModule } from './admin/module.ts';
 import { computeModule } from './compute/module.ts';
 import { filesModule } from './files/module.ts';
 import { groupsModule } from './groups/module.ts';
@@ -40,6 +41,8 @@ export const MODULES: readonly AnyModule[] = [
   filesModule,
   jobsModule,
   oidcModule,
+  // Its pages stop servers and list domains when compute is composed (above).
+  adminModule,
   pagesModule,
 ];
 
@@ -79,7 +82,16 @@ export async function composeModules(
   try {
     for (const module of modules) {
       if (opened.has(module)) throw new Error(`The module "${module.name}" is listed twice`);
-      opened.set(module, await module.open({ hub, serveApi, routes: allRoutes, use: serviceOf }));
+      opened.set(
+        module,
+        await module.open({
+          hub,
+          serveApi,
+          routes: allRoutes,
+          use: serviceOf,
+          has: (other) => opened.has(other as AnyModule),
+        }),
+      );
     }
   } catch (err) {
     await closeAll().catch((closeErr) =>

@@ -153,7 +153,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Approve a registration, or make or unmake an admin
+         * Approve a registration or disable an account (approved: false ends its sessions), or make or unmake an admin
          * @description Needs scope `admin:users`.
          */
         patch: operations["PATCH /users/:name"];

@@ -11,12 +11,7 @@ import {
 } from '../auth/passwords.ts';
 import type { UserRecord } from '../auth/principal.ts';
 import type { Scope } from '../auth/scopes.ts';
-import {
-  createSession,
-  deleteSession,
-  deleteUserSessions,
-  SESSION_COOKIE,
-} from '../auth/sessions.ts';
+import { createSession, deleteSession, SESSION_COOKIE } from '../auth/sessions.ts';
 import { setXsrfCookie } from '../auth/xsrf.ts';
 import type { Queryable } from '../db/pool.ts';
 import { inTransaction } from '../db/pool.ts';
@@ -25,19 +20,13 @@ import { HttpError } from '../http/errors.ts';
 import { route } from '../http/route.ts';
 import { Empty, NameParams, NoQuery, Username } from '../http/schemas.ts';
 import type { Hub } from '../hub.ts';
+import { updateAccountFlags } from './flags.ts';
 import { hubDetails, JUPYTERHUB_API_VERSION } from './hubDetails.ts';
 import { normaliseUsername } from './names.ts';
 import { deleteAccount } from './removal.ts';
 import { HubDetails, HubInfo, LoggedIn, Me, NewUsers, Registered, UserPage } from './responses.ts';
 import { createAccount, userNamed } from './service.ts';
-import {
-  countAdmins,
-  findUserByName,
-  listUsers,
-  passwordHashOf,
-  recordLogin,
-  updateUserFlags,
-} from './store.ts';
+import { findUserByName, listUsers, passwordHashOf, recordLogin } from './store.ts';
 import { factsOf, type ModelView, UserModel, userModel } from './userModel.ts';
 
 /** The model of each user in `users`, as a caller with `view` sees it. */
@@ -358,7 +347,8 @@ export const accountRoutes = [
     method: 'patch',
     path: '/users/:name',
     tag: 'admin',
-    summary: 'Approve a registration, or make or unmake an admin',
+    summary:
+      'Approve a registration or disable an account (approved: false ends its sessions), or make or unmake an admin',
     access: { scope: 'admin:users' },
     response: UserModel,
     params: NameParams,
@@ -367,21 +357,7 @@ export const accountRoutes = [
       { additionalProperties: false, minProperties: 1 },
     ),
     async handler({ hub, req, caller, params, body }) {
-      const updated = await inTransaction(hub.db, async (client) => {
-        const user = await userNamed(client, params.name);
-        if (body.admin === false && user.admin && (await countAdmins(client)) <= 1) {
-          throw new HttpError(409, 'This is the last admin; make someone else an admin first');
-        }
-        const changed = await updateUserFlags(client, user.id, body);
-        if (body.approved === false) await deleteUserSessions(client, user.id);
-        await recordFor(client, req, {
-          type: 'user.update',
-          userId: user.id,
-          actorId: caller!.user.id,
-          payload: { ...body },
-        });
-        return changed!;
-      });
+      const updated = await updateAccountFlags(hub, req, caller!.user.id, params.name, body);
       const [model] = await modelsOf(hub.db, [updated], viewOf(hub, caller!.scopes));
       return model!;
     },

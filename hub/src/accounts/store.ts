@@ -193,3 +193,12 @@ export async function noteRemovalError(
     error.slice(0, 1000),
   ]);
 }
+
+/** Accounts that cannot sign in: registrations waiting for approval, and disabled accounts. */
+export async function unapprovedUsers(db: Queryable, limit: number): Promise<UserRecord[]> {
+  const { rows } = await db.query(
+    `SELECT ${COLUMNS} FROM users WHERE NOT approved ORDER BY created_at, id LIMIT $1`,
+    [limit],
+  );
+  return rows;
+}

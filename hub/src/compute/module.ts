@@ -12,6 +12,7 @@ import { labTokenScopes } from '../labContract.ts';
 import type { FeatureModule } from '../module.ts';
 import { ServerProxy } from '../proxy/proxy.ts';
 import { deploymentIdentity, deploymentNames } from './deployment.ts';
+import { computeInventory } from './inventory.ts';
 import { Compute } from './orchestrator.ts';
 import { computeRoutes } from './routes.ts';
 import { loadOrCreateKey } from './secrets.ts';
@@ -87,6 +88,7 @@ export const computeModule: FeatureModule<Compute> = {
         ),
       });
       hub.accountRemovers.add('compute', (removal) => compute.removeAccountResources(removal));
+      hub.accountRemovers.describe('compute', (account) => computeInventory(db, compute, account));
       // The route table comes from the database before the first request is served.
       await compute.reconcile();
       const proxy = new ServerProxy(hub, compute, userOriginOf(config));

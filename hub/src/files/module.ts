@@ -11,6 +11,7 @@ import type { Hub } from '../hub.ts';
 import type { FeatureModule, ModuleDeps } from '../module.ts';
 import { registerContext } from '../racm/store.ts';
 import { viewsRootOf } from './config.ts';
+import { filesInventory } from './inventory.ts';
 import { VolumeMounter } from './mounts/index.ts';
 import { filesRoutes } from './routes.ts';
 import { ServerVolumes } from './serverVolumes.ts';
@@ -47,6 +48,9 @@ export const filesModule: FeatureModule<FilesService> = {
     );
     await files.prepare();
     hub.accountRemovers.add('files', (removal) => files.removeAccount(removal));
+    hub.accountRemovers.describe('files', (account) =>
+      filesInventory(hub.db, hub.config.files, account),
+    );
     use(groupsModule).onMembershipChanged((userIds) => files.volumes.viewChanged(userIds));
     const servers = serverVolumes(hub, files, use);
     let timer: NodeJS.Timeout | undefined;

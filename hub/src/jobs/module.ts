@@ -9,6 +9,7 @@ import { bindRootsOf, dockerEndpoint } from '../compute/setup.ts';
 import type { FeatureModule } from '../module.ts';
 import { JobContainers } from './containers.ts';
 import { JobDispatcher } from './dispatcher.ts';
+import { jobsInventory } from './inventory.ts';
 import { jobRoutes } from './routes.ts';
 import { JobsService } from './service.ts';
 
@@ -48,6 +49,7 @@ export const jobsModule: FeatureModule<JobsService> = {
         ...(await compute.containerVolumes(user, domain)),
       }),
     });
+    hub.accountRemovers.describe('jobs', (account) => jobsInventory(db, account));
     return {
       service,
       start() {

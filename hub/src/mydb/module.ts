@@ -10,6 +10,7 @@ import { deploymentIdentity } from '../compute/deployment.ts';
 import { loadOrCreateKey } from '../compute/secrets.ts';
 import { scienceDatabaseUrlOf } from '../config.ts';
 import type { FeatureModule } from '../module.ts';
+import { mydbInventory } from './inventory.ts';
 import { mydbRoutes } from './routes.ts';
 import { openScienceDatabase } from './science.ts';
 import { MydbService } from './service.ts';
@@ -57,6 +58,7 @@ export const mydbModule: FeatureModule<MydbService> = {
         log,
       });
       hub.accountRemovers.add('mydb', (removal) => mydb.removeAccount(removal));
+      hub.accountRemovers.describe('mydb', (account) => mydbInventory(db, account));
       hub.accessChanges.add('mydb', () => mydb.accessChanged());
       await mydb.reconcile();
       let timer: NodeJS.Timeout | undefined;

@@ -12,7 +12,7 @@ export const homePage: PageDef = {
     data: { user: caller.user.name },
     body: html`<div class="wide">
       <div class="toolbar"><h1>Your servers</h1>
-        <span class="muted">Signed in as <strong>${caller.user.name}</strong>${caller.user.admin && ' · platform admin'} · ${signOutForm('Sign out')}</span></div>
+        <span class="muted">Signed in as <strong>${caller.user.name}</strong>${caller.user.admin && html` · <a id="admin-link" href="/hub/admin/users">platform admin</a>`} · ${signOutForm('Sign out')}</span></div>
       <div id="error" class="error" role="alert" hidden></div>
       <div id="progress" class="card wide" hidden><div class="label">Starting…</div><progress max="100" value="0"></progress></div>
       <p id="empty" class="muted">No server is running. Start one below; your files are kept between servers.</p>

@@ -22,6 +22,7 @@ import type { ProxyRoute } from '../compute/routeTable.ts';
 import { touchServers } from '../compute/store.ts';
 import type { Hub } from '../hub.ts';
 import { mayOnServer } from '../shares/store.ts';
+import { adminMayAccess } from './adminAccess.ts';
 import { AuthCache } from './authCache.ts';
 
 /**
@@ -359,8 +360,8 @@ export class ServerProxy {
 
   /**
    * Someone else's server: open to those it is shared with (RACM `access` on its Server
-   * resource), authenticated as themselves; upstream it is reached with the server's secret,
-   * as for its owner. Asked on every request, never cached, so a share taken back refuses the
+   * resource) and to a platform admin who opened it as admin (adminAccess.ts), authenticated
+   * as themselves; upstream it is reached with the server's secret, as for its owner. Asked on every request, never cached, so a share taken back refuses the
    * next request. A server not shared with the caller, running or not, is "another user's".
    */
   private async checkShared(
@@ -369,11 +370,17 @@ export class ServerProxy {
     principal: Principal,
   ): Promise<Verdict> {
     const route = this.routeFor(match[1]!, match[2]);
-    const allowed =
+    const shared =
       route &&
       (await mayOnServer(this.hub.db, principal.user.id, route.userId, route.serverName, 'access'));
-    this.hub.events.emit('racmCheck', { outcome: allowed ? 'allowed' : 'denied', via: 'proxy' });
-    if (!route || !allowed)
+    this.hub.events.emit('racmCheck', { outcome: shared ? 'allowed' : 'denied', via: 'proxy' });
+    // An admin who opened the server as admin (recorded then), while that access lasts.
+    const asAdmin =
+      route &&
+      !shared &&
+      principal.user.admin &&
+      (await adminMayAccess(this.hub.db, principal.user.id, route.serverId));
+    if (!route || !(shared || asAdmin))
       return {
         ok: false,
         status: 403,
@@ -389,7 +396,8 @@ export class ServerProxy {
         error: 'forbidden',
         message: 'Cross-origin request refused',
       };
-    return { ok: true, route, principal, shared: true };
+    // Only a share is checked again when access changes; an admin's access ends at expiry.
+    return { ok: true, route, principal, shared: Boolean(shared) };
   }
 
   /**
