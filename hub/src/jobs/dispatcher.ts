@@ -155,9 +155,7 @@ export class JobDispatcher {
     await heartbeat(db, this.id);
     await adoptStale(db, this.id, [...domains.keys()], config.staleSeconds);
     // Each job's look is its own (and a slow Docker call for one does not hold up the rest).
-    const watched = (await runningOf(db, this.id, config.halfLifeSeconds)).filter(
-      (job) => !this.starting.has(job.id),
-    );
+    const watched = (await runningOf(db, this.id)).filter((job) => !this.starting.has(job.id));
     await Promise.all(
       watched.map((job) =>
         this.watch(job).catch((err) =>
