@@ -254,6 +254,15 @@ export class JobDispatcher {
         await this.finish(job, status, { exitCode: found.exitCode, ...why });
         return;
       }
+      case 'rejected':
+        // Swarm would not run its task (the image is not on the node, a mount is missing).
+        await this.finish(job, 'failed', {
+          failure: found.imageMissing ? 'image_missing' : 'start_failed',
+          message: found.imageMissing
+            ? `The image ${job.image} is not on the host: ${found.message}`
+            : `The container did not start: ${found.message}`,
+        });
+        return;
     }
   }
 
