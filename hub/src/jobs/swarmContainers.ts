@@ -156,9 +156,20 @@ export class SwarmJobContainers implements JobContainers {
     return keptTail(await this.logs(name));
   }
 
-  /** Scale to none: the task is stopped (its exit status and logs stay until removal). */
+  /**
+   * Kill the task's container, as a Docker job's is killed: the task fails with status 137 and
+   * keeps its logs until the service goes. A task on another node than the manager's (a job
+   * without host binds) cannot be reached so: the service is scaled to none, which stops it but
+   * also drops the task, its exit status and its log (the workspace's `stdout.txt` keeps it).
+   */
   async kill(name: string): Promise<void> {
     try {
+      const task = (await this.serviceTask(name))?.task;
+      const container = task?.Status?.ContainerStatus?.ContainerID;
+      if (container && task?.NodeID === (await this.nodeOfManager())) {
+        await this.docker.getContainer(container).kill();
+        return;
+      }
       const service = this.docker.getService(name);
       const info = await service.inspect();
       if (info.Spec?.Mode?.Replicated?.Replicas === 0) return;

@@ -3,7 +3,7 @@
  * if needed and left again), through a hub in a process of its own (jobsFaultHub.ts) so it can
  * be killed: a command job and a notebook job run as one-replica services and write their
  * outputs into the user's Storage folder; a failure reports its exit code (and out of memory,
- * read from the task's container); a cancel removes the service and its network; a job whose
+ * read from the task's container); a job is stopped at its time limit; a cancel removes the service and its network; a job whose
  * hub is killed with SIGKILL is adopted by the next hub and recorded once.
  * In CI (CI=true) a missing Docker daemon fails these tests instead of skipping them.
  */
@@ -119,27 +119,36 @@ before(async () => {
 
 after(async () => {
   if (skip) return;
+  let left: { services: string[]; networks: string[] } | undefined;
   try {
     await killChild();
     await db?.end();
-    const left = { services: await services(), networks: await networks() };
-    for (const name of left.services) await docker('service', 'rm', name).catch(() => '');
-    // Swarm removes a service's task containers, then its network can go.
-    await waitFor('the services’ containers to go', 60_000, async () => {
-      const tasks = await docker('ps', '-a', '-q', '--filter', `name=^${prefix}`);
-      return tasks === '';
-    });
-    for (const name of await networks()) await docker('network', 'rm', name).catch(() => '');
+    // The swarm may have been left by another test run meanwhile: then there is nothing of it.
+    if ((await docker('info', '--format', '{{.Swarm.LocalNodeState}}')) === 'active') {
+      left = { services: await services(), networks: await networks() };
+      for (const name of left.services) await docker('service', 'rm', name).catch(() => '');
+      // Swarm removes a service's task containers, then its network can go.
+      await waitFor('the services’ containers to go', 60_000, async () => {
+        const tasks = await docker('ps', '-a', '-q', '--filter', `name=^${prefix}`);
+        return tasks === '';
+      });
+      for (const name of await networks()) await docker('network', 'rm', name).catch(() => '');
+    }
+  } finally {
     await removeDeployment(await deploymentOf(database.url, prefix));
     // A killed hub never unmounts its volume views: the test does, then drops its state.
     await releaseViews({ files: {}, stateDir: options.stateDir });
     await rm(options.stateDir, { recursive: true, force: true });
     await database.drop();
-    assert.deepEqual(left, { services: [], networks: [] }, 'the hub left no job service behind');
-  } finally {
-    if (joinedSwarm) await docker('swarm', 'leave', '--force');
+    // (Already left, if another run left it meanwhile.)
+    if (joinedSwarm) await docker('swarm', 'leave', '--force').catch(() => '');
     if (joinedSwarm && !hadGatewayBridge) await docker('network', 'rm', 'docker_gwbridge');
   }
+  assert.deepEqual(
+    left ?? { services: [], networks: [] },
+    { services: [], networks: [] },
+    'the hub left no job service behind',
+  );
 });
 
 async function submit(body: Record<string, unknown>): Promise<number> {
@@ -272,10 +281,15 @@ test('a notebook job runs papermill in a service; its executed notebook is in th
   assert.equal(await workspaceFile('nb/square.txt'), '144');
 });
 
-test('a failure reports its exit code, and out of memory from the task’s container', {
+test('a failure reports its exit code, out of memory from the task’s container, its time limit', {
   skip,
 }, async () => {
   const exit = await submit({ command: 'echo failing; exit 3', image: IMAGE });
+  const slow = await submit({
+    command: 'echo slow; sleep 120',
+    image: IMAGE,
+    time_limit_seconds: 5,
+  });
   const oom = await submit({
     command: 'head -c 200000000 /dev/zero | tail > /dev/null',
     image: IMAGE,
@@ -291,6 +305,15 @@ test('a failure reports its exit code, and out of memory from the task’s conta
   const killed = await ended(oom);
   assert.equal(killed.status, 'failed', JSON.stringify(killed));
   assert.equal(killed.failure, 'oom');
+  // Stopped (scaled to none) at its time limit, its output kept, its service removed.
+  const timed = await ended(slow);
+  assert.equal(timed.status, 'timed_out', JSON.stringify(timed));
+  assert.match(timed.message, /time limit of 5 s/);
+  const slowLogs = (await alice.get(`/hub/api/users/alice/jobs/${slow}/logs`)).json;
+  assert.equal(slowLogs.stdout, 'slow\n');
+  await waitFor('the timed-out job’s service to go', 30_000, async () =>
+    (await services()).every((name) => !name.endsWith(`-job-${slow}`)),
+  );
 });
 
 test('cancel stops the job: its service and network are removed', { skip }, async () => {
