@@ -19,7 +19,7 @@ import {
 import { JOB_LABELS } from './jobSpec.ts';
 
 /** The fields of a task read here (dockerode leaves tasks untyped). */
-interface Task {
+export interface Task {
   NodeID?: string;
   CreatedAt?: string;
   Status?: {
@@ -48,6 +48,36 @@ const IMAGE_MISSING =
 
 /** How often `wait` looks at a task whose container it cannot wait on (another node's). */
 const WAIT_POLL_MS = 1000;
+
+/**
+ * What a job's task says of it, OOM aside: running (no task yet, or one not ended), exited with
+ * its container's status, or rejected (it never ran: refused by the node, failed to start,
+ * lost with its node). Pure.
+ */
+export function taskOutcome(
+  task: Task | undefined,
+):
+  | { state: 'running' }
+  | { state: 'exited'; exitCode: number }
+  | { state: 'rejected'; imageMissing: boolean; message: string } {
+  const state = task?.Status?.State ?? 'new';
+  if (NOT_ENDED.has(state)) return { state: 'running' };
+  const said = task?.Status?.Err ?? '';
+  // `complete` is a zero exit, whether or not the (omit-empty) code is there.
+  const exitCode =
+    task?.Status?.ContainerStatus?.ExitCode ?? (state === 'complete' ? 0 : undefined);
+  const exited =
+    state === 'complete' ||
+    (exitCode !== undefined && (state === 'shutdown' || said.startsWith('task: non-zero exit')));
+  if (!exited || exitCode === undefined) {
+    return {
+      state: 'rejected',
+      imageMissing: IMAGE_MISSING.test(said),
+      message: `Swarm's task is ${state}${said ? `: ${said}` : ''}`,
+    };
+  }
+  return { state: 'exited', exitCode };
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const statusOf = (error: unknown) => (error as { statusCode?: number }).statusCode;
@@ -105,23 +135,9 @@ export class SwarmJobContainers implements JobContainers {
   async inspect(name: string): Promise<ContainerState> {
     const found = await this.serviceTask(name);
     if (!found) return { state: 'missing' };
-    const { task } = found;
-    // No task yet: the orchestrator has the service and is about to make it.
-    const state = task?.Status?.State ?? 'new';
-    if (NOT_ENDED.has(state)) return { state: 'running' };
-    const said = task?.Status?.Err ?? '';
-    const exitCode = task?.Status?.ContainerStatus?.ExitCode;
-    const exited =
-      state === 'complete' ||
-      (exitCode !== undefined && (state === 'shutdown' || said.startsWith('task: non-zero exit')));
-    if (!exited || exitCode === undefined) {
-      return {
-        state: 'rejected',
-        imageMissing: IMAGE_MISSING.test(said),
-        message: `Swarm's task is ${state}${said ? `: ${said}` : ''}`,
-      };
-    }
-    return { state: 'exited', exitCode, oomKilled: await this.oomKilled(task!, exitCode) };
+    const outcome = taskOutcome(found.task);
+    if (outcome.state !== 'exited') return outcome;
+    return { ...outcome, oomKilled: await this.oomKilled(found.task!, outcome.exitCode) };
   }
 
   /**
