@@ -15,6 +15,9 @@
  *    "B starts at the next free slot"), and B's wait next to one floor container's run.
  * 3. The database's part alone: claimNext and the recording compare-and-set with N jobs queued
  *    in a domain no dispatcher serves, versus SELECT 1 on the same pool.
+ * 4. Claim cost against the queue's length: claimNext's p50 with 10, 1,000 and 10,000 jobs
+ *    queued (two users' jobs, each claim recorded as it would be, the queue kept at its size),
+ *    versus SELECT 1. ORRERY_BENCH_JOBS_PART=claims runs only this part (no containers).
  *
  * Run: npx tsx bench/jobs.ts   (as root, Docker and orrery/lab:latest present; ~5–10 minutes)
  * Knobs: ORRERY_BENCH_JOBS (default 1000), ORRERY_BENCH_JOB_SLOTS (8), ORRERY_BENCH_JOB_POLL_MS
@@ -31,7 +34,7 @@ import { type HubConfig, loadConfig } from '../hub/src/config.ts';
 import { createPool, inTransaction } from '../hub/src/db/pool.ts';
 import { buildJobSpec, JOB_LABELS } from '../hub/src/jobs/jobSpec.ts';
 import { transition } from '../hub/src/jobs/status.ts';
-import { claimNext, insertJob, type JobRecord } from '../hub/src/jobs/store.ts';
+import { claimNext, insertJob, insertSweep, type JobRecord } from '../hub/src/jobs/store.ts';
 import { createLogger } from '../hub/src/log.ts';
 import { startHub } from '../hub/src/server.ts';
 import { connectLocalDocker } from './support/computeFloors.ts';
@@ -53,6 +56,11 @@ const TARGET_MS = 50;
 const PREFIX = `orrery-bench-jobs-${randomBytes(2).toString('hex')}-`;
 const FLOOR_VOLUME = `${PREFIX}floor-work`;
 const COMMAND = 'true';
+/** `claims`: only part 4 (the claim against the queue's length), no containers. */
+const PART = process.env.ORRERY_BENCH_JOBS_PART ?? 'all';
+/** Queue lengths part 4 measures a claim at, and how many claims at each. */
+const QUEUE_SIZES = [10, 1000, 10_000];
+const CLAIMS_PER_SIZE = 200;
 
 const docker = connectLocalDocker();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -132,6 +140,45 @@ function hubConfig(databaseUrl: string): HubConfig {
   };
 }
 
+/**
+ * claimNext's cost with `size` jobs queued in a domain of their own: `size + CLAIMS_PER_SIZE`
+ * jobs of two users (alternating) are queued, then CLAIMS_PER_SIZE are claimed one after
+ * another and each recorded at once, so the queue stays at about `size` throughout.
+ */
+async function claimsAt(db: ReturnType<typeof createPool>, userIds: number[], size: number) {
+  const domain = `claims-${size}`;
+  const total = size + CLAIMS_PER_SIZE;
+  for (const [i, userId] of userIds.entries()) {
+    const count = Math.floor(total / userIds.length) + (i < total % userIds.length ? 1 : 0);
+    await insertSweep(
+      db,
+      userId,
+      {
+        kind: 'command',
+        command: COMMAND,
+        notebook: null,
+        parameters: null,
+        image: IMAGE,
+        domain,
+        workingDir: '',
+        cpus: 1,
+        memoryBytes: 2 ** 28,
+        timeLimitSeconds: 60,
+      },
+      Array.from({ length: count }, (_, n) => ({ n })),
+    );
+  }
+  await db.query('ANALYZE jobs');
+  const limits = { maxRunning: 8, maxRunningPerUser: 8, maxSeconds: 600 };
+  return summarise(
+    await timeSequential(CLAIMS_PER_SIZE, async () => {
+      const job = await claimNext(db, domain, limits, 3600, 'bench', (id) => `x-${id}`);
+      if (!job) throw new Error(`nothing claimed with ${size} queued`);
+      await transition(db, job.id, ['running'], 'succeeded', { exitCode: 0 });
+    }),
+  );
+}
+
 async function main() {
   const database = await createBenchDatabase('jobs');
   const config = hubConfig(database.url);
@@ -173,128 +220,145 @@ async function main() {
       return ((await res.json()) as { id: number }).id;
     };
 
-    console.log(`floor: ${N} bare containers, ${SLOTS} at once`);
-    const bare = await floor();
-    result.floor = bare;
-    console.log(`  wall ${bare.wallMs} ms, per container p50 ${bare.perContainer.p50} ms`);
+    if (PART !== 'claims') {
+      console.log(`floor: ${N} bare containers, ${SLOTS} at once`);
+      const bare = await floor();
+      result.floor = bare;
+      console.log(`  wall ${bare.wallMs} ms, per container p50 ${bare.perContainer.p50} ms`);
 
-    console.log(`hub: ${N} jobs of alice, then one of bob once alice fills every slot`);
-    const submitMs: number[] = [];
-    let bobId = 0;
-    let bobSubmitted: Promise<void> | undefined;
-    const running = async () =>
-      (await db.query(`SELECT count(*)::int AS n FROM jobs WHERE status = 'running'`)).rows[0].n;
-    const watchForBob = (async () => {
-      while ((await running()) < SLOTS) await sleep(20);
-      bobSubmitted = submit(1).then((id) => {
-        bobId = id;
+      console.log(`hub: ${N} jobs of alice, then one of bob once alice fills every slot`);
+      const submitMs: number[] = [];
+      let bobId = 0;
+      let bobSubmitted: Promise<void> | undefined;
+      const running = async () =>
+        (await db.query(`SELECT count(*)::int AS n FROM jobs WHERE status = 'running'`)).rows[0].n;
+      const watchForBob = (async () => {
+        while ((await running()) < SLOTS) await sleep(20);
+        bobSubmitted = submit(1).then((id) => {
+          bobId = id;
+        });
+      })();
+      await pool(N, 10, async () => {
+        const start = process.hrtime.bigint();
+        await submit(0);
+        submitMs.push(msSince(start));
       });
-    })();
-    await pool(N, 10, async () => {
-      const start = process.hrtime.bigint();
-      await submit(0);
-      submitMs.push(msSince(start));
-    });
-    await watchForBob;
-    await bobSubmitted;
-    for (;;) {
-      const { rows } = await db.query(
-        `SELECT count(*) FILTER (WHERE status IN ('queued', 'running'))::int AS open,
-                count(*) FILTER (WHERE status NOT IN ('queued', 'running', 'succeeded'))::int AS bad
-           FROM jobs`,
+      await watchForBob;
+      await bobSubmitted;
+      for (;;) {
+        const { rows } = await db.query(
+          `SELECT count(*) FILTER (WHERE status IN ('queued', 'running'))::int AS open,
+                  count(*) FILTER (WHERE status NOT IN ('queued', 'running', 'succeeded'))::int AS bad
+             FROM jobs`,
+        );
+        if (rows[0].bad > 0) throw new Error(`${rows[0].bad} jobs did not succeed`);
+        if (rows[0].open === 0) break;
+        await sleep(500);
+      }
+      const { rows: spans } = await db.query(
+        `SELECT extract(epoch FROM max(finished_at) - min(started_at)) * 1000 AS wall,
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at) * 1000) AS slot_p50,
+                max(attempts) AS attempts
+           FROM jobs WHERE user_id = $1`,
+        [users[0]!.id],
       );
-      if (rows[0].bad > 0) throw new Error(`${rows[0].bad} jobs did not succeed`);
-      if (rows[0].open === 0) break;
-      await sleep(500);
-    }
-    const { rows: spans } = await db.query(
-      `SELECT extract(epoch FROM max(finished_at) - min(started_at)) * 1000 AS wall,
-              percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at) * 1000) AS slot_p50,
-              max(attempts) AS attempts
-         FROM jobs WHERE user_id = $1`,
-      [users[0]!.id],
-    );
-    const hubWallMs = Math.round(Number(spans[0].wall));
-    const overheadMs = Math.round(((hubWallMs - bare.wallMs) * SLOTS) / N);
-    result.hub = {
-      wallMs: hubWallMs,
-      vsFloor: ratio(hubWallMs, bare.wallMs),
-      overheadPerJobMs: overheadMs,
-      slotHeldP50Ms: Math.round(Number(spans[0].slot_p50)),
-      maxAttempts: Number(spans[0].attempts),
-      submit: summarise(submitMs),
-      targetMs: TARGET_MS,
-      meetsTarget: overheadMs < TARGET_MS,
-    };
-    console.log(
-      `  wall ${hubWallMs} ms (${ratio(hubWallMs, bare.wallMs)}x floor): ${overheadMs} ms per job beyond Docker; submit p50 ${summarise(submitMs).p50} ms`,
-    );
+      const hubWallMs = Math.round(Number(spans[0].wall));
+      const overheadMs = Math.round(((hubWallMs - bare.wallMs) * SLOTS) / N);
+      result.hub = {
+        wallMs: hubWallMs,
+        vsFloor: ratio(hubWallMs, bare.wallMs),
+        overheadPerJobMs: overheadMs,
+        slotHeldP50Ms: Math.round(Number(spans[0].slot_p50)),
+        maxAttempts: Number(spans[0].attempts),
+        submit: summarise(submitMs),
+        targetMs: TARGET_MS,
+        meetsTarget: overheadMs < TARGET_MS,
+      };
+      console.log(
+        `  wall ${hubWallMs} ms (${ratio(hubWallMs, bare.wallMs)}x floor): ${overheadMs} ms per job beyond Docker; submit p50 ${summarise(submitMs).p50} ms`,
+      );
 
-    const { rows: fair } = await db.query(
-      `SELECT b.submitted_at, b.started_at,
-              extract(epoch FROM b.started_at - b.submitted_at) * 1000 AS wait_ms,
-              (SELECT count(*)::int FROM jobs a WHERE a.user_id = $2
-                  AND a.started_at > b.submitted_at AND a.started_at < b.started_at) AS overtaken,
-              (SELECT count(*)::int FROM jobs a WHERE a.user_id = $2
-                  AND a.started_at < b.started_at) AS started_before,
-              (SELECT count(*)::int FROM jobs a WHERE a.user_id = $2
-                  AND a.finished_at > b.submitted_at AND a.finished_at <= b.started_at) AS freed_meanwhile
-         FROM jobs b WHERE b.id = $1`,
-      [bobId, users[0]!.id],
-    );
-    const f = fair[0];
-    result.fairShare = {
-      bobStartedAfterAliceJobs: f.started_before,
-      aliceJobsClaimedWhileBobWaited: f.overtaken,
-      aliceJobsEndedWhileBobWaited: f.freed_meanwhile,
-      bobWaitMs: Math.round(Number(f.wait_ms)),
-      floorContainerP50Ms: bare.perContainer.p50,
-      startedAtNextFreeSlot: f.overtaken === 0,
-    };
-    console.log(
-      `  bob's job: claimed after ${f.started_before} of alice's, ${f.overtaken} of hers claimed while it waited, wait ${Math.round(Number(f.wait_ms))} ms`,
-    );
+      const { rows: fair } = await db.query(
+        `SELECT b.submitted_at, b.started_at,
+                extract(epoch FROM b.started_at - b.submitted_at) * 1000 AS wait_ms,
+                (SELECT count(*)::int FROM jobs a WHERE a.user_id = $2
+                    AND a.started_at > b.submitted_at AND a.started_at < b.started_at) AS overtaken,
+                (SELECT count(*)::int FROM jobs a WHERE a.user_id = $2
+                    AND a.started_at < b.started_at) AS started_before,
+                (SELECT count(*)::int FROM jobs a WHERE a.user_id = $2
+                    AND a.finished_at > b.submitted_at AND a.finished_at <= b.started_at) AS freed_meanwhile
+           FROM jobs b WHERE b.id = $1`,
+        [bobId, users[0]!.id],
+      );
+      const f = fair[0];
+      result.fairShare = {
+        bobStartedAfterAliceJobs: f.started_before,
+        aliceJobsClaimedWhileBobWaited: f.overtaken,
+        aliceJobsEndedWhileBobWaited: f.freed_meanwhile,
+        bobWaitMs: Math.round(Number(f.wait_ms)),
+        floorContainerP50Ms: bare.perContainer.p50,
+        startedAtNextFreeSlot: f.overtaken === 0,
+      };
+      console.log(
+        `  bob's job: claimed after ${f.started_before} of alice's, ${f.overtaken} of hers claimed while it waited, wait ${Math.round(Number(f.wait_ms))} ms`,
+      );
 
-    // The database's part: claim and record with N queued, no Docker.
-    const alice = users[0]!;
-    for (let i = 0; i < N; i++)
-      await insertJob(db, {
-        userId: alice.id,
-        kind: 'command',
-        command: COMMAND,
-        notebook: null,
-        parameters: null,
-        image: IMAGE,
-        domain: 'nodispatch',
-        workingDir: '',
-        cpus: 1,
-        memoryBytes: 2 ** 28,
-        timeLimitSeconds: 60,
-        idempotencyKey: null,
+      // The database's part: claim and record with N queued, no Docker.
+      const alice = users[0]!;
+      for (let i = 0; i < N; i++)
+        await insertJob(db, {
+          userId: alice.id,
+          kind: 'command',
+          command: COMMAND,
+          notebook: null,
+          parameters: null,
+          image: IMAGE,
+          domain: 'nodispatch',
+          workingDir: '',
+          cpus: 1,
+          memoryBytes: 2 ** 28,
+          timeLimitSeconds: 60,
+          idempotencyKey: null,
+        });
+      const limits = { maxRunning: N + 1, maxRunningPerUser: N + 1, maxSeconds: 600 };
+      const claimed: number[] = [];
+      const claims = await timeSequential(N, async () => {
+        const job = await claimNext(db, 'nodispatch', limits, 3600, 'bench', (id) => `x-${id}`);
+        claimed.push(job!.id);
       });
-    const limits = { maxRunning: N + 1, maxRunningPerUser: N + 1, maxSeconds: 600 };
-    const claimed: number[] = [];
-    const claims = await timeSequential(N, async () => {
-      const job = await claimNext(db, 'nodispatch', limits, 3600, 'bench', (id) => `x-${id}`);
-      claimed.push(job!.id);
-    });
-    const records = await timeSequential(N, (i) =>
-      transition(db, claimed[i]!, ['running'], 'succeeded', {
-        exitCode: 0,
-        stdout: '',
-        stderr: '',
-      }),
-    );
-    const selects = await timeSequential(N, () => db.query('SELECT 1'));
-    const s1 = summarise(selects);
-    result.database = {
-      claim: { ...summarise(claims), ratioP50: ratio(summarise(claims).p50, s1.p50) },
-      record: { ...summarise(records), ratioP50: ratio(summarise(records).p50, s1.p50) },
-      select1: s1,
-    };
-    console.log(
-      `  database: claim p50 ${summarise(claims).p50} ms (${N} queued → 0), record p50 ${summarise(records).p50} ms, SELECT 1 p50 ${s1.p50} ms`,
-    );
+      const records = await timeSequential(N, (i) =>
+        transition(db, claimed[i]!, ['running'], 'succeeded', {
+          exitCode: 0,
+          stdout: '',
+          stderr: '',
+        }),
+      );
+      const selects = await timeSequential(N, () => db.query('SELECT 1'));
+      const s1 = summarise(selects);
+      result.database = {
+        claim: { ...summarise(claims), ratioP50: ratio(summarise(claims).p50, s1.p50) },
+        record: { ...summarise(records), ratioP50: ratio(summarise(records).p50, s1.p50) },
+        select1: s1,
+      };
+      console.log(
+        `  database: claim p50 ${summarise(claims).p50} ms (${N} queued → 0), record p50 ${summarise(records).p50} ms, SELECT 1 p50 ${s1.p50} ms`,
+      );
+    }
+    // Part 4: the claim against the queue's length.
+    const claimsBySize: Record<string, unknown> = {};
+    const s1 = summarise(await timeSequential(1000, () => db.query('SELECT 1')));
+    for (const size of QUEUE_SIZES) {
+      const claims = await claimsAt(
+        db,
+        users.map((u) => u.id),
+        size,
+      );
+      claimsBySize[size] = { ...claims, ratioP50: ratio(claims.p50, s1.p50) };
+      console.log(
+        `  claim with ${size} queued: p50 ${claims.p50} ms, p99 ${claims.p99} ms (SELECT 1 p50 ${s1.p50} ms)`,
+      );
+    }
+    result.claimsByQueueLength = { select1: s1, ...claimsBySize };
   } finally {
     await hub.close();
     await db.end();

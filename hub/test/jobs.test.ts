@@ -107,6 +107,42 @@ test('fair share: the user with less recent use goes first, each user oldest fir
   assert.deepEqual(order, [b1, b2, c1, a1]);
 });
 
+test('the claim takes the first job of the full fair order, whatever the history', async () => {
+  // The claim reads one candidate per user; queue_position ranks every queued job. Both must
+  // agree on who is next: a seeded mix of finished, running and queued jobs of three users.
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const names = ['alice', 'bob', 'carol'];
+  for (let i = 0; i < 30; i++) {
+    const user = users[names[random(3)]!];
+    const ran = 1 + random(5000);
+    const ago = random(40_000);
+    await db.query(
+      `INSERT INTO jobs (user_id, command, image, domain, cpus, memory_bytes, time_limit_seconds,
+                         status, started_at, finished_at)
+       VALUES ($1, 'x', 'img', 'd', $2, 1, 60, 'succeeded',
+               now() - make_interval(secs => $3::int + $4::int), now() - make_interval(secs => $4::int))`,
+      [user, 1 + random(4), ran, ago],
+    );
+  }
+  for (let i = 0; i < 60; i++) await submit(names[random(3)]!);
+  const order: number[] = [];
+  for (;;) {
+    const queued = await listJobs(db, { status: 'queued', limit: 1000 }, HALF_LIFE);
+    if (queued.length === 0) break;
+    const first = queued.find((job) => job.queuePosition === 1);
+    const job = await claim();
+    assert.equal(job?.id, first?.id, `claim ${order.length + 1} takes position 1`);
+    order.push(job!.id);
+    // Some end at once, the rest keep running (and counting).
+    if (random(2) === 0) await transition(db, job!.id, ['running'], 'succeeded');
+  }
+  assert.equal(order.length, 60);
+});
+
 test('caps: per user and overall, and jobs of other users pass a capped one', async () => {
   for (let i = 0; i < 5; i++) await submit('alice');
   const c = (await submit('carol')).id;

@@ -28,6 +28,7 @@ import type {
   IMyDBTable,
   ImportFormat,
   INotebookJobRequest,
+  INotebookSweepRequest,
   InvitableRole,
   IQuickQueryAnswer,
   IQuickQueryJSON,
@@ -40,6 +41,7 @@ import type {
   IServerShareCodeCreated,
   IServersClient,
   ISharesClient,
+  ISweep,
   IUserClient,
   IUserName,
   IUserUsage,
@@ -603,6 +605,10 @@ export class JobsHubClient implements IJobsClient {
 
   submitNotebook(user: string, request: INotebookJobRequest): Promise<IJob> {
     return this.req('POST', `users/${seg(user)}/jobs`, request);
+  }
+
+  submitSweep(user: string, request: INotebookSweepRequest): Promise<ISweep> {
+    return this.req('POST', `users/${seg(user)}/jobs/sweeps`, request);
   }
 
   async listJobs(user: string, limit = 100): Promise<IJob[]> {

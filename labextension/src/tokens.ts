@@ -421,12 +421,28 @@ export interface INotebookJobRequest {
   idempotency_key?: string;
 }
 
+/**
+ * A notebook sweep: one job per parameter set, from one definition (`POST /jobs/sweeps`, all
+ * queued or none). Each set is its job's `parameters`.
+ */
+export interface INotebookSweepRequest
+  extends Omit<INotebookJobRequest, 'parameters' | 'idempotency_key'> {
+  parameter_sets: JobParameters[];
+}
+
+/** A queued sweep: its id and its jobs, in the sets' order. */
+export interface ISweep {
+  sweep_id: string;
+  jobs: IJob[];
+}
+
 /** Logs after the given byte offsets, and the offsets to ask with next. */
 export type IJobLogs = HubAnswer<'GET /users/:name/jobs/:id/logs'>;
 
 /** Jobs: submit, list, follow, cancel, resubmit. */
 export interface IJobsClient {
   submitNotebook(user: string, request: INotebookJobRequest): Promise<IJob>;
+  submitSweep(user: string, request: INotebookSweepRequest): Promise<ISweep>;
   listJobs(user: string, limit?: number): Promise<IJob[]>;
   getJob(user: string, id: HubId): Promise<IJob>;
   cancelJob(user: string, id: HubId): Promise<IJob>;

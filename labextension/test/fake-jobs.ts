@@ -10,6 +10,8 @@ import type {
   IJobLogs,
   IJobsClient,
   INotebookJobRequest,
+  INotebookSweepRequest,
+  ISweep,
   JobParameters,
   JobStatus,
 } from '../src/tokens.js';
@@ -79,7 +81,12 @@ export class FakeJobs {
     return entry;
   }
 
-  add(owner: string, request: INotebookJobRequest, from: number | null = null): IJob {
+  add(
+    owner: string,
+    request: INotebookJobRequest,
+    from: number | null = null,
+    sweepId: string | null = null,
+  ): IJob {
     const id = this.nextId++;
     const name = request.notebook.slice(request.notebook.lastIndexOf('/') + 1);
     const queued = [...this.jobs.values()].filter((j) => j.job.status === 'queued').length;
@@ -89,7 +96,7 @@ export class FakeJobs {
       command: null,
       notebook: request.notebook,
       parameters: request.parameters ?? null,
-      sweep_id: null,
+      sweep_id: sweepId,
       image: request.image ?? 'orrery/lab:latest',
       domain: request.domain ?? 'docker',
       working_dir: request.working_dir ?? '',
@@ -131,6 +138,19 @@ export class FakeJobs {
     return job;
   }
 
+  /** A sweep: one job per set, all or none (1 to 1,000 sets), in the sets' order. */
+  sweep(owner: string, request: INotebookSweepRequest): ISweep {
+    const { parameter_sets: sets, ...definition } = request;
+    if (sets.length < 1 || sets.length > 1000) {
+      throw new HubError(400, 'invalid', 'parameter_sets: 1 to 1,000 sets');
+    }
+    const sweepId = `00000000-0000-4000-8000-${String(this.nextId).padStart(12, '0')}`;
+    const jobs = sets.map((parameters) =>
+      this.add(owner, { ...definition, parameters }, null, sweepId),
+    );
+    return { sweep_id: sweepId, jobs };
+  }
+
   logs(user: string, id: HubId, offsets: { stdout: number; stderr: number }): IJobLogs {
     const entry = this.mine(user, id);
     const out = bytes(entry.stdout);
@@ -161,6 +181,12 @@ class FakeJobsClient implements IJobsClient {
     await this.hub.enter(user, 'submitNotebook', request);
     this.check(user);
     return this.hub.submit(user, request);
+  }
+
+  async submitSweep(user: string, request: INotebookSweepRequest): Promise<ISweep> {
+    await this.hub.enter(user, 'submitSweep', request);
+    this.check(user);
+    return this.hub.sweep(user, request);
   }
 
   async listJobs(user: string, limit = 100): Promise<IJob[]> {

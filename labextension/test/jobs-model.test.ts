@@ -11,7 +11,8 @@ import {
 } from '../src/jobs/parameters.js';
 import { browserPathOf, folderOf, workspacePathOf } from '../src/jobs/paths.js';
 import { JobsPoller } from '../src/jobs/poller.js';
-import { runJobDefaults, runJobRequest } from '../src/jobs/run-form.js';
+import { runJobDefaults, runJobRequest, runRequest } from '../src/jobs/run-form.js';
+import { MAX_SWEEP_SETS, readSweep } from '../src/jobs/sweep.js';
 import type { IComputeInfo, IJob } from '../src/tokens.js';
 import { FakeHub } from './fake-hub.js';
 import { FakeJobs } from './fake-jobs.js';
@@ -175,6 +176,7 @@ describe('the Run-as-job form', () => {
       cpus: '2',
       memoryMb: '4096',
       timeLimitMinutes: '',
+      sweep: '',
     });
     assert.equal(defaults.hasParameterCell, true);
   });
@@ -243,6 +245,89 @@ describe('the Run-as-job form', () => {
         JSON.stringify(patch),
       );
     }
+  });
+});
+
+describe('the Sweep field', () => {
+  it('reads one set a line: Python literals split at top-level `;`, or a JSON object', () => {
+    assert.deepEqual(
+      readSweep(
+        'n = 1; label = "a;b"\n\n# a comment\nn = 2; xs = [1, (2, 3)]; ok = True\n{"n": 3, "label": null}',
+      ),
+      [
+        { n: 1, label: 'a;b' },
+        { n: 2, xs: [1, [2, 3]], ok: true },
+        { n: 3, label: null },
+      ],
+    );
+  });
+
+  it('reads a JSON list of sets; empty is no sweep', () => {
+    assert.deepEqual(readSweep(' [{"seed": 1}, {"seed": 2, "tag": "x"}] '), [
+      { seed: 1 },
+      { seed: 2, tag: 'x' },
+    ]);
+    assert.equal(readSweep('  \n '), null);
+  });
+
+  it('refuses what is not a set, a bad name or value, no set, and more than the hub takes', () => {
+    const many = Array.from({ length: MAX_SWEEP_SETS + 1 }, (_, i) => `n = ${i}`).join('\n');
+    const bad: [string, RegExp][] = [
+      ['n = 1\nseed', /line 2: "seed" is not name = value/],
+      ['1x = 2', /line 1: "1x = 2" is not name = value/],
+      ['n = oops', /line 1, n:/],
+      ['{"n": 1', /line 1: not a JSON object/],
+      ['{"bad-name": 1}', /"bad-name" is not a parameter name/],
+      ['[1, 2]', /set 1: a parameter set is an object/],
+      ['[{"n": 1}', /not a JSON list/],
+      ['[]', /at least one parameter set/],
+      ['# only a comment', /at least one parameter set/],
+      [many, /at most 1000 parameter sets \(1001 given\)/],
+    ];
+    for (const [text, reason] of bad) {
+      assert.throws(
+        () => readSweep(text),
+        (e: unknown) => e instanceof HubError && e.status === 400 && reason.test(e.message),
+        text.slice(0, 40),
+      );
+    }
+  });
+
+  const defaults = runJobDefaults({
+    browserPath: 'survey/fit.ipynb',
+    mapping: at,
+    compute,
+    server: { image: 'orrery/lab:gpu', domain: 'big' },
+    parameterCell: 'n = 3\nlabel = "x"',
+  });
+
+  it('makes a sweep request: each set on top of the changed parameters, no idempotency key', () => {
+    const request = runRequest(
+      defaults,
+      { ...defaults.values, parameters: 'n = 3\nlabel = "y"', sweep: 'n = 1\nn = 2; label = "z"' },
+      'key-1',
+    );
+    assert.deepEqual(request, {
+      sweep: {
+        notebook: 'survey/fit.ipynb',
+        image: 'orrery/lab:gpu',
+        domain: 'big',
+        working_dir: 'survey',
+        cpus: 2,
+        memory_mb: 4096,
+        parameter_sets: [
+          { label: 'y', n: 1 },
+          { label: 'z', n: 2 },
+        ],
+      },
+    });
+    assert.deepEqual(runRequest(defaults, defaults.values, 'key-2'), {
+      job: runJobRequest(defaults, defaults.values, 'key-2'),
+    });
+    assert.throws(
+      () => runRequest(defaults, { ...defaults.values, sweep: 'n = ' }, 'k'),
+      (e: unknown) => e instanceof HubError && e.status === 400,
+    );
   });
 });
 
@@ -329,6 +414,23 @@ describe('JobsModel', () => {
     assert.equal(model.jobs.length, 1);
     await model.refresh();
     assert.equal(model.error, null);
+  });
+
+  it('submits a sweep: its jobs join the list, newest first, under one sweep id', async () => {
+    const sweep = await model.submitSweep({
+      notebook: 'fit.ipynb',
+      parameter_sets: [{ n: 1 }, { n: 2 }, { n: 3 }],
+    });
+    assert.equal(sweep.jobs.length, 3);
+    assert.deepEqual(
+      model.jobs.map((j) => [j.parameters, j.sweep_id]),
+      [
+        [{ n: 3 }, sweep.sweep_id],
+        [{ n: 2 }, sweep.sweep_id],
+        [{ n: 1 }, sweep.sweep_id],
+      ],
+    );
+    assert.match(jobs.calls.at(-1)!, /^alice submitSweep /);
   });
 
   it('cancels an active job; resubmits only an ended one', async () => {

@@ -15,6 +15,7 @@ export {
   buildContainerSpec,
   CONTAINER_PORT,
   type ContainerSpecOptions,
+  checkBindSource,
   defaultContainerSpecOptions,
   JUPYTER_START_SCRIPT,
   SERVER_ENV_NAMES,
@@ -53,7 +54,12 @@ export { removeSystemUser, systemUserName } from './local/systemUsers.ts';
 export { LABELS, serverLabels, serverResourceName } from './names.ts';
 export { SpawnRefusedError } from './refusal.ts';
 export { SwarmBackend, type SwarmBackendConfig } from './swarm/backend.ts';
-export { buildServiceSpec, type ServiceSpecOptions } from './swarm/serviceSpec.ts';
+export {
+  buildJobServiceSpec,
+  buildServiceSpec,
+  type JobServiceOptions,
+  type ServiceSpecOptions,
+} from './swarm/serviceSpec.ts';
 export * from './types.ts';
 
 /** Which backend to run and its settings. */

@@ -160,15 +160,17 @@ export class Compute {
   }
 
   /**
-   * What a Docker container of `user` on `domain` binds besides the named workspace: their
-   * Storage folder and volume view, prepared as for a server (batch jobs mount the same), or
-   * nothing when the files module does not give Docker servers their volumes.
+   * What a batch job's container of `user` on `domain` binds besides the named workspace: their
+   * Storage folder and volume view, prepared as for a Docker server (on a Swarm domain, on the
+   * manager's host, where its jobs are placed), or nothing when the files module does not give
+   * Docker servers their volumes.
    */
   async containerVolumes(
     user: UserRecord,
     domain: string,
   ): Promise<Pick<SpawnRequest, 'workspaceHostPath' | 'volumesViewHostPath'>> {
-    if (!this.volumes || this.backendOf(domain).kind !== 'docker') return {};
+    const kind = this.backendOf(domain).kind;
+    if (!this.volumes || (kind !== 'docker' && kind !== 'swarm')) return {};
     return this.volumes.prepare(user, domain, this.workspaceOf(user.safeName));
   }
 

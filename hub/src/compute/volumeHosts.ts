@@ -1,8 +1,9 @@
 /**
  * Where users' volume views are applied for each compute domain (docs/files.md, "Volumes in
  * containers"): the mount hosts of every Docker domain, and the Docker clients of each domain's
- * hosts (an old workspace volume is migrated from whichever host has it). Swarm and local
- * domains have none: their servers keep the named workspace and get no view.
+ * hosts (an old workspace volume is migrated from whichever host has it). A Swarm domain's is
+ * its manager's host, where its batch jobs are placed (docs/jobs.md, "Swarm domains"); its
+ * servers keep the named workspace. Local domains have none.
  */
 import { connectDocker, type DockerClient } from '@orrery/spawner';
 import { LocalMountHost, type MountHost, mountHostsOf } from '../files/mounts/index.ts';
@@ -40,10 +41,12 @@ export function volumeHostsOf(
   const local = all.find((host) => host instanceof LocalMountHost)?.name;
   const byDomain = new Map<string, DomainVolumeHosts>();
   for (const domain of domains) {
-    if (domain.backend !== 'docker') continue;
+    if (domain.backend !== 'docker' && domain.backend !== 'swarm') continue;
+    // A Swarm domain's hosts: its manager first, where its jobs are placed.
+    const hosts = domain.backend === 'swarm' ? domain.hosts.slice(0, 1) : domain.hosts;
     byDomain.set(domain.name, {
-      hostNames: domain.hosts.map((host) => (host.local && local ? local : host.name)),
-      dockers: domain.hosts.map(connect),
+      hostNames: hosts.map((host) => (host.local && local ? local : host.name)),
+      dockers: hosts.map(connect),
     });
   }
   return {

@@ -1,7 +1,9 @@
 /**
- * Job containers on one Docker host of a compute domain, through the spawner's Docker client.
- * Containers are found by name (`<resource prefix>job-<id>`) and by label, never by a handle
- * kept in memory: they outlive the hub that started them.
+ * Where a job runs: the contract the dispatcher drives (`JobContainers`), and its Docker
+ * implementation, job containers on one Docker host of a compute domain through the spawner's
+ * Docker client (Swarm's is swarmContainers.ts). A job's container is found by name
+ * (`<resource prefix>job-<id>`) and by label, never by a handle kept in memory: it outlives the
+ * hub that started it.
  */
 import { type DockerClient, isAlreadyGone, isNotFound, LABELS } from '@orrery/spawner';
 import type { ContainerCreateOptions } from 'dockerode';
@@ -12,36 +14,84 @@ export type ContainerState =
   | { state: 'missing' }
   | { state: 'created' }
   | { state: 'running' }
-  | { state: 'exited'; exitCode: number; oomKilled: boolean };
+  | { state: 'exited'; exitCode: number; oomKilled: boolean }
+  /** The platform would not run it at all (Swarm rejected its task): a failed start. */
+  | { state: 'rejected'; imageMissing: boolean; message: string };
 
 /** Each stream's tail kept with a finished job. */
 export const LOG_TAIL_BYTES = 1024 * 1024;
 
 export class ImageMissing extends Error {}
 
-export class JobContainers {
+/** Each stream's bytes of a job's output. */
+export interface JobOutput {
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+/**
+ * The container side of jobs on one compute domain. Every method is idempotent and finds the
+ * job by its fixed name, so any hub may call it for any job, any number of times; "already
+ * gone" is success.
+ */
+export interface JobContainers {
+  /** The user's named workspace volume, made if missing (when no Storage folder is bound). */
+  ensureVolume(name: string, owner: string): Promise<void>;
+  /**
+   * Create the job's container from its hardened container spec unless it exists (then it is
+   * adopted), and start it unless it runs or ran: one container per job, started at most once.
+   * Throws ImageMissing when the platform says at once that the image is not there.
+   */
+  start(spec: ContainerCreateOptions): Promise<void>;
+  /** Where the job's container is: missing, created (not started), running, exited, rejected. */
+  inspect(name: string): Promise<ContainerState>;
+  /** The job's whole output so far, each stream's bytes (empty when gone). */
+  logs(name: string): Promise<JobOutput>;
+  /** What a job keeps of its output: each stream's last LOG_TAIL_BYTES and whole length. */
+  keptLogs(name: string): Promise<ReturnType<typeof keptTail>>;
+  /** Stop it without removing it, so its exit and output can still be read. */
+  kill(name: string): Promise<void>;
+  /** Stop and remove it and what was made for it. */
+  remove(name: string): Promise<void>;
+  /** Resolves once it is not running (at once if it has ended or is gone); only a hint. */
+  wait(name: string): Promise<void>;
+  /** This deployment's job containers (and leftovers of them) on the domain: name and job id. */
+  list(): Promise<{ name: string; jobId: number }[]>;
+}
+
+/** The user's workspace volume on `docker`, made if it is missing (as the spawner makes it). */
+export async function ensureWorkspaceVolume(docker: DockerClient, name: string, owner: string) {
+  try {
+    await docker.getVolume(name).inspect();
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    await docker.createVolume({
+      Name: name,
+      Labels: { [LABELS.managed]: 'true', [LABELS.owner]: owner },
+    });
+  }
+}
+
+/** What a job keeps of `output`: each stream's last LOG_TAIL_BYTES as text, and its length. */
+export function keptTail({ stdout, stderr }: JobOutput) {
+  return {
+    stdout: tailText(stdout),
+    stderr: tailText(stderr),
+    stdoutBytes: stdout.length,
+    stderrBytes: stderr.length,
+  };
+}
+
+export class DockerJobContainers implements JobContainers {
   constructor(
     private readonly docker: DockerClient,
     private readonly deployment: string,
   ) {}
 
-  /** The user's workspace volume, made if it is missing (as the spawner makes it). */
-  async ensureVolume(name: string, owner: string): Promise<void> {
-    try {
-      await this.docker.getVolume(name).inspect();
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-      await this.docker.createVolume({
-        Name: name,
-        Labels: { [LABELS.managed]: 'true', [LABELS.owner]: owner },
-      });
-    }
+  ensureVolume(name: string, owner: string): Promise<void> {
+    return ensureWorkspaceVolume(this.docker, name, owner);
   }
 
-  /**
-   * Create the container unless it exists (a start the last hub began) and start it unless
-   * it runs or ran: one container per job, whoever calls this and however often.
-   */
   async start(spec: ContainerCreateOptions): Promise<void> {
     const name = spec.name!;
     try {
@@ -75,8 +125,7 @@ export class JobContainers {
     }
   }
 
-  /** The container's whole output so far, each stream's bytes. */
-  async logs(name: string): Promise<{ stdout: Buffer; stderr: Buffer }> {
+  async logs(name: string): Promise<JobOutput> {
     try {
       const raw = (await this.docker
         .getContainer(name)
@@ -88,18 +137,10 @@ export class JobContainers {
     }
   }
 
-  /** What a job keeps of its output: each stream's last LOG_TAIL_BYTES and whole length. */
   async keptLogs(name: string) {
-    const { stdout, stderr } = await this.logs(name);
-    return {
-      stdout: tailText(stdout),
-      stderr: tailText(stderr),
-      stdoutBytes: stdout.length,
-      stderrBytes: stderr.length,
-    };
+    return keptTail(await this.logs(name));
   }
 
-  /** Kill and remove; a container already gone is fine. */
   async remove(name: string): Promise<void> {
     try {
       await this.docker.getContainer(name).remove({ force: true, v: false });
@@ -108,7 +149,6 @@ export class JobContainers {
     }
   }
 
-  /** Resolves once the container is not running (at once if it has exited or is gone). */
   async wait(name: string): Promise<void> {
     try {
       await this.docker.getContainer(name).wait({ condition: 'not-running' });
@@ -117,7 +157,6 @@ export class JobContainers {
     }
   }
 
-  /** Kill without removing, so its exit and logs can still be read. */
   async kill(name: string): Promise<void> {
     try {
       await this.docker.getContainer(name).kill();
@@ -126,7 +165,6 @@ export class JobContainers {
     }
   }
 
-  /** This deployment's job containers on the host: name and job id. */
   async list(): Promise<{ name: string; jobId: number }[]> {
     const found = await this.docker.listContainers({
       all: true,

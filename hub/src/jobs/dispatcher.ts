@@ -155,9 +155,7 @@ export class JobDispatcher {
     await heartbeat(db, this.id);
     await adoptStale(db, this.id, [...domains.keys()], config.staleSeconds);
     // Each job's look is its own (and a slow Docker call for one does not hold up the rest).
-    const watched = (await runningOf(db, this.id, config.halfLifeSeconds)).filter(
-      (job) => !this.starting.has(job.id),
-    );
+    const watched = (await runningOf(db, this.id)).filter((job) => !this.starting.has(job.id));
     await Promise.all(
       watched.map((job) =>
         this.watch(job).catch((err) =>
@@ -256,6 +254,15 @@ export class JobDispatcher {
         await this.finish(job, status, { exitCode: found.exitCode, ...why });
         return;
       }
+      case 'rejected':
+        // Swarm would not run its task (the image is not on the node, a mount is missing).
+        await this.finish(job, 'failed', {
+          failure: found.imageMissing ? 'image_missing' : 'start_failed',
+          message: found.imageMissing
+            ? `The image ${job.image} is not on the host: ${found.message}`
+            : `The container did not start: ${found.message}`,
+        });
+        return;
     }
   }
 

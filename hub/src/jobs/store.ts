@@ -47,37 +47,48 @@ export interface JobRecord extends JobDefinition {
 /**
  * Each user's recent use of a domain, in CPU-seconds: running jobs count their time so far
  * (at least one second, so a job started this instant already counts), finished ones their
- * run time halved every `$2` seconds since they ended. The fair-share order sorts by it.
+ * run time halved every `$2` seconds since they ended (forgotten after 20 half-lives). The
+ * two parts are read apart, each through its own index (jobs_running, jobs_recent), so the
+ * queued rows are never read: what this costs grows with the running and recent jobs only.
  */
 const USAGE = `
   usage AS MATERIALIZED (
-    SELECT user_id, sum(cpus * CASE
-             WHEN status = 'running' THEN greatest(extract(epoch FROM now() - started_at), 1)
-             ELSE extract(epoch FROM finished_at - started_at)
-                  * power(0.5, extract(epoch FROM now() - finished_at) / $2)
-           END) AS used
-      FROM jobs
-     WHERE domain = $1 AND started_at IS NOT NULL
-       AND (status = 'running' OR finished_at > now() - make_interval(secs => $2 * 20))
+    SELECT user_id, sum(used) AS used FROM (
+      SELECT user_id, cpus * greatest(extract(epoch FROM now() - started_at), 1) AS used
+        FROM jobs WHERE domain = $1 AND status = 'running' AND started_at IS NOT NULL
+      UNION ALL
+      SELECT user_id, cpus * extract(epoch FROM finished_at - started_at)
+                      * power(0.5, extract(epoch FROM now() - finished_at) / $2)
+        FROM jobs
+       WHERE domain = $1 AND finished_at > now() - make_interval(secs => $2 * 20)
+         AND status <> 'running' AND started_at IS NOT NULL) parts
      GROUP BY user_id),
   running AS MATERIALIZED (SELECT user_id, count(*) AS n FROM jobs
                WHERE domain = $1 AND status = 'running' GROUP BY user_id)`;
 
 /**
- * The queued jobs of a domain in the order they would start if nothing changed: users take
- * turns, least recent use first; each user's own jobs go oldest first. A user's k-th waiting
- * job (from 0) has turn k; turns are ordered by (turn, use, id).
- * Each part is MATERIALIZED (computed once): inlined, the planner, which sees a young or small
- * jobs table as one row, re-ran the whole ranking for every queued row — a claim with 200
- * queued took over a minute.
+ * The claim's candidates: each waiting user's oldest queued job in the domain (their turn 0 of
+ * the fair order below), with the user's use and running count. The users are found by a skip
+ * scan of jobs_queued (domain, user_id, id) — one index probe per user, not a read of every
+ * queued job — and each one's oldest job by one more probe, so a claim costs the same with ten
+ * jobs queued or ten thousand (docs/jobs.md, "The queue and fair share").
  */
-const FAIR_ORDER = `${USAGE},
-  ranked AS MATERIALIZED (
-    SELECT q.id, q.user_id,
-           row_number() OVER (PARTITION BY q.user_id ORDER BY q.id) - 1 AS turn,
+const CANDIDATES = `
+  waiting(user_id) AS (
+    (SELECT user_id FROM jobs WHERE domain = $1 AND status = 'queued' ORDER BY user_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT q.user_id FROM jobs q
+             WHERE q.domain = $1 AND q.status = 'queued' AND q.user_id > w.user_id
+             ORDER BY q.user_id LIMIT 1)
+      FROM waiting w WHERE w.user_id IS NOT NULL),
+  ${USAGE},
+  candidates AS MATERIALIZED (
+    SELECT (SELECT q.id FROM jobs q
+             WHERE q.domain = $1 AND q.status = 'queued' AND q.user_id = w.user_id
+             ORDER BY q.id LIMIT 1) AS id,
            coalesce(u.used, 0) AS used, coalesce(r.n, 0) AS running
-      FROM jobs q LEFT JOIN usage u USING (user_id) LEFT JOIN running r USING (user_id)
-     WHERE q.domain = $1 AND q.status = 'queued')`;
+      FROM waiting w LEFT JOIN usage u USING (user_id) LEFT JOIN running r USING (user_id)
+     WHERE w.user_id IS NOT NULL)`;
 
 const COLUMNS = `j.id::int, j.user_id::int AS "userId", j.kind, j.command, j.notebook,
   j.parameters, j.sweep_id AS "sweepId", j.image, j.domain,
@@ -222,8 +233,12 @@ export async function usersWithRunningJobs(db: Queryable): Promise<number[]> {
 }
 
 /**
- * Every queued job's place in its domain's fair order, computed once for all of them (the
- * order of FAIR_ORDER, for every domain at once): `$2` is the half-life.
+ * Every queued job's place in its domain's fair order, computed once for all of them, for
+ * every domain at once: users take turns, least recent use first (the use of USAGE); each
+ * user's own jobs go oldest first. A user's k-th waiting job (from 0) has turn k; turns are
+ * ordered by (turn, use, id). `$2` is the half-life. Each part is MATERIALIZED (computed
+ * once): inlined, the planner, which sees a young jobs table as one row, re-ran the ranking
+ * for every queued row. This reads every queued job; the claim does not (CANDIDATES).
  */
 const POSITIONS = `
   usage_all AS MATERIALIZED (
@@ -300,11 +315,14 @@ export async function claimNext(
       [domain],
     );
     if (count[0].n >= limits.maxRunning) return null;
+    // The fair order's first job among users below their cap: the least used user's oldest
+    // job, ties to the oldest. Only turn-0 jobs compete, so a user whose oldest job a cancel
+    // holds (SKIP LOCKED) waits for the next claim, as their turn would in the full order.
     const { rows } = await client.query(
-      `WITH ${FAIR_ORDER}
-       SELECT j.id::int FROM jobs j JOIN ranked r ON r.id = j.id
-        WHERE r.turn = 0 AND r.running < $3 AND j.status = 'queued'
-        ORDER BY r.used, r.id LIMIT 1
+      `WITH RECURSIVE ${CANDIDATES}
+       SELECT j.id::int FROM jobs j JOIN candidates c ON c.id = j.id
+        WHERE c.running < $3 AND j.status = 'queued'
+        ORDER BY c.used, c.id LIMIT 1
           FOR UPDATE OF j SKIP LOCKED`,
       [domain, halfLifeSeconds, limits.maxRunningPerUser],
     );
@@ -314,8 +332,8 @@ export async function claimNext(
       dispatcher,
       containerName: containerNameOf(id),
     });
-    const [job] = await listJobs(client, { id }, halfLifeSeconds);
-    return job ?? null;
+    // A running job has no place in the queue: no need for listJobs' positions of them all.
+    return (await jobsById(client, [id]))[0] ?? null;
   });
 }
 
@@ -348,18 +366,22 @@ export async function adoptStale(
 }
 
 /** The running jobs `dispatcher` watches. */
-export async function runningOf(
-  db: Queryable,
-  dispatcher: string,
-  halfLifeSeconds: number,
-): Promise<JobRecord[]> {
+export async function runningOf(db: Queryable, dispatcher: string): Promise<JobRecord[]> {
   const { rows } = await db.query(
-    `SELECT id::int FROM jobs WHERE dispatcher = $1 AND status = 'running'`,
+    `SELECT ${COLUMNS}, NULL::int AS "queuePosition" FROM jobs j
+      WHERE j.dispatcher = $1 AND j.status = 'running' ORDER BY j.id`,
     [dispatcher],
   );
-  const jobs: JobRecord[] = [];
-  for (const { id } of rows) jobs.push(...(await listJobs(db, { id }, halfLifeSeconds)));
-  return jobs;
+  return rows;
+}
+
+/** Jobs by id as they are now, without queue positions (for jobs known not to be queued). */
+async function jobsById(db: Queryable, ids: number[]): Promise<JobRecord[]> {
+  const { rows } = await db.query(
+    `SELECT ${COLUMNS}, NULL::int AS "queuePosition" FROM jobs j WHERE j.id = ANY($1) ORDER BY j.id`,
+    [ids],
+  );
+  return rows;
 }
 
 /** Statuses of the jobs named, for sweeping containers whose job has ended. */

@@ -1,6 +1,7 @@
 /**
- * A hub with a job dispatcher in a process of its own, for the fault test to kill with SIGKILL.
- * Prints one JSON line `{"url"}` once it listens.
+ * A hub with a job dispatcher in a process of its own, for the fault tests to kill with
+ * SIGKILL (jobsFault.test.ts; jobsSwarm.test.ts with `backend: "swarm"`). Its one compute
+ * domain is named after its backend. Prints one JSON line `{"url"}` once it listens.
  *
  *   node --import tsx hub/test/compute/jobsFaultHub.ts <json options>
  */
@@ -18,14 +19,17 @@ export interface FaultHubOptions {
   image: string;
   /** Jobs running at once in the domain (and per user). */
   slots: number;
+  /** The domain's backend (and name): default docker. */
+  backend?: 'docker' | 'swarm';
 }
 
 const options: FaultHubOptions = JSON.parse(process.argv[2] ?? 'null');
 if (!options) throw new Error('usage: jobsFaultHub.ts <json options>');
+const backend = options.backend ?? 'docker';
 const base = testConfig(options.databaseUrl, {
   secretKey: options.secretKey,
   compute: {
-    domains: [domain('docker', 'docker')],
+    domains: [domain(backend, backend)],
     namePrefix: options.prefix,
     images: [options.image],
   },
@@ -42,7 +46,7 @@ const running = await startHub(
       pollMs: 200,
       staleSeconds: 1,
       domains: {
-        docker: { maxRunning: options.slots, maxRunningPerUser: options.slots, maxSeconds: 600 },
+        [backend]: { maxRunning: options.slots, maxRunningPerUser: options.slots, maxSeconds: 600 },
       },
     },
   },

@@ -15,6 +15,7 @@ import {
 } from '../../src/jobs/jobSpec.ts';
 import { CHUNK_BYTES, characterEnd, readLogs } from '../../src/jobs/logs.ts';
 import type { JobRecord } from '../../src/jobs/store.ts';
+import { taskOutcome } from '../../src/jobs/swarmContainers.ts';
 
 test('batch limits per domain parse, and a typo names itself', () => {
   assert.deepEqual(parseJobDomains('docker=8/2/86400; big=32/4/600'), {
@@ -305,4 +306,37 @@ test('estimated start: slots free at the typical run time, jobs ahead take it ea
     now,
   );
   assert.deepEqual(over(1), at(50));
+});
+
+test('a Swarm task’s outcome: running, its exit status, or a start that never ran', () => {
+  const task = (State: string, extra: { Err?: string; ExitCode?: number } = {}) => ({
+    Status: {
+      State,
+      ...(extra.Err ? { Err: extra.Err } : {}),
+      ContainerStatus: extra.ExitCode === undefined ? {} : { ExitCode: extra.ExitCode },
+    },
+  });
+  assert.deepEqual(taskOutcome(undefined), { state: 'running' }, 'no task yet');
+  for (const state of ['pending', 'assigned', 'preparing', 'starting', 'running'])
+    assert.deepEqual(taskOutcome(task(state)), { state: 'running' }, state);
+  assert.deepEqual(taskOutcome(task('complete')), { state: 'exited', exitCode: 0 });
+  assert.deepEqual(taskOutcome(task('failed', { Err: 'task: non-zero exit (3)', ExitCode: 3 })), {
+    state: 'exited',
+    exitCode: 3,
+  });
+  assert.deepEqual(
+    taskOutcome(task('shutdown', { Err: 'task: non-zero exit (137)', ExitCode: 137 })),
+    { state: 'exited', exitCode: 137 },
+  );
+  assert.deepEqual(taskOutcome(task('rejected', { Err: 'No such image: orrery/x:none' })), {
+    state: 'rejected',
+    imageMissing: true,
+    message: "Swarm's task is rejected: No such image: orrery/x:none",
+  });
+  const mount = taskOutcome(
+    task('failed', { Err: 'starting container failed: invalid mount config', ExitCode: 0 }),
+  );
+  assert.equal(mount.state, 'rejected', 'failed before it ran');
+  assert.equal(mount.state === 'rejected' && mount.imageMissing, false);
+  assert.equal(taskOutcome(task('orphaned')).state, 'rejected', 'lost with its node');
 });

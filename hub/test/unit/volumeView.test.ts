@@ -108,11 +108,11 @@ describe('the volume view', () => {
 });
 
 describe('the mount hosts of the compute domains', () => {
-  it('this machine once, each remote Docker host once, no Swarm or local-process domain', () => {
+  it('this machine once, each remote Docker host and Swarm manager once, no local-process domain', () => {
     const domains = parseComputeDomains(
       'here=docker:unix:///var/run/docker.sock,tcp://10.0.0.5:2375?insecure=1;' +
         'more=docker:unix:///var/run/docker.sock,tcp://10.0.0.5:2375?insecure=1,tcp://10.0.0.6:2375?insecure=1;' +
-        'cluster=swarm:tcp://10.0.0.9:2375?insecure=1;laptop=local',
+        'cluster=swarm:tcp://10.0.0.9:2375?insecure=1,tcp://10.0.0.8:2375?insecure=1;laptop=local',
       { name: 'x', backend: 'auto', hosts: [] },
     );
     const connected: string[] = [];
@@ -130,8 +130,14 @@ describe('the mount hosts of the compute domains', () => {
         ['local', 'LocalMountHost'],
         ['10.0.0.5:2375', 'DockerHelperMountHost'],
         ['10.0.0.6:2375', 'DockerHelperMountHost'],
+        // The manager only: a Swarm domain's jobs are placed on the manager's node.
+        ['10.0.0.9:2375', 'DockerHelperMountHost'],
       ],
     );
-    assert.deepEqual(connected, ['tcp://10.0.0.5:2375', 'tcp://10.0.0.6:2375']);
+    assert.deepEqual(connected, [
+      'tcp://10.0.0.5:2375',
+      'tcp://10.0.0.6:2375',
+      'tcp://10.0.0.9:2375',
+    ]);
   });
 });

@@ -128,7 +128,17 @@ export function registerJobsCommands(options: IJobsCommandsOptions): void {
         // Saved only now, so the dialog never waits on a save (through the collaboration
         // server, slow on a loaded machine); the job runs what the editor shows.
         await options.saveIfDirty(path);
-        const job = await model.submit(request);
+        if ('sweep' in request) {
+          const sweep = await model.submitSweep(request.sweep);
+          options.openPanel();
+          options.poll();
+          Notification.info(
+            trans.__('A sweep of %1 jobs (%2) is queued.', sweep.jobs.length, defaults.notebook),
+            { autoClose: 4000 },
+          );
+          return;
+        }
+        const job = await model.submit(request.job);
         options.openPanel();
         options.poll();
         Notification.info(trans.__('Job %1 (%2) is queued.', job.id, jobTitle(job)), {

@@ -6,8 +6,12 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
-import type { INotebookJobRequest } from '../tokens.js';
-import { type IRunJobDefaults, type IRunJobValues, runJobRequest } from './run-form.js';
+import {
+  type IRunJobDefaults,
+  type IRunJobValues,
+  type RunRequest,
+  runRequest,
+} from './run-form.js';
 
 class RunJobBody extends ReactWidget implements Dialog.IBodyWidget<IRunJobValues> {
   private values: IRunJobValues;
@@ -122,6 +126,23 @@ function RunJobForm(props: {
               )}
         </span>
       </label>
+      <label>
+        {trans.__('Sweep (optional: one parameter set a line, or a JSON list)')}
+        <textarea
+          className="jp-mod-styled jp-OrreryJobs-parameters"
+          rows={Math.min(10, Math.max(2, values.sweep.split('\n').length + 1))}
+          value={values.sweep}
+          onChange={set('sweep')}
+          spellCheck={false}
+          placeholder={'n = 1; label = "a"\nn = 2; label = "b"'}
+          data-testid="orrery-job-sweep"
+        />
+        <span className="jp-OrreryGroups-meta">
+          {trans.__(
+            'One job per set, each with the parameters above and its own set on top. Empty: one job.',
+          )}
+        </span>
+      </label>
       <div className="jp-OrreryJobs-row">
         <label>
           {trans.__('CPUs')}
@@ -160,14 +181,15 @@ function RunJobForm(props: {
 }
 
 /**
- * Ask for a notebook job's settings; resolves to the request, or null if cancelled. A value the
- * form refuses shows the dialog again with the message and the values as typed.
+ * Ask for a notebook job's settings; resolves to the request (one job, or a sweep), or null if
+ * cancelled. A value the form refuses shows the dialog again with the message and the values
+ * as typed.
  */
 export async function showRunJobDialog(
   defaults: IRunJobDefaults,
   trans: TranslationBundle,
   idempotencyKey: string,
-): Promise<INotebookJobRequest | null> {
+): Promise<RunRequest | null> {
   let values = defaults.values;
   let error: string | null = null;
   for (;;) {
@@ -182,7 +204,7 @@ export async function showRunJobDialog(
     }
     values = result.value;
     try {
-      return runJobRequest(defaults, values, idempotencyKey);
+      return runRequest(defaults, values, idempotencyKey);
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
     }

@@ -12,6 +12,8 @@ import type {
   IJob,
   IJobsClient,
   INotebookJobRequest,
+  INotebookSweepRequest,
+  ISweep,
   IUserClient,
 } from '../tokens.js';
 import { isActive } from './format.js';
@@ -189,6 +191,15 @@ export class JobsModel {
     const job = await this.client.submitNotebook(await this.me(), request);
     this.merge(job);
     return job;
+  }
+
+  /** Queue one job per parameter set (all or none); its jobs join the list. */
+  async submitSweep(request: INotebookSweepRequest): Promise<ISweep> {
+    const sweep = await this.client.submitSweep(await this.me(), request);
+    for (const job of sweep.jobs) {
+      this.merge(job);
+    }
+    return sweep;
   }
 
   async cancel(id: HubId): Promise<IJob> {

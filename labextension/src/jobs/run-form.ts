@@ -4,7 +4,12 @@
  * its values make. Errors are 400 `HubError`s saying which field is wrong.
  */
 import { HubError } from '../api.js';
-import type { IComputeInfo, INotebookJobRequest, IServerInfo } from '../tokens.js';
+import type {
+  IComputeInfo,
+  INotebookJobRequest,
+  INotebookSweepRequest,
+  IServerInfo,
+} from '../tokens.js';
 import {
   assignmentsText,
   changedParameters,
@@ -12,6 +17,7 @@ import {
   readAssignments,
 } from './parameters.js';
 import { folderOf, type IWorkspaceMapping, workspacePathOf } from './paths.js';
+import { readSweep } from './sweep.js';
 
 const MiB = 1024 * 1024;
 
@@ -40,7 +46,12 @@ export interface IRunJobValues {
   cpus: string;
   memoryMb: string;
   timeLimitMinutes: string;
+  /** Parameter sets, one job each (sweep.ts); empty: one job. */
+  sweep: string;
 }
+
+/** What the dialog submits: one job, or a sweep of jobs. */
+export type RunRequest = { job: INotebookJobRequest } | { sweep: INotebookSweepRequest };
 
 const invalid = (message: string) => new HubError(400, 'invalid_input', message);
 
@@ -86,6 +97,7 @@ export function runJobDefaults(options: {
       cpus: compute.limits.cpus > 0 ? String(compute.limits.cpus) : '',
       memoryMb: maxMemoryMb > 0 ? String(maxMemoryMb) : '',
       timeLimitMinutes: '',
+      sweep: '',
     },
   };
 }
@@ -139,5 +151,25 @@ export function runJobRequest(
     ...(memory !== undefined ? { memory_mb: memory } : {}),
     ...(minutes !== undefined ? { time_limit_seconds: Math.round(minutes * 60) } : {}),
     idempotency_key: idempotencyKey,
+  };
+}
+
+/**
+ * The request the dialog's values make: one job, or with a Sweep a job per parameter set, each
+ * set on top of the changed Parameters (a set's value wins). A sweep has no idempotency key.
+ */
+export function runRequest(
+  defaults: IRunJobDefaults,
+  values: IRunJobValues,
+  idempotencyKey: string,
+): RunRequest {
+  const job = runJobRequest(defaults, values, idempotencyKey);
+  const sets = readSweep(values.sweep);
+  if (sets === null) {
+    return { job };
+  }
+  const { parameters, idempotency_key: _key, ...definition } = job;
+  return {
+    sweep: { ...definition, parameter_sets: sets.map((set) => ({ ...parameters, ...set })) },
   };
 }

@@ -12,9 +12,10 @@
  * firewall (Swarm tasks join swarm-scoped networks; the node's provisioning must apply the
  * rules of docker/network.ts to them).
  */
-import type { CreateServiceOptions } from 'dockerode';
+import type { ContainerCreateOptions, CreateServiceOptions } from 'dockerode';
 import {
   CONTAINER_PORT,
+  checkBindSource,
   serverEnv,
   serverMounts,
   startScriptOf,
@@ -76,5 +77,70 @@ export function buildServiceSpec(
     EndpointSpec: {
       Ports: [{ Protocol: 'tcp', TargetPort: CONTAINER_PORT, PublishMode: 'host' }],
     },
+  };
+}
+
+/** How a batch job's container becomes a Swarm service (buildJobServiceSpec). */
+export interface JobServiceOptions {
+  /** Host folders a bind may come from: the same roots the job's container spec was checked against. */
+  bindRoots: string[];
+  /** The job's own network: internal (no route out), with nothing else on it. */
+  network: string;
+  /** Placement constraints, e.g. `node.id==…` for the node that has the bound host folders. */
+  constraints: string[];
+}
+
+/**
+ * A batch job's hardened container-create body (the hub's buildJobSpec) as a one-replica
+ * service that runs once (`RestartPolicy.Condition: none`): the same image, command, user,
+ * environment, labels, mounts and limits. Bind mounts are checked again here, as the container
+ * spec checks them (normalised absolute sources under `bindRoots` only), so nothing reaches
+ * Swarm that the container path would refuse. Swarm cannot express: `no-new-privileges` (before
+ * API 1.46), a swap limit, and no network at all (a task joins a network: `network` is the
+ * job's own internal overlay, which has no gateway).
+ */
+export function buildJobServiceSpec(
+  container: ContainerCreateOptions,
+  options: JobServiceOptions,
+): CreateServiceOptions {
+  const host = container.HostConfig ?? {};
+  if (!container.name) throw new TypeError('a job service needs the container name');
+  if (host.Privileged) throw new TypeError('a job service cannot be privileged');
+  if (!container.User || /^0*(:|$)|^root(:|$)/.test(container.User)) {
+    throw new TypeError('a job service must not run as root');
+  }
+  if (host.Binds?.length) throw new TypeError('a job service takes Mounts, not Binds');
+  const mounts = (host.Mounts ?? []).map((mount) => {
+    if (mount.Type === 'volume') return mount;
+    if (mount.Type !== 'bind') throw new TypeError(`a job service cannot mount a ${mount.Type}`);
+    return { ...mount, Source: checkBindSource(mount.Source, options.bindRoots, 'bind source') };
+  });
+  return {
+    Name: container.name,
+    Labels: container.Labels ?? {},
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: container.Image!,
+        // Args, not Command: the image's entrypoint stays, as Cmd leaves it for a container.
+        Args: [...((container.Cmd as string[] | undefined) ?? [])],
+        Env: container.Env ?? [],
+        Labels: container.Labels ?? {},
+        User: container.User,
+        Dir: container.WorkingDir ?? '',
+        Mounts: mounts,
+        CapabilityDrop: host.CapDrop ?? ['ALL'],
+      },
+      Resources: {
+        Limits: {
+          ...(host.Memory ? { MemoryBytes: host.Memory } : {}),
+          ...(host.NanoCpus ? { NanoCPUs: host.NanoCpus } : {}),
+          ...(host.PidsLimit ? { Pids: host.PidsLimit } : {}),
+        },
+      },
+      RestartPolicy: { Condition: 'none' },
+      Placement: { Constraints: options.constraints },
+      Networks: [{ Target: options.network }],
+    },
+    Mode: { Replicated: { Replicas: 1 } },
   };
 }
