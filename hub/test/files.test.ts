@@ -11,7 +11,13 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { filesModule } from '../src/files/module.ts';
 import type { FilesService } from '../src/files/service.ts';
-import { type Client, signUp, startTestHub, type TestHub } from './support.ts';
+import {
+  activityKeysNotSnakeCase,
+  type Client,
+  signUp,
+  startTestHub,
+  type TestHub,
+} from './support.ts';
 
 let hub: TestHub;
 let db: pg.Pool;
@@ -817,4 +823,8 @@ test('first uses at once (a server start and the view it changes) all get the de
       'Storage/persistent',
       'Temporary/scratch',
     ]);
+});
+
+test('every activity payload key written here is snake_case', async () => {
+  assert.deepEqual(await activityKeysNotSnakeCase(hub.databaseUrl), []);
 });
