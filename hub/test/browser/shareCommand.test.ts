@@ -7,7 +7,7 @@
  * (`npm run build -w labextension`), as the Galata harness does, else the venv's.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -48,12 +48,15 @@ after(async () => {
  * JupyterLab reads extensions from the user's data folder ($HOME is the workspace of a local
  * server) before the venv's: this checkout's build goes there before the server starts.
  */
-function useCheckoutBuild(safeName: string): void {
-  if (!existsSync(path.join(BUILT_EXTENSION, 'package.json'))) return;
+function useCheckoutBuild(safeName: string): string | null {
+  const manifest = path.join(BUILT_EXTENSION, 'package.json');
+  if (!existsSync(manifest)) return null;
   const workspace = path.join(hub.hub.config.stateDir, 'workspaces', safeName, 'work');
   const extensions = path.join(workspace, '.local', 'share', 'jupyter', 'labextensions');
   mkdirSync(path.join(extensions, '@orrery'), { recursive: true });
   symlinkSync(BUILT_EXTENSION, path.join(extensions, '@orrery', 'labextension'));
+  // The bundle's entry file, named by its hash: the page must load this one.
+  return JSON.parse(readFileSync(manifest, 'utf8')).jupyterlab._build.load;
 }
 
 async function register(page: Page, username: string): Promise<void> {
@@ -73,7 +76,9 @@ test('the Share This Server command shares with a user and makes a code, and the
   const page = await context.newPage();
   try {
     await register(page, 'alice');
-    useCheckoutBuild('alice');
+    const entry = useCheckoutBuild('alice');
+    const loaded: string[] = [];
+    page.on('request', (request) => loaded.push(request.url()));
     await page.click('#start button[type=submit]');
     await page.waitForURL((url) => url.pathname.startsWith('/user/alice/lab'), {
       timeout: 180_000,
@@ -81,6 +86,11 @@ test('the Share This Server command shares with a user and makes a code, and the
     await page.waitForSelector('#jp-main-dock-panel', { timeout: 90_000 });
     // The extension knows which server it runs in once it has asked the hub who it is.
     await page.waitForSelector('text=Orrery: alice', { timeout: 60_000 });
+    if (entry)
+      assert.ok(
+        loaded.some((url) => url.endsWith(`/@orrery/labextension/${entry}`)),
+        'the lab runs this checkout’s build of the extension',
+      );
 
     // As a person would: the command palette, the command by its label.
     await page.keyboard.press('Control+Shift+C');
