@@ -41,6 +41,10 @@ after(async () => {
   if (skip) return;
   await browser.close();
   if (hub.logLines.length) console.error(`hub log:\n${hub.logLines.join('').slice(-20_000)}`);
+  // Alice's workspace and, the hub running as root, her server's system user go too.
+  const local = hub.compute().backends.get('local')!;
+  for (const server of await local.listManaged()) await local.stop(server.state);
+  await local.removeWorkspace?.({ name: 'alice', safeName: 'alice' }, '');
   await hub.stop();
 });
 
