@@ -53,7 +53,7 @@ test('register, log in, log out; the session cookie is HttpOnly and SameSite and
   assert.match(cookie, /Max-Age=86400/);
   assert.equal((await client.get('/hub/api/user')).json.name, 'carla');
   assert.equal((await client.post('/hub/api/logout')).status, 204);
-  assert.equal((await client.get('/hub/api/user')).status, 401);
+  assert.equal((await client.get('/hub/api/user')).status, 403, 'as JupyterHub: no one');
 });
 
 test('passwords are stored as argon2id hashes only', async () => {
@@ -221,7 +221,7 @@ test('a per-server token is short-lived, narrow, and replaced when the server ge
   await db.end();
   assert.equal(
     (await inside.get('/hub/api/user')).status,
-    401,
+    403,
     'the old server token stopped working',
   );
   assert.equal((await Client.withToken(hub.url, second).get('/hub/api/user')).status, 200);

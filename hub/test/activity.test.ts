@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
-import { Client, signUp, startTestHub, type TestHub } from './support.ts';
+import { activityKeysNotSnakeCase, Client, signUp, startTestHub, type TestHub } from './support.ts';
 
 let hub: TestHub;
 let alice: Client;
@@ -38,6 +38,8 @@ test('meaningful events are recorded with a JSON payload; users see only their o
     'user.register',
   ]);
   assert.equal(mine.find((e) => e.type === 'group.create')!.payload.name, 'Pulsars');
+  assert.equal(mine.find((e) => e.type === 'token.revoke')!.payload.token_id, token.id);
+  assert.equal(mine.find((e) => e.type === 'group.create')!.payload.group_id, group);
   assert.ok(mine.every((e) => e.user === 'alice'));
   const bobs: Event[] = (await bob.get('/hub/api/activity')).json.events;
   assert.ok(types(bobs).includes('group.invite'), 'the invitee’s history shows the invitation');
@@ -74,4 +76,8 @@ test('admins search everyone’s history; others may not', async () => {
   const everyone: Event[] = (await bob.get('/hub/api/activity?all=true&type=user.register')).json
     .events;
   assert.deepEqual(everyone.map((e) => e.user).sort(), ['alice', 'bob']);
+});
+
+test('every activity payload key written here is snake_case', async () => {
+  assert.deepEqual(await activityKeysNotSnakeCase(hub.databaseUrl), []);
 });

@@ -983,9 +983,10 @@ const REASON_OF: Record<number, string> = {
 };
 
 /**
- * Why a refusal is wrong, or null: the anonymous caller must be told to sign in (401); a
- * token without the route's scope must be told which scope (403); a caller holding the scope
- * must be refused by the route's own rule (403, 404 or 409), never for a scope.
+ * Why a refusal is wrong, or null: the anonymous caller must be told to sign in (401, or the
+ * route's `anonymousStatus`: 403 for `GET /user`, as JupyterHub); a token without the route's
+ * scope must be told which scope (403); a caller holding the scope must be refused by the
+ * route's own rule (403, 404 or 409), never for a scope.
  */
 function wrongRefusal(
   def: RouteDef,
@@ -998,8 +999,12 @@ function wrongRefusal(
     return `${status} without {error, message}`;
   if (!('scope' in def.access)) return REASON_OF[status] === json.error ? null : got;
   const scope = def.access.scope;
-  if (who === 'anonymous')
-    return status === 401 && json.error === 'unauthorized' ? null : `${got}, expected 401`;
+  if (who === 'anonymous') {
+    const expected = def.access.anonymousStatus ?? 401;
+    return status === expected && json.error === REASON_OF[expected]
+      ? null
+      : `${got}, expected ${expected}`;
+  }
   const granted = TOKEN_SCOPES[who];
   // Sessions hold "all": every scope, the admin-only ones for the admin alone.
   const holds = granted
@@ -1115,7 +1120,7 @@ for (const [id, row] of Object.entries(PAGE_ROWS)) {
       ].filter(Boolean);
       if (row.endsSession && SIGNED_IN.includes(who)) {
         const after = await client.get('/hub/api/user');
-        if (after.status !== 401) problems.push(`the session still answers ${after.status}`);
+        if (after.status !== 403) problems.push(`the session still answers ${after.status}`);
       }
       if (problems.length) outcomes.push(`${who}: ${problems.join(', ')}`);
     }

@@ -4,6 +4,7 @@
  * escape, quotas, interrupted uploads, the purge and deletion.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import path from 'node:path';
@@ -11,7 +12,13 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { filesModule } from '../src/files/module.ts';
 import type { FilesService } from '../src/files/service.ts';
-import { type Client, signUp, startTestHub, type TestHub } from './support.ts';
+import {
+  activityKeysNotSnakeCase,
+  type Client,
+  signUp,
+  startTestHub,
+  type TestHub,
+} from './support.ts';
 
 let hub: TestHub;
 let db: pg.Pool;
@@ -752,6 +759,57 @@ describe('uploads', () => {
   });
 });
 
+describe('a folder on another filesystem inside a volume', () => {
+  // A real one: a tmpfs mounted on a folder of mona's volume (as a mount, or a btrfs subvolume
+  // made by code in a container, would be). Writes into it are refused: renames from the
+  // staging area fail with EXDEV there, and the owner's quota could not count its bytes.
+  test('uploads and moves into it answer 409 cross_device; nothing is written or left behind', async () => {
+    const mona = await signUp(hub.url, 'mona');
+    ids.mona = Number((await db.query(`SELECT id FROM users WHERE name = 'mona'`)).rows[0].id);
+    const v = vol('mona');
+    await mona.get(`${API}/volumes`);
+    assert.equal((await upload(mona, v, 'kept.txt', 'twelve bytes')).status, 201);
+    assert.equal((await mona.post(`${API}/files/${v}/folders`, { path: 'mounted' })).status, 201);
+    const mountPoint = path.join(await hostPathOf('mona'), 'mounted');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountPoint]);
+    try {
+      const usedBefore = (await mona.get(`${API}/users/mona/files/usage`)).json.roots[0];
+
+      const whole = await upload(mona, v, 'mounted/new.txt', 'some bytes');
+      assert.equal(whole.status, 409, JSON.stringify(whole.json));
+      assert.equal(whole.json.rule, 'cross_device');
+
+      const session = await mona.post(`${API}/files/${v}/uploads`, {
+        path: 'mounted/part.bin',
+        size: 4,
+      });
+      const base = `${API}/files/${v}/uploads/${session.json.upload_id}`;
+      assert.equal((await put(mona, `${base}?offset=0`, 'abcd')).json.offset, 4);
+      const complete = await mona.post(`${base}/complete`);
+      assert.equal(complete.status, 409, complete.text);
+      assert.equal(complete.json.rule, 'cross_device');
+      assert.equal((await mona.get(base)).json.offset, 4, 'the session stays, to cancel');
+      assert.equal((await mona.delete(base)).status, 204);
+
+      const moved = await mona.post(`${API}/files/${v}/move`, {
+        from: 'kept.txt',
+        to: 'mounted/kept.txt',
+      });
+      assert.equal(moved.status, 409, moved.text);
+      assert.equal(moved.json.rule, 'cross_device');
+
+      assert.deepEqual(await fsp.readdir(mountPoint), [], 'nothing written there');
+      assert.deepEqual(await names(mona, v), ['kept.txt', 'mounted']);
+      assert.equal((await download(mona, v, 'kept.txt')).body.toString(), 'twelve bytes');
+      assert.deepEqual(await fsp.readdir(ownerArea('mona', 'uploads')), [], 'no staging left');
+      const usedAfter = (await mona.get(`${API}/users/mona/files/usage`)).json.roots[0];
+      assert.equal(usedAfter.used_bytes, usedBefore.used_bytes);
+    } finally {
+      execFileSync('umount', [mountPoint]);
+    }
+  });
+});
+
 describe('purge and deletion', () => {
   test('the sweeper purges Temporary files older than purge_after_days, keeps newer ones', async () => {
     const v = vol('bob', 'scratch', 'Temporary');
@@ -817,4 +875,8 @@ test('first uses at once (a server start and the view it changes) all get the de
       'Storage/persistent',
       'Temporary/scratch',
     ]);
+});
+
+test('every activity payload key written here is snake_case', async () => {
+  assert.deepEqual(await activityKeysNotSnakeCase(hub.databaseUrl), []);
 });

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
-import { type Client, signUp, startTestHub, type TestHub } from './support.ts';
+import {
+  activityKeysNotSnakeCase,
+  type Client,
+  signUp,
+  startTestHub,
+  type TestHub,
+} from './support.ts';
 
 let hub: TestHub;
 let alice: Client;
@@ -315,4 +321,8 @@ test('a change whose activity record fails is not made: the change and its recor
   assert.equal((await alice.get(`/hub/api/groups/${group.id}`)).json.name, 'Atomic');
   const domains = (await bob.get('/hub/api/domains')).json.domains;
   assert.equal(domains.find((d: { id: number }) => d.id === domain.json.id).joined, false);
+});
+
+test('every activity payload key written here is snake_case', async () => {
+  assert.deepEqual(await activityKeysNotSnakeCase(hub.databaseUrl), []);
 });

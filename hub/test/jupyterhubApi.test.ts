@@ -305,6 +305,30 @@ test('/hub/api/ and /hub/api/info', async () => {
   assert.equal((await alice.get('/hub/api/info')).status, 403);
 });
 
+test('GET /user without a valid credential is 403, as JupyterHub: its clients read it as no one', async () => {
+  // HubAuth (jupyterhub-singleuser, services) identifies a token here; it takes a 403 as "no such
+  // user" and signs the browser in again, where a 401 would be shown as a failure of the hub.
+  const anonymous = await new Client(hub.url).get('/hub/api/user');
+  assert.equal(anonymous.status, 403);
+  assert.equal(anonymous.json.error, 'forbidden');
+  const unknown = await fetch(`${hub.url}/hub/api/user`, {
+    headers: { authorization: 'token orr_no_such_token' },
+  });
+  assert.equal(unknown.status, 403);
+  const made = await alice.post('/hub/api/users/alice/tokens', { note: 'whoami' });
+  const asToken = { authorization: `token ${made.json.token}` };
+  assert.equal(
+    (await (await fetch(`${hub.url}/hub/api/user`, { headers: asToken })).json()).name,
+    'alice',
+  );
+  await alice.delete(`/hub/api/users/alice/tokens/${made.json.id}`);
+  assert.equal((await fetch(`${hub.url}/hub/api/user`, { headers: asToken })).status, 403);
+  // Other routes keep 401 for no credential (docs/jupyterhub.md).
+  assert.equal((await new Client(hub.url).get('/hub/api/users/alice')).status, 401);
+  const doc = (await new Client(hub.url).get('/hub/api/openapi.json')).json;
+  assert.match(doc.paths['/user'].get.description, /403 without a credential/);
+});
+
 test('the OpenAPI document marks the JupyterHub-compatible operations', async () => {
   const doc = (await new Client(hub.url).get('/hub/api/openapi.json')).json;
   assert.equal(doc.paths['/users/{name}/server'].post['x-jupyterhub-compatible'], true);

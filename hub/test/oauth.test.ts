@@ -201,7 +201,7 @@ test('token: a code once, for its client with the client’s own secret, before 
 
   // The server stops: its users' OAuth tokens go with its own.
   await revokeServerToken(db, aliceId, '');
-  assert.equal((await fetch(`${hub.url}/hub/api/user`, { headers: asServer })).status, 401);
+  assert.equal((await fetch(`${hub.url}/hub/api/user`, { headers: asServer })).status, 403);
 });
 
 test('a single-user image is refused on a domain of local processes, before anything starts', async () => {

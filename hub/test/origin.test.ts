@@ -350,7 +350,7 @@ describe('each user on their own origin (ORRERY_USER_ORIGIN)', () => {
       (await send(port, bobHost, 'GET', '/user/bob/lab/api/status', cookie)).status,
       401,
     );
-    assert.equal((await send(port, hubHost, 'GET', '/hub/api/user', cookie)).status, 401);
+    assert.equal((await send(port, hubHost, 'GET', '/hub/api/user', cookie)).status, 403);
 
     // An expired code is refused.
     const third = await handOff(alice, '/user/alice/lab/');

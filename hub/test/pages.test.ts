@@ -158,7 +158,7 @@ test('GET /hub/logout only shows a button; the POST without the XSRF token is re
   assert.equal(out.headers.get('location'), '/hub/login');
   assert.match(out.headers.get('set-cookie') ?? '', /expires=Thu, 01 Jan 1970/i);
   // The session is gone on the hub, not only in this browser.
-  assert.equal((await bob.get('/hub/api/user')).status, 401);
+  assert.equal((await bob.get('/hub/api/user')).status, 403);
 });
 
 test('an admin page is one declaration: strangers sign in, users are refused, admins see it', async () => {

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { may } from '../src/racm/store.ts';
-import { type Client, signUp, startTestHub, type TestHub } from './support.ts';
+import {
+  activityKeysNotSnakeCase,
+  type Client,
+  signUp,
+  startTestHub,
+  type TestHub,
+} from './support.ts';
 
 let hub: TestHub;
 let alice: Client;
@@ -290,4 +296,8 @@ test('a context registered over HTTP keeps which of its types users may create (
   });
   assert.equal(camel.status, 400, 'the old camelCase body is refused, not half-read');
   assert.equal(camel.json.error, 'bad_request');
+});
+
+test('every activity payload key written here is snake_case', async () => {
+  assert.deepEqual(await activityKeysNotSnakeCase(hub.databaseUrl), []);
 });

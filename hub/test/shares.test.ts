@@ -13,7 +13,14 @@ import pg from 'pg';
 import WebSocket, { WebSocketServer } from 'ws';
 import { addMember } from '../src/groups/store.ts';
 import { openSocket } from './compute/support.ts';
-import { Client, signUp, startTestHub, type TestHub, testConfig } from './support.ts';
+import {
+  activityKeysNotSnakeCase,
+  Client,
+  signUp,
+  startTestHub,
+  type TestHub,
+  testConfig,
+} from './support.ts';
 
 let hub: TestHub;
 let alice: Client;
@@ -329,4 +336,8 @@ test('the accept page shows what a code shares and redeems it with a form post',
   assert.match(bad.text, /does not work/);
   await alice.delete('/hub/api/shares/alice/lab');
   assert.equal((await dan.get('/user/alice/lab/api/status')).status, 403);
+});
+
+test('every activity payload key written here is snake_case', async () => {
+  assert.deepEqual(await activityKeysNotSnakeCase(hub.databaseUrl), []);
 });

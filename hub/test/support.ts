@@ -156,6 +156,26 @@ export async function startTestHub(
 }
 
 /**
+ * The activity payload keys in a hub's database that are not snake_case, as "type: key" (every
+ * API field is snake_case, the payloads the activity search shows included).
+ */
+export async function activityKeysNotSnakeCase(databaseUrl: string): Promise<string[]> {
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    const { rows } = await db.query(
+      `SELECT DISTINCT a.type || ': ' || key AS found
+         FROM activity a, jsonb_object_keys(a.payload) AS key
+        WHERE jsonb_typeof(a.payload) = 'object' AND key ~ '[A-Z]'
+        ORDER BY 1`,
+    );
+    return rows.map((row) => row.found);
+  } finally {
+    await db.end();
+  }
+}
+
+/**
  * Unmount what a hub mounted for Docker servers' volume views under its test state folder (a
  * real hub keeps them across restarts: running servers still use them).
  */

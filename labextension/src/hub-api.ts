@@ -92,7 +92,7 @@ export interface paths {
         };
         /**
          * Who am I: my user model (only my name without read:users), with the scopes of this credential
-         * @description Needs scope `read:users:name`.
+         * @description Needs scope `read:users:name`; 403 without a credential.
          */
         get: operations["GET /user"];
         put?: never;

@@ -220,7 +220,7 @@ describe('ShareModel', () => {
     const made = await share.createCode(48);
     assert.equal(share.lastCode?.code, made.code);
     assert.deepEqual(
-      share.links.map((l) => l.id),
+      share.codes.map((l) => l.id),
       [made.id],
     );
     const redeemed = await hub.files.clientFor('carol').redeem(made.code);
@@ -231,7 +231,7 @@ describe('ShareModel', () => {
       ['carol:read'],
     );
     await share.revokeCode(made.id);
-    assert.equal(share.links.length, 0);
+    assert.equal(share.codes.length, 0);
     assert.equal(share.lastCode, null);
   });
 

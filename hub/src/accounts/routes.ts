@@ -186,7 +186,8 @@ export const accountRoutes = [
     tag: 'accounts',
     summary:
       'Who am I: my user model (only my name without read:users), with the scopes of this credential',
-    access: { scope: 'read:users:name' },
+    // JupyterHub's answer to no credential: its clients ask here to identify a token.
+    access: { scope: 'read:users:name', anonymousStatus: 403 },
     response: Me,
     lab: true,
     async handler({ hub, caller }) {

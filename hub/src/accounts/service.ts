@@ -1,5 +1,5 @@
 /** Creating accounts: shared by registration, the admin CLI and single sign-on. */
-import { recordActivity } from '../activity/store.ts';
+import { type ActivityPayload, recordActivity } from '../activity/store.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import type { UserRecord } from '../auth/principal.ts';
 import type { HubConfig } from '../config.ts';
@@ -27,7 +27,7 @@ export async function createAccount(
     type: string;
     address?: string | null;
     actorId?: number | null;
-    payload?: Record<string, unknown>;
+    payload?: ActivityPayload;
   },
 ): Promise<UserRecord> {
   const name = validateUsername(spec.username);

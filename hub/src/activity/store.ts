@@ -1,6 +1,12 @@
 /** The activity log: append events; search them. */
 import type { Queryable } from '../db/pool.ts';
 
+/**
+ * An event's record. Its keys are snake_case like every field of the API that shows it
+ * (docs/api.md, "Naming"): the type refuses an object literal with a capital in a key.
+ */
+export type ActivityPayload = { readonly [key: Lowercase<string>]: unknown };
+
 export interface ActivityEvent {
   type: string;
   /** Whose history this belongs to. */
@@ -8,7 +14,7 @@ export interface ActivityEvent {
   /** Who did it, when not the user themself (an admin, a group admin). */
   actorId?: number | null;
   address?: string | null;
-  payload?: Record<string, unknown>;
+  payload?: ActivityPayload;
 }
 
 export async function recordActivity(db: Queryable, event: ActivityEvent): Promise<void> {

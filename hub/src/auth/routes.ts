@@ -107,7 +107,7 @@ export const tokenRoutes = [
           type: 'token.create',
           userId: owner.id,
           actorId: caller!.user.id,
-          payload: { tokenId: record.id, note: record.note, scopes },
+          payload: { token_id: record.id, note: record.note, scopes },
         });
         return { ...tokenModel(owner.name, record), token };
       });
@@ -129,7 +129,7 @@ export const tokenRoutes = [
         type: 'token.revoke',
         userId: user.id,
         actorId: caller!.user.id,
-        payload: { tokenId: params.token_id },
+        payload: { token_id: params.token_id },
       });
     },
   }),

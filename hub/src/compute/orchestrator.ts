@@ -620,7 +620,7 @@ export class Compute {
       await recordActivity(db, {
         type: 'server.died',
         userId: row.userId,
-        payload: { server: row.name, exitCode: polled.exitCode },
+        payload: { server: row.name, exit_code: polled.exitCode },
       });
     }
   }

@@ -69,13 +69,24 @@ async function withVolume<T>(
   }
 }
 
+/** A write into a folder that is on another filesystem than its volume. */
+const otherFilesystem = () =>
+  new Conflict(
+    'cross_device',
+    'That folder is on another filesystem than its volume (a mount or a subvolume made inside it); the hub writes files only on the volume’s own filesystem, and nothing was written',
+  );
+
 /** A failed write's cause as the answer: a full disk is 507, never a 500. */
 function writeError(err: unknown): unknown {
   return isNoSpace(err) ? diskFull() : err;
 }
 
 export class FileOps {
-  constructor(private readonly quotas: Quotas) {}
+  constructor(
+    private readonly quotas: Quotas,
+    /** rename(2); a unit test passes one that fails as another filesystem would. */
+    private readonly rename: (from: string, to: string) => Promise<void> = fsp.rename,
+  ) {}
 
   /** A folder's entries (name, type, size, mtime); links are shown as links, never followed. */
   async list(volume: ResolvedVolume, rawPath: string): Promise<Entry[]> {
@@ -205,11 +216,20 @@ export class FileOps {
     return total;
   }
 
-  /** Move a finished temp file into its folder, owned by the container user. */
+  /**
+   * Move a finished temp file into its folder, owned by the container user. The temp file is
+   * on the volume's own filesystem; a folder on another one (a mount, or a btrfs subvolume that
+   * code in a container made inside the volume) fails the rename with EXDEV. That is refused,
+   * not copied: a copy there could be seen half-written, and the owner's quota (a qgroup of
+   * the owner's subvolume, a project) does not count bytes on another filesystem.
+   */
   async place(temp: string, folder: FileHandle, name: string): Promise<void> {
     await fsp.chmod(temp, FILE_MODE);
     await giveToContainerUser(temp);
-    await fsp.rename(temp, inDir(folder, name));
+    await this.rename(temp, inDir(folder, name)).catch((err) => {
+      if ((err as NodeJS.ErrnoException).code === 'EXDEV') throw otherFilesystem();
+      throw err;
+    });
   }
 
   async mkdir(volume: ResolvedVolume, rawPath: string, parents: boolean): Promise<Entry> {
@@ -291,7 +311,7 @@ export class FileOps {
             await this.quotas.reserve(to.ownerId!, to.rootConfig!, reserved);
             const giveBack = () => this.quotas.release(to.ownerId!, to.rootConfig!, reserved);
             try {
-              await fsp.rename(inDir(fromDir, source.name), inDir(toDir, target.name));
+              await this.rename(inDir(fromDir, source.name), inDir(toDir, target.name));
             } catch (err) {
               if ((err as NodeJS.ErrnoException).code !== 'EXDEV' || !stat.isFile()) {
                 await giveBack();

@@ -5,12 +5,12 @@
  * the volume first: a volume the caller may not read answers 404, one they read but may not
  * write 403.
  */
-import { Type } from '@sinclair/typebox';
+import { type TSchema, Type } from '@sinclair/typebox';
 import type { Request, Response } from 'express';
 import { actorOf } from '../auth/actor.ts';
 import { selfOrAdmin } from '../auth/guards.ts';
 import { HttpError } from '../http/errors.ts';
-import { routesOf } from '../http/route.ts';
+import { type HandlerContext, type RouteDef, routesOf } from '../http/route.ts';
 import { NameParams, NoQuery, Strict, Username } from '../http/schemas.ts';
 import {
   DataVolume,
@@ -36,9 +36,16 @@ import {
   VolumeParams,
 } from './responses.ts';
 import type { FilesService, VolumeRef } from './service.ts';
-import type { VolumeRecord } from './store.ts';
+import type { DataVolumeRecord, VolumeRecord } from './store.ts';
 
 const route = routesOf<FilesService>();
+
+/** A files route (tag `files`) that code in JupyterLab may call too, as most of them are. */
+function labRoute<B extends TSchema, Q extends TSchema, P extends TSchema>(
+  def: Omit<RouteDef<B, Q, P, FilesService>, 'tag' | 'lab'>,
+) {
+  return route({ ...def, tag: 'files', lab: true });
+}
 
 const Bool = Type.Union([Type.Literal('true'), Type.Literal('false')]);
 const UploadParams = Strict({
@@ -54,6 +61,25 @@ const volumeOut = (v: VolumeRecord) => ({
   description: v.description,
   created_at: v.createdAt,
 });
+const dataVolumeOut = (d: DataVolumeRecord) => ({
+  name: d.name,
+  host_path: d.hostPath,
+  description: d.description,
+  created_at: d.createdAt,
+});
+
+type VolumePath = { root: string; owner: string; volume: string };
+type Caller = HandlerContext<unknown, unknown, unknown>['caller'];
+
+/** Who acts and on which volume, as the volume service's methods take them. */
+const onVolume = (caller: Caller, req: Request, params: VolumePath) =>
+  [actorOf(caller!, req), params.root, params.owner, params.volume] as const;
+
+/** Who acts, and the volume they must be able to write (a resumable upload's). */
+async function writing(service: FilesService, caller: Caller, req: Request, params: VolumePath) {
+  const actor = actorOf(caller!, req);
+  return { actor, volume: await service.write(actor, refOf(params)) };
+}
 
 /** The body of an upload must be raw bytes; a JSON body was already read by the JSON parser. */
 function rawBody(req: Request): Request {
@@ -152,15 +178,13 @@ async function sendFile(
 
 export const filesRoutes = [
   // Volumes.
-  route({
+  labRoute({
     method: 'get',
     path: '/volumes',
-    tag: 'files',
     summary:
       'Every volume you may read (yours, shared with you, data volumes), and your usage; your default volumes are made on first use',
     access: { scope: 'read:files' },
     response: VolumeList,
-    lab: true,
     query: NoQuery,
     async handler({ service, caller, req }) {
       const actor = actorOf(caller!, req);
@@ -183,16 +207,14 @@ export const filesRoutes = [
       };
     },
   }),
-  route({
+  labRoute({
     method: 'post',
     path: '/volumes/:root',
-    tag: 'files',
     summary:
       'Create a user volume of yours under a root volume (name: 1-64 letters, digits, -_. ; no leading dot)',
     access: { scope: 'files' },
     response: Volume,
     status: 201,
-    lab: true,
     params: RootParams,
     query: NoQuery,
     body: Strict({
@@ -210,14 +232,12 @@ export const filesRoutes = [
       );
     },
   }),
-  route({
+  labRoute({
     method: 'patch',
     path: '/volumes/:root/:owner/:volume',
-    tag: 'files',
     summary: 'Rename or describe a volume of yours (its files stay where they are)',
     access: { scope: 'files' },
     response: Volume,
-    lab: true,
     params: VolumeParams,
     query: NoQuery,
     body: Strict({
@@ -225,169 +245,107 @@ export const filesRoutes = [
       description: Type.Optional(Type.String({ maxLength: 1000 })),
     }),
     async handler({ service, caller, req, params, body }) {
-      return volumeOut(
-        await service.volumes.update(
-          actorOf(caller!, req),
-          params.root,
-          params.owner,
-          params.volume,
-          body,
-        ),
-      );
+      return volumeOut(await service.volumes.update(...onVolume(caller, req, params), body));
     },
   }),
-  route({
+  labRoute({
     method: 'delete',
     path: '/volumes/:root/:owner/:volume',
-    tag: 'files',
     summary:
       'Delete a volume of yours: its shares go at once, its files to quarantine (docs/files.md)',
     access: { scope: 'files' },
     status: 204,
-    lab: true,
     params: VolumeParams,
     query: NoQuery,
     async handler({ service, caller, req, params }) {
-      await service.volumes.delete(actorOf(caller!, req), params.root, params.owner, params.volume);
+      await service.volumes.delete(...onVolume(caller, req, params));
     },
   }),
   // Sharing.
-  route({
+  labRoute({
     method: 'get',
     path: '/volumes/:root/:owner/:volume/shares',
-    tag: 'files',
     summary: 'Who a volume is shared with (needs grant on it)',
     access: { scope: 'read:files' },
     response: ShareList,
-    lab: true,
     params: VolumeParams,
     query: NoQuery,
     async handler({ service, caller, req, params }) {
-      return {
-        shares: await service.volumes.shares(
-          actorOf(caller!, req),
-          params.root,
-          params.owner,
-          params.volume,
-        ),
-      };
+      return { shares: await service.volumes.shares(...onVolume(caller, req, params)) };
     },
   }),
-  route({
+  labRoute({
     method: 'put',
     path: '/volumes/:root/:owner/:volume/shares',
-    tag: 'files',
     summary:
       'Share a volume read-only or read-write with a user or a group (needs grant; the Public group: admins only)',
     access: { scope: 'files' },
     response: Share,
-    lab: true,
     params: VolumeParams,
     query: NoQuery,
     body: ShareBody,
     async handler({ service, caller, req, params, body }) {
-      return service.volumes.share(
-        actorOf(caller!, req),
-        params.root,
-        params.owner,
-        params.volume,
-        body as never,
-      );
+      return service.volumes.share(...onVolume(caller, req, params), body as never);
     },
   }),
-  route({
+  labRoute({
     method: 'delete',
     path: '/volumes/:root/:owner/:volume/shares',
-    tag: 'files',
     summary: 'Stop sharing a volume with a user (?user=) or a group (?group=)',
     access: { scope: 'files' },
     status: 204,
-    lab: true,
     params: VolumeParams,
     query: ShareeQuery,
     async handler({ service, caller, req, params, query }) {
-      await service.volumes.unshare(
-        actorOf(caller!, req),
-        params.root,
-        params.owner,
-        params.volume,
-        query,
-      );
+      await service.volumes.unshare(...onVolume(caller, req, params), query);
     },
   }),
-  route({
+  labRoute({
     method: 'post',
     path: '/volumes/:root/:owner/:volume/links',
-    tag: 'files',
     summary:
       'Make an expiring invite code that gives read access to whoever redeems it (needs grant)',
     access: { scope: 'files' },
     response: LinkCreated,
     status: 201,
-    lab: true,
     params: VolumeParams,
     query: NoQuery,
     body: Strict({ expires_in_hours: Type.Integer({ minimum: 1, maximum: 24 * 90 }) }),
     async handler({ service, caller, req, params, body }) {
-      return service.volumes.createLink(
-        actorOf(caller!, req),
-        params.root,
-        params.owner,
-        params.volume,
-        body.expires_in_hours,
-      );
+      return service.volumes.createLink(...onVolume(caller, req, params), body.expires_in_hours);
     },
   }),
-  route({
+  labRoute({
     method: 'get',
     path: '/volumes/:root/:owner/:volume/links',
-    tag: 'files',
     summary: 'A volume’s live invite codes (not the codes themselves; needs grant)',
     access: { scope: 'read:files' },
     response: LinkList,
-    lab: true,
     params: VolumeParams,
     query: NoQuery,
     async handler({ service, caller, req, params }) {
-      return {
-        links: await service.volumes.links(
-          actorOf(caller!, req),
-          params.root,
-          params.owner,
-          params.volume,
-        ),
-      };
+      return { links: await service.volumes.links(...onVolume(caller, req, params)) };
     },
   }),
-  route({
+  labRoute({
     method: 'delete',
     path: '/volumes/:root/:owner/:volume/links/:link_id',
-    tag: 'files',
     summary: 'Revoke an invite code (shares already made by it stay, revocable one by one)',
     access: { scope: 'files' },
     status: 204,
-    lab: true,
     params: Strict({ ...VolumeParams.properties, link_id: Type.Integer({ minimum: 1 }) }),
     query: NoQuery,
     async handler({ service, caller, req, params }) {
-      await service.volumes.revokeLink(
-        actorOf(caller!, req),
-        params.root,
-        params.owner,
-        params.volume,
-        params.link_id,
-      );
+      await service.volumes.revokeLink(...onVolume(caller, req, params), params.link_id);
     },
   }),
-  route({
+  labRoute({
     method: 'post',
     path: '/volume-links/redeem',
-    tag: 'files',
     summary:
       'Redeem an invite code: the volume is shared with you read-only (recorded in both activity logs)',
     access: { scope: 'files' },
     response: Redeemed,
-    lab: true,
     query: NoQuery,
     body: Strict({ code: Type.String({ minLength: 1, maxLength: 200 }) }),
     async handler({ service, caller, req, body }) {
@@ -395,15 +353,13 @@ export const filesRoutes = [
     },
   }),
   // Files.
-  route({
+  labRoute({
     method: 'get',
     path: '/files/:root/:owner/:volume/list',
-    tag: 'files',
     summary:
       'A folder’s entries: name, type (file, folder, link, other), size, mtime; links are not followed',
     access: { scope: 'read:files' },
     response: Listing,
-    lab: true,
     params: VolumeParams,
     query: PathQuery,
     async handler({ service, caller, req, params, query }) {
@@ -411,14 +367,12 @@ export const filesRoutes = [
       return { path, entries: await service.list(actorOf(caller!, req), refOf(params), path) };
     },
   }),
-  route({
+  labRoute({
     method: 'get',
     path: '/files/:root/:owner/:volume/content',
-    tag: 'files',
     summary: 'Download a file, streamed; one `Range: bytes=` range answers 206',
     access: { scope: 'read:files' },
     response: Type.String({ description: 'the file’s bytes (application/octet-stream)' }),
-    lab: true,
     params: VolumeParams,
     query: Strict({ path: FilePath }),
     async handler({ service, caller, req, res, params, query }) {
@@ -426,16 +380,14 @@ export const filesRoutes = [
       await sendFile(req, res, await service.ops.openForRead(volume, query.path));
     },
   }),
-  route({
+  labRoute({
     method: 'put',
     path: '/files/:root/:owner/:volume/content',
-    tag: 'files',
     summary:
       'Upload a file as the raw body, streamed; it appears whole or not at all (413 quota_exceeded, 507 disk full)',
     access: { scope: 'files' },
     response: Uploaded,
     status: 201,
-    lab: true,
     params: VolumeParams,
     query: Strict({ path: FilePath, overwrite: Type.Optional(Bool) }),
     async handler({ service, caller, req, res, params, query }) {
@@ -451,29 +403,25 @@ export const filesRoutes = [
       );
     },
   }),
-  route({
+  labRoute({
     method: 'delete',
     path: '/files/:root/:owner/:volume/content',
-    tag: 'files',
     summary: 'Delete a file, or a folder with everything in it',
     access: { scope: 'files' },
     status: 204,
-    lab: true,
     params: VolumeParams,
     query: Strict({ path: FilePath }),
     async handler({ service, caller, req, params, query }) {
       await service.remove(actorOf(caller!, req), refOf(params), query.path);
     },
   }),
-  route({
+  labRoute({
     method: 'post',
     path: '/files/:root/:owner/:volume/folders',
-    tag: 'files',
     summary: 'Make a folder (parents: make missing ones on the way)',
     access: { scope: 'files' },
     response: Entry,
     status: 201,
-    lab: true,
     params: VolumeParams,
     query: NoQuery,
     body: Strict({ path: FilePath, parents: Type.Optional(Type.Boolean()) }),
@@ -481,14 +429,12 @@ export const filesRoutes = [
       return service.mkdir(actorOf(caller!, req), refOf(params), body.path, body.parents ?? false);
     },
   }),
-  route({
+  labRoute({
     method: 'post',
     path: '/files/:root/:owner/:volume/move',
-    tag: 'files',
     summary: 'Rename or move a file or folder, within the volume or to another you may write',
     access: { scope: 'files' },
     response: Entry,
-    lab: true,
     params: VolumeParams,
     query: NoQuery,
     body: Strict({
@@ -510,15 +456,13 @@ export const filesRoutes = [
     },
   }),
   // Resumable uploads.
-  route({
+  labRoute({
     method: 'post',
     path: '/files/:root/:owner/:volume/uploads',
-    tag: 'files',
     summary: 'Start a resumable upload of `size` bytes (checked against the quota now)',
     access: { scope: 'files' },
     response: UploadState,
     status: 201,
-    lab: true,
     params: VolumeParams,
     query: NoQuery,
     body: Strict({
@@ -527,8 +471,7 @@ export const filesRoutes = [
       overwrite: Type.Optional(Type.Boolean()),
     }),
     async handler({ service, caller, req, params, body }) {
-      const actor = actorOf(caller!, req);
-      const volume = await service.write(actor, refOf(params));
+      const { actor, volume } = await writing(service, caller, req, params);
       return service.uploads.start(
         actor.userId,
         volume,
@@ -538,37 +481,31 @@ export const filesRoutes = [
       );
     },
   }),
-  route({
+  labRoute({
     method: 'get',
     path: '/files/:root/:owner/:volume/uploads/:upload_id',
-    tag: 'files',
     summary: 'A resumable upload’s offset: where to send the next chunk from',
     access: { scope: 'files' },
     response: UploadState,
-    lab: true,
     params: UploadParams,
     query: NoQuery,
     async handler({ service, caller, req, params }) {
-      const actor = actorOf(caller!, req);
-      await service.write(actor, refOf(params));
+      const { actor } = await writing(service, caller, req, params);
       return service.uploads.state(actor.userId, params.upload_id);
     },
   }),
-  route({
+  labRoute({
     method: 'put',
     path: '/files/:root/:owner/:volume/uploads/:upload_id',
-    tag: 'files',
     summary:
       'Send a chunk (raw body) at `offset`, which must be the upload’s offset (409 otherwise)',
     access: { scope: 'files' },
     response: UploadState,
-    lab: true,
     params: UploadParams,
     query: Strict({ offset: Type.String({ pattern: '^[0-9]{1,16}$' }) }),
     async handler({ service, caller, req, res, params, query }) {
-      const actor = actorOf(caller!, req);
       return readingBody(req, res, async () => {
-        const volume = await service.write(actor, refOf(params));
+        const { actor, volume } = await writing(service, caller, req, params);
         return service.uploads.append(
           actor.userId,
           volume,
@@ -579,47 +516,39 @@ export const filesRoutes = [
       });
     },
   }),
-  route({
+  labRoute({
     method: 'post',
     path: '/files/:root/:owner/:volume/uploads/:upload_id/complete',
-    tag: 'files',
     summary: 'Complete a resumable upload: the file appears at its path',
     access: { scope: 'files' },
     response: Entry,
-    lab: true,
     params: UploadParams,
     query: NoQuery,
     async handler({ service, caller, req, params }) {
-      const actor = actorOf(caller!, req);
-      const volume = await service.write(actor, refOf(params));
+      const { actor, volume } = await writing(service, caller, req, params);
       return service.uploads.complete(actor.userId, volume, params.upload_id);
     },
   }),
-  route({
+  labRoute({
     method: 'delete',
     path: '/files/:root/:owner/:volume/uploads/:upload_id',
-    tag: 'files',
     summary: 'Cancel a resumable upload: its bytes and its quota reservation go',
     access: { scope: 'files' },
     status: 204,
-    lab: true,
     params: UploadParams,
     query: NoQuery,
     async handler({ service, caller, req, params }) {
-      const actor = actorOf(caller!, req);
-      const volume = await service.write(actor, refOf(params));
+      const { actor, volume } = await writing(service, caller, req, params);
       await service.uploads.cancel(actor.userId, volume, params.upload_id);
     },
   }),
   // Usage and quotas.
-  route({
+  labRoute({
     method: 'get',
     path: '/users/:name/files/usage',
-    tag: 'files',
     summary: 'A user’s usage per root volume: used, quota, percent, warning at 90%',
     access: { scope: 'read:files', guard: selfOrAdmin() },
     response: UserUsage,
-    lab: true,
     params: NameParams,
     query: NoQuery,
     async handler({ service, caller, req, params }) {
@@ -654,14 +583,7 @@ export const filesRoutes = [
     query: NoQuery,
     async handler({ service }) {
       const all = await service.volumes.dataVolumes();
-      return {
-        data_volumes: all.map((d) => ({
-          name: d.name,
-          host_path: d.hostPath,
-          description: d.description,
-          created_at: d.createdAt,
-        })),
-      };
+      return { data_volumes: all.map(dataVolumeOut) };
     },
   }),
   route({
@@ -680,13 +602,7 @@ export const filesRoutes = [
       description: Type.Optional(Type.String({ maxLength: 1000 })),
     }),
     async handler({ service, caller, req, body }) {
-      const d = await service.volumes.registerData(actorOf(caller!, req), body);
-      return {
-        name: d.name,
-        host_path: d.hostPath,
-        description: d.description,
-        created_at: d.createdAt,
-      };
+      return dataVolumeOut(await service.volumes.registerData(actorOf(caller!, req), body));
     },
   }),
   route({

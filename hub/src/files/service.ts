@@ -162,7 +162,7 @@ export class FilesService {
       userId: user.id,
       actorId: actor.userId,
       address: actor.address,
-      payload: { root: root.name, quotaBytes: quota },
+      payload: { root: root.name, quota_bytes: quota },
     });
     return this.usageOf(actor, name);
   }

@@ -228,7 +228,7 @@ export class Volumes {
           type: 'files.volume_create',
           userId,
           address,
-          payload: { root: root.name, volume: name, volumeId: id },
+          payload: { root: root.name, volume: name, volume_id: id },
         });
       });
     } catch (err) {
@@ -337,7 +337,7 @@ export class Volumes {
         type: 'files.volume_update',
         userId: actor.userId,
         address: actor.address,
-        payload: { volumeId: volume.id, from: volume.name, ...changes },
+        payload: { volume_id: volume.id, from: volume.name, ...changes },
       });
       return usersReaching(client, volume.resourceId);
     });
@@ -363,7 +363,7 @@ export class Volumes {
         type: 'files.volume_delete',
         userId: actor.userId,
         address: actor.address,
-        payload: { root: volume.root, volume: volume.name, volumeId: volume.id },
+        payload: { root: volume.root, volume: volume.name, volume_id: volume.id },
       });
       return users;
     });
@@ -523,8 +523,8 @@ export class Volumes {
         address: actor.address,
         payload: {
           volume: `${volume.root}/${volume.owner}/${volume.name}`,
-          linkId: made.id,
-          expiresAt,
+          link_id: made.id,
+          expires_at: expiresAt,
         },
       });
       return made;
@@ -546,7 +546,7 @@ export class Volumes {
           type: 'files.link_revoke',
           userId: actor.userId,
           address: actor.address,
-          payload: { volume: `${volume.root}/${volume.owner}/${volume.name}`, linkId },
+          payload: { volume: `${volume.root}/${volume.owner}/${volume.name}`, link_id: linkId },
         });
       return gone;
     });
@@ -575,7 +575,7 @@ export class Volumes {
           grantedBy: link.createdBy,
         });
       }
-      const payload = { volume: label, linkId: link.id, redeemedBy: actor.userId };
+      const payload = { volume: label, link_id: link.id, redeemed_by: actor.userId };
       await recordActivity(client, {
         type: 'files.link_use',
         userId: actor.userId,
@@ -636,7 +636,7 @@ export class Volumes {
         type: 'files.data_register',
         userId: actor.userId,
         address: actor.address,
-        payload: { name: spec.name, hostPath: spec.host_path },
+        payload: { name: spec.name, host_path: spec.host_path },
       });
       return made;
     });

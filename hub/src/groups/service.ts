@@ -8,7 +8,7 @@
 import { normaliseUsername } from '../accounts/names.ts';
 import { userNamed } from '../accounts/service.ts';
 import { lockUser } from '../accounts/store.ts';
-import { recordActivity } from '../activity/store.ts';
+import { type ActivityPayload, recordActivity } from '../activity/store.ts';
 import type { Actor } from '../auth/actor.ts';
 import { type Db, inTransaction, type Queryable } from '../db/pool.ts';
 import { Conflict, Forbidden, LimitReached, NotFound } from '../errors.ts';
@@ -108,7 +108,7 @@ export class GroupsService {
         kind,
         creatorId: actor.userId,
       });
-      await record(client, actor, `${kind}.create`, { groupId: group.id, name: group.name });
+      await record(client, actor, `${kind}.create`, { group_id: group.id, name: group.name });
       return group;
     });
   }
@@ -139,7 +139,7 @@ export class GroupsService {
         ...(changes.description !== undefined ? { description: changes.description } : {}),
       };
       const updated = await updateGroup(client, group.id, applied);
-      await record(client, actor, 'group.update', { groupId: group.id, ...applied });
+      await record(client, actor, 'group.update', { group_id: group.id, ...applied });
       return updated;
     });
   }
@@ -150,7 +150,7 @@ export class GroupsService {
       const group = await this.managed(client, actor, groupId, 'OWNER');
       const members = await membersUnder(client, group.id);
       await deleteGroupAndPaths(client, group.id);
-      await record(client, actor, 'group.delete', { groupId: group.id, name: group.name });
+      await record(client, actor, 'group.delete', { group_id: group.id, name: group.name });
       return members;
     });
     await this.membershipChanged(affected);
@@ -194,7 +194,7 @@ export class GroupsService {
         client,
         actor,
         'group.invite',
-        { groupId: group.id, group: group.name, role, invitationId: invitation.id },
+        { group_id: group.id, group: group.name, role, invitation_id: invitation.id },
         invitee.id,
       );
       return { ...invitation, username: invitee.name, group: { id: group.id, name: group.name } };
@@ -215,9 +215,9 @@ export class GroupsService {
       if (answer === 'accept')
         await addMember(client, invitation.groupId, actor.userId, invitation.role);
       await record(client, actor, `group.invitation_${answer}`, {
-        groupId: invitation.groupId,
+        group_id: invitation.groupId,
         role: invitation.role,
-        invitationId: invitation.id,
+        invitation_id: invitation.id,
       });
       return { group_id: invitation.groupId, role: answer === 'accept' ? invitation.role : null };
     });
@@ -241,7 +241,7 @@ export class GroupsService {
         );
       }
       await setRole(client, group.id, target.id, to);
-      await record(client, actor, 'group.role', { groupId: group.id, from, to }, target.id);
+      await record(client, actor, 'group.role', { group_id: group.id, from, to }, target.id);
       return { name: target.name, role: to };
     });
   }
@@ -274,7 +274,7 @@ export class GroupsService {
         client,
         actor,
         self ? 'group.leave' : 'group.remove',
-        { groupId: group.id, group: group.name },
+        { group_id: group.id, group: group.name },
         target.id,
       );
       return target.id;
@@ -294,7 +294,7 @@ export class GroupsService {
       if (!atLeast(childRole, 'ADMIN'))
         throw new Forbidden('group_role', 'You need the ADMIN role in the group you nest');
       await nestGroup(client, parent.id, child.id);
-      await record(client, actor, 'group.nest', { parentId: parent.id, childId: child.id });
+      await record(client, actor, 'group.nest', { parent_id: parent.id, child_id: child.id });
       return {
         nested: { id: child.id, name: child.name },
         members: await membersUnder(client, child.id),
@@ -310,7 +310,7 @@ export class GroupsService {
       await this.managed(client, actor, parentId, 'ADMIN', { allowPublic: true });
       if (!(await unnestGroup(client, parentId, childId)))
         throw new NotFound('subgroup', 'Subgroup not found');
-      await record(client, actor, 'group.unnest', { parentId, childId });
+      await record(client, actor, 'group.unnest', { parent_id: parentId, child_id: childId });
       return membersUnder(client, childId);
     });
     await this.membershipChanged(members);
@@ -328,7 +328,7 @@ export class GroupsService {
       if (group?.kind !== 'domain') throw new NotFound('domain', 'Science domain not found');
       if (verb === 'join') await addMember(client, group.id, actor.userId, 'MEMBER');
       else await removeMember(client, group.id, actor.userId);
-      await record(client, actor, `domain.${verb}`, { groupId: group.id, name: group.name });
+      await record(client, actor, `domain.${verb}`, { group_id: group.id, name: group.name });
       return { id: group.id, name: group.name, joined: verb === 'join' };
     });
     await this.membershipChanged([actor.userId]);
@@ -387,7 +387,7 @@ function record(
   client: Queryable,
   actor: Actor,
   type: string,
-  payload: Record<string, unknown>,
+  payload: ActivityPayload,
   subjectId = actor.userId,
 ): Promise<void> {
   return recordActivity(client, {

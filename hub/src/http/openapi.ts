@@ -61,7 +61,7 @@ export function buildOpenApi(routes: RouteDef[], version: string): object {
         ? 'No sign-in needed.'
         : `Needs scope \`${def.access.scope}\`${def.access.guard ? `; ${def.access.guard.describe}` : ''}${
             def.access.publicWhen ? ' (anyone, where the operator made it public)' : ''
-          }.${def.alsoAt ? ` Also served at \`${def.alsoAt}\`.` : ''}`;
+          }${def.access.anonymousStatus ? `; ${def.access.anonymousStatus} without a credential` : ''}.${def.alsoAt ? ` Also served at \`${def.alsoAt}\`.` : ''}`;
     paths[path][def.method] = {
       operationId: routeId(def),
       summary: def.summary,

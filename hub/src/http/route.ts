@@ -31,8 +31,16 @@ export type Access =
   /**
    * A signed-in caller holding `scope`, passing `guard` if given; or anyone at all when
    * `publicWhen` says the operator opened the route (JupyterHub's `authenticate_prometheus`).
+   * A caller without a valid credential gets 401, or `anonymousStatus` where JupyterHub's
+   * clients expect its 403 (`GET /user`: HubAuth reads a 403 as "no such user" and signs the
+   * browser in again, but a 401 as a failure of the hub).
    */
-  | { scope: Scope; guard?: Guard; publicWhen?: (config: HubConfig) => boolean };
+  | {
+      scope: Scope;
+      guard?: Guard;
+      publicWhen?: (config: HubConfig) => boolean;
+      anonymousStatus?: 403;
+    };
 
 export interface HandlerContext<B, Q, P, S = unknown> {
   hub: Hub;

@@ -49,7 +49,10 @@ export function buildRouter(hub: Hub, routes: RouteDef[]): express.Router {
       const caller = await authenticate(hub, req);
       if (!open && 'scope' in def.access) {
         if (!caller)
-          throw new HttpError(401, 'Sign in, or send an API token in the Authorization header');
+          throw new HttpError(
+            def.access.anonymousStatus ?? 401,
+            'Sign in, or send an API token in the Authorization header',
+          );
         if (!caller.scopes.has(def.access.scope)) {
           throw new HttpError(
             403,

@@ -6,6 +6,7 @@
  */
 
 import type { Response } from 'express';
+import type { ActivityPayload } from '../activity/store.ts';
 import type { ActivityWriter } from '../activity/writer.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { Db } from '../db/pool.ts';
@@ -195,10 +196,10 @@ export class QuickQueries {
   private async admitted<T>(
     actor: Actor,
     request: QuickQueryRequest,
-    work: (started: number) => Promise<{ value: T; logged: Record<string, unknown> }>,
+    work: (started: number) => Promise<{ value: T; logged: ActivityPayload }>,
   ): Promise<T> {
     const started = performance.now();
-    const record = (payload: Record<string, unknown>) =>
+    const record = (payload: ActivityPayload) =>
       this.activity.record({
         type: 'mydb.query',
         userId: actor.userId,

@@ -99,7 +99,7 @@ export class MydbSharing {
         userId: owner.id,
         actorId: actor.userId,
         address: actor.address,
-        payload: { table: request.table ?? null, to: grantee.label, privilegeId },
+        payload: { table: request.table ?? null, to: grantee.label, privilege_id: privilegeId },
       });
       return privilegeId;
     });
@@ -124,7 +124,7 @@ export class MydbSharing {
         userId: ownerId,
         actorId: actor.userId,
         address: actor.address,
-        payload: { privilegeId: shareId, resource: rows[0].name },
+        payload: { privilege_id: shareId, resource: rows[0].name },
       });
     });
   }

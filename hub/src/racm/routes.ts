@@ -51,11 +51,11 @@ function recordPrivilege(
     type,
     userId: actorId,
     payload: {
-      resourceId: resource.id,
+      resource_id: resource.id,
       resource: resource.name,
       action: privilege.action,
       ...(privilege.to ? { to: privilege.to } : {}),
-      privilegeId: privilege.id,
+      privilege_id: privilege.id,
     },
   });
 }
@@ -181,7 +181,7 @@ export const racmRoutes = [
         await recordFor(client, req, {
           type: 'racm.register',
           userId: caller!.user.id,
-          payload: { resourceId: id, type: type.name, name: body.name },
+          payload: { resource_id: id, type: type.name, name: body.name },
         });
         const {
           ownerId: _ownerId,
@@ -235,7 +235,7 @@ export const racmRoutes = [
         await recordFor(client, req, {
           type: 'racm.unregister',
           userId: caller!.user.id,
-          payload: { resourceId: resource.id, name: resource.name },
+          payload: { resource_id: resource.id, name: resource.name },
         });
       });
       await hub.accessChanges.changed({ resourceId: resource.id, resourceType: resource.type });

@@ -11,7 +11,7 @@
  *   those who lost access before the answer says it is done.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { recordActivity } from '../activity/store.ts';
+import { type ActivityPayload, recordActivity } from '../activity/store.ts';
 import type { UserRecord } from '../auth/principal.ts';
 import { inTransaction } from '../db/pool.ts';
 import { Forbidden, Invalid, NotFound } from '../errors.ts';
@@ -271,7 +271,7 @@ export class SharesService {
   private async change(
     actor: Actor,
     type: string,
-    payload: Record<string, unknown>,
+    payload: ActivityPayload,
     act: (client: import('../db/pool.ts').Queryable) => Promise<number>,
   ): Promise<number> {
     const count = await inTransaction(this.hub.db, async (client) => {
@@ -328,7 +328,7 @@ export class SharesService {
         type: 'shares.code_create',
         userId: actor.user.id,
         address: actor.address,
-        payload: { server: full, codeId: row.id, expiresAt: row.expiresAt, actions },
+        payload: { server: full, code_id: row.id, expires_at: row.expiresAt, actions },
       });
       return row;
     });
@@ -357,7 +357,7 @@ export class SharesService {
     const resource = await this.overseeing(actor, owner, server);
     const selector = {
       ...(which.id !== undefined ? { id: which.id } : {}),
-      ...(which.code !== undefined ? { codeHash: hashCode(which.code) } : {}),
+      ...(which.code !== undefined ? { code_hash: hashCode(which.code) } : {}),
     };
     const removed =
       resource &&
@@ -411,8 +411,8 @@ export class SharesService {
       });
       const payload = {
         server: serverFullName(found.owner, found.server),
-        codeId: found.id,
-        redeemedBy: actor.user.name,
+        code_id: found.id,
+        redeemed_by: actor.user.name,
       };
       await recordActivity(client, {
         type: 'shares.code_use',

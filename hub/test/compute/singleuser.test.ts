@@ -158,5 +158,5 @@ test('jupyterhub-singleuser: alice signs in through the hub’s OAuth, no token 
   const stopped = await alice.delete('/hub/api/users/alice/server');
   assert.equal(stopped.status, 204, stopped.text);
   // Its users' OAuth tokens end with the server.
-  assert.equal((await lab.get('/hub/api/user')).status, 401);
+  assert.equal((await lab.get('/hub/api/user')).status, 403);
 });

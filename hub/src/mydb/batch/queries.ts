@@ -3,7 +3,7 @@
  * at one, cancel. Running them is runner.ts.
  */
 import { lockUser } from '../../accounts/store.ts';
-import { recordActivity } from '../../activity/store.ts';
+import { type ActivityPayload, recordActivity } from '../../activity/store.ts';
 import type { Db, Queryable } from '../../db/pool.ts';
 import { inTransaction } from '../../db/pool.ts';
 import { Conflict, LimitReached, NotFound } from '../../errors.ts';
@@ -132,7 +132,7 @@ export class BatchQueries {
   }
 
   /** Submissions and cancels are events `mydb.batch` in the user's activity log; the rest is the history. */
-  private record(client: Queryable, space: OwnSpace, payload: Record<string, unknown>) {
+  private record(client: Queryable, space: OwnSpace, payload: ActivityPayload) {
     return recordActivity(client, {
       type: 'mydb.batch',
       userId: space.userId,
