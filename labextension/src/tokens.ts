@@ -24,6 +24,8 @@ export const PluginIDs = {
   jobs: `${EXTENSION_ID}:jobs`,
   sharesClient: `${EXTENSION_ID}:shares-client`,
   sharing: `${EXTENSION_ID}:sharing`,
+  coursesClient: `${EXTENSION_ID}:courses-client`,
+  courses: `${EXTENSION_ID}:courses`,
 } as const;
 
 /** Every user action is a command; the panel's buttons and the palette both run these. */
@@ -76,6 +78,25 @@ export enum CommandIDs {
   shareServer = 'orrery:share-server',
   openSharedServers = 'orrery:shared-servers-open',
   refreshSharedServers = 'orrery:shared-servers-refresh',
+  openCourses = 'orrery:courses-open',
+  refreshCourses = 'orrery:courses-refresh',
+  createCourse = 'orrery:courses-create',
+  selectCourse = 'orrery:courses-select',
+  addStudents = 'orrery:courses-add-students',
+  addTA = 'orrery:courses-add-ta',
+  removeFromRoster = 'orrery:courses-remove-member',
+  makeInvitation = 'orrery:courses-make-invitation',
+  copyInvitationLink = 'orrery:courses-copy-invitation',
+  joinCourse = 'orrery:courses-join',
+  leaveCourse = 'orrery:courses-leave',
+  distribute = 'orrery:courses-distribute',
+  collect = 'orrery:courses-collect',
+  returnFeedback = 'orrery:courses-return',
+  gradeStudent = 'orrery:courses-grade',
+  exportGrades = 'orrery:courses-export-grades',
+  fetchAssignment = 'orrery:courses-fetch',
+  submitAssignment = 'orrery:courses-submit',
+  openFeedback = 'orrery:courses-open-feedback',
 }
 
 /** Arguments the group commands accept; missing ones are asked for in a dialog. */
@@ -437,4 +458,166 @@ export interface IJobsClient {
 export const IJobsClient = new Token<IJobsClient>(
   `${EXTENSION_ID}:IJobsClient`,
   'Orrery batch jobs: submit notebooks, follow their status and logs, through the Jupyter server.',
+);
+
+// ---------------------------------------------------------------------------
+// Courses (issue #13, /work contract COURSES_CONTRACT.md, docs/courses.md): written out as the
+// contract gives them until `npm run contract` generates the routes from the hub.
+// ---------------------------------------------------------------------------
+
+export type CourseRole = 'teacher' | 'ta' | 'student';
+export type AssignmentMode = 'lecture' | 'copy';
+
+export interface ICourse {
+  slug: string;
+  title: string;
+  term: string | null;
+  ends_at: string;
+  archived: boolean;
+  role: CourseRole;
+  group_id: number;
+  lecture_volume: { root: string; owner: string; name: string } | null;
+  counts?: { students: number; tas: number };
+}
+
+export interface IRosterMember {
+  name: string;
+  role: CourseRole;
+  joined_at: string;
+}
+
+export interface IRosterChange {
+  added: string[];
+  already: string[];
+  unknown: string[];
+}
+
+export interface ICourseInvitation {
+  code: string;
+  url: string;
+  expires_at: string;
+}
+
+/** A student's own state of an assignment. */
+export interface IMyAssignment {
+  fetched: boolean;
+  submitted_at: string | null;
+  late: boolean;
+  submissions: number;
+  returned_at: string | null;
+  feedback_path: string | null;
+  score: number | null;
+  comment: string | null;
+}
+
+export interface IAssignmentCounts {
+  distributed: number;
+  submitted: number;
+  late: number;
+  returned: number;
+}
+
+export interface IAssignment {
+  name: string;
+  title: string;
+  mode: AssignmentMode;
+  release_at: string;
+  due_at: string | null;
+  released: boolean;
+  /** Lecture mode: the folder in every member's file browser. */
+  path_in_lecture?: string;
+  /** Copy mode: each student's copy, relative to their workspace. */
+  copy_path?: string;
+  counts?: IAssignmentCounts;
+  mine?: IMyAssignment;
+}
+
+/** A folder in a volume: where assignments come from, submissions are taken, collections go. */
+export interface IVolumeFolder {
+  root: string;
+  owner: string;
+  volume: string;
+  path: string;
+}
+
+export interface INewAssignment {
+  name: string;
+  title?: string;
+  source: IVolumeFolder;
+  mode: AssignmentMode;
+  release_at?: string;
+  due_at?: string;
+}
+
+export interface ISubmissionReceipt {
+  number: number;
+  submitted_at: string;
+  late: boolean;
+  bytes: number;
+}
+
+export interface ISubmission extends ISubmissionReceipt {
+  student: string;
+  count?: number;
+}
+
+export interface ICollected {
+  path: string;
+  students: { student: string; submitted_at: string; late: boolean }[];
+  missing: string[];
+}
+
+export interface IReturned {
+  returned: string[];
+  without_feedback: string[];
+}
+
+export interface IGrade {
+  student: string;
+  assignment: string;
+  score: number | null;
+  comment: string | null;
+}
+
+/** Courses: roster, invitation codes, assignments, submissions, collection, grades. */
+export interface ICoursesClient {
+  listCourses(): Promise<ICourse[]>;
+  createCourse(course: {
+    slug: string;
+    title: string;
+    term?: string;
+    ends_at: string;
+  }): Promise<ICourse>;
+  getCourse(slug: string): Promise<ICourse>;
+
+  roster(slug: string): Promise<IRosterMember[]>;
+  addToRoster(
+    slug: string,
+    entries: { names?: string[]; csv?: string; role?: 'student' | 'ta' },
+  ): Promise<IRosterChange>;
+  removeFromRoster(slug: string, name: string): Promise<void>;
+  leave(slug: string): Promise<void>;
+  makeInvitation(slug: string, hours?: number): Promise<ICourseInvitation>;
+  redeemInvitation(code: string): Promise<ICourse>;
+
+  listAssignments(slug: string): Promise<IAssignment[]>;
+  distribute(slug: string, assignment: INewAssignment): Promise<IAssignment>;
+  fetchAssignment(slug: string, name: string): Promise<{ path: string }>;
+  submit(slug: string, name: string, from?: IVolumeFolder): Promise<ISubmissionReceipt>;
+  listSubmissions(slug: string, name: string): Promise<ISubmission[]>;
+  collect(slug: string, name: string): Promise<ICollected>;
+  returnFeedback(slug: string, name: string, students?: string[]): Promise<IReturned>;
+  setGrade(
+    slug: string,
+    name: string,
+    student: string,
+    grade: { score: number | null; comment?: string },
+  ): Promise<void>;
+  grades(slug: string): Promise<IGrade[]>;
+  gradesCSV(slug: string): Promise<string>;
+}
+
+export const ICoursesClient = new Token<ICoursesClient>(
+  `${EXTENSION_ID}:ICoursesClient`,
+  'Orrery courses: roster, assignments, submissions and grades, through the Jupyter server.',
 );
