@@ -337,7 +337,7 @@ export function registerCoursesCommands(options: ICoursesCommandsOptions): void 
         const source = str(raw, 'source') ?? options.currentFolder();
         const values = await askForm<IDistributeValues>({
           title: trans.__('Distribute to %1', courseLabel(model.course!)),
-          testid: 'orrery-distribute',
+          testid: 'orrery-distribute-form',
           okLabel: trans.__('Distribute'),
           trans,
           fields: [
@@ -469,7 +469,7 @@ export function registerCoursesCommands(options: ICoursesCommandsOptions): void 
         const before = model.grade(a.name, student);
         const values = await askForm({
           title: trans.__('%1: %2', a.title || a.name, student),
-          testid: 'orrery-grade',
+          testid: 'orrery-grade-form',
           okLabel: trans.__('Save'),
           trans,
           fields: [
@@ -543,7 +543,7 @@ export function registerCoursesCommands(options: ICoursesCommandsOptions): void 
             ? given
             : ((await askForm({
                 title: trans.__('Submit %1', a.title || a.name),
-                testid: 'orrery-submit',
+                testid: 'orrery-submit-form',
                 okLabel: trans.__('Submit'),
                 trans,
                 fields: [
