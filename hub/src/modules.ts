@@ -9,6 +9,7 @@ import type express from 'express';
 import { accountsModule } from './accounts/module.ts';
 import { activityModule } from './activity/module.ts';
 import { computeModule } from './compute/module.ts';
+import { coursesModule } from './courses/module.ts';
 import { filesModule } from './files/module.ts';
 import { groupsModule } from './groups/module.ts';
 import { bindRoutes, type RouteDef } from './http/route.ts';
@@ -39,6 +40,8 @@ export const MODULES: readonly AnyModule[] = [
   mydbModule,
   filesModule,
   jobsModule,
+  // After groups and files: a course is a group, its folders are volumes.
+  coursesModule,
   oidcModule,
   pagesModule,
 ];
