@@ -461,76 +461,29 @@ export const IJobsClient = new Token<IJobsClient>(
 );
 
 // ---------------------------------------------------------------------------
-// Courses (issue #13, /work contract COURSES_CONTRACT.md, docs/courses.md): written out as the
-// contract gives them until `npm run contract` generates the routes from the hub.
+// Courses (issue #13, docs/courses.md): answers are the generated types of the hub's routes;
+// requests are written out.
 // ---------------------------------------------------------------------------
 
-export type CourseRole = 'teacher' | 'ta' | 'student';
-export type AssignmentMode = 'lecture' | 'copy';
-
-export interface ICourse {
-  slug: string;
-  title: string;
-  term: string | null;
-  ends_at: string;
-  archived: boolean;
-  role: CourseRole;
-  group_id: number;
-  lecture_volume: { root: string; owner: string; name: string } | null;
-  counts?: { students: number; tas: number };
-}
-
-export interface IRosterMember {
-  name: string;
-  role: CourseRole;
-  joined_at: string;
-}
-
-export interface IRosterChange {
-  added: string[];
-  already: string[];
-  unknown: string[];
-}
-
-export interface ICourseInvitation {
-  code: string;
-  url: string;
-  expires_at: string;
-}
-
+export type ICourse = HubAnswer<'GET /courses/:slug'>;
+export type CourseRole = ICourse['role'];
+export type IRosterMember = HubAnswer<'GET /courses/:slug/roster'>['members'][number];
+export type IRosterChange = HubAnswer<'POST /courses/:slug/roster'>;
+export type ICourseInvitation = HubAnswer<'POST /courses/:slug/invitation', 201>;
+export type IAssignment = HubAnswer<'GET /courses/:slug/assignments'>['assignments'][number];
+export type AssignmentMode = IAssignment['mode'];
 /** A student's own state of an assignment. */
-export interface IMyAssignment {
-  fetched: boolean;
-  submitted_at: string | null;
-  late: boolean;
-  submissions: number;
-  returned_at: string | null;
-  feedback_path: string | null;
-  score: number | null;
-  comment: string | null;
-}
-
-export interface IAssignmentCounts {
-  distributed: number;
-  submitted: number;
-  late: number;
-  returned: number;
-}
-
-export interface IAssignment {
-  name: string;
-  title: string;
-  mode: AssignmentMode;
-  release_at: string;
-  due_at: string | null;
-  released: boolean;
-  /** Lecture mode: the folder in every member's file browser. */
-  path_in_lecture?: string;
-  /** Copy mode: each student's copy, relative to their workspace. */
-  copy_path?: string;
-  counts?: IAssignmentCounts;
-  mine?: IMyAssignment;
-}
+export type IMyAssignment = NonNullable<IAssignment['mine']>;
+export type IAssignmentCounts = NonNullable<IAssignment['counts']>;
+export type ISubmissionReceipt = HubAnswer<
+  'POST /courses/:slug/assignments/:name/submissions',
+  201
+>;
+export type ISubmission =
+  HubAnswer<'GET /courses/:slug/assignments/:name/submissions'>['submissions'][number];
+export type ICollected = HubAnswer<'POST /courses/:slug/assignments/:name/collect'>;
+export type IReturned = HubAnswer<'POST /courses/:slug/assignments/:name/return'>;
+export type IGrade = HubAnswer<'GET /courses/:slug/grades'>['grades'][number];
 
 /** A folder in a volume: where assignments come from, submissions are taken, collections go. */
 export interface IVolumeFolder {
@@ -547,36 +500,6 @@ export interface INewAssignment {
   mode: AssignmentMode;
   release_at?: string;
   due_at?: string;
-}
-
-export interface ISubmissionReceipt {
-  number: number;
-  submitted_at: string;
-  late: boolean;
-  bytes: number;
-}
-
-export interface ISubmission extends ISubmissionReceipt {
-  student: string;
-  count?: number;
-}
-
-export interface ICollected {
-  path: string;
-  students: { student: string; submitted_at: string; late: boolean }[];
-  missing: string[];
-}
-
-export interface IReturned {
-  returned: string[];
-  without_feedback: string[];
-}
-
-export interface IGrade {
-  student: string;
-  assignment: string;
-  score: number | null;
-  comment: string | null;
 }
 
 /** Courses: roster, invitation codes, assignments, submissions, collection, grades. */

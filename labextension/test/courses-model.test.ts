@@ -277,6 +277,8 @@ describe('CoursesModel', () => {
       student: 'sam',
       score: 9.5,
       comment: 'good',
+      submitted_at: '2026-03-01T09:00:00.000Z',
+      late: false,
     });
     await assert.rejects(teacher.setGrade('hw1', 'sam', { score: 'ten', comment: '' }), refused);
 

@@ -26,7 +26,7 @@ import type { FakeHub } from './fake-hub.js';
 interface Course {
   slug: string;
   title: string;
-  term: string | null;
+  term: string;
   endsAt: string;
   members: Map<string, { role: CourseRole; joinedAt: string }>;
   invitation: { code: string; expiresAt: string } | null;
@@ -37,7 +37,7 @@ interface Course {
   returned: Map<string, string>;
   /** `assignment/student` of students with a feedback folder written by staff. */
   feedback: Set<string>;
-  grades: Map<string, { score: number | null; comment: string | null }>;
+  grades: Map<string, { score: number | null; comment: string }>;
   fetched: Set<string>;
 }
 
@@ -190,7 +190,7 @@ export class FakeCoursesClient implements ICoursesClient {
     const c: Course = {
       slug: course.slug,
       title: course.title,
-      term: course.term ?? null,
+      term: course.term ?? '',
       endsAt: course.ends_at,
       members: new Map([[this.name, { role: 'teacher', joinedAt: this.now() }]]),
       invitation: null,
@@ -457,7 +457,7 @@ export class FakeCoursesClient implements ICoursesClient {
     }
     course.grades.set(`${name}/${student}`, {
       score: grade.score,
-      comment: grade.comment ?? null,
+      comment: grade.comment ?? '',
     });
   }
 
@@ -467,7 +467,14 @@ export class FakeCoursesClient implements ICoursesClient {
     return [...course.grades]
       .map(([key, g]) => {
         const [assignment, student] = key.split('/') as [string, string];
-        return { assignment, student, ...g };
+        const last = this.latest(course, assignment, student);
+        return {
+          assignment,
+          student,
+          ...g,
+          submitted_at: last?.submitted_at ?? null,
+          late: last?.late ?? false,
+        };
       })
       .filter((g) => role !== 'student' || g.student === this.name);
   }
