@@ -159,7 +159,7 @@ describe('CoursesModel', () => {
     assert.deepEqual(
       teacher.assignments.map((a) => `${a.name}:${a.mode}:${countsText(a)}`),
       [
-        'week1:lecture:2 distributed · 0 submitted · 0 returned',
+        'week1:lecture:0 submitted · 0 returned',
         'hw1:copy:2 distributed · 0 submitted · 0 returned',
       ],
     );

@@ -56,7 +56,9 @@ export function countsText(a: IAssignment): string {
     return '';
   }
   const late = c.late ? ` (${c.late} late)` : '';
-  return `${c.distributed} distributed · ${c.submitted} submitted${late} · ${c.returned} returned`;
+  // A lecture is shared, not handed out: there is nothing per student to count as distributed.
+  const distributed = a.mode === 'copy' ? `${c.distributed} distributed · ` : '';
+  return `${distributed}${c.submitted} submitted${late} · ${c.returned} returned`;
 }
 
 export const isStaff = (course: Pick<ICourse, 'role'> | null | undefined): boolean =>

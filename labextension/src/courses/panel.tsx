@@ -275,14 +275,16 @@ function StaffView(props: IViewProps & { course: ICourse }): React.ReactElement 
           </div>
         )}
         {writable && (
-          <button
-            type="button"
-            className="jp-mod-styled"
-            data-testid="orrery-make-invitation"
-            onClick={() => exec(CommandIDs.makeInvitation, slug)}
-          >
-            {model.invitation ? trans.__('Make a new code') : trans.__('Make a code')}
-          </button>
+          <div className="jp-OrreryCourses-buttons">
+            <button
+              type="button"
+              className="jp-mod-styled"
+              data-testid="orrery-make-invitation"
+              onClick={() => exec(CommandIDs.makeInvitation, slug)}
+            >
+              {model.invitation ? trans.__('Make a new code') : trans.__('Make a code')}
+            </button>
+          </div>
         )}
       </section>
       <section className="jp-OrreryGroups-section" data-section="assignments">
@@ -513,14 +515,16 @@ function StudentView(props: IViewProps & { course: ICourse }): React.ReactElemen
         })}
       </ul>
       {!course.archived && (
-        <button
-          type="button"
-          className="jp-mod-styled"
-          data-testid="orrery-leave-course"
-          onClick={() => exec(CommandIDs.leaveCourse, { slug: course.slug })}
-        >
-          {trans.__('Leave the course')}
-        </button>
+        <div className="jp-OrreryCourses-buttons">
+          <button
+            type="button"
+            className="jp-mod-styled"
+            data-testid="orrery-leave-course"
+            onClick={() => exec(CommandIDs.leaveCourse, { slug: course.slug })}
+          >
+            {trans.__('Leave the course')}
+          </button>
+        </div>
       )}
     </section>
   );

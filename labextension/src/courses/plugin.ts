@@ -1,7 +1,7 @@
 /**
- * Courses in JupyterLab: the Course panel in the left sidebar, its commands in the palette
- * and the Orrery menu, and a periodic refresh while the panel is visible. Only wires: the
- * rules are in the model, the forms and the paths.
+ * Courses in JupyterLab: the Course panel in the right sidebar (next to the file browser it
+ * works with), its commands in the palette and the Orrery menu, and a periodic refresh while
+ * the panel is visible. Only wires: the rules are in the model, the forms and the paths.
  */
 import {
   ILayoutRestorer,
@@ -27,7 +27,7 @@ const DEFAULTS: ICoursesSettings = { refreshInterval: 30, workspaceFolder: '' };
 
 export const coursesPlugin: JupyterFrontEndPlugin<void> = {
   id: PluginIDs.courses,
-  description: 'Orrery courses in the left sidebar: roster, distribute, submit, collect, feedback.',
+  description: 'Orrery courses in the right sidebar: roster, distribute, submit, collect, feedback.',
   autoStart: true,
   requires: [ICoursesClient, IUserClient],
   optional: [ICommandPalette, ISettingRegistry, ILayoutRestorer, ITranslator, IDefaultFileBrowser],
@@ -50,7 +50,7 @@ export const coursesPlugin: JupyterFrontEndPlugin<void> = {
       trans,
       now: () => new Date(),
     });
-    app.shell.add(panel, 'left', { rank: 630 });
+    app.shell.add(panel, 'right', { rank: 630 });
     restorer?.add(panel, panel.id);
 
     const contents = app.serviceManager.contents;
