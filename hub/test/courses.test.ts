@@ -339,6 +339,17 @@ describe('courses', () => {
       403,
       'students do not collect',
     );
+    // Collects and submits at once: each waits its turn, none fails.
+    const together = await Promise.all([
+      users.tina!.post(`${C}/assignments/hw1/collect`, {}),
+      users.sue!.post(`${C}/assignments/hw1/submissions`, {}),
+      users.tom!.post(`${C}/assignments/hw1/collect`, {}),
+      users.sue!.post(`${C}/assignments/hw1/submissions`, {}),
+    ]);
+    assert.deepEqual(
+      together.map((res) => res.status),
+      [200, 201, 200, 201],
+    );
   });
 
   test('return: feedback into each student’s copy; only their own', async () => {
@@ -486,8 +497,10 @@ describe('courses', () => {
 
   test('delete: the group and its shares go; the teacher’s volumes stay', async () => {
     assert.equal((await users.sue!.delete(C)).status, 403);
+    assert.ok(await hostOf('tom', 'tina', 'course-astro101-grading'));
     assert.equal((await users.tina!.delete(C)).status, 204);
     assert.equal(await hostOf('sue', 'tina', 'course-astro101'), undefined);
+    assert.equal(await hostOf('tom', 'tina', 'course-astro101-grading'), undefined);
     assert.ok(await hostOf('tina', 'tina', 'course-astro101'));
     assert.equal((await users.tina!.get(C)).status, 404);
   });

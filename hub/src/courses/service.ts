@@ -177,6 +177,8 @@ export class CoursesService {
       return { course, members };
     });
     await this.groups.membershipChanged(members);
+    // The group is gone, so no TA is left: the grading volume's shares go too.
+    await this.volumes.syncGrading(course);
     await fsp.rm(courseArea(this.storage, course.id), { recursive: true, force: true });
   }
 
