@@ -298,6 +298,18 @@ describe('courses', () => {
     );
     const outsider = await users.olga!.get(`${C}/assignments/hw1/submissions`);
     assert.equal(outsider.status, 404);
+    // A submission larger than what is left of the Storage quota is refused, and nothing kept.
+    await db.query(
+      `INSERT INTO file_usage (user_id, root, quota_bytes) VALUES ($1, 'Storage', 10)
+       ON CONFLICT (user_id, root) DO UPDATE SET quota_bytes = 10`,
+      [ids.sue],
+    );
+    const tooBig = await users.sue!.post(`${C}/assignments/hw1/submissions`, {});
+    assert.equal(tooBig.status, 413);
+    assert.equal(tooBig.json.error, 'quota_exceeded');
+    await db.query(`UPDATE file_usage SET quota_bytes = NULL WHERE user_id = $1`, [ids.sue]);
+    const kept = await users.sue!.get(`${C}/assignments/hw1/submissions`);
+    assert.equal(kept.json.submissions.length, 6);
     const area = hubArea(files.volumes.root('Storage'));
     for (const name of Object.keys(ids)) {
       for (const v of await files.viewOf(ids[name]!))
