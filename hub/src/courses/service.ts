@@ -177,6 +177,8 @@ export class CoursesService {
       return { course, members };
     });
     await this.groups.membershipChanged(members);
+    // The group is gone, so no TA is left: the grading volume's shares go too.
+    await this.volumes.syncGrading(course);
     await fsp.rm(courseArea(this.storage, course.id), { recursive: true, force: true });
   }
 
@@ -195,8 +197,8 @@ export class CoursesService {
 
   /**
    * Add users by name or email (and a CSV of them) with a role. Unknown entries are reported,
-   * the known ones added in one transaction. A member holding the other role (student or TA)
-   * is moved to this one, which only the teacher may do; the teacher stays teacher.
+   * the known ones added in one transaction. A student named with the TA role becomes a TA
+   * (only the teacher adds TAs); anyone else already in the course is reported as `already`.
    */
   async addToRoster(
     actor: Actor,
@@ -225,13 +227,13 @@ export class CoursesService {
         if (touched.includes(user.id) || added.includes(user.name) || already.includes(user.name))
           continue;
         const held = current.get(user.id);
-        if (held === role || held === 'teacher') {
+        // Already in the course: listed as such, except a student made a TA (the teacher's call,
+        // checked above with the role). A TA named in a list of students stays a TA.
+        if (held && !(held === 'student' && role === 'ta')) {
           already.push(user.name);
           continue;
         }
         if (held) {
-          if (!mayManage(acting, held))
-            throw new Forbidden('not_teacher', 'Only the teacher changes a TA’s role');
           await setRole(client, course.groupId, user.id, groupRoleOf(role));
           await record(
             client,

@@ -186,8 +186,10 @@ export async function insertAssignment(
 }
 
 /**
- * An assignment by name. `lock`: FOR UPDATE, so its release runs once and a change to its
- * dates never crosses a release.
+ * An assignment by name. `lock` takes its row, so its release runs once, a change to its dates
+ * never crosses a release and collects take turns. NO KEY UPDATE: submits and copies, whose
+ * rows refer to it (a key share), go on beside it; FOR UPDATE would make a collect and a submit
+ * wait for each other's rows and deadlock.
  */
 export async function findAssignment(
   db: Queryable,
@@ -197,15 +199,16 @@ export async function findAssignment(
 ): Promise<AssignmentRecord | undefined> {
   const { rows } = await db.query(
     `SELECT ${ASSIGNMENT_COLUMNS} FROM course_assignments a WHERE a.course_id = $1 AND a.name = $2
-     ${lock ? 'FOR UPDATE' : ''}`,
+     ${lock ? 'FOR NO KEY UPDATE' : ''}`,
     [courseId, name],
   );
   return rows[0] ? toAssignment(rows[0]) : undefined;
 }
 
+/** Lock an assignment's row (as findAssignment with `lock`). */
 export async function lockAssignmentById(db: Queryable, id: number) {
   const { rows } = await db.query(
-    `SELECT ${ASSIGNMENT_COLUMNS} FROM course_assignments a WHERE a.id = $1 FOR UPDATE`,
+    `SELECT ${ASSIGNMENT_COLUMNS} FROM course_assignments a WHERE a.id = $1 FOR NO KEY UPDATE`,
     [id],
   );
   return rows[0] ? toAssignment(rows[0]) : undefined;
