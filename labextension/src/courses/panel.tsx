@@ -374,14 +374,16 @@ function StaffAssignment(
           >
             {trans.__('Collect')}
           </button>
-          <button
-            type="button"
-            className="jp-mod-styled"
-            data-testid="orrery-return"
-            onClick={() => exec(CommandIDs.returnFeedback, args)}
-          >
-            {trans.__('Return')}
-          </button>
+          {!course.archived && (
+            <button
+              type="button"
+              className="jp-mod-styled"
+              data-testid="orrery-return"
+              onClick={() => exec(CommandIDs.returnFeedback, args)}
+            >
+              {trans.__('Return')}
+            </button>
+          )}
           <button
             type="button"
             className="jp-mod-styled"

@@ -27,7 +27,8 @@ const DEFAULTS: ICoursesSettings = { refreshInterval: 30, workspaceFolder: '' };
 
 export const coursesPlugin: JupyterFrontEndPlugin<void> = {
   id: PluginIDs.courses,
-  description: 'Orrery courses in the right sidebar: roster, distribute, submit, collect, feedback.',
+  description:
+    'Orrery courses in the right sidebar: roster, distribute, submit, collect, feedback.',
   autoStart: true,
   requires: [ICoursesClient, IUserClient],
   optional: [ICommandPalette, ISettingRegistry, ILayoutRestorer, ITranslator, IDefaultFileBrowser],
