@@ -49,6 +49,17 @@ export function formatWhen(iso: string | null | undefined, locale?: string): str
   return t.toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+/** `3/1/26, 9:00 AM`: a date for a narrow column; "" for none. */
+export function formatShort(iso: string | null | undefined, locale?: string): string {
+  if (!iso) {
+    return '';
+  }
+  const t = new Date(iso);
+  return Number.isNaN(t.getTime())
+    ? iso
+    : t.toLocaleString(locale, { dateStyle: 'short', timeStyle: 'short' });
+}
+
 /** `3 distributed · 2 submitted (1 late) · 0 returned`. */
 export function countsText(a: IAssignment): string {
   const c = a.counts;

@@ -9,6 +9,7 @@ import {
   addIcon,
   closeIcon,
   copyIcon,
+  editIcon,
   LabIcon,
   ReactWidget,
   refreshIcon,
@@ -21,6 +22,7 @@ import { CommandIDs, type IAssignment, type ICourse } from '../tokens.js';
 import {
   countsText,
   courseLabel,
+  formatShort,
   formatWhen,
   isStaff,
   STATUS_LABELS,
@@ -401,8 +403,7 @@ function StaffAssignment(
               <th>{trans.__('Student')}</th>
               <th>{trans.__('Submitted')}</th>
               <th>{trans.__('Score')}</th>
-              <th>{trans.__('Comment')}</th>
-              <th />
+              <th aria-label={trans.__('Grade')} />
             </tr>
           </thead>
           <tbody>
@@ -416,23 +417,23 @@ function StaffAssignment(
                   data-student={m.name}
                   data-late={String(!!s?.late)}
                 >
-                  <td>{m.name}</td>
                   <td>
-                    {s ? formatWhen(s.submitted_at) : '—'}
-                    {s?.late ? ` ${trans.__('(late)')}` : ''}
+                    {m.name}
+                    {g?.comment && <div className="jp-OrreryGroups-meta">{g.comment}</div>}
+                  </td>
+                  <td title={s ? formatWhen(s.submitted_at) : ''}>
+                    {s ? formatShort(s.submitted_at) : '—'}
+                    {s?.late ? ` ${trans.__('late')}` : ''}
                   </td>
                   <td data-testid="orrery-score">{g?.score ?? ''}</td>
-                  <td>{g?.comment ?? ''}</td>
                   <td>
                     {!course.archived && (
-                      <button
-                        type="button"
-                        className="jp-mod-styled"
-                        data-testid="orrery-grade"
+                      <ToolbarButtonComponent
+                        icon={editIcon}
+                        tooltip={trans.__('Score and comment for %1', m.name)}
                         onClick={() => exec(CommandIDs.gradeStudent, { ...args, student: m.name })}
-                      >
-                        {trans.__('Grade')}
-                      </button>
+                        dataset={{ 'data-testid': 'orrery-grade' }}
+                      />
                     )}
                   </td>
                 </tr>

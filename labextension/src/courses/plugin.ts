@@ -103,13 +103,6 @@ export const coursesPlugin: JupyterFrontEndPlugin<void> = {
       .then(() => model.refresh().catch(() => undefined))
       .then(schedule)
       .catch(() => undefined);
-    // Opening the panel shows the state now, not as of the last tick.
-    app.shell.currentChanged?.connect(() => {
-      if (panel.isVisible && model.loaded && !model.loading) {
-        model.refresh().catch(() => undefined);
-      }
-    });
-
     settingRegistry
       ?.load(PluginIDs.courses)
       .then((s) => {
