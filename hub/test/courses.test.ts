@@ -16,7 +16,7 @@ import { hubArea } from '../src/files/disk.ts';
 import { filesModule } from '../src/files/module.ts';
 import type { FilesService } from '../src/files/service.ts';
 import { MODULES } from '../src/modules.ts';
-import { type Client, signUp, startTestHub, type TestHub } from './support.ts';
+import { Client, signUp, startTestHub, type TestHub } from './support.ts';
 
 const API = '/hub/api';
 const C = `${API}/courses/astro101`;
@@ -127,7 +127,7 @@ describe('courses', () => {
     const ta = await users.tina!.post(`${C}/roster`, { names: ['tom'], role: 'ta' });
     assert.deepEqual(ta.json, { added: ['tom'], already: [], unknown: [] });
     const added = await users.tom!.post(`${C}/roster`, {
-      names: ['sam', 'tom'],
+      names: ['sam', 'TOM'],
       csv: 'email\nsue@example.org\nghost@example.org\n\nnobody\n',
     });
     assert.equal(added.status, 200, added.text);
@@ -433,11 +433,27 @@ describe('courses', () => {
     assert.match(page.text, /Astronomy 101/);
     assert.match(page.text, /id="join"/);
     assert.equal((await users.lee!.get(C)).status, 404, 'opening the page joins nobody');
-    const joined = await users.lee!.post(`${API}/course-invitations/redeem`, {
+    assert.equal(
+      (await new Client(hub.url).get(`/hub/courses/join?code=${made.json.code}`)).status,
+      303,
+      'signed out: to the sign-in page first',
+    );
+    // The page's form joins (a POST with the XSRF field) and lands on the home page.
+    const form = new URLSearchParams({ _xsrf: users.lee!.xsrf ?? '', code: made.json.code });
+    const posted = await users.lee!.request('POST', '/hub/courses/join', form.toString(), {
+      'content-type': 'application/x-www-form-urlencoded',
+      origin: hub.url,
+    });
+    assert.equal(posted.status, 303, posted.text);
+    assert.equal(posted.headers.get('location'), '/hub/home?joined=astro101');
+    assert.match((await users.lee!.get('/hub/home?joined=astro101')).text, /id="course-joined"/);
+    assert.equal((await users.lee!.get(C)).json.role, 'student');
+    // The API joins the same way; a member redeeming again just gets the course.
+    const again = await users.sue!.post(`${API}/course-invitations/redeem`, {
       code: made.json.code,
     });
-    assert.equal(joined.status, 200, joined.text);
-    assert.equal(joined.json.role, 'student');
+    assert.equal(again.status, 200, again.text);
+    assert.equal(again.json.role, 'student');
     const leeHome = (await hostOf('lee', 'lee', 'persistent'))!.host_path;
     assert.ok(await exists(path.join(leeHome, 'courses/astro101/hw1/task.ipynb')));
     assert.ok(await exists(path.join(leeHome, 'courses/astro101/hw2/task.ipynb')));
@@ -467,6 +483,9 @@ describe('courses', () => {
     assert.equal((await users.sam!.get(C)).status, 404);
     assert.equal((await users.sam!.get(`${C}/assignments/hw1/submissions`)).status, 404);
     assert.deepEqual(await activityTypes('sam'), ['course.roster_remove', 'course.roster_add']);
+    // A TA removes a student.
+    assert.equal((await users.tom!.delete(`${C}/roster/lee`)).status, 204);
+    assert.deepEqual(await activityTypes('lee'), ['course.roster_remove', 'course.join']);
     // TAs: a TA cannot remove a TA; a TA who leaves loses the grading volume.
     await users.tina!.post(`${C}/roster`, { names: ['olga'], role: 'ta' });
     assert.equal((await users.tom!.delete(`${C}/roster/olga`)).status, 403);

@@ -214,7 +214,7 @@ export class CoursesService {
       requireStaff(acting);
       if (!mayManage(acting, role))
         throw new Forbidden('not_teacher', 'Only the teacher adds and removes TAs');
-      const found = await usersByNameOrEmail(client, entries);
+      const found = await usersByNameOrEmail(client, entries, entries.map(normaliseUsername));
       const unknown = entries.filter((entry) => !found.some((user) => user.entry === entry));
       const current = new Map(
         (await rosterOf(client, course.groupId)).map((m) => [m.id, courseRoleOf(m.role)!]),
