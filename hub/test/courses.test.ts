@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
@@ -365,6 +366,18 @@ describe('courses', () => {
   });
 
   test('return: feedback into each student’s copy; only their own', async () => {
+    // Sue swapped her copy folder for a link out of her volume: her feedback is not written
+    // through it (nor anywhere), and the others' returns go on.
+    const grading = (await hostOf('tina', 'tina', 'course-astro101-grading'))!.host_path;
+    await fsp.mkdir(path.join(grading, 'hw1', 'sue', 'feedback'), { recursive: true });
+    await fsp.writeFile(path.join(grading, 'hw1', 'sue', 'feedback', 'notes.md'), 'See me');
+    const sueCourse = path.join(
+      (await hostOf('sue', 'sue', 'persistent'))!.host_path,
+      'courses/astro101',
+    );
+    const outside = await fsp.mkdtemp(path.join(os.tmpdir(), 'courses-outside-'));
+    await fsp.rename(path.join(sueCourse, 'hw1'), path.join(sueCourse, 'hw1-mine'));
+    await fsp.symlink(outside, path.join(sueCourse, 'hw1'));
     const returned = await users.tina!.post(`${C}/assignments/hw1/return`, {});
     assert.equal(returned.status, 200, returned.text);
     assert.deepEqual(returned.json, { returned: ['sam'], without_feedback: ['sue'] });
@@ -375,6 +388,8 @@ describe('courses', () => {
     );
     const sueHome = (await hostOf('sue', 'sue', 'persistent'))!.host_path;
     assert.equal(await exists(path.join(sueHome, 'courses/astro101/hw1/feedback')), false);
+    assert.deepEqual(await fsp.readdir(outside), []);
+    await fsp.rm(outside, { recursive: true });
     const mine = (await users.sam!.get(`${C}/assignments`)).json.assignments.find(
       (a: { name: string }) => a.name === 'hw1',
     ).mine;
