@@ -218,10 +218,10 @@ describe('courses', () => {
       release_at: at('2026-09-03T08:00:00Z'),
     });
     const sueHome = (await hostOf('sue', 'sue', 'persistent'))!.host_path;
-    await courses.assignments.releaseDue();
+    await courses.sweep();
     assert.equal(await exists(path.join(sueHome, 'courses/astro101/hw2')), false);
     now = new Date('2026-09-03T09:00:00Z');
-    await courses.assignments.releaseDue();
+    await courses.sweep();
     assert.ok(await exists(path.join(sueHome, 'courses/astro101/hw2/task.ipynb')));
     const moved = await users.tina!.patch(`${C}/assignments/hw2`, {
       release_at: at('2026-09-05T00:00:00Z'),
@@ -549,5 +549,36 @@ describe('courses', () => {
     assert.equal(await hostOf('tom', 'tina', 'course-astro101-grading'), undefined);
     assert.ok(await hostOf('tina', 'tina', 'course-astro101'));
     assert.equal((await users.tina!.get(C)).status, 404);
+    const gone = await db.query(`SELECT count(*)::int AS n FROM course_submissions`);
+    assert.equal(gone.rows[0].n, 0, 'its rows went with it');
+  });
+
+  test('a course whose group is deleted through the groups API: the sweeper removes its snapshots', async () => {
+    const made = await users.tina!.post(`${API}/courses`, {
+      slug: 'orphan',
+      title: 'Orphan',
+      ends_at: at('2027-06-01T00:00:00Z'),
+    });
+    await users.tina!.post(`${API}/courses/orphan/assignments`, {
+      name: 'hw',
+      source: source('hw2'),
+      mode: 'copy',
+    });
+    const id = (await db.query(`SELECT id FROM courses WHERE slug = 'orphan'`)).rows[0].id;
+    const area = path.join(hubArea(files.volumes.root('Storage')), 'courses', String(id));
+    assert.ok(
+      await exists(
+        path.join(
+          area,
+          `a${(await db.query(`SELECT id FROM course_assignments WHERE name = 'hw'`)).rows[0].id}`,
+          'release',
+          'task.ipynb',
+        ),
+      ),
+    );
+    assert.equal((await users.tina!.delete(`${API}/groups/${made.json.group_id}`)).status, 204);
+    assert.equal((await users.tina!.get(`${API}/courses/orphan`)).status, 404);
+    await courses.sweep();
+    assert.equal(await exists(area), false);
   });
 });

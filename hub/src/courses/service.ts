@@ -29,7 +29,7 @@ import {
 } from '../groups/store.ts';
 import type { Logger } from '../log.ts';
 import { courseFor, describeCourse, refuseArchived } from './access.ts';
-import { courseArea } from './areas.ts';
+import { courseArea, coursesArea } from './areas.ts';
 import type { Assignments } from './assignments.ts';
 import {
   type CourseRole,
@@ -83,6 +83,24 @@ export class CoursesService {
     private readonly clock: () => Date,
     private readonly log: Logger,
   ) {}
+
+  /**
+   * The periodic work: release what is due, and remove the hub's folders of courses that are
+   * gone (a course's group deleted through the groups API takes the course row with it).
+   */
+  async sweep(): Promise<void> {
+    await this.assignments.releaseDue();
+    const area = coursesArea(this.storage);
+    const folders = await fsp.readdir(area).catch(() => [] as string[]);
+    const ids = folders.filter((name) => /^\d+$/.test(name));
+    if (!ids.length) return;
+    const { rows } = await this.db.query('SELECT id FROM courses WHERE id = ANY($1::bigint[])', [
+      ids,
+    ]);
+    const live = new Set(rows.map((row) => String(row.id)));
+    for (const id of ids.filter((id) => !live.has(id)))
+      await fsp.rm(courseArea(this.storage, Number(id)), { recursive: true, force: true });
+  }
 
   /** Courses I teach, assist or take. */
   async list(actor: Actor) {
