@@ -481,6 +481,20 @@ describe('courses', () => {
     assert.equal(expired.json.rule, 'invitation_not_found');
     const unknown = await users.olga!.post(`${API}/course-invitations/redeem`, { code: 'orrc_x' });
     assert.equal(unknown.status, 404);
+    // A new code replaces the old one.
+    const replaced = await users.tom!.post(`${C}/invitation`, {});
+    const fresh = await users.tom!.post(`${C}/invitation`, {});
+    const old = await users.olga!.post(`${API}/course-invitations/redeem`, {
+      code: replaced.json.code,
+    });
+    assert.equal(old.status, 404);
+    // Withdrawn: the code no longer works, even before it expires; withdrawing again is no error.
+    assert.equal((await users.tom!.delete(`${C}/invitation`)).status, 204);
+    assert.equal((await users.tom!.delete(`${C}/invitation`)).status, 204);
+    const withdrawn = await users.olga!.post(`${API}/course-invitations/redeem`, {
+      code: fresh.json.code,
+    });
+    assert.equal(withdrawn.status, 404);
   });
 
   test('removal: a removed student loses the lecture volume at once and keeps their work', async () => {

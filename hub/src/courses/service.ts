@@ -341,8 +341,8 @@ export class CoursesService {
     await inTransaction(this.db, async (client) => {
       const { course, role } = await courseFor(client, actor, slug, true);
       requireStaff(role);
-      if (!course.inviteExpiresAt)
-        throw new NotFound('invitation_not_found', 'The course has no invitation code');
+      // Idempotent: withdrawing a code that is already gone is no error.
+      if (!course.inviteExpiresAt) return;
       await setInvitation(client, course.id, null);
       await record(client, actor, 'course.invitation_delete', { course: slug });
     });
