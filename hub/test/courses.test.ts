@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
@@ -16,7 +17,7 @@ import { hubArea } from '../src/files/disk.ts';
 import { filesModule } from '../src/files/module.ts';
 import type { FilesService } from '../src/files/service.ts';
 import { MODULES } from '../src/modules.ts';
-import { type Client, signUp, startTestHub, type TestHub } from './support.ts';
+import { Client, signUp, startTestHub, type TestHub } from './support.ts';
 
 const API = '/hub/api';
 const C = `${API}/courses/astro101`;
@@ -127,7 +128,7 @@ describe('courses', () => {
     const ta = await users.tina!.post(`${C}/roster`, { names: ['tom'], role: 'ta' });
     assert.deepEqual(ta.json, { added: ['tom'], already: [], unknown: [] });
     const added = await users.tom!.post(`${C}/roster`, {
-      names: ['sam', 'tom'],
+      names: ['sam', 'TOM'],
       csv: 'email\nsue@example.org\nghost@example.org\n\nnobody\n',
     });
     assert.equal(added.status, 200, added.text);
@@ -217,10 +218,10 @@ describe('courses', () => {
       release_at: at('2026-09-03T08:00:00Z'),
     });
     const sueHome = (await hostOf('sue', 'sue', 'persistent'))!.host_path;
-    await courses.assignments.releaseDue();
+    await courses.sweep();
     assert.equal(await exists(path.join(sueHome, 'courses/astro101/hw2')), false);
     now = new Date('2026-09-03T09:00:00Z');
-    await courses.assignments.releaseDue();
+    await courses.sweep();
     assert.ok(await exists(path.join(sueHome, 'courses/astro101/hw2/task.ipynb')));
     const moved = await users.tina!.patch(`${C}/assignments/hw2`, {
       release_at: at('2026-09-05T00:00:00Z'),
@@ -365,6 +366,18 @@ describe('courses', () => {
   });
 
   test('return: feedback into each student’s copy; only their own', async () => {
+    // Sue swapped her copy folder for a link out of her volume: her feedback is not written
+    // through it (nor anywhere), and the others' returns go on.
+    const grading = (await hostOf('tina', 'tina', 'course-astro101-grading'))!.host_path;
+    await fsp.mkdir(path.join(grading, 'hw1', 'sue', 'feedback'), { recursive: true });
+    await fsp.writeFile(path.join(grading, 'hw1', 'sue', 'feedback', 'notes.md'), 'See me');
+    const sueCourse = path.join(
+      (await hostOf('sue', 'sue', 'persistent'))!.host_path,
+      'courses/astro101',
+    );
+    const outside = await fsp.mkdtemp(path.join(os.tmpdir(), 'courses-outside-'));
+    await fsp.rename(path.join(sueCourse, 'hw1'), path.join(sueCourse, 'hw1-mine'));
+    await fsp.symlink(outside, path.join(sueCourse, 'hw1'));
     const returned = await users.tina!.post(`${C}/assignments/hw1/return`, {});
     assert.equal(returned.status, 200, returned.text);
     assert.deepEqual(returned.json, { returned: ['sam'], without_feedback: ['sue'] });
@@ -375,6 +388,8 @@ describe('courses', () => {
     );
     const sueHome = (await hostOf('sue', 'sue', 'persistent'))!.host_path;
     assert.equal(await exists(path.join(sueHome, 'courses/astro101/hw1/feedback')), false);
+    assert.deepEqual(await fsp.readdir(outside), []);
+    await fsp.rm(outside, { recursive: true });
     const mine = (await users.sam!.get(`${C}/assignments`)).json.assignments.find(
       (a: { name: string }) => a.name === 'hw1',
     ).mine;
@@ -433,11 +448,27 @@ describe('courses', () => {
     assert.match(page.text, /Astronomy 101/);
     assert.match(page.text, /id="join"/);
     assert.equal((await users.lee!.get(C)).status, 404, 'opening the page joins nobody');
-    const joined = await users.lee!.post(`${API}/course-invitations/redeem`, {
+    assert.equal(
+      (await new Client(hub.url).get(`/hub/courses/join?code=${made.json.code}`)).status,
+      303,
+      'signed out: to the sign-in page first',
+    );
+    // The page's form joins (a POST with the XSRF field) and lands on the home page.
+    const form = new URLSearchParams({ _xsrf: users.lee!.xsrf ?? '', code: made.json.code });
+    const posted = await users.lee!.request('POST', '/hub/courses/join', form.toString(), {
+      'content-type': 'application/x-www-form-urlencoded',
+      origin: hub.url,
+    });
+    assert.equal(posted.status, 303, posted.text);
+    assert.equal(posted.headers.get('location'), '/hub/home?joined=astro101');
+    assert.match((await users.lee!.get('/hub/home?joined=astro101')).text, /id="course-joined"/);
+    assert.equal((await users.lee!.get(C)).json.role, 'student');
+    // The API joins the same way; a member redeeming again just gets the course.
+    const again = await users.sue!.post(`${API}/course-invitations/redeem`, {
       code: made.json.code,
     });
-    assert.equal(joined.status, 200, joined.text);
-    assert.equal(joined.json.role, 'student');
+    assert.equal(again.status, 200, again.text);
+    assert.equal(again.json.role, 'student');
     const leeHome = (await hostOf('lee', 'lee', 'persistent'))!.host_path;
     assert.ok(await exists(path.join(leeHome, 'courses/astro101/hw1/task.ipynb')));
     assert.ok(await exists(path.join(leeHome, 'courses/astro101/hw2/task.ipynb')));
@@ -450,6 +481,20 @@ describe('courses', () => {
     assert.equal(expired.json.rule, 'invitation_not_found');
     const unknown = await users.olga!.post(`${API}/course-invitations/redeem`, { code: 'orrc_x' });
     assert.equal(unknown.status, 404);
+    // A new code replaces the old one.
+    const replaced = await users.tom!.post(`${C}/invitation`, {});
+    const fresh = await users.tom!.post(`${C}/invitation`, {});
+    const old = await users.olga!.post(`${API}/course-invitations/redeem`, {
+      code: replaced.json.code,
+    });
+    assert.equal(old.status, 404);
+    // Withdrawn: the code no longer works, even before it expires; withdrawing again is no error.
+    assert.equal((await users.tom!.delete(`${C}/invitation`)).status, 204);
+    assert.equal((await users.tom!.delete(`${C}/invitation`)).status, 204);
+    const withdrawn = await users.olga!.post(`${API}/course-invitations/redeem`, {
+      code: fresh.json.code,
+    });
+    assert.equal(withdrawn.status, 404);
   });
 
   test('removal: a removed student loses the lecture volume at once and keeps their work', async () => {
@@ -467,6 +512,9 @@ describe('courses', () => {
     assert.equal((await users.sam!.get(C)).status, 404);
     assert.equal((await users.sam!.get(`${C}/assignments/hw1/submissions`)).status, 404);
     assert.deepEqual(await activityTypes('sam'), ['course.roster_remove', 'course.roster_add']);
+    // A TA removes a student.
+    assert.equal((await users.tom!.delete(`${C}/roster/lee`)).status, 204);
+    assert.deepEqual(await activityTypes('lee'), ['course.roster_remove', 'course.join']);
     // TAs: a TA cannot remove a TA; a TA who leaves loses the grading volume.
     await users.tina!.post(`${C}/roster`, { names: ['olga'], role: 'ta' });
     assert.equal((await users.tom!.delete(`${C}/roster/olga`)).status, 403);
@@ -515,5 +563,36 @@ describe('courses', () => {
     assert.equal(await hostOf('tom', 'tina', 'course-astro101-grading'), undefined);
     assert.ok(await hostOf('tina', 'tina', 'course-astro101'));
     assert.equal((await users.tina!.get(C)).status, 404);
+    const gone = await db.query(`SELECT count(*)::int AS n FROM course_submissions`);
+    assert.equal(gone.rows[0].n, 0, 'its rows went with it');
+  });
+
+  test('a course whose group is deleted through the groups API: the sweeper removes its snapshots', async () => {
+    const made = await users.tina!.post(`${API}/courses`, {
+      slug: 'orphan',
+      title: 'Orphan',
+      ends_at: at('2027-06-01T00:00:00Z'),
+    });
+    await users.tina!.post(`${API}/courses/orphan/assignments`, {
+      name: 'hw',
+      source: source('hw2'),
+      mode: 'copy',
+    });
+    const id = (await db.query(`SELECT id FROM courses WHERE slug = 'orphan'`)).rows[0].id;
+    const area = path.join(hubArea(files.volumes.root('Storage')), 'courses', String(id));
+    assert.ok(
+      await exists(
+        path.join(
+          area,
+          `a${(await db.query(`SELECT id FROM course_assignments WHERE name = 'hw'`)).rows[0].id}`,
+          'release',
+          'task.ipynb',
+        ),
+      ),
+    );
+    assert.equal((await users.tina!.delete(`${API}/groups/${made.json.group_id}`)).status, 204);
+    assert.equal((await users.tina!.get(`${API}/courses/orphan`)).status, 404);
+    await courses.sweep();
+    assert.equal(await exists(area), false);
   });
 });

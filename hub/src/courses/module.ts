@@ -54,9 +54,11 @@ export function coursesModuleWith(
         pages: joinPageRoutes(hub, service),
         start() {
           timer = setInterval(() => {
-            running = assignments
-              .releaseDue()
-              .catch((err) => hub.log.warn({ err: String(err) }, 'course release sweep failed'));
+            running = service
+              .sweep()
+              .catch((err) =>
+                hub.log.warn({ err: String(err) }, 'course sweep failed; it runs again'),
+              );
           }, hub.config.coursesReleaseSeconds * 1000);
           timer.unref();
         },

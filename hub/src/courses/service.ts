@@ -29,7 +29,7 @@ import {
 } from '../groups/store.ts';
 import type { Logger } from '../log.ts';
 import { courseFor, describeCourse, refuseArchived } from './access.ts';
-import { courseArea } from './areas.ts';
+import { courseArea, coursesArea } from './areas.ts';
 import type { Assignments } from './assignments.ts';
 import {
   type CourseRole,
@@ -83,6 +83,24 @@ export class CoursesService {
     private readonly clock: () => Date,
     private readonly log: Logger,
   ) {}
+
+  /**
+   * The periodic work: release what is due, and remove the hub's folders of courses that are
+   * gone (a course's group deleted through the groups API takes the course row with it).
+   */
+  async sweep(): Promise<void> {
+    await this.assignments.releaseDue();
+    const area = coursesArea(this.storage);
+    const folders = await fsp.readdir(area).catch(() => [] as string[]);
+    const ids = folders.filter((name) => /^\d+$/.test(name));
+    if (!ids.length) return;
+    const { rows } = await this.db.query('SELECT id FROM courses WHERE id = ANY($1::bigint[])', [
+      ids,
+    ]);
+    const live = new Set(rows.map((row) => String(row.id)));
+    for (const id of ids.filter((id) => !live.has(id)))
+      await fsp.rm(courseArea(this.storage, Number(id)), { recursive: true, force: true });
+  }
 
   /** Courses I teach, assist or take. */
   async list(actor: Actor) {
@@ -214,7 +232,7 @@ export class CoursesService {
       requireStaff(acting);
       if (!mayManage(acting, role))
         throw new Forbidden('not_teacher', 'Only the teacher adds and removes TAs');
-      const found = await usersByNameOrEmail(client, entries);
+      const found = await usersByNameOrEmail(client, entries, entries.map(normaliseUsername));
       const unknown = entries.filter((entry) => !found.some((user) => user.entry === entry));
       const current = new Map(
         (await rosterOf(client, course.groupId)).map((m) => [m.id, courseRoleOf(m.role)!]),
@@ -323,8 +341,8 @@ export class CoursesService {
     await inTransaction(this.db, async (client) => {
       const { course, role } = await courseFor(client, actor, slug, true);
       requireStaff(role);
-      if (!course.inviteExpiresAt)
-        throw new NotFound('invitation_not_found', 'The course has no invitation code');
+      // Idempotent: withdrawing a code that is already gone is no error.
+      if (!course.inviteExpiresAt) return;
       await setInvitation(client, course.id, null);
       await record(client, actor, 'course.invitation_delete', { course: slug });
     });

@@ -120,12 +120,15 @@ export async function rosterOf(db: Queryable, groupId: number) {
   }[];
 }
 
-/** Users by name or email (either matches), for a roster request. */
-export async function usersByNameOrEmail(db: Queryable, entries: string[]) {
+/**
+ * Users by name or email (either matches), for a roster request; `names` are the entries
+ * normalised as usernames are (NFKC, lower case), in the same order.
+ */
+export async function usersByNameOrEmail(db: Queryable, entries: string[], names: string[]) {
   const { rows } = await db.query(
-    `SELECT e.entry, u.id, u.name FROM unnest($1::text[]) AS e(entry)
-       JOIN users u ON u.name = lower(e.entry) OR (u.email IS NOT NULL AND lower(u.email) = lower(e.entry))`,
-    [entries],
+    `SELECT e.entry, u.id, u.name FROM unnest($1::text[], $2::text[]) AS e(entry, name)
+       JOIN users u ON u.name = e.name OR (u.email IS NOT NULL AND lower(u.email) = lower(e.entry))`,
+    [entries, names],
   );
   return rows.map((row) => ({
     entry: row.entry as string,

@@ -65,7 +65,13 @@ async function copyInto(
         await child.close();
       }
     } else if (stat?.isFile()) {
-      const file = await openFileIn(source, name, [...at, name].join('/')).catch(() => undefined);
+      // O_NONBLOCK: a FIFO swapped in after the lstat must not hold the open (and a thread).
+      const file = await openFileIn(
+        source,
+        name,
+        [...at, name].join('/'),
+        constants.O_RDONLY | constants.O_NONBLOCK,
+      ).catch(() => undefined);
       if (!file) {
         result.skipped++;
         continue;

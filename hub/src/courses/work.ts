@@ -12,7 +12,7 @@ import { normaliseUsername } from '../accounts/names.ts';
 import { recordActivity } from '../activity/store.ts';
 import type { Actor } from '../auth/actor.ts';
 import { type Db, inTransaction } from '../db/pool.ts';
-import { Conflict, Forbidden, NotFound } from '../errors.ts';
+import { Conflict, Forbidden, Invalid, NotFound } from '../errors.ts';
 import type { RootVolumeConfig } from '../files/config.ts';
 import { stagingArea } from '../files/disk.ts';
 import { quotaExceeded } from '../files/errors.ts';
@@ -289,7 +289,10 @@ export class CourseWork {
         }),
       ),
     ).catch((err) => {
-      if (err instanceof NotFound) return false;
+      // No feedback folder; or the student's own path to it is a link or a file (refused,
+      // never followed): their feedback waits, and the others' returns go on.
+      if (err instanceof NotFound || err instanceof Forbidden || err instanceof Invalid)
+        return false;
       throw err;
     });
     if (!done) return false;
