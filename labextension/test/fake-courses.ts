@@ -1,8 +1,9 @@
 /**
  * The courses routes of an in-memory hub (docs/courses.md), behind `ICoursesClient`, with a
  * clock the tests move. Users come from a `FakeHub`; `clientFor(name)` acts as that user.
- * Refusals mirror the contract: 404 for a course I am not in and for another student's
- * work, 403 `not_staff` for a student at a staff route, 409 `course_archived` after the end.
+ * Refusals mirror the hub (its `error` is the status word, COURSES_CHANGES): 404 for a course
+ * I am not in and for another student's work, 403 for a student at a staff route, 409 for an
+ * archived course.
  */
 import { HubError } from '../src/api.js';
 import type {
@@ -116,14 +117,14 @@ export class FakeCoursesClient implements ICoursesClient {
   private staff(slug: string): Course {
     const { course, role } = this.member(slug);
     if (role === 'student') {
-      throw new HubError(403, 'not_staff', 'Only the teacher and TAs can do that.');
+      throw new HubError(403, 'forbidden', 'Only the teacher and TAs can do that.');
     }
     return course;
   }
 
   private writable(course: Course): void {
     if (this.now() >= course.endsAt) {
-      throw new HubError(409, 'course_archived', 'The course has ended; it is read-only.');
+      throw new HubError(409, 'conflict', 'The course has ended; it is read-only.');
     }
   }
 
@@ -185,7 +186,7 @@ export class FakeCoursesClient implements ICoursesClient {
   }): Promise<ICourse> {
     await this.enter('createCourse', course);
     if (this.state.course(course.slug)) {
-      throw new HubError(409, 'slug_taken', `A course ${course.slug} exists already.`);
+      throw new HubError(409, 'conflict', `A course ${course.slug} exists already.`);
     }
     const c: Course = {
       slug: course.slug,
@@ -229,7 +230,7 @@ export class FakeCoursesClient implements ICoursesClient {
     this.writable(course);
     const role = entries.role ?? 'student';
     if (role === 'ta' && course.members.get(this.name)!.role !== 'teacher') {
-      throw new HubError(403, 'not_teacher', 'Only the teacher adds TAs.');
+      throw new HubError(403, 'forbidden', 'Only the teacher adds TAs.');
     }
     const lines = (entries.csv ?? '')
       .split('\n')
@@ -261,7 +262,7 @@ export class FakeCoursesClient implements ICoursesClient {
       throw notFound(`${name} is not in the course.`);
     }
     if (m.role === 'teacher') {
-      throw new HubError(409, 'teacher', 'The teacher stays in the course.');
+      throw new HubError(409, 'conflict', 'The teacher stays in the course.');
     }
     course.members.delete(name);
   }
@@ -270,7 +271,7 @@ export class FakeCoursesClient implements ICoursesClient {
     await this.enter('leave', slug);
     const { course, role } = this.member(slug);
     if (role === 'teacher') {
-      throw new HubError(409, 'teacher', 'The teacher cannot leave the course.');
+      throw new HubError(409, 'conflict', 'The teacher cannot leave the course.');
     }
     course.members.delete(this.name);
   }
@@ -291,11 +292,7 @@ export class FakeCoursesClient implements ICoursesClient {
       (c) => c.invitation?.code === code && c.invitation.expiresAt > this.now(),
     );
     if (!course) {
-      throw new HubError(
-        404,
-        'invitation_not_found',
-        'This invitation code is unknown or expired.',
-      );
+      throw new HubError(404, 'not_found', 'This invitation code is unknown or expired.');
     }
     this.writable(course);
     if (!course.members.has(this.name)) {
@@ -357,10 +354,10 @@ export class FakeCoursesClient implements ICoursesClient {
     const course = this.staff(slug);
     this.writable(course);
     if (course.members.get(this.name)!.role !== 'teacher') {
-      throw new HubError(403, 'not_teacher', 'Only the teacher distributes.');
+      throw new HubError(403, 'forbidden', 'Only the teacher distributes.');
     }
     if (course.assignments.some((a) => a.name === assignment.name)) {
-      throw new HubError(409, 'assignment_exists', `An assignment ${assignment.name} exists.`);
+      throw new HubError(409, 'conflict', `An assignment ${assignment.name} exists.`);
     }
     const releaseAt = assignment.release_at ?? this.now();
     course.assignments.push({ ...assignment, releaseAt, createdAt: this.now() });
@@ -381,7 +378,7 @@ export class FakeCoursesClient implements ICoursesClient {
     const a = this.assignmentOf(course, name, role);
     this.writable(course);
     if (role !== 'student') {
-      throw new HubError(403, 'not_student', 'Only students submit.');
+      throw new HubError(403, 'forbidden', 'Only students submit.');
     }
     const key = `${name}/${this.name}`;
     const list = course.submissions.get(key) ?? [];
