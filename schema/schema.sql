@@ -51,6 +51,79 @@ ALTER TABLE public.api_tokens ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.course_assignments (
+    id bigint NOT NULL,
+    course_id bigint NOT NULL,
+    name text NOT NULL,
+    title text DEFAULT ''::text NOT NULL,
+    mode text NOT NULL,
+    source_root text NOT NULL,
+    source_owner text NOT NULL,
+    source_volume text NOT NULL,
+    source_path text NOT NULL,
+    release_at timestamp with time zone NOT NULL,
+    due_at timestamp with time zone,
+    released_at timestamp with time zone,
+    collected_into jsonb,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT course_assignments_mode_check CHECK ((mode = ANY (ARRAY['lecture'::text, 'copy'::text]))),
+    CONSTRAINT course_assignments_name_check CHECK ((name ~ '^[a-z0-9][a-z0-9-]{0,39}$'::text))
+);
+
+ALTER TABLE public.course_assignments ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.course_assignments_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.course_submissions (
+    assignment_id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    number integer NOT NULL,
+    submitted_at timestamp with time zone NOT NULL,
+    late boolean NOT NULL,
+    bytes bigint NOT NULL,
+    CONSTRAINT course_submissions_number_check CHECK ((number >= 1))
+);
+
+CREATE TABLE public.course_work (
+    assignment_id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    copied_at timestamp with time zone,
+    collected_number integer,
+    returned_at timestamp with time zone,
+    score double precision,
+    comment text DEFAULT ''::text NOT NULL
+);
+
+CREATE TABLE public.courses (
+    id bigint NOT NULL,
+    group_id bigint NOT NULL,
+    slug text NOT NULL,
+    title text NOT NULL,
+    term text DEFAULT ''::text NOT NULL,
+    ends_at timestamp with time zone NOT NULL,
+    teacher_id bigint NOT NULL,
+    invite_hash text,
+    invite_expires_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT courses_check CHECK (((invite_hash IS NULL) = (invite_expires_at IS NULL))),
+    CONSTRAINT courses_slug_check CHECK ((slug ~ '^[a-z0-9][a-z0-9-]{0,39}$'::text)),
+    CONSTRAINT courses_title_check CHECK (((length(title) >= 1) AND (length(title) <= 200)))
+);
+
+ALTER TABLE public.courses ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.courses_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.deployment (
     singleton boolean DEFAULT true NOT NULL,
     id text NOT NULL,
@@ -549,6 +622,30 @@ ALTER TABLE ONLY public.api_tokens
 ALTER TABLE ONLY public.api_tokens
     ADD CONSTRAINT api_tokens_token_hash_key UNIQUE (token_hash);
 
+ALTER TABLE ONLY public.course_assignments
+    ADD CONSTRAINT course_assignments_course_id_name_key UNIQUE (course_id, name);
+
+ALTER TABLE ONLY public.course_assignments
+    ADD CONSTRAINT course_assignments_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.course_submissions
+    ADD CONSTRAINT course_submissions_pkey PRIMARY KEY (assignment_id, user_id, number);
+
+ALTER TABLE ONLY public.course_work
+    ADD CONSTRAINT course_work_pkey PRIMARY KEY (assignment_id, user_id);
+
+ALTER TABLE ONLY public.courses
+    ADD CONSTRAINT courses_group_id_key UNIQUE (group_id);
+
+ALTER TABLE ONLY public.courses
+    ADD CONSTRAINT courses_invite_hash_key UNIQUE (invite_hash);
+
+ALTER TABLE ONLY public.courses
+    ADD CONSTRAINT courses_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.courses
+    ADD CONSTRAINT courses_slug_key UNIQUE (slug);
+
 ALTER TABLE ONLY public.deployment
     ADD CONSTRAINT deployment_pkey PRIMARY KEY (singleton);
 
@@ -698,6 +795,8 @@ CREATE INDEX activity_user_at ON public.activity USING btree (user_id, at DESC);
 
 CREATE INDEX api_tokens_user ON public.api_tokens USING btree (user_id);
 
+CREATE INDEX course_assignments_unreleased ON public.course_assignments USING btree (release_at) WHERE (released_at IS NULL);
+
 CREATE INDEX external_identities_user ON public.external_identities USING btree (user_id);
 
 CREATE INDEX file_share_links_volume ON public.file_share_links USING btree (volume_id);
@@ -768,6 +867,27 @@ ALTER TABLE ONLY public.activity
 
 ALTER TABLE ONLY public.api_tokens
     ADD CONSTRAINT api_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.course_assignments
+    ADD CONSTRAINT course_assignments_course_id_fkey FOREIGN KEY (course_id) REFERENCES public.courses(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.course_submissions
+    ADD CONSTRAINT course_submissions_assignment_id_fkey FOREIGN KEY (assignment_id) REFERENCES public.course_assignments(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.course_submissions
+    ADD CONSTRAINT course_submissions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.course_work
+    ADD CONSTRAINT course_work_assignment_id_fkey FOREIGN KEY (assignment_id) REFERENCES public.course_assignments(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.course_work
+    ADD CONSTRAINT course_work_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.courses
+    ADD CONSTRAINT courses_group_id_fkey FOREIGN KEY (group_id) REFERENCES public.groups(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.courses
+    ADD CONSTRAINT courses_teacher_id_fkey FOREIGN KEY (teacher_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.external_identities
     ADD CONSTRAINT external_identities_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;

@@ -87,6 +87,10 @@ export interface HubConfig {
   maxGroupsPerUser: number;
   /** Unanswered invitations one user may have sent; one more answers 429. Env ORRERY_MAX_PENDING_INVITATIONS_PER_USER. Default 200. */
   maxPendingInvitationsPerUser: number;
+  /** Any signed-in user may create a course (false: platform admins only). Env ORRERY_COURSES_OPEN. Default true. */
+  coursesOpen: boolean;
+  /** How often assignments whose release date came are released, seconds. Env ORRERY_COURSES_RELEASE_SECONDS. Default 60. */
+  coursesReleaseSeconds: number;
   /** External OpenID Connect provider, if any (env ORRERY_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET). */
   oidc: OidcConfig | null;
   /** Where the hub keeps local state (its secret key, local servers' files). Env ORRERY_STATE_DIR. Default .orrery */
@@ -341,6 +345,8 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): HubConf
     maxBodyBytes: int(env, 'ORRERY_MAX_BODY_BYTES', 64 * 1024),
     maxGroupsPerUser: int(env, 'ORRERY_MAX_GROUPS_PER_USER', 100),
     maxPendingInvitationsPerUser: int(env, 'ORRERY_MAX_PENDING_INVITATIONS_PER_USER', 200),
+    coursesOpen: flag(env, 'ORRERY_COURSES_OPEN', true),
+    coursesReleaseSeconds: int(env, 'ORRERY_COURSES_RELEASE_SECONDS', 60),
     oidc: issuer
       ? {
           issuer,

@@ -10,6 +10,7 @@ import { accountsModule } from './accounts/module.ts';
 import { activityModule } from './activity/module.ts';
 import { adminModule } from './admin/module.ts';
 import { computeModule } from './compute/module.ts';
+import { coursesModule } from './courses/module.ts';
 import { filesModule } from './files/module.ts';
 import { groupsModule } from './groups/module.ts';
 import { bindRoutes, type RouteDef } from './http/route.ts';
@@ -40,6 +41,8 @@ export const MODULES: readonly AnyModule[] = [
   mydbModule,
   filesModule,
   jobsModule,
+  // After groups and files: a course is a group, its folders are volumes.
+  coursesModule,
   oidcModule,
   // Its pages stop servers and list domains when compute is composed (above).
   adminModule,

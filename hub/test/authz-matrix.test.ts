@@ -20,6 +20,7 @@ import pg from 'pg';
 import { createAccount } from '../src/accounts/service.ts';
 import { effectiveScopes } from '../src/auth/scopes.ts';
 import { createToken, issueServerToken } from '../src/auth/tokens.ts';
+import { coursesModule } from '../src/courses/module.ts';
 import { inTransaction } from '../src/db/pool.ts';
 import { filesModule } from '../src/files/module.ts';
 import { nestGroup } from '../src/groups/nesting.ts';
@@ -126,6 +127,145 @@ function serverCells(
     cells[`${method.toUpperCase()} ${route}/:server`] = { ...cell, path: named };
   }
   return cells;
+}
+
+/**
+ * Courses. The owner teaches the fixture course `c<unique>` (made in `prepare`, so only these
+ * cells pay for it), groupAdmin is its TA and member its student; `other` and the platform admin
+ * are not in it (a course has no admin override: they get 404). The server token is the
+ * owner's, so it acts as the teacher. `a1` is released (a copy), submitted by member and
+ * collected; `later` is not released yet; the invitation code is `orrc_matrix<unique>`.
+ */
+const course = (f: Fixture) => `/courses/c${f.unique}`;
+const STAFF: Who[] = ['owner', 'groupAdmin', 'serverToken'];
+const TEACHER: Who[] = ['owner', 'serverToken'];
+const IN_COURSE: Who[] = [...STAFF, 'member'];
+const courseCell = (
+  cell: Omit<Cell, 'prepare' | 'path'> & { path: (f: Fixture) => string },
+): Cell => ({ ...cell, prepare: courseFixture });
+const COURSE_CELLS: Record<string, Cell> = {
+  'GET /courses': { path: () => '/courses', allowed: [...SIGNED_IN, 'serverToken'] },
+  'POST /courses': {
+    path: () => '/courses',
+    body: (f) => ({ slug: `n${f.unique}`, title: 'New', ends_at: '2099-01-01T00:00:00Z' }),
+    allowed: [...SIGNED_IN, 'serverToken'],
+  },
+  'GET /courses/:slug': courseCell({ path: course, allowed: IN_COURSE }),
+  'PATCH /courses/:slug': courseCell({
+    path: course,
+    body: () => ({ title: 'Renamed' }),
+    allowed: TEACHER,
+  }),
+  'DELETE /courses/:slug': courseCell({ path: course, allowed: TEACHER }),
+  'GET /courses/:slug/roster': courseCell({ path: (f) => `${course(f)}/roster`, allowed: STAFF }),
+  'POST /courses/:slug/roster': courseCell({
+    path: (f) => `${course(f)}/roster`,
+    body: () => ({ names: ['other'] }),
+    allowed: STAFF,
+  }),
+  // Naming oneself is leaving: the student may.
+  'DELETE /courses/:slug/roster/:name': courseCell({
+    path: (f) => `${course(f)}/roster/member`,
+    allowed: IN_COURSE,
+  }),
+  // The teacher stays (409); the TA and the student leave.
+  'POST /courses/:slug/leave': courseCell({
+    path: (f) => `${course(f)}/leave`,
+    allowed: ['groupAdmin', 'member'],
+  }),
+  'POST /courses/:slug/invitation': courseCell({
+    path: (f) => `${course(f)}/invitation`,
+    allowed: STAFF,
+  }),
+  'DELETE /courses/:slug/invitation': courseCell({
+    path: (f) => `${course(f)}/invitation`,
+    allowed: STAFF,
+  }),
+  // Anyone signed in joins with the code; a member already in just gets the course.
+  'POST /course-invitations/redeem': courseCell({
+    path: () => '/course-invitations/redeem',
+    body: (f) => ({ code: `orrc_matrix${f.unique}` }),
+    allowed: [...SIGNED_IN, 'serverToken'],
+  }),
+  'GET /courses/:slug/assignments': courseCell({
+    path: (f) => `${course(f)}/assignments`,
+    allowed: IN_COURSE,
+  }),
+  'POST /courses/:slug/assignments': courseCell({
+    path: (f) => `${course(f)}/assignments`,
+    body: (f) => ({
+      name: 'n1',
+      source: { root: 'Storage', owner: 'owner', volume: f.volume, path: '' },
+      mode: 'copy',
+    }),
+    allowed: TEACHER,
+  }),
+  'PATCH /courses/:slug/assignments/:name': courseCell({
+    path: (f) => `${course(f)}/assignments/a1`,
+    body: () => ({ title: 'Renamed' }),
+    allowed: TEACHER,
+  }),
+  'DELETE /courses/:slug/assignments/:name': courseCell({
+    path: (f) => `${course(f)}/assignments/later`,
+    allowed: TEACHER,
+  }),
+  'POST /courses/:slug/assignments/:name/fetch': courseCell({
+    path: (f) => `${course(f)}/assignments/a1/fetch`,
+    allowed: ['member'],
+  }),
+  'POST /courses/:slug/assignments/:name/submissions': courseCell({
+    path: (f) => `${course(f)}/assignments/a1/submissions`,
+    allowed: ['member'],
+  }),
+  'GET /courses/:slug/assignments/:name/submissions': courseCell({
+    path: (f) => `${course(f)}/assignments/a1/submissions`,
+    allowed: IN_COURSE,
+  }),
+  'POST /courses/:slug/assignments/:name/collect': courseCell({
+    path: (f) => `${course(f)}/assignments/a1/collect`,
+    allowed: STAFF,
+  }),
+  'POST /courses/:slug/assignments/:name/return': courseCell({
+    path: (f) => `${course(f)}/assignments/a1/return`,
+    allowed: STAFF,
+  }),
+  'PUT /courses/:slug/assignments/:name/grades/:student': courseCell({
+    path: (f) => `${course(f)}/assignments/a1/grades/member`,
+    body: () => ({ score: 1 }),
+    allowed: STAFF,
+  }),
+  'GET /courses/:slug/grades': courseCell({
+    path: (f) => `${course(f)}/grades`,
+    allowed: IN_COURSE,
+  }),
+  'GET /courses/:slug/grades.csv': courseCell({
+    path: (f) => `${course(f)}/grades.csv`,
+    allowed: STAFF,
+  }),
+};
+
+/** The fixture course (see COURSE_CELLS), made through the courses service. */
+async function courseFixture(f: Fixture): Promise<void> {
+  const service = hub.modules.serviceOf(coursesModule);
+  const as = (name: string) => ({ userId: ids[name]!, admin: false, address: null });
+  const slug = `c${f.unique}`;
+  await service.create(as('owner'), { slug, title: 'Matrix', ends_at: '2099-01-01T00:00:00Z' });
+  await service.addToRoster(as('owner'), slug, { names: ['gadmin'], role: 'ta' });
+  await service.addToRoster(as('owner'), slug, { names: ['member'] });
+  const source = { root: 'Storage', owner: 'owner', volume: f.volume, path: '' };
+  await service.assignments.create(as('owner'), slug, { name: 'a1', source, mode: 'copy' });
+  await service.assignments.create(as('owner'), slug, {
+    name: 'later',
+    source,
+    mode: 'copy',
+    release_at: '2098-01-01T00:00:00Z',
+  });
+  await service.work.submit(as('member'), slug, 'a1', undefined);
+  await service.work.collect(as('owner'), slug, 'a1', undefined);
+  await db.query(
+    `UPDATE courses SET invite_hash = $2, invite_expires_at = now() + interval '1 hour' WHERE slug = $1`,
+    [slug, createHash('sha256').update(`orrc_matrix${f.unique}`).digest('hex')],
+  );
 }
 
 const MATRIX: Record<string, Cell> = {
@@ -614,6 +754,7 @@ const MATRIX: Record<string, Cell> = {
     path: (f) => `/users/owner/mydb/tables/t_${f.unique}`,
     allowed: ['owner', 'serverToken'],
   },
+  ...COURSE_CELLS,
 };
 
 /** A table in the owner's MyDB, made by the owner's own query. */

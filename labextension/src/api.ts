@@ -8,10 +8,16 @@ import { ServerConnection } from '@jupyterlab/services';
 import type {
   ExportFormat,
   HubId,
+  IAssignment,
   IBatchQuery,
+  ICollected,
   IComputeInfo,
+  ICourse,
+  ICourseInvitation,
+  ICoursesClient,
   IDomain,
   IFilesClient,
+  IGrade,
   IGroupDetail,
   IGroupSummary,
   IGroupsClient,
@@ -27,6 +33,7 @@ import type {
   IMyDBContext,
   IMyDBTable,
   ImportFormat,
+  INewAssignment,
   INotebookJobRequest,
   INotebookSweepRequest,
   InvitableRole,
@@ -34,6 +41,9 @@ import type {
   IQuickQueryJSON,
   IQuickQueryRequest,
   IRedeemed,
+  IReturned,
+  IRosterChange,
+  IRosterMember,
   ISavedResult,
   IServerInfo,
   IServerShare,
@@ -41,11 +51,14 @@ import type {
   IServerShareCodeCreated,
   IServersClient,
   ISharesClient,
+  ISubmission,
+  ISubmissionReceipt,
   ISweep,
   IUserClient,
   IUserName,
   IUserUsage,
   IVolume,
+  IVolumeFolder,
   IVolumeLink,
   IVolumeLinkCreated,
   IVolumeList,
@@ -639,5 +652,119 @@ export class JobsHubClient implements IJobsClient {
       stdout_offset: String(offsets.stdout),
       stderr_offset: String(offsets.stderr),
     });
+  }
+}
+
+/** `courses/<slug>[/assignments/<name>]/<rest>`, each part encoded. */
+const coursePath = (slug: string, ...rest: string[]): string =>
+  ['courses', seg(slug), ...rest].join('/');
+const assignmentPath = (slug: string, name: string, ...rest: string[]): string =>
+  coursePath(slug, 'assignments', seg(name), ...rest);
+
+/** Courses through the Jupyter server proxy (docs/courses.md). */
+export class CoursesHubClient implements ICoursesClient {
+  constructor(readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
+
+  private req<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    return requestHub<T>(this.settings, method, path, body);
+  }
+
+  async listCourses(): Promise<ICourse[]> {
+    return (await this.req<{ courses: ICourse[] }>('GET', 'courses')).courses;
+  }
+
+  createCourse(course: {
+    slug: string;
+    title: string;
+    term?: string;
+    ends_at: string;
+  }): Promise<ICourse> {
+    return this.req('POST', 'courses', course);
+  }
+
+  getCourse(slug: string): Promise<ICourse> {
+    return this.req('GET', coursePath(slug));
+  }
+
+  async roster(slug: string): Promise<IRosterMember[]> {
+    return (await this.req<{ members: IRosterMember[] }>('GET', coursePath(slug, 'roster')))
+      .members;
+  }
+
+  addToRoster(
+    slug: string,
+    entries: { names?: string[]; csv?: string; role?: 'student' | 'ta' },
+  ): Promise<IRosterChange> {
+    return this.req('POST', coursePath(slug, 'roster'), entries);
+  }
+
+  async removeFromRoster(slug: string, name: string): Promise<void> {
+    await this.req('DELETE', coursePath(slug, 'roster', seg(name)));
+  }
+
+  async leave(slug: string): Promise<void> {
+    await this.req('POST', coursePath(slug, 'leave'), {});
+  }
+
+  makeInvitation(slug: string, hours?: number): Promise<ICourseInvitation> {
+    return this.req('POST', coursePath(slug, 'invitation'), hours === undefined ? {} : { hours });
+  }
+
+  redeemInvitation(code: string): Promise<ICourse> {
+    return this.req('POST', 'course-invitations/redeem', { code });
+  }
+
+  async listAssignments(slug: string): Promise<IAssignment[]> {
+    return (await this.req<{ assignments: IAssignment[] }>('GET', coursePath(slug, 'assignments')))
+      .assignments;
+  }
+
+  distribute(slug: string, assignment: INewAssignment): Promise<IAssignment> {
+    return this.req('POST', coursePath(slug, 'assignments'), assignment);
+  }
+
+  fetchAssignment(slug: string, name: string): Promise<{ path: string }> {
+    return this.req('POST', assignmentPath(slug, name, 'fetch'), {});
+  }
+
+  submit(slug: string, name: string, from?: IVolumeFolder): Promise<ISubmissionReceipt> {
+    return this.req('POST', assignmentPath(slug, name, 'submissions'), from ? { from } : {});
+  }
+
+  async listSubmissions(slug: string, name: string): Promise<ISubmission[]> {
+    return (
+      await this.req<{ submissions: ISubmission[] }>(
+        'GET',
+        assignmentPath(slug, name, 'submissions'),
+      )
+    ).submissions;
+  }
+
+  collect(slug: string, name: string): Promise<ICollected> {
+    return this.req('POST', assignmentPath(slug, name, 'collect'), {});
+  }
+
+  returnFeedback(slug: string, name: string, students?: string[]): Promise<IReturned> {
+    return this.req('POST', assignmentPath(slug, name, 'return'), students ? { students } : {});
+  }
+
+  async setGrade(
+    slug: string,
+    name: string,
+    student: string,
+    grade: { score: number | null; comment?: string },
+  ): Promise<void> {
+    await this.req('PUT', assignmentPath(slug, name, 'grades', seg(student)), grade);
+  }
+
+  async grades(slug: string): Promise<IGrade[]> {
+    return (await this.req<{ grades: IGrade[] }>('GET', coursePath(slug, 'grades'))).grades;
+  }
+
+  async gradesCSV(slug: string): Promise<string> {
+    const r = await requestHubRaw(this.settings, 'GET', coursePath(slug, 'grades.csv'), {
+      accept: 'text/csv',
+    });
+    return r.text();
   }
 }

@@ -1,6 +1,13 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { FilesHubClient, HubClient, JobsHubClient, MyDBHubClient } from './api.js';
 import {
+  CoursesHubClient,
+  FilesHubClient,
+  HubClient,
+  JobsHubClient,
+  MyDBHubClient,
+} from './api.js';
+import {
+  ICoursesClient,
   IFilesClient,
   IGroupsClient,
   IJobsClient,
@@ -74,4 +81,13 @@ export const jobsClientPlugin: JupyterFrontEndPlugin<IJobsClient> = {
   autoStart: true,
   provides: IJobsClient,
   activate: (app: JupyterFrontEnd) => new JobsHubClient(app.serviceManager.serverSettings),
+};
+
+/** Courses, for the Course panel. */
+export const coursesClientPlugin: JupyterFrontEndPlugin<ICoursesClient> = {
+  id: PluginIDs.coursesClient,
+  description: 'The Orrery courses client, reaching the hub through the Jupyter server.',
+  autoStart: true,
+  provides: ICoursesClient,
+  activate: (app: JupyterFrontEnd) => new CoursesHubClient(app.serviceManager.serverSettings),
 };

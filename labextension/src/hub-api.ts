@@ -1847,6 +1847,358 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/courses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The courses I teach, assist or take
+         * @description Needs scope `read:groups`.
+         */
+        get: operations["GET /courses"];
+        put?: never;
+        /**
+         * Create a course (its group too); you become its teacher
+         * @description Needs scope `groups`.
+         */
+        post: operations["POST /courses"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/courses/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A course I am in, with my role
+         * @description Needs scope `read:groups`.
+         */
+        get: operations["GET /courses/:slug"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a course and its group (the teacher); files in volumes stay
+         * @description Needs scope `groups`.
+         */
+        delete: operations["DELETE /courses/:slug"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a course’s title, term or end date (the teacher)
+         * @description Needs scope `groups`.
+         */
+        patch: operations["PATCH /courses/:slug"];
+        trace?: never;
+    };
+    "/courses/{slug}/roster": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The course’s members and roles (teacher and TAs)
+         * @description Needs scope `read:groups`.
+         */
+        get: operations["GET /courses/:slug/roster"];
+        put?: never;
+        /**
+         * Add students (teacher, TAs) or TAs (teacher) by names or a CSV of usernames or emails
+         * @description Needs scope `groups`.
+         */
+        post: operations["POST /courses/:slug/roster"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/courses/{slug}/roster/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a student (teacher, TAs) or a TA (teacher); they lose the lecture volume at once
+         * @description Needs scope `groups`.
+         */
+        delete: operations["DELETE /courses/:slug/roster/:name"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/courses/{slug}/leave": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Leave a course (a student or TA)
+         * @description Needs scope `groups`.
+         */
+        post: operations["POST /courses/:slug/leave"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/courses/{slug}/invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new invitation code (replacing the old) that signed-in users join with as students
+         * @description Needs scope `groups`.
+         */
+        post: operations["POST /courses/:slug/invitation"];
+        /**
+         * Withdraw the invitation code
+         * @description Needs scope `groups`.
+         */
+        delete: operations["DELETE /courses/:slug/invitation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/course-invitations/redeem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Join a course as a student with its invitation code
+         * @description Needs scope `groups`.
+         */
+        post: operations["POST /course-invitations/redeem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/courses/{slug}/assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Assignments: staff see all with counts; students the released ones with their status
+         * @description Needs scope `read:groups`.
+         */
+        get: operations["GET /courses/:slug/assignments"];
+        put?: never;
+        /**
+         * Declare an assignment from a folder you may read (the teacher); released at release_at
+         * @description Needs scope `groups`.
+         */
+        post: operations["POST /courses/:slug/assignments"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/courses/{slug}/assignments/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete an assignment before its release (the teacher)
+         * @description Needs scope `groups`.
+         */
+        delete: operations["DELETE /courses/:slug/assignments/:name"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an assignment’s title or dates (the teacher; the release date only before it)
+         * @description Needs scope `groups`.
+         */
+        patch: operations["PATCH /courses/:slug/assignments/:name"];
+        trace?: never;
+    };
+    "/courses/{slug}/assignments/{name}/fetch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make my copy of a released assignment if it is missing (a student)
+         * @description Needs scope `files`.
+         */
+        post: operations["POST /courses/:slug/assignments/:name/fetch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/courses/{slug}/assignments/{name}/submissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Staff: each student’s latest submission (or one student’s); a student: their own
+         * @description Needs scope `read:groups`.
+         */
+        get: operations["GET /courses/:slug/assignments/:name/submissions"];
+        put?: never;
+        /**
+         * Submit a snapshot of my copy, or of a folder I may read (a student)
+         * @description Needs scope `files`.
+         */
+        post: operations["POST /courses/:slug/assignments/:name/submissions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/courses/{slug}/assignments/{name}/collect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Copy every student’s latest submission into a grading folder (staff)
+         * @description Needs scope `files`.
+         */
+        post: operations["POST /courses/:slug/assignments/:name/collect"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/courses/{slug}/assignments/{name}/return": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Copy each student’s feedback/ from the grading folder into their copy (staff)
+         * @description Needs scope `files`.
+         */
+        post: operations["POST /courses/:slug/assignments/:name/return"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/courses/{slug}/assignments/{name}/grades/{student}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a student’s score and comment (staff)
+         * @description Needs scope `groups`.
+         */
+        put: operations["PUT /courses/:slug/assignments/:name/grades/:student"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/courses/{slug}/grades": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Grades: staff see every student’s, a student their own
+         * @description Needs scope `read:groups`.
+         */
+        get: operations["GET /courses/:slug/grades"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/courses/{slug}/grades.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Grades as CSV, one row per student and released assignment (staff)
+         * @description Needs scope `read:groups`.
+         */
+        get: operations["GET /courses/:slug/grades.csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -7799,6 +8151,1081 @@ export interface operations {
                         /** @description Ask with this next time */
                         stderr_offset: number;
                     };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /courses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        courses: {
+                            slug: string;
+                            title: string;
+                            term: string;
+                            /** Format: date-time */
+                            ends_at: string;
+                            archived: boolean;
+                            role: "teacher" | "ta" | "student";
+                            group_id: number;
+                            lecture_volume: {
+                                root: string;
+                                owner: string;
+                                name: string;
+                            } | null;
+                            counts?: {
+                                students: number;
+                                tas: number;
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /courses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    slug: string;
+                    title: string;
+                    term?: string;
+                    /** Format: date-time */
+                    ends_at: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        slug: string;
+                        title: string;
+                        term: string;
+                        /** Format: date-time */
+                        ends_at: string;
+                        archived: boolean;
+                        role: "teacher" | "ta" | "student";
+                        group_id: number;
+                        lecture_volume: {
+                            root: string;
+                            owner: string;
+                            name: string;
+                        } | null;
+                        counts?: {
+                            students: number;
+                            tas: number;
+                        };
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /courses/:slug": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        slug: string;
+                        title: string;
+                        term: string;
+                        /** Format: date-time */
+                        ends_at: string;
+                        archived: boolean;
+                        role: "teacher" | "ta" | "student";
+                        group_id: number;
+                        lecture_volume: {
+                            root: string;
+                            owner: string;
+                            name: string;
+                        } | null;
+                        counts?: {
+                            students: number;
+                            tas: number;
+                        };
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "DELETE /courses/:slug": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "PATCH /courses/:slug": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    title?: string;
+                    term?: string;
+                    /** Format: date-time */
+                    ends_at?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        slug: string;
+                        title: string;
+                        term: string;
+                        /** Format: date-time */
+                        ends_at: string;
+                        archived: boolean;
+                        role: "teacher" | "ta" | "student";
+                        group_id: number;
+                        lecture_volume: {
+                            root: string;
+                            owner: string;
+                            name: string;
+                        } | null;
+                        counts?: {
+                            students: number;
+                            tas: number;
+                        };
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /courses/:slug/roster": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        members: {
+                            name: string;
+                            role: "teacher" | "ta" | "student";
+                            /** Format: date-time */
+                            joined_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /courses/:slug/roster": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    names?: string[];
+                    csv?: string;
+                    role?: "student" | "ta";
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        added: string[];
+                        already: string[];
+                        unknown: string[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "DELETE /courses/:slug/roster/:name": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /courses/:slug/leave": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /courses/:slug/invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    hours?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        url: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "DELETE /courses/:slug/invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /course-invitations/redeem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        slug: string;
+                        title: string;
+                        term: string;
+                        /** Format: date-time */
+                        ends_at: string;
+                        archived: boolean;
+                        role: "teacher" | "ta" | "student";
+                        group_id: number;
+                        lecture_volume: {
+                            root: string;
+                            owner: string;
+                            name: string;
+                        } | null;
+                        counts?: {
+                            students: number;
+                            tas: number;
+                        };
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /courses/:slug/assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        assignments: {
+                            name: string;
+                            title: string;
+                            mode: "lecture" | "copy";
+                            /** Format: date-time */
+                            release_at: string;
+                            due_at: string | null;
+                            released: boolean;
+                            path_in_lecture?: string;
+                            copy_path?: string;
+                            counts?: {
+                                distributed: number;
+                                submitted: number;
+                                late: number;
+                                returned: number;
+                            };
+                            mine?: {
+                                fetched: boolean;
+                                submitted_at: string | null;
+                                late: boolean;
+                                submissions: number;
+                                returned_at: string | null;
+                                feedback_path: string | null;
+                                score: number | null;
+                                comment: string | null;
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /courses/:slug/assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    title?: string;
+                    source: {
+                        root: string;
+                        owner: string;
+                        volume: string;
+                        path: string;
+                    };
+                    mode: "lecture" | "copy";
+                    /** Format: date-time */
+                    release_at?: string;
+                    /** Format: date-time */
+                    due_at?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        title: string;
+                        mode: "lecture" | "copy";
+                        /** Format: date-time */
+                        release_at: string;
+                        due_at: string | null;
+                        released: boolean;
+                        path_in_lecture?: string;
+                        copy_path?: string;
+                        counts?: {
+                            distributed: number;
+                            submitted: number;
+                            late: number;
+                            returned: number;
+                        };
+                        mine?: {
+                            fetched: boolean;
+                            submitted_at: string | null;
+                            late: boolean;
+                            submissions: number;
+                            returned_at: string | null;
+                            feedback_path: string | null;
+                            score: number | null;
+                            comment: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "DELETE /courses/:slug/assignments/:name": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "PATCH /courses/:slug/assignments/:name": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    title?: string;
+                    /** Format: date-time */
+                    release_at?: string;
+                    due_at?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        title: string;
+                        mode: "lecture" | "copy";
+                        /** Format: date-time */
+                        release_at: string;
+                        due_at: string | null;
+                        released: boolean;
+                        path_in_lecture?: string;
+                        copy_path?: string;
+                        counts?: {
+                            distributed: number;
+                            submitted: number;
+                            late: number;
+                            returned: number;
+                        };
+                        mine?: {
+                            fetched: boolean;
+                            submitted_at: string | null;
+                            late: boolean;
+                            submissions: number;
+                            returned_at: string | null;
+                            feedback_path: string | null;
+                            score: number | null;
+                            comment: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /courses/:slug/assignments/:name/fetch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        path: string;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /courses/:slug/assignments/:name/submissions": {
+        parameters: {
+            query?: {
+                student?: string;
+            };
+            header?: never;
+            path: {
+                slug: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        submissions: {
+                            student: string;
+                            number: number;
+                            /** Format: date-time */
+                            submitted_at: string;
+                            late: boolean;
+                            bytes: number;
+                            /** @description how many the student submitted */
+                            count: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /courses/:slug/assignments/:name/submissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    from?: {
+                        root: string;
+                        owner: string;
+                        volume: string;
+                        path: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        number: number;
+                        /** Format: date-time */
+                        submitted_at: string;
+                        late: boolean;
+                        bytes: number;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /courses/:slug/assignments/:name/collect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    into?: {
+                        root: string;
+                        owner: string;
+                        volume: string;
+                        path: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description the folder in JupyterLab: volumes/<root>/<owner>/<volume>/… */
+                        path: string;
+                        students: {
+                            student: string;
+                            /** Format: date-time */
+                            submitted_at: string;
+                            late: boolean;
+                        }[];
+                        missing: string[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "POST /courses/:slug/assignments/:name/return": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    students?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        returned: string[];
+                        without_feedback: string[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "PUT /courses/:slug/assignments/:name/grades/:student": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                name: string;
+                student: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    score: number | null;
+                    comment?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        student: string;
+                        assignment: string;
+                        score: number | null;
+                        comment: string;
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /courses/:slug/grades": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        grades: {
+                            student: string;
+                            assignment: string;
+                            score: number | null;
+                            comment: string;
+                            submitted_at: string | null;
+                            late: boolean;
+                        }[];
+                    };
+                };
+            };
+            /** @description Refused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "GET /courses/:slug/grades.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv; charset=utf-8": string;
                 };
             };
             /** @description Refused */

@@ -1,5 +1,6 @@
 import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import {
+  coursesClientPlugin,
   filesClientPlugin,
   groupsClientPlugin,
   jobsClientPlugin,
@@ -8,6 +9,7 @@ import {
   sharesClientPlugin,
   userClientPlugin,
 } from './client-plugin.js';
+import { coursesPlugin } from './courses/plugin.js';
 import { cullingPlugin } from './culling/plugin.js';
 import { groupsPlugin } from './groups/plugin.js';
 import { jobsPlugin } from './jobs/plugin.js';
@@ -17,6 +19,7 @@ import { statusPlugin } from './status/plugin.js';
 import { volumesPlugin } from './volumes/plugin.js';
 
 export {
+  CoursesHubClient,
   FilesHubClient,
   HubClient,
   HubError,
@@ -43,6 +46,8 @@ const plugins: JupyterFrontEndPlugin<unknown>[] = [
   jobsPlugin,
   sharesClientPlugin,
   sharingPlugin,
+  coursesClientPlugin,
+  coursesPlugin,
 ];
 
 export default plugins;

@@ -24,6 +24,8 @@ export const PluginIDs = {
   jobs: `${EXTENSION_ID}:jobs`,
   sharesClient: `${EXTENSION_ID}:shares-client`,
   sharing: `${EXTENSION_ID}:sharing`,
+  coursesClient: `${EXTENSION_ID}:courses-client`,
+  courses: `${EXTENSION_ID}:courses`,
 } as const;
 
 /** Every user action is a command; the panel's buttons and the palette both run these. */
@@ -76,6 +78,25 @@ export enum CommandIDs {
   shareServer = 'orrery:share-server',
   openSharedServers = 'orrery:shared-servers-open',
   refreshSharedServers = 'orrery:shared-servers-refresh',
+  openCourses = 'orrery:courses-open',
+  refreshCourses = 'orrery:courses-refresh',
+  createCourse = 'orrery:courses-create',
+  selectCourse = 'orrery:courses-select',
+  addStudents = 'orrery:courses-add-students',
+  addTA = 'orrery:courses-add-ta',
+  removeFromRoster = 'orrery:courses-remove-member',
+  makeInvitation = 'orrery:courses-make-invitation',
+  copyInvitationLink = 'orrery:courses-copy-invitation',
+  joinCourse = 'orrery:courses-join',
+  leaveCourse = 'orrery:courses-leave',
+  distribute = 'orrery:courses-distribute',
+  collect = 'orrery:courses-collect',
+  returnFeedback = 'orrery:courses-return',
+  gradeStudent = 'orrery:courses-grade',
+  exportGrades = 'orrery:courses-export-grades',
+  fetchAssignment = 'orrery:courses-fetch',
+  submitAssignment = 'orrery:courses-submit',
+  openFeedback = 'orrery:courses-open-feedback',
 }
 
 /** Arguments the group commands accept; missing ones are asked for in a dialog. */
@@ -453,4 +474,89 @@ export interface IJobsClient {
 export const IJobsClient = new Token<IJobsClient>(
   `${EXTENSION_ID}:IJobsClient`,
   'Orrery batch jobs: submit notebooks, follow their status and logs, through the Jupyter server.',
+);
+
+// ---------------------------------------------------------------------------
+// Courses (issue #13, docs/courses.md): answers are the generated types of the hub's routes;
+// requests are written out.
+// ---------------------------------------------------------------------------
+
+export type ICourse = HubAnswer<'GET /courses/:slug'>;
+export type CourseRole = ICourse['role'];
+export type IRosterMember = HubAnswer<'GET /courses/:slug/roster'>['members'][number];
+export type IRosterChange = HubAnswer<'POST /courses/:slug/roster'>;
+export type ICourseInvitation = HubAnswer<'POST /courses/:slug/invitation', 201>;
+export type IAssignment = HubAnswer<'GET /courses/:slug/assignments'>['assignments'][number];
+export type AssignmentMode = IAssignment['mode'];
+/** A student's own state of an assignment. */
+export type IMyAssignment = NonNullable<IAssignment['mine']>;
+export type IAssignmentCounts = NonNullable<IAssignment['counts']>;
+export type ISubmissionReceipt = HubAnswer<
+  'POST /courses/:slug/assignments/:name/submissions',
+  201
+>;
+export type ISubmission =
+  HubAnswer<'GET /courses/:slug/assignments/:name/submissions'>['submissions'][number];
+export type ICollected = HubAnswer<'POST /courses/:slug/assignments/:name/collect'>;
+export type IReturned = HubAnswer<'POST /courses/:slug/assignments/:name/return'>;
+export type IGrade = HubAnswer<'GET /courses/:slug/grades'>['grades'][number];
+
+/** A folder in a volume: where assignments come from, submissions are taken, collections go. */
+export interface IVolumeFolder {
+  root: string;
+  owner: string;
+  volume: string;
+  path: string;
+}
+
+export interface INewAssignment {
+  name: string;
+  title?: string;
+  source: IVolumeFolder;
+  mode: AssignmentMode;
+  release_at?: string;
+  due_at?: string;
+}
+
+/** Courses: roster, invitation codes, assignments, submissions, collection, grades. */
+export interface ICoursesClient {
+  listCourses(): Promise<ICourse[]>;
+  createCourse(course: {
+    slug: string;
+    title: string;
+    term?: string;
+    ends_at: string;
+  }): Promise<ICourse>;
+  getCourse(slug: string): Promise<ICourse>;
+
+  roster(slug: string): Promise<IRosterMember[]>;
+  addToRoster(
+    slug: string,
+    entries: { names?: string[]; csv?: string; role?: 'student' | 'ta' },
+  ): Promise<IRosterChange>;
+  removeFromRoster(slug: string, name: string): Promise<void>;
+  leave(slug: string): Promise<void>;
+  makeInvitation(slug: string, hours?: number): Promise<ICourseInvitation>;
+  redeemInvitation(code: string): Promise<ICourse>;
+
+  listAssignments(slug: string): Promise<IAssignment[]>;
+  distribute(slug: string, assignment: INewAssignment): Promise<IAssignment>;
+  fetchAssignment(slug: string, name: string): Promise<{ path: string }>;
+  submit(slug: string, name: string, from?: IVolumeFolder): Promise<ISubmissionReceipt>;
+  listSubmissions(slug: string, name: string): Promise<ISubmission[]>;
+  collect(slug: string, name: string): Promise<ICollected>;
+  returnFeedback(slug: string, name: string, students?: string[]): Promise<IReturned>;
+  setGrade(
+    slug: string,
+    name: string,
+    student: string,
+    grade: { score: number | null; comment?: string },
+  ): Promise<void>;
+  grades(slug: string): Promise<IGrade[]>;
+  gradesCSV(slug: string): Promise<string>;
+}
+
+export const ICoursesClient = new Token<ICoursesClient>(
+  `${EXTENSION_ID}:ICoursesClient`,
+  'Orrery courses: roster, assignments, submissions and grades, through the Jupyter server.',
 );

@@ -74,9 +74,10 @@ export class GroupsService {
 
   /**
    * After a committed change of memberships or nesting: those who mirror RACM elsewhere apply it
-   * before the request is answered, then the listeners hear who it touched.
+   * before the request is answered, then the listeners hear who it touched. Courses call it
+   * after changing their group's roster in their own transactions.
    */
-  private async membershipChanged(userIds: number[]): Promise<void> {
+  async membershipChanged(userIds: number[]): Promise<void> {
     await this.accessChanges?.changed();
     if (userIds.length === 0) return;
     for (const listener of this.membershipListeners) listener([...new Set(userIds)]);

@@ -3,16 +3,23 @@ import { html } from './html.ts';
 import type { PageDef } from './page.ts';
 import { signOutForm } from './signOut.ts';
 
+/** After joining a course by its invitation link (courses/joinPage.ts): say so. */
+function joinedNotice(joined: unknown) {
+  if (typeof joined !== 'string' || !/^[a-z0-9][a-z0-9-]{0,39}$/.test(joined)) return '';
+  return html`<div id="course-joined" class="card wide" role="status">You joined the course <strong>${joined}</strong>. Its assignments are in the Courses panel of your JupyterLab.</div>`;
+}
+
 export const homePage: PageDef = {
   path: '/hub/home',
   access: 'user',
-  render: ({ caller }) => ({
+  render: ({ caller, req }) => ({
     title: 'Home',
     script: 'home',
     data: { user: caller.user.name },
     body: html`<div class="wide">
       <div class="toolbar"><h1>Your servers</h1>
         <span class="muted">Signed in as <strong>${caller.user.name}</strong>${caller.user.admin && html` · <a id="admin-link" href="/hub/admin/users">platform admin</a>`} · ${signOutForm('Sign out')}</span></div>
+      ${joinedNotice(req.query.joined)}
       <div id="error" class="error" role="alert" hidden></div>
       <div id="progress" class="card wide" hidden><div class="label">Starting…</div><progress max="100" value="0"></progress></div>
       <p id="empty" class="muted">No server is running. Start one below; your files are kept between servers.</p>
