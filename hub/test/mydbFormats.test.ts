@@ -780,21 +780,25 @@ test('an import larger than the quota left is refused with 413 and leaves no tab
     users[0].id,
     3_000_000,
   ]);
-  after(async () => {
+  try {
+    const space = (await alice.get('/hub/api/users/alice/mydb')).json;
+    const left = space.quota_bytes - space.used_bytes;
+    const line = `${'x'.repeat(1023)}\n`;
+    const big = Buffer.from(`a\n${line.repeat(Math.ceil(left / line.length) + 10)}`);
+    const answer = await asAlice('POST', '/tables/huge/import?format=csv', { body: big });
+    assert.equal(answer.status, 413, answer.text.slice(0, 200));
+    const { rows } = await science.query("SELECT to_regclass('mydb_alice.huge') AS t");
+    assert.equal(rows[0].t, null);
+  } finally {
     await hubDb.query('UPDATE mydb_spaces SET quota_bytes = $2 WHERE user_id = $1', [
       users[0].id,
       quota,
     ]);
     await hubDb.end();
-  });
-  const space = (await alice.get('/hub/api/users/alice/mydb')).json;
-  const left = space.quota_bytes - space.used_bytes;
-  const line = `${'x'.repeat(1023)}\n`;
-  const big = Buffer.from(`a\n${line.repeat(Math.ceil(left / line.length) + 10)}`);
-  const answer = await asAlice('POST', '/tables/huge/import?format=csv', { body: big });
-  assert.equal(answer.status, 413, answer.text.slice(0, 200));
-  const { rows } = await science.query("SELECT to_regclass('mydb_alice.huge') AS t");
-  assert.equal(rows[0].t, null);
+    // Changed behind the hub's back: a script's grant sync copies the quota to the statements'
+    // own check (quotaGuard.ts) again.
+    assert.equal((await quick('SELECT 1; SELECT 2', 'application/json')).status, 200);
+  }
 });
 
 test('a third export at once is refused with 429; the two held by slow readers are not harmed', async () => {

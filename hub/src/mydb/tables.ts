@@ -26,6 +26,7 @@ import { parquetStream } from './formats/parquet.ts';
 import { VotableStream } from './formats/votable.ts';
 import { VotableToCsv } from './formats/votableImport.ts';
 import { connectAsRole, type RoleLogin } from './queryRun.ts';
+import { QUOTA_SQLSTATE } from './quotaGuard.ts';
 
 export type ExportFormat = 'csv' | 'votable' | 'fits' | 'parquet';
 export type ImportFormat = 'csv' | 'votable' | 'fits';
@@ -253,7 +254,7 @@ export class MydbTables {
       await client.query('ROLLBACK').catch(() => undefined);
       // What was not read of the body is left unread; the answer goes out and the socket closes.
       req.unpipe();
-      throw asImportRefusal(err);
+      throw asImportRefusal(err, space.quotaBytes);
     } finally {
       void client.end().catch(() => undefined);
     }
@@ -261,8 +262,14 @@ export class MydbTables {
 }
 
 /** PostgreSQL's refusal of what the file asked for (a name too long, permission, …) is a 400. */
-function asImportRefusal(err: unknown): unknown {
+function asImportRefusal(err: unknown, quotaBytes: number): unknown {
   const db = err as { code?: string; message?: string };
+  // The COPY's own quota check (quotaGuard.ts) stopped it: the same refusal as the check below.
+  if (db.code === QUOTA_SQLSTATE)
+    return new LimitReached(
+      'mydb_quota',
+      `Importing this file would take your MyDB past its quota of ${quotaBytes} bytes`,
+    );
   if (err instanceof Error && !(err as { kind?: string }).kind && !(err instanceof HttpError))
     if (typeof db.code === 'string' && /^[0-9A-Z]{5}$/.test(db.code))
       return new Invalid('malformed_file', `${db.message} [SQLSTATE ${db.code}]`);
