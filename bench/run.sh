@@ -17,6 +17,7 @@ npx tsx bench/mydbGrid.ts || status=$?
 npx tsx bench/mydbSpatial.ts || status=$?
 # Writes about 4 GiB under the temp folder (a 1 GiB file, its copies), removed at the end.
 npx tsx bench/files.ts || status=$?
+npx tsx bench/mydbArrowDecode.ts || status=$?
 npx tsx bench/mydb.ts || status=$?
 # Needs root, Docker and orrery/lab:latest (scripts/provision-docker.sh); about 5 minutes.
 npx tsx bench/compute.ts || status=$?

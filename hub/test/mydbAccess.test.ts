@@ -243,12 +243,23 @@ test('over its quota a MyDB refuses writes (403 quota_exceeded) until it is back
   assert.equal(set.json.quota_bytes, quota);
   assert.equal(set.json.over_quota, false);
 
-  // One query may pass the quota (it is measured after); the next write is refused.
-  await rows(
-    alice,
-    'alice',
-    "CREATE TABLE big AS SELECT g AS id, repeat('x', 200) AS pad FROM generate_series(1, 2000) g",
-  );
+  // A statement that would take the MyDB past its quota is refused inside its own transaction:
+  // nothing of it is kept.
+  const tooBig =
+    "CREATE TABLE big AS SELECT g AS id, repeat('x', 200) AS pad FROM generate_series(1, 2000) g";
+  const stopped = await query(alice, 'alice', tooBig);
+  assert.equal(stopped.status, 403, stopped.text);
+  assert.equal(stopped.json.rule, 'quota_exceeded');
+  assert.equal(stopped.json.quota_bytes, quota);
+  assert.ok(stopped.json.would_use_bytes > quota, stopped.text);
+  assert.equal((await science("SELECT to_regclass('mydb_alice.big') AS t")).rows[0].t, null);
+  assert.equal((await alice.get('/hub/api/users/alice/mydb')).json.over_quota, false);
+  await assertStill(alice, 'alice');
+
+  // Made under a larger quota, then the quota lowered by an admin: the MyDB is over it.
+  await dora.patch('/hub/api/users/alice/mydb', { quota_bytes: 512 * 1024 * 1024 });
+  await rows(alice, 'alice', tooBig);
+  await dora.patch('/hub/api/users/alice/mydb', { quota_bytes: quota });
   const space = (await alice.get('/hub/api/users/alice/mydb')).json;
   assert.ok(space.used_bytes > quota, `used ${space.used_bytes}`);
   assert.equal(space.over_quota, true);
@@ -281,16 +292,89 @@ test('over its quota a MyDB refuses writes (403 quota_exceeded) until it is back
   await rows(alice, 'alice', 'INSERT INTO big VALUES (1, null)');
   await rows(alice, 'alice', 'CREATE TABLE more (x int); DROP TABLE more');
 
-  // Over again, then an admin raises the quota: writes are allowed at once.
-  await rows(
+  // One statement past the quota again: refused whole (one row stays); the pages its rolled-back
+  // rows took stay until VACUUM gives them back.
+  const again = await query(
     alice,
     'alice',
     "INSERT INTO big SELECT g, repeat('y', 200) FROM generate_series(1, 2000) g",
   );
-  assert.equal((await query(alice, 'alice', 'INSERT INTO big VALUES (0, null)')).status, 403);
+  assert.equal(again.status, 403, again.text);
+  assert.equal(again.json.rule, 'quota_exceeded');
+  assert.deepEqual(await rows(alice, 'alice', 'SELECT count(*) FROM big'), [['1']]);
+  await rows(alice, 'alice', 'VACUUM big');
+  assert.equal((await alice.get('/hub/api/users/alice/mydb')).json.over_quota, false);
+  // An admin raises the quota: the same statement is allowed at once.
   const raised = await dora.patch('/hub/api/users/alice/mydb', { quota_bytes: 512 * 1024 * 1024 });
   assert.equal(raised.json.over_quota, false);
-  await rows(alice, 'alice', 'INSERT INTO big VALUES (0, null); DROP TABLE big');
+  await rows(
+    alice,
+    'alice',
+    "INSERT INTO big SELECT g, repeat('y', 200) FROM generate_series(1, 2000) g; DROP TABLE big",
+  );
+});
+
+test('an index or a COPY past the quota is undone; the quota trigger cannot be dropped or disabled', async () => {
+  await rows(
+    alice,
+    'alice',
+    'CREATE TABLE wide AS SELECT g AS id, repeat(md5(g::text), 8) AS pad FROM generate_series(1, 1000) g',
+  );
+  const { rows: triggers } = await science(
+    `SELECT t.tgname, t.tgenabled FROM pg_trigger t WHERE t.tgrelid = 'mydb_alice.wide'::regclass
+        AND NOT t.tgisinternal`,
+  );
+  assert.deepEqual(triggers, [{ tgname: 'orrery_mydb_quota', tgenabled: 'O' }]);
+  const used = (await alice.get('/hub/api/users/alice/mydb')).json.used_bytes;
+  await dora.patch('/hub/api/users/alice/mydb', { quota_bytes: used + 16 * 1024 });
+  try {
+    // An index of ~300 KiB on a MyDB with 16 KiB left: refused, no index left behind.
+    const index = await query(alice, 'alice', 'CREATE INDEX wide_pad ON wide (pad)');
+    assert.equal(index.status, 403, index.text);
+    assert.equal(index.json.rule, 'quota_exceeded');
+    assert.equal((await science("SELECT to_regclass('mydb_alice.wide_pad') AS i")).rows[0].i, null);
+    // An import whose COPY fills past it: refused whole, no table.
+    // 10 KB of CSV (under the 16 KiB left) that PostgreSQL stores in ~180 KiB (a row header each).
+    const csv = `x\n${'1\n'.repeat(5000)}`;
+    const imported = await alice.request(
+      'POST',
+      '/hub/api/users/alice/mydb/tables/padded/import?format=csv',
+      csv,
+      { 'content-type': 'text/csv' },
+    );
+    assert.equal(imported.status, 429, imported.text);
+    assert.equal(imported.json.rule, 'mydb_quota');
+    assert.equal((await science("SELECT to_regclass('mydb_alice.padded') AS t")).rows[0].t, null);
+    // The trigger is the user's table's, but dropping or disabling it is refused.
+    for (const sql of [
+      'DROP TRIGGER orrery_mydb_quota ON wide',
+      'ALTER TABLE wide DISABLE TRIGGER orrery_mydb_quota',
+      'ALTER TABLE wide DISABLE TRIGGER USER',
+    ]) {
+      const refused = await query(alice, 'alice', sql);
+      assert.equal(refused.status, 400, `${sql}: ${refused.text}`);
+      assert.match(refused.json.message, /may not be dropped or disabled/, sql);
+    }
+    const { rows: still } = await science(
+      `SELECT t.tgenabled FROM pg_trigger t WHERE t.tgrelid = 'mydb_alice.wide'::regclass
+          AND t.tgname = 'orrery_mydb_quota'`,
+    );
+    assert.deepEqual(still, [{ tgenabled: 'O' }]);
+    // A table moved in from MyScratch (which has no quota) gets the trigger on the way.
+    await rows(
+      alice,
+      'alice',
+      'CREATE TABLE myscratch_alice.moved (x int); ALTER TABLE myscratch_alice.moved SET SCHEMA mydb_alice',
+    );
+    const { rows: moved } = await science(
+      `SELECT t.tgname FROM pg_trigger t WHERE t.tgrelid = 'mydb_alice.moved'::regclass AND NOT t.tgisinternal`,
+    );
+    assert.deepEqual(moved, [{ tgname: 'orrery_mydb_quota' }]);
+    await rows(alice, 'alice', 'DROP TABLE moved');
+  } finally {
+    await dora.patch('/hub/api/users/alice/mydb', { quota_bytes: 512 * 1024 * 1024 });
+    await rows(alice, 'alice', 'DROP TABLE wide');
+  }
 });
 
 test('MyScratch: a context of its own, no quota, tables swept when older than the maximum age', async () => {

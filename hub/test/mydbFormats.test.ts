@@ -618,6 +618,130 @@ print('{}')`);
   }
 });
 
+test('import VOTable BINARY and BINARY2 and FITS vector columns astropy wrote', async () => {
+  const paths = {
+    binary: join(work, 'binary.vot'),
+    binary2: join(work, 'binary2.vot'),
+    fits: join(work, 'vectors.fits'),
+  };
+  await python(`
+import numpy as np
+from astropy.table import Table, MaskedColumn
+from astropy.io.votable import from_table, writeto
+t = Table()
+t['id'] = np.array([${BIG}, -${BIG}, 7], dtype=np.int64)
+t['ra'] = np.array([279.2347, 101.2872, 0.5]); t['ra'].unit = 'deg'; t['ra'].description = 'Right ascension'
+t['n'] = MaskedColumn([1, 2, 3], mask=[False, True, False], dtype=np.int32)
+t['name'] = ['Vega', 'Sirius', 'Naïve & <odd>']
+t['flag'] = [True, False, True]
+t['flux'] = np.array([[1.5, 2.5, 3.5], [4, 5, 6], [np.nan, 0, -1]]); t['flux'].unit = 'Jy'
+t['hits'] = np.array([[1, 2], [3, 4], [5, 6]], dtype=np.int16)
+paths = ${JSON.stringify(paths)}
+for form in ('binary', 'binary2'):
+    vot = from_table(t)
+    vot.get_first_table().format = form
+    # BINARY has no null flags: a masked integer needs its VALUES null.
+    if form == 'binary': vot.get_first_table().get_field_by_id('n').values.null = -999
+    writeto(vot, paths[form])
+t['name'] = ['Vega', 'Sirius', 'Naive & <odd>']  # astropy writes FITS strings as ASCII
+t.write(${JSON.stringify(paths.fits)}, format='fits', overwrite=True)
+print('{}')`);
+  for (const [format, path] of Object.entries(paths)) {
+    const bytes = readFileSync(path);
+    if (format !== 'fits')
+      assert.match(bytes.toString('latin1'), new RegExp(`<${format.toUpperCase()}>`), format);
+    const table = `vectors_${format}`;
+    const answer = await asAlice(
+      'POST',
+      `/tables/${table}/import?format=${format === 'fits' ? 'fits' : 'votable'}`,
+      { body: bytes },
+    );
+    assert.equal(answer.status, 201, `${format}: ${answer.text}`);
+    const types = Object.fromEntries(
+      answer.json.columns.map((c: { name: string; type: string }) => [c.name, c.type]),
+    );
+    assert.equal(types.id, 'bigint', format);
+    assert.equal(types.flux, 'double precision[]', format);
+    assert.equal(types.hits, 'smallint[]', format);
+    const read = await quick(
+      `SELECT id::text, ra, n, name, flag, flux::text, hits::text, flux[3] AS third
+         FROM ${table} ORDER BY ra DESC`,
+      '*/*',
+    );
+    assert.equal(read.status, 200, read.text);
+    assert.deepEqual(
+      read.json.rows,
+      [
+        [BIG, 279.2347, 1, 'Vega', true, '{1.5,2.5,3.5}', '{1,2}', 3.5],
+        [`-${BIG}`, 101.2872, null, 'Sirius', false, '{4,5,6}', '{3,4}', 6],
+        ['7', 0.5, 3, 'Naïve & <odd>', true, '{NaN,0,-1}', '{5,6}', -1],
+      ].map((row) =>
+        format === 'fits' && row[3] === 'Naïve & <odd>'
+          ? [...row.slice(0, 3), 'Naive & <odd>', ...row.slice(4)]
+          : row,
+      ),
+      format,
+    );
+    const { rows } = await science.query(
+      'SELECT col_description($1::regclass, 2) AS ra, col_description($1::regclass, 6) AS flux',
+      [`mydb_alice.${table}`],
+    );
+    assert.match(rows[0].ra, /^\[deg\]/, format);
+    assert.match(rows[0].flux, /^\[Jy\]/, format);
+  }
+});
+
+test('export: array columns as FITS vectors, as long as the longest, read back by astropy', async () => {
+  const made = await quick(
+    `CREATE TABLE spectra AS
+       SELECT 1 AS id, ARRAY[1.5, 2.5]::float8[] AS xs, ARRAY[1, NULL, 3]::int[] AS ns,
+              ARRAY[${BIG}]::bigint[] AS big, ARRAY[true, false] AS ok
+       UNION ALL SELECT 2, ARRAY[7]::float8[], NULL, ARRAY[]::bigint[], NULL`,
+    'application/json',
+  );
+  assert.equal(made.status, 200, made.text);
+  const exported = await asAlice('GET', '/tables/spectra/export?format=fits');
+  assert.equal(exported.status, 200, exported.text);
+  const path = join(work, 'spectra.fits');
+  writeFileSync(path, exported.bytes);
+  const read = await python(`
+import json
+import numpy as np
+from astropy.io import fits
+from astropy.table import Table
+t = Table.read(${JSON.stringify(path)}, format='fits')
+h = fits.getheader(${JSON.stringify(path)}, 1)
+def vector(column, row):
+    out = []
+    col = np.ma.asarray(t[column])
+    for v, m in zip(np.asarray(col.data[row]).ravel(), np.asarray(np.ma.getmaskarray(col)[row]).ravel()):
+        if m:
+            out.append(None)
+            continue
+        f = float(v) if column == 'xs' else (bool(v) if column == 'ok' else int(v))
+        if column == 'big': f = str(f)
+        out.append(None if column == 'xs' and f != f else f)
+    return out
+print(json.dumps({
+  'tforms': [h['TFORM%d' % i] for i in range(1, 6)],
+  'xs': [vector('xs', 0), vector('xs', 1)],
+  'ns': [vector('ns', 0), vector('ns', 1)],
+  'big': [vector('big', 0), vector('big', 1)],
+  'ok': [vector('ok', 0)],
+}))`);
+  assert.deepEqual(read.tforms, ['J', '2D', '3J', '1K', '2L']);
+  assert.deepEqual(read.xs, [
+    [1.5, 2.5],
+    [7, null],
+  ]);
+  assert.deepEqual(read.ns, [
+    [1, null, 3],
+    [null, null, null],
+  ]);
+  assert.deepEqual(read.big, [[BIG], [null]]);
+  assert.deepEqual(read.ok, [[true, false]]);
+});
+
 test('a round trip: export as FITS and VOTable, import what was exported', async () => {
   for (const format of ['fits', 'votable']) {
     const exported = await asAlice('GET', `/tables/stars/export?format=${format}`);
@@ -656,21 +780,25 @@ test('an import larger than the quota left is refused with 413 and leaves no tab
     users[0].id,
     3_000_000,
   ]);
-  after(async () => {
+  try {
+    const space = (await alice.get('/hub/api/users/alice/mydb')).json;
+    const left = space.quota_bytes - space.used_bytes;
+    const line = `${'x'.repeat(1023)}\n`;
+    const big = Buffer.from(`a\n${line.repeat(Math.ceil(left / line.length) + 10)}`);
+    const answer = await asAlice('POST', '/tables/huge/import?format=csv', { body: big });
+    assert.equal(answer.status, 413, answer.text.slice(0, 200));
+    const { rows } = await science.query("SELECT to_regclass('mydb_alice.huge') AS t");
+    assert.equal(rows[0].t, null);
+  } finally {
     await hubDb.query('UPDATE mydb_spaces SET quota_bytes = $2 WHERE user_id = $1', [
       users[0].id,
       quota,
     ]);
     await hubDb.end();
-  });
-  const space = (await alice.get('/hub/api/users/alice/mydb')).json;
-  const left = space.quota_bytes - space.used_bytes;
-  const line = `${'x'.repeat(1023)}\n`;
-  const big = Buffer.from(`a\n${line.repeat(Math.ceil(left / line.length) + 10)}`);
-  const answer = await asAlice('POST', '/tables/huge/import?format=csv', { body: big });
-  assert.equal(answer.status, 413, answer.text.slice(0, 200));
-  const { rows } = await science.query("SELECT to_regclass('mydb_alice.huge') AS t");
-  assert.equal(rows[0].t, null);
+    // Changed behind the hub's back: a script's grant sync copies the quota to the statements'
+    // own check (quotaGuard.ts) again.
+    assert.equal((await quick('SELECT 1; SELECT 2', 'application/json')).status, 200);
+  }
 });
 
 test('a third export at once is refused with 429; the two held by slow readers are not harmed', async () => {

@@ -147,6 +147,41 @@ test('a script answers its last statement’s result', async () => {
   assert.deepEqual(answer.json.rows, [['last', '2']]);
 });
 
+test('one query and its write check are one transaction: a failure leaves nothing, no breakout runs', async () => {
+  const made = await query(alice, 'alice', {
+    sql: `CREATE TABLE logbook (x int);
+          CREATE FUNCTION note(v int) RETURNS int LANGUAGE sql
+            AS 'INSERT INTO logbook VALUES (v) RETURNING v'`,
+  });
+  assert.equal(made.status, 200, made.text);
+  const logged = async () =>
+    (await science.query('SELECT array_agg(x ORDER BY x) AS xs FROM mydb_alice.logbook')).rows[0]
+      .xs;
+  // A single query that writes through a function commits with its answer.
+  const wrote = await query(alice, 'alice', { sql: 'SELECT note(1) AS v' });
+  assert.equal(wrote.status, 200, wrote.text);
+  assert.deepEqual(wrote.json.rows, [[1]]);
+  assert.deepEqual(await logged(), [1]);
+  // One that writes, then fails, is rolled back whole.
+  const failed = await query(alice, 'alice', { sql: 'SELECT note(2) / 0' });
+  assert.equal(failed.status, 400, failed.text);
+  assert.equal(failed.json.sqlstate, '22012');
+  assert.deepEqual(await logged(), [1]);
+  // SQL closing the wrapper's parenthesis to add statements of its own runs none of them.
+  const breakout = await query(alice, 'alice', {
+    sql: 'SELECT 1) AS x; INSERT INTO logbook VALUES (3); SELECT (1',
+  });
+  assert.equal(breakout.status, 400, breakout.text);
+  assert.equal(breakout.json.sqlstate, '42601');
+  assert.deepEqual(await logged(), [1]);
+  // No backend of alice's is left in a transaction.
+  const open = await science.query(
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND state LIKE 'idle in transaction%'",
+    [aliceRole],
+  );
+  assert.equal(open.rows[0].n, 0);
+});
+
 test('rows past the cap are dropped and the answer says truncated', async () => {
   const asked = await query(alice, 'alice', {
     sql: 'SELECT g FROM generate_series(1, 10) g',

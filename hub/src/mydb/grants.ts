@@ -20,10 +20,12 @@
  * own role are left alone. Every sync holds ACL_LOCK and reads RACM after taking it, so two
  * syncs never interleave and the last one sees the last committed change.
  */
+
 import pg from 'pg';
 import { type Db, inTransaction, type Queryable } from '../db/pool.ts';
 import { CONTEXT_TYPE } from './contexts.ts';
 import { scratchSchemaFor } from './names.ts';
+import { syncQuotas } from './quotaGuard.ts';
 import { ACL_LOCK, type ScienceDatabase } from './science.ts';
 
 /** A user's whole MyDB, shared read-only; named after its owner. */
@@ -83,6 +85,8 @@ export async function syncGrants(
     // next sync (after the next query, or the periodic one) does it.
     await client.query("SET LOCAL lock_timeout = '10s'");
     const spaces = await readSpaces(hubDb, client, options.onlyUserIds);
+    // The quotas the statements' own check reads (quotaGuard.ts), and its trigger on every table.
+    await syncQuotas(client, spaces);
     const plans = new Map<string, SchemaPlan>();
     for (const space of spaces) {
       const overQuota = space.usedBytes > space.quotaBytes;

@@ -14,6 +14,7 @@
 import pg from 'pg';
 import type { Db } from '../db/pool.ts';
 import { TimedOut, Unavailable } from '../errors.ts';
+import { runCapped } from './cappedQuery.ts';
 import { quickQueryTypes } from './queryValues.ts';
 import { asSubquery, positionedInUserSql, SUBQUERY_PREFIX } from './resultStream.ts';
 import { type RoleLease, startupOptions } from './rolePool.ts';
@@ -64,25 +65,20 @@ export function runAsRole(admin: Db, lender: Lender, run: QuickRun): Promise<Qui
     // protocol refuses several statements, and a command is no subquery: PostgreSQL rejects
     // both while parsing, before anything runs, and the SQL then runs as the script it is (its
     // last result read to the end and capped as it arrives).
-    // In a transaction of its own (one statement is atomic either way), so that before it
-    // commits the hub learns whether it wrote anything at all: a query that was given no
-    // transaction id changed no table, grant or size, and needs no grant sync afterwards.
-    await client.query('BEGIN');
+    // The query and the check whether it was given a transaction id (a query that was not
+    // changed no table, grant or size, and needs no grant sync afterwards) run in one implicit
+    // transaction, in one round trip (cappedQuery.ts).
     try {
-      const outcome = await collect(client, {
-        ...run,
-        sql: `SELECT * FROM ${asSubquery(run.sql)} LIMIT ${run.maxRows + 1}`,
-        extended: true,
-      });
-      const checked = (await client.query(
-        'SELECT pg_current_xact_id_if_assigned() IS NULL AS clean; COMMIT',
-      )) as unknown as pg.QueryResult<{ clean: boolean }>[];
-      return { ...outcome, wroteNothing: checked[0]!.rows[0]!.clean === true };
+      return await runCapped(
+        client,
+        `SELECT * FROM ${asSubquery(run.sql)} LIMIT ${run.maxRows + 1}`,
+        run.maxRows,
+      );
     } catch (err) {
       if (!NOT_ONE_QUERY.has((err as { code?: string }).code ?? ''))
         throw positionedInUserSql(err, SUBQUERY_PREFIX);
     }
-    await client.query('ROLLBACK');
+    // Nothing ran: the Sync after the refused Parse ended the implicit transaction.
     return collect(client, run);
   });
 }

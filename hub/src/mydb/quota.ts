@@ -9,6 +9,7 @@
 import type { Queryable } from '../db/pool.ts';
 import { type DomainError, Forbidden } from '../errors.ts';
 import type { SpaceState } from './grants.ts';
+import { QUOTA_MESSAGE_PREFIX, QUOTA_SQLSTATE } from './quotaGuard.ts';
 
 const INSUFFICIENT_PRIVILEGE = '42501';
 
@@ -34,10 +35,13 @@ export async function asQuotaRefusal(
   space: SpaceState,
   science: Queryable,
 ): Promise<DomainError | undefined> {
-  if (!isOverQuota(space)) return undefined;
   const message = err instanceof Error ? err.message : '';
   const code = (err as { code?: string }).code;
   const sqlstate = code ?? /\[SQLSTATE ([0-9A-Z]{5})\]/.exec(message)?.[1];
+  // The statement's own check (quotaGuard.ts) refused it and rolled it back.
+  if (sqlstate === QUOTA_SQLSTATE && message.includes(QUOTA_MESSAGE_PREFIX))
+    return statementOverQuota(message, space);
+  if (!isOverQuota(space)) return undefined;
   if (sqlstate !== INSUFFICIENT_PRIVILEGE) return undefined;
   const denied = /permission denied for (schema|table|relation) ("?)([^"\s]+)\2/.exec(message);
   if (!denied) return undefined;
@@ -48,6 +52,29 @@ export async function asQuotaRefusal(
     [space.schema, denied[3]],
   );
   return rowCount ? quotaExceeded(space) : undefined;
+}
+
+/** A statement refused by its own quota check (quotaGuard.ts): nothing of it was kept. */
+export function statementOverQuota(
+  message: string,
+  space: Pick<SpaceState, 'usedBytes' | 'quotaBytes'>,
+): Forbidden {
+  // The figures the check itself used.
+  const figures = /using (\d+) bytes of its quota of (\d+) bytes/.exec(message);
+  const would = figures ? Number(figures[1]) : undefined;
+  const quota = figures ? Number(figures[2]) : space.quotaBytes;
+  return new Forbidden(
+    'quota_exceeded',
+    `This statement would leave your MyDB using ${would === undefined ? 'more than' : size(would)} of its ${size(quota)} quota, so it was refused and nothing it wrote was kept; ` +
+      'drop or truncate tables (MyScratch has no quota), or ask an admin for more',
+    {
+      details: {
+        used_bytes: space.usedBytes,
+        quota_bytes: quota,
+        ...(would !== undefined ? { would_use_bytes: would } : {}),
+      },
+    },
+  );
 }
 
 export async function setQuota(db: Queryable, userId: number, bytes: number): Promise<void> {

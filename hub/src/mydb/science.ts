@@ -8,6 +8,7 @@
 import pg from 'pg';
 import { createPool, type Db, inTransaction } from '../db/pool.ts';
 import type { Logger } from '../log.ts';
+import { installQuotaGuard } from './quotaGuard.ts';
 import { installSpatial } from './spatial/install.ts';
 
 const DUPLICATE_DATABASE = '42P04';
@@ -56,6 +57,7 @@ export async function openScienceDatabase(
     });
     await closeHubDatabase(hubDb);
     await installSpatial(pool, log);
+    await installQuotaGuard(pool, log);
     return { pool, name };
   } catch (err) {
     await pool.end();

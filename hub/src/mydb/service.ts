@@ -40,7 +40,7 @@ import { ScratchSweeper } from './scratch.ts';
 import { QuerySessions, type SessionLimits } from './sessions.ts';
 import { MydbSharing, type ShareRequest, type ShareView } from './sharing.ts';
 import { dropSpace, provisionSpace, type RoleLimits, usedBytes } from './spaces.ts';
-import { deleteSpace, findSpace, insertSpace, type SpaceRecord } from './store.ts';
+import { deleteSpace, findSpace, findUserSpace, insertSpace, type SpaceRecord } from './store.ts';
 import { type ExportFormat, type ImportAnswer, type ImportFormat, MydbTables } from './tables.ts';
 
 export interface MydbOptions {
@@ -405,12 +405,17 @@ export class MydbService {
     username: string,
     context: string,
   ): Promise<{ userId: number; schema: string; login: RoleLogin }> {
-    const userId = await this.ownUserId(actor, username);
-    // The hub's record is enough (no size to measure); the space is made if there is none.
-    const found = await findSpace(this.db, userId);
-    const space = found
-      ? { role: found.roleName, schema: found.schemaName }
-      : await this.spaceOf(actor, username);
+    // The user and the hub's record of the space in one look-up (no size to measure); the
+    // space is made if there is none.
+    const found = await findUserSpace(this.db, username);
+    if (!found) throw new NotFound('user', `No user named "${username}"`);
+    const userId = found.userId;
+    if (userId !== actor.userId)
+      throw new Forbidden('own_mydb_queries', 'You can only use your own MyDB queries');
+    const space =
+      found.roleName !== null && found.schemaName !== null
+        ? { role: found.roleName, schema: found.schemaName }
+        : await this.spaceOf(actor, username);
     const searchPath = await this.searchPathOf(userId, context, space.schema);
     return { userId, schema: space.schema, login: this.loginOf(userId, space.role, searchPath) };
   }

@@ -19,6 +19,23 @@ export async function findSpace(db: Queryable, userId: number): Promise<SpaceRec
   return rows[0];
 }
 
+/**
+ * The user named `name` and their space's role and schema (null before the space is made), in
+ * one round trip: a quick query's only look-up in the hub's database. A named statement.
+ */
+export async function findUserSpace(
+  db: Queryable,
+  name: string,
+): Promise<{ userId: number; roleName: string | null; schemaName: string | null } | undefined> {
+  const { rows } = await db.query({
+    name: 'mydb-user-space',
+    text: `SELECT u.id AS "userId", s.role_name AS "roleName", s.schema_name AS "schemaName"
+             FROM users u LEFT JOIN mydb_spaces s ON s.user_id = u.id WHERE u.name = $1`,
+    values: [name],
+  });
+  return rows[0];
+}
+
 export async function insertSpace(
   db: Queryable,
   space: Omit<SpaceRecord, 'createdAt'>,

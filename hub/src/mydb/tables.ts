@@ -19,13 +19,14 @@ import { parseComment } from './catalogFormats.ts';
 import { arrowSchemaOf, needsTextCast, type ResultColumn } from './formats/arrowTypes.ts';
 import { CopyBinaryToArrow } from './formats/copyBinary.ts';
 import { inferCsvTypes, readCsvHeader } from './formats/csvImport.ts';
-import { FitsStream, fitsLayout } from './formats/fits.ts';
+import { FitsStream, fitsLayout, isFitsVector } from './formats/fits.ts';
 import { FitsToCsv } from './formats/fitsImport.ts';
 import { checkColumnNames, type ImportedColumn } from './formats/importColumns.ts';
 import { parquetStream } from './formats/parquet.ts';
 import { VotableStream } from './formats/votable.ts';
 import { VotableToCsv } from './formats/votableImport.ts';
 import { connectAsRole, type RoleLogin } from './queryRun.ts';
+import { QUOTA_SQLSTATE } from './quotaGuard.ts';
 
 export type ExportFormat = 'csv' | 'votable' | 'fits' | 'parquet';
 export type ImportFormat = 'csv' | 'votable' | 'fits';
@@ -123,7 +124,7 @@ export class MydbTables {
       const { columns, description } = described;
       const source = qualified(schema, table);
       // FITS states the row count and string widths first: measured in this same snapshot.
-      let fits: { rows: number; textBytes: number[] } | undefined;
+      let fits: Awaited<ReturnType<typeof measure>> | undefined;
       if (format === 'fits') fits = await measure(client, source, columns);
       res.status(200);
       res.setHeader('Content-Type', EXPORTS[format].type);
@@ -151,7 +152,12 @@ export class MydbTables {
             batches,
             format === 'votable'
               ? new VotableStream(columns, table, description)
-              : new FitsStream(columns, fitsLayout(columns, fits!.textBytes), table, fits!.rows),
+              : new FitsStream(
+                  columns,
+                  fitsLayout(columns, fits!.textBytes, fits!.elements),
+                  table,
+                  fits!.rows,
+                ),
             res,
           );
       }
@@ -248,7 +254,7 @@ export class MydbTables {
       await client.query('ROLLBACK').catch(() => undefined);
       // What was not read of the body is left unread; the answer goes out and the socket closes.
       req.unpipe();
-      throw asImportRefusal(err);
+      throw asImportRefusal(err, space.quotaBytes);
     } finally {
       void client.end().catch(() => undefined);
     }
@@ -256,33 +262,47 @@ export class MydbTables {
 }
 
 /** PostgreSQL's refusal of what the file asked for (a name too long, permission, …) is a 400. */
-function asImportRefusal(err: unknown): unknown {
+function asImportRefusal(err: unknown, quotaBytes: number): unknown {
   const db = err as { code?: string; message?: string };
+  // The COPY's own quota check (quotaGuard.ts) stopped it: the same refusal as the check below.
+  if (db.code === QUOTA_SQLSTATE)
+    return new LimitReached(
+      'mydb_quota',
+      `Importing this file would take your MyDB past its quota of ${quotaBytes} bytes`,
+    );
   if (err instanceof Error && !(err as { kind?: string }).kind && !(err instanceof HttpError))
     if (typeof db.code === 'string' && /^[0-9A-Z]{5}$/.test(db.code))
       return new Invalid('malformed_file', `${db.message} [SQLSTATE ${db.code}]`);
   return err;
 }
 
-/** Row count and, per text column, the longest value in bytes. */
+/**
+ * Row count; per text column, the longest value in bytes; per array column written as a FITS
+ * vector, the most elements.
+ */
 async function measure(
   client: pg.ClientBase,
   source: string,
   columns: readonly ResultColumn[],
-): Promise<{ rows: number; textBytes: number[] }> {
-  const widths = columns.map((column, i) =>
-    needsTextCast(column.typeOid) ||
-    ['text', 'character varying', 'name'].some((t) => column.type.startsWith(t)) ||
-    column.type.startsWith('character')
-      ? `coalesce(max(octet_length(${pg.escapeIdentifier(column.name)}::text)), 0)::int AS w${i}`
-      : `0 AS w${i}`,
-  );
+): Promise<{ rows: number; textBytes: number[]; elements: number[] }> {
+  const widths = columns.map((column, i) => {
+    const name = pg.escapeIdentifier(column.name);
+    if (isFitsVector(column.typeOid)) return `coalesce(max(cardinality(${name})), 0)::int AS w${i}`;
+    return needsTextCast(column.typeOid) ||
+      ['text', 'character varying', 'name'].some((t) => column.type.startsWith(t)) ||
+      column.type.startsWith('character')
+      ? `coalesce(max(octet_length(${name}::text)), 0)::int AS w${i}`
+      : `0 AS w${i}`;
+  });
   const { rows } = await client.query(
     `SELECT count(*)::bigint AS n${widths.length ? `, ${widths.join(', ')}` : ''} FROM ${source}`,
   );
+  const measured = columns.map((_, i) => Number(rows[0][`w${i}`]));
+  const vector = columns.map((column) => isFitsVector(column.typeOid));
   return {
     rows: Number(rows[0].n),
-    textBytes: columns.map((_, i) => Number(rows[0][`w${i}`])),
+    textBytes: measured.map((value, i) => (vector[i] ? 0 : value)),
+    elements: measured.map((value, i) => (vector[i] ? value : 0)),
   };
 }
 

@@ -14,6 +14,7 @@ import { BLOCK, card, FitsStream, fitsLayout, headerBlock } from '../../src/mydb
 import { FitsToCsv, parseHeader } from '../../src/mydb/formats/fitsImport.ts';
 import { csvField } from '../../src/mydb/formats/importColumns.ts';
 import { VotableStream, xmlEscape } from '../../src/mydb/formats/votable.ts';
+import { type BinaryField, BinaryRows } from '../../src/mydb/formats/votableBinary.ts';
 import { VotableToCsv } from '../../src/mydb/formats/votableImport.ts';
 import { asSubquery } from '../../src/mydb/resultStream.ts';
 
@@ -271,7 +272,7 @@ test('VOTable rows: NULL as an empty TD, text escaped, infinities as VOTable wri
   assert.equal(csv.split('\n')[1], `"-${BIG}",,"α CMa","f",,`);
 });
 
-test('VOTable import: VALUES null, arrays and BINARY refused with a clear message', async () => {
+test('VOTable import: VALUES null, arrays, and what is refused with a clear message', async () => {
   const read = async (xml: string) => {
     const reader = new VotableToCsv();
     Readable.from([Buffer.from(xml)]).pipe(reader);
@@ -290,13 +291,31 @@ test('VOTable import: VALUES null, arrays and BINARY refused with a clear messag
     ),
     ',"Infinity"\n"4","1.5"\n',
   );
-  await assert.rejects(
-    read(table('<FIELD name="v" datatype="double" arraysize="3"/>', '<TABLEDATA/>')),
-    /arrays/,
+  assert.equal(
+    await read(
+      table(
+        '<FIELD name="v" datatype="double" arraysize="3"/><FIELD name="n" datatype="short" arraysize="*"><VALUES null="-1"/></FIELD>',
+        '<TABLEDATA><TR><TD> 1 2.5  NaN</TD><TD>4 -1</TD></TR><TR><TD/><TD>7</TD></TR></TABLEDATA>',
+      ),
+    ),
+    '"{1,2.5,NaN}","{4,NULL}"\n,"{7}"\n',
   );
   await assert.rejects(
     read(table('<FIELD name="v" datatype="double"/>', '<BINARY2><STREAM>AA==</STREAM></BINARY2>')),
-    /BINARY2 serialization/,
+    /BINARY2 stream ends inside row 1/,
+  );
+  await assert.rejects(
+    read(table('<FIELD name="v" datatype="double"/>', '<FITS><STREAM>AA==</STREAM></FITS>')),
+    /FITS serialization/,
+  );
+  await assert.rejects(
+    read(
+      table(
+        '<FIELD name="v" datatype="double"/>',
+        '<BINARY><STREAM href="http://example.org/x"/></BINARY>',
+      ),
+    ),
+    /href/,
   );
   await assert.rejects(
     read(
@@ -307,6 +326,84 @@ test('VOTable import: VALUES null, arrays and BINARY refused with a clear messag
     ),
     /Row 1 has 2 cells/,
   );
+});
+
+/** A BINARY2 stream of rows, each `[flags, ...values]`, as base64 cut into `size`-character pieces. */
+function binary2(rows: Buffer[][], size: number): string[] {
+  const text = Buffer.concat(rows.flat()).toString('base64');
+  const pieces: string[] = [];
+  // Line breaks inside the base64, as writers put them.
+  for (let i = 0; i < text.length; i += size) pieces.push(`${text.slice(i, i + size)}\n `);
+  return pieces;
+}
+
+test('VOTable BINARY2 rows, fed a few characters at a time: flags, arrays, strings, 64-bit ints', () => {
+  const fields: BinaryField[] = [
+    { name: 'id', datatype: 'long', arraysize: null, nullValue: null },
+    { name: 'n', datatype: 'int', arraysize: null, nullValue: '-999' },
+    { name: 'x', datatype: 'double', arraysize: null, nullValue: null },
+    { name: 'name', datatype: 'char', arraysize: '*', nullValue: null },
+    { name: 'flux', datatype: 'float', arraysize: '3', nullValue: null },
+    { name: 'hits', datatype: 'short', arraysize: '2x*', nullValue: '-1' },
+    { name: 'ok', datatype: 'boolean', arraysize: null, nullValue: null },
+    { name: 'greek', datatype: 'unicodeChar', arraysize: '4', nullValue: null },
+  ];
+  const u32 = (v: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(v);
+    return b;
+  };
+  const f4 = (...vs: number[]) => {
+    const b = Buffer.alloc(4 * vs.length);
+    for (const [i, v] of vs.entries()) b.writeFloatBE(v, i * 4);
+    return b;
+  };
+  const i2 = (...vs: number[]) => {
+    const b = Buffer.alloc(2 * vs.length);
+    for (const [i, v] of vs.entries()) b.writeInt16BE(v, i * 2);
+    return b;
+  };
+  const ucs2 = (text: string, chars: number) =>
+    Buffer.from(text.padEnd(chars, '\0'), 'utf16le').swap16();
+  const rows = [
+    [
+      Buffer.from([0]),
+      int8(BIG),
+      int4(-999),
+      float8(279.25),
+      u32(4),
+      Buffer.from('Vega'),
+      f4(1.5, Number.NaN, -2),
+      u32(3),
+      i2(7, -1, 9),
+      Buffer.from('T'),
+      ucs2('αβ', 4),
+    ],
+    // Flags: x (third field) and ok (seventh) are NULL whatever their bytes say.
+    [
+      Buffer.from([0b0010_0010]),
+      int8(-BIG),
+      int4(5),
+      float8(Number.NaN),
+      u32(0),
+      f4(0, 0, 0),
+      u32(0),
+      Buffer.from('?'),
+      ucs2('', 4),
+    ],
+  ];
+  const reader = new BinaryRows(fields, true);
+  const out: (string | null)[][] = [];
+  for (const piece of binary2(rows, 7)) out.push(...reader.push(piece));
+  assert.equal(reader.pending, 0);
+  assert.deepEqual(out, [
+    [String(BIG), null, '279.25', 'Vega', '{1.5,NaN,-2}', '{7,NULL,9}', 't', 'αβ'],
+    [String(-BIG), '5', null, '', '{0,0,0}', '{}', null, ''],
+  ]);
+  // BINARY (no flags): a scalar NaN and an empty string are NULL.
+  const plain = new BinaryRows(fields.slice(2, 4), false);
+  const bytes = Buffer.concat([float8(Number.NaN), u32(0)]).toString('base64');
+  assert.deepEqual(plain.push(bytes), [[null, null]]);
 });
 
 test('the CSV header: quotes, commas and CRLF; incomplete until its line ends', () => {

@@ -14,13 +14,39 @@ import { type ColumnKind, kindOf, type ResultColumn } from './arrowTypes.ts';
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** Rows per record batch: large enough to amortise the batch overhead, small enough to stream. */
 export const BATCH_ROWS = 65_536;
-/** Microseconds and days between 1970-01-01 (Arrow) and 2000-01-01 (PostgreSQL). */
-const EPOCH_SHIFT_US = 946_684_800_000_000n;
+/** Days between 1970-01-01 (Arrow) and 2000-01-01 (PostgreSQL). */
 const EPOCH_SHIFT_DAYS = 10_957;
-const INT64_MAX = 0x7fffffffffffffffn;
-const INT64_MIN = -0x8000000000000000n;
+/** The same shift in microseconds, 946,684,800,000,000, as its high and low 32-bit words. */
+const EPOCH_SHIFT_US_HIGH = 0x35d01;
+const EPOCH_SHIFT_US_LOW = 0x3b37e000;
 const INT32_MAX = 0x7fffffff;
 const INT32_MIN = -0x80000000;
+const TWO_32 = 0x1_0000_0000;
+
+/** Column kinds as small integers: the per-value switch compares numbers, not strings. */
+const K_BOOL = 0;
+const K_INT16 = 1;
+const K_INT32 = 2;
+const K_INT64 = 3;
+const K_UINT32 = 4;
+const K_FLOAT32 = 5;
+const K_FLOAT64 = 6;
+const K_DATE = 7;
+const K_TIMESTAMP = 8;
+const K_TEXT = 9;
+
+const KIND: Record<ColumnKind, number> = {
+  bool: K_BOOL,
+  int16: K_INT16,
+  int32: K_INT32,
+  int64: K_INT64,
+  uint32: K_UINT32,
+  float32: K_FLOAT32,
+  float64: K_FLOAT64,
+  date: K_DATE,
+  timestamp: K_TIMESTAMP,
+  text: K_TEXT,
+};
 
 const WIDTH: Record<ColumnKind, number> = {
   bool: 0,
@@ -35,13 +61,39 @@ const WIDTH: Record<ColumnKind, number> = {
   text: 0,
 };
 
+/** A big-endian reader over `bytes`. */
+function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 function setBit(bits: Uint8Array, index: number): void {
   bits[index >> 3] = bits[index >> 3]! | (1 << (index & 7));
+}
+
+function clearBit(bits: Uint8Array, index: number): void {
+  bits[index >> 3] = bits[index >> 3]! & ~(1 << (index & 7));
+}
+
+/** Set bits of each byte value. */
+const BITS_SET = Uint8Array.from({ length: 256 }, (_, byte) => {
+  let count = 0;
+  for (let bit = byte; bit; bit &= bit - 1) count++;
+  return count;
+});
+
+/** Set bits in the first `length` bits of `bits`. */
+function countSet(bits: Uint8Array, length: number): number {
+  let count = 0;
+  const whole = length >> 3;
+  for (let i = 0; i < whole; i++) count += BITS_SET[bits[i]!]!;
+  for (let i = whole * 8; i < length; i++) if (bits[i >> 3]! & (1 << (i & 7))) count++;
+  return count;
 }
 
 /** One column of the batch being filled. */
 class ColumnBuffer {
   readonly width: number;
+  readonly code: number;
   validity: Uint8Array;
   values: Uint8Array;
   /** The same bytes as `values`, to write a number in one call (fixed-width kinds). */
@@ -49,7 +101,6 @@ class ColumnBuffer {
   /** Text only: where each value starts in `values`. */
   offsets: Int32Array;
   textBytes = 0;
-  nulls = 0;
 
   /** `textBytes`: a text column's first guess of its bytes (the last batch's, say). */
   constructor(
@@ -58,6 +109,7 @@ class ColumnBuffer {
     textBytes = 64 * 1024,
   ) {
     this.width = WIDTH[kind];
+    this.code = KIND[kind];
     this.validity = new Uint8Array(Math.ceil(capacity / 8));
     this.values =
       kind === 'bool'
@@ -67,20 +119,34 @@ class ColumnBuffer {
     this.offsets = new Int32Array(kind === 'text' ? capacity + 1 : 0);
   }
 
+  /** NULL: its validity bit stays clear (NULLs are counted from the bitmap at the end). */
   setNull(row: number): void {
-    this.nulls++;
-    if (this.kind === 'text') this.offsets[row + 1] = this.textBytes;
+    if (this.code === K_TEXT) this.offsets[row + 1] = this.textBytes;
   }
 
-  /** The value of `row` from `source[at, at + length)`; false if it is one Arrow cannot hold. */
-  set(row: number, source: Buffer, at: number, length: number): boolean {
+  /**
+   * The value of `row` from `source[at, at + length)` (`reader` views the same bytes: DataView
+   * reads are big-endian and skip the argument checks of Buffer's); false if it is one Arrow
+   * cannot hold.
+   */
+  set(row: number, source: Buffer, reader: DataView, at: number, length: number): boolean {
     setBit(this.validity, row);
     const values = this.values;
-    switch (this.kind) {
-      case 'bool':
-        if (source[at]) setBit(values, row);
+    switch (this.code) {
+      case K_FLOAT64:
+        this.view.setFloat64(row * 8, reader.getFloat64(at), true);
         return true;
-      case 'text': {
+      case K_INT64: {
+        // Two 32-bit words, swapped: no BigInt per value.
+        const to = row * 8;
+        this.view.setInt32(to, reader.getInt32(at + 4), true);
+        this.view.setInt32(to + 4, reader.getInt32(at), true);
+        return true;
+      }
+      case K_INT32:
+        this.view.setInt32(row * 4, reader.getInt32(at), true);
+        return true;
+      case K_TEXT: {
         const needed = this.textBytes + length;
         if (needed > values.length) {
           const grown = new Uint8Array(Math.max(needed, values.length * 2));
@@ -97,26 +163,28 @@ class ColumnBuffer {
         this.offsets[row + 1] = needed;
         return true;
       }
-      case 'timestamp': {
-        const micros = source.readBigInt64BE(at);
+      case K_BOOL:
+        if (source[at]) setBit(values, row);
+        return true;
+      case K_TIMESTAMP: {
+        // A 64-bit addition in two 32-bit words, the carry moved by hand: no BigInt per value.
+        const high = reader.getInt32(at);
+        const low = reader.getUint32(at + 4);
         // ±infinity have no Arrow timestamp: NULL.
-        if (micros === INT64_MAX || micros === INT64_MIN) return false;
-        this.view.setBigInt64(row * 8, micros + EPOCH_SHIFT_US, true);
+        if ((high === INT32_MAX && low === 0xffffffff) || (high === INT32_MIN && low === 0))
+          return false;
+        const sum = low + EPOCH_SHIFT_US_LOW;
+        const carry = sum >= TWO_32 ? 1 : 0;
+        this.view.setUint32(row * 8, sum - carry * TWO_32, true);
+        this.view.setInt32(row * 8 + 4, high + EPOCH_SHIFT_US_HIGH + carry, true);
         return true;
       }
-      case 'date': {
-        const days = source.readInt32BE(at);
+      case K_DATE: {
+        const days = reader.getInt32(at);
         if (days === INT32_MAX || days === INT32_MIN) return false;
         this.view.setInt32(row * 4, days + EPOCH_SHIFT_DAYS, true);
         return true;
       }
-      // One read and one write each: cheaper than moving the bytes one by one.
-      case 'float64':
-        this.view.setFloat64(row * 8, source.readDoubleBE(at), true);
-        return true;
-      case 'int32':
-        this.view.setInt32(row * 4, source.readInt32BE(at), true);
-        return true;
       default: {
         // Fixed-width numbers: the big-endian bytes reversed into the little-endian buffer.
         const width = this.width;
@@ -127,10 +195,22 @@ class ColumnBuffer {
     }
   }
 
-  /** A text column must carry the previous end offset into rows that are null. */
+  /** A value Arrow cannot hold becomes NULL; a text column carries the previous end offset. */
   unset(row: number): void {
-    this.validity[row >> 3] = this.validity[row >> 3]! & ~(1 << (row & 7));
+    clearBit(this.validity, row);
     this.setNull(row);
+  }
+
+  /** Forget what `row` wrote (it was not all in the chunk): its bits cleared, its text taken back. */
+  undo(row: number): void {
+    clearBit(this.validity, row);
+    if (this.code === K_BOOL) clearBit(this.values, row);
+    if (this.code === K_TEXT) this.textBytes = this.offsets[row]!;
+  }
+
+  /** NULLs among the first `length` rows. */
+  nulls(length: number): number {
+    return length - countSet(this.validity, length);
   }
 }
 
@@ -157,16 +237,23 @@ export class BatchBuilder {
     return this.rows;
   }
 
-  /** Reads one row's fields starting at `at`; returns the offset after it. */
-  addRow(source: Buffer, at: number): number {
+  /**
+   * Reads one row's fields starting at `at`, in one pass, not past `limit`; returns the offset
+   * after it, or -1 if the row is not all there (then nothing of it is kept).
+   */
+  addRow(source: Buffer, at: number, limit = source.length, reader = viewOf(source)): number {
     const row = this.rows;
+    const columns = this.columns;
     let offset = at;
-    for (const column of this.columns) {
-      const length = source.readInt32BE(offset);
+    for (let c = 0; c < columns.length; c++) {
+      const column = columns[c]!;
+      if (offset + 4 > limit) return this.undo(row, c);
+      const length = reader.getInt32(offset);
       offset += 4;
       if (length < 0) column.setNull(row);
       else {
-        if (!column.set(row, source, offset, length)) column.unset(row);
+        if (offset + length > limit) return this.undo(row, c);
+        if (!column.set(row, source, reader, offset, length)) column.unset(row);
         offset += length;
       }
     }
@@ -174,15 +261,19 @@ export class BatchBuilder {
     return offset;
   }
 
+  private undo(row: number, columns: number): -1 {
+    for (let c = 0; c < columns; c++) this.columns[c]!.undo(row);
+    return -1;
+  }
+
   flush(): RecordBatch | null {
     if (this.rows === 0) return null;
     const length = this.rows;
     const children = this.columns.map((column, i) => {
       const type = this.schema.fields[i]!.type;
-      const nullBitmap = column.nulls
-        ? column.validity.subarray(0, Math.ceil(length / 8))
-        : undefined;
-      const common = { type, length, nullCount: column.nulls, nullBitmap };
+      const nullCount = column.nulls(length);
+      const nullBitmap = nullCount ? column.validity.subarray(0, Math.ceil(length / 8)) : undefined;
+      const common = { type, length, nullCount, nullBitmap };
       if (column.kind === 'text')
         return makeData({
           ...common,
@@ -275,7 +366,7 @@ export class CopyBinaryToArrow extends Transform {
         const kept = this.pending.length;
         for (let take = Math.min(chunk.length, 4096); ; take = Math.min(chunk.length, take * 8)) {
           const head = Buffer.concat([this.pending, chunk.subarray(0, take)]);
-          const end = this.readRow(head, 0);
+          const end = this.readRow(head, 0, viewOf(head));
           if (end !== -1) {
             at = end - kept;
             break;
@@ -286,8 +377,9 @@ export class CopyBinaryToArrow extends Transform {
           }
         }
       }
+      const reader = viewOf(data);
       while (!this.ended) {
-        const end = this.readRow(data, at);
+        const end = this.readRow(data, at, reader);
         if (end === -1) break;
         at = end;
       }
@@ -298,14 +390,14 @@ export class CopyBinaryToArrow extends Transform {
   }
 
   /** Reads the row (or the end marker) at `at`; where it ends, or -1 if it is not all here. */
-  private readRow(data: Buffer, at: number): number {
-    const end = rowEnd(data, at);
-    if (end === -1) return -1;
-    if (data.readInt16BE(at) === -1) {
+  private readRow(data: Buffer, at: number, reader: DataView): number {
+    if (at + 2 > data.length) return -1;
+    if (reader.getInt16(at) === -1) {
       this.ended = true;
-      return end;
+      return at + 2;
     }
-    this.builder.addRow(data, at + 2);
+    const end = this.builder.addRow(data, at + 2, data.length, reader);
+    if (end === -1) return -1;
     this.rowCount++;
     if (this.builder.full) this.push(this.builder.flush());
     return end;
@@ -322,19 +414,4 @@ export class CopyBinaryToArrow extends Transform {
     this.pending = at < data.length ? Buffer.from(data.subarray(at)) : Buffer.alloc(0);
     done();
   }
-}
-
-/** Where the row starting at `at` ends, or -1 if it is not all here yet. */
-function rowEnd(data: Buffer, at: number): number {
-  if (at + 2 > data.length) return -1;
-  const fields = data.readInt16BE(at);
-  if (fields === -1) return at + 2;
-  let offset = at + 2;
-  for (let i = 0; i < fields; i++) {
-    if (offset + 4 > data.length) return -1;
-    const length = data.readInt32BE(offset);
-    offset += 4 + Math.max(length, 0);
-    if (offset > data.length) return -1;
-  }
-  return offset;
 }

@@ -19,17 +19,53 @@ export interface FitsColumn {
   kind: ColumnKind;
   tform: string;
   width: number;
-  /** The integer written for NULL (TNULL), for integer columns. */
+  /** The integer written for NULL (TNULL), for integer columns and vectors. */
   tnull?: bigint;
+  /** An array column written as a vector of `count` values of TFORM `code` (`count` + `code`). */
+  vector?: { code: VectorCode; count: number; width: number };
 }
 
-/** TFORM and width of each column; `textBytes` is the longest value in bytes of each text column. */
+type VectorCode = 'L' | 'I' | 'J' | 'K' | 'E' | 'D';
+
+/** Array types written as FITS vectors (TFORM `nD`), by their OID: element code, width, TNULL. */
+const VECTORS: Record<number, { code: VectorCode; width: number; tnull?: bigint }> = {
+  1000: { code: 'L', width: 1 },
+  1005: { code: 'I', width: 2, tnull: -32768n },
+  1007: { code: 'J', width: 4, tnull: -2147483648n },
+  1016: { code: 'K', width: 8, tnull: -9223372036854775808n },
+  1021: { code: 'E', width: 4 },
+  1022: { code: 'D', width: 8 },
+};
+
+/** Whether a column of type `typeOid` is written as a FITS vector (its length is measured first). */
+export function isFitsVector(typeOid: number): boolean {
+  return VECTORS[typeOid] !== undefined;
+}
+
+/**
+ * TFORM and width of each column; `textBytes` is the longest value in bytes of each text column,
+ * `elements` the most elements of each array column (a vector as long as the longest; shorter
+ * arrays are padded with NULL elements: NaN, TNULL, or a zero byte for booleans).
+ */
 export function fitsLayout(
   columns: readonly ResultColumn[],
   textBytes: readonly number[],
+  elements: readonly number[] = [],
 ): FitsColumn[] {
   return columns.map((column, i) => {
     const kind = kindOf(column.typeOid);
+    const vector = VECTORS[column.typeOid];
+    if (vector) {
+      // A column of no values is not one every reader takes: at least one, NULL.
+      const count = Math.max(1, elements[i] ?? 1);
+      return {
+        kind,
+        tform: `${count}${vector.code}`,
+        width: count * vector.width,
+        ...(vector.tnull !== undefined ? { tnull: vector.tnull } : {}),
+        vector: { code: vector.code, count, width: vector.width },
+      };
+    }
     switch (kind) {
       case 'bool':
         return { kind, tform: 'L', width: 1 };
@@ -136,6 +172,11 @@ export function fitsRows(
     for (let c = 0; c < layout.length; c++) {
       const place = layout[c]!;
       const value = cells.at(row, c);
+      if (place.vector) {
+        writeVector(out, at, place, value as string | null);
+        at += place.width;
+        continue;
+      }
       switch (place.tform) {
         case 'L':
           // NULL is a zero byte.
@@ -164,6 +205,44 @@ export function fitsRows(
     }
   }
   return out;
+}
+
+/** One element of a vector from its text in an array literal (`NULL` for NULL). */
+function writeElement(out: Buffer, at: number, place: FitsColumn, text: string | undefined): void {
+  const code = place.vector!.code;
+  const missing = text === undefined || text === 'NULL';
+  switch (code) {
+    case 'L':
+      if (!missing) out[at] = text === 't' ? 0x54 : 0x46;
+      break;
+    case 'I':
+      out.writeInt16BE(missing ? Number(place.tnull) : Number(text), at);
+      break;
+    case 'J':
+      out.writeInt32BE(missing ? Number(place.tnull) : Number(text), at);
+      break;
+    case 'K':
+      out.writeBigInt64BE(missing ? place.tnull! : BigInt(text), at);
+      break;
+    case 'E':
+      out.writeFloatBE(missing ? Number.NaN : Number(text), at);
+      break;
+    case 'D':
+      out.writeDoubleBE(missing ? Number.NaN : Number(text), at);
+      break;
+  }
+}
+
+/**
+ * An array's text (`{1,2,NULL}`; a multidimensional one's elements in order) as a vector, padded
+ * with NULL elements to the column's length. A NULL array is all NULL elements.
+ */
+function writeVector(out: Buffer, at: number, place: FitsColumn, text: string | null): void {
+  const { count, width } = place.vector!;
+  // Elements of these types never hold a brace, comma or quote.
+  const inner = text === null ? '' : text.replace(/[{}]/g, '');
+  const elements = inner === '' ? [] : inner.split(',');
+  for (let i = 0; i < count; i++) writeElement(out, at + i * width, place, elements[i]);
 }
 
 /** Record batches in, the FITS file's bytes out (headers first, data padded at the end). */

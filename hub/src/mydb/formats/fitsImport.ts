@@ -2,8 +2,9 @@
  * FITS binary table import: the HDUs before the first BINTABLE are skipped, its TTYPE/TFORM/
  * TUNIT/TCOMM/TNULL become columns (unit and description for the comment), each row a CSV row
  * for COPY, read as it arrives. Columns of one value of L, B, I, J, K, E, D and strings (rA) are
- * imported, with the standard TZERO offsets of unsigned integers; vectors, bits, complex, heap
- * arrays and other scalings are refused with a 400 naming the column.
+ * imported, with the standard TZERO offsets of unsigned integers, and so are vectors of them
+ * (`3D`: a PostgreSQL array); bits, complex, heap (variable-length) arrays and other scalings are
+ * refused with a 400 naming the column.
  */
 import type { TransformCallback } from 'node:stream';
 import { Invalid } from '../../errors.ts';
@@ -62,7 +63,16 @@ const UNSIGNED_ZERO: Record<string, { zero: bigint; type: string }> = {
   K: { zero: 9223372036854775808n, type: 'numeric(20,0)' },
 };
 
-/** The column's type and how to read its value from a row. */
+/** A vector's elements as a PostgreSQL array literal (`{1,NULL,3}`). */
+function arrayLiteral(elements: readonly (string | null)[]): string {
+  return `{${elements.map((element) => element ?? 'NULL').join(',')}}`;
+}
+
+/**
+ * The column's type and how to read its value from a row. A column of `r` values (TFORM `rE`,
+ * r > 1) is a vector: a one-dimensional PostgreSQL array of the element's type, TNULL and NaN
+ * elements kept as NULL and NaN.
+ */
 export function columnReader(header: Header, n: number): { type: string; reader: Reader } {
   const name = String(header.get(`TTYPE${n}`) ?? `col${n}`);
   const tform = String(header.get(`TFORM${n}`) ?? '');
@@ -72,9 +82,6 @@ export function columnReader(header: Header, n: number): { type: string; reader:
   if (!match) throw refuse('not a binary table format');
   const repeat = match[1] === '' ? 1 : Number(match[1]);
   const code = match[2]!;
-  const tnull = header.get(`TNULL${n}`);
-  const scale = Number(header.get(`TSCAL${n}`) ?? 1);
-  const zero = header.has(`TZERO${n}`) ? BigInt(String(header.get(`TZERO${n}`))) : 0n;
   if (code === 'A') {
     return {
       type: 'text',
@@ -84,10 +91,36 @@ export function columnReader(header: Header, n: number): { type: string; reader:
       },
     };
   }
-  if (repeat !== 1) throw refuse('vector columns are not imported');
+  if (repeat === 0) throw refuse('columns of no values (repeat 0) are not imported');
+  const element = elementReader(header, n, code, refuse);
+  if (repeat === 1) return element;
+  const width = element.reader.width;
+  return {
+    type: `${element.type}[]`,
+    reader: {
+      width: width * repeat,
+      read: (data, at) => {
+        const values: (string | null)[] = [];
+        for (let i = 0; i < repeat; i++) values.push(element.reader.read(data, at + i * width));
+        return arrayLiteral(values);
+      },
+    },
+  };
+}
+
+/** The type and reader of one value of TFORM code `code` (L, B, I, J, K, E, D). */
+function elementReader(
+  header: Header,
+  n: number,
+  code: string,
+  refuse: (why: string) => Invalid,
+): { type: string; reader: Reader } {
+  const tnull = header.get(`TNULL${n}`);
+  const scale = Number(header.get(`TSCAL${n}`) ?? 1);
+  const zero = header.has(`TZERO${n}`) ? BigInt(String(header.get(`TZERO${n}`))) : 0n;
   if (scale !== 1) throw refuse('scaled columns (TSCAL) are not imported');
   const unsigned = zero === 0n ? undefined : UNSIGNED_ZERO[code];
-  if (zero !== 0n && (!unsigned || unsigned.zero !== zero))
+  if (zero !== 0n && (!unsigned || unsigned.zero !== zero) && !(code === 'B' && zero === -128n))
     throw refuse(`TZERO ${zero} is not imported (only the unsigned-integer offsets)`);
   const isNull = (value: bigint) => tnull !== undefined && value === BigInt(String(tnull));
   const integer = (
@@ -130,12 +163,8 @@ export function columnReader(header: Header, n: number): { type: string; reader:
         },
       };
     case 'B':
-      if (zero !== 0n && zero !== -128n) throw refuse(`TZERO ${zero} is not imported`);
-      return integer(
-        1,
-        (data, at) => BigInt(zero === -128n ? data.readInt8(at) + 128 : data[at]!),
-        'smallint',
-      );
+      // TZERO -128 makes the unsigned byte a signed one (the stored byte minus 128).
+      return integer(1, (data, at) => BigInt(data[at]!), 'smallint');
     case 'I':
       return integer(2, (data, at) => BigInt(data.readInt16BE(at)), 'smallint');
     case 'J':
