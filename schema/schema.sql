@@ -247,7 +247,7 @@ CREATE TABLE public.groups (
     kind text DEFAULT 'group'::text NOT NULL,
     created_by bigint,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT groups_kind_check CHECK ((kind = ANY (ARRAY['group'::text, 'domain'::text, 'public'::text]))),
+    CONSTRAINT groups_kind_check CHECK ((kind = ANY (ARRAY['group'::text, 'domain'::text, 'public'::text, 'course'::text]))),
     CONSTRAINT groups_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100)))
 );
 

@@ -156,6 +156,40 @@ describe('courses', () => {
     assert.equal(mine.json.courses[0].counts, undefined, 'counts are for staff');
   });
 
+  test('the groups API reads a course’s group and changes none of it', async () => {
+    const course = await users.tina!.get(C);
+    const G = `${API}/groups/${course.json.group_id}`;
+    const group = await users.tina!.get(G);
+    assert.equal(group.json.kind, 'course');
+    const mine = await users.sam!.get(`${API}/groups`);
+    assert.ok(mine.json.groups.some((g: { id: number }) => g.id === course.json.group_id));
+    const attempts = [
+      await users.tina!.post(`${G}/invitations`, { username: 'lee', role: 'MEMBER' }),
+      await users.tina!.patch(`${G}/members/sam`, { role: 'ADMIN' }),
+      await users.tina!.delete(`${G}/members/sam`),
+      await users.sam!.delete(`${G}/members/sam`),
+      await users.tina!.patch(G, { description: 'renamed' }),
+      await users.tina!.delete(G),
+    ];
+    for (const answer of attempts) {
+      assert.equal(answer.status, 409, answer.text);
+      assert.equal(answer.json.rule, 'course_group');
+    }
+    // Nor nested into another group, where its roster would gain what that group is given.
+    const other = await users.tina!.post(`${API}/groups`, { name: 'tina-lab' });
+    const nest = await users.tina!.post(`${API}/groups/${other.json.id}/subgroups`, {
+      group_id: course.json.group_id,
+    });
+    assert.equal(nest.status, 409, nest.text);
+    assert.equal(nest.json.rule, 'course_group');
+    await users.tina!.delete(`${API}/groups/${other.json.id}`);
+    const roster = await users.tina!.get(`${C}/roster`);
+    assert.deepEqual(
+      roster.json.members.map((m: { name: string; role: string }) => `${m.name}:${m.role}`),
+      ['tina:teacher', 'tom:ta', 'sam:student', 'sue:student'],
+    );
+  });
+
   test('release: a lecture folder now, a copy held back until its date (lazily and by the sweeper)', async () => {
     const lecture = await users.tina!.post(`${C}/assignments`, {
       name: 'notes',
@@ -567,33 +601,41 @@ describe('courses', () => {
     assert.equal(gone.rows[0].n, 0, 'its rows went with it');
   });
 
-  test('a course whose group is deleted through the groups API: the sweeper removes its snapshots', async () => {
-    const made = await users.tina!.post(`${API}/courses`, {
+  test('a course whose teacher’s account is deleted: the sweeper removes its group and snapshots', async () => {
+    users.tess = await signUp(hub.url, 'tess');
+    const admin = await signUp(hub.url, 'root1');
+    await db.query(`UPDATE users SET admin = true WHERE name = 'root1'`);
+    ids.tess = Number((await db.query(`SELECT id FROM users WHERE name = 'tess'`)).rows[0].id);
+    const home = (await hostOf('tess', 'tess', 'persistent'))!.host_path;
+    await fsp.mkdir(path.join(home, 'hw'));
+    await fsp.writeFile(path.join(home, 'hw', 'task.ipynb'), '{"cells": []}');
+    const made = await users.tess.post(`${API}/courses`, {
       slug: 'orphan',
       title: 'Orphan',
       ends_at: at('2027-06-01T00:00:00Z'),
     });
-    await users.tina!.post(`${API}/courses/orphan/assignments`, {
+    assert.equal(made.status, 201, made.text);
+    assert.equal(
+      (await users.tess.post(`${API}/courses/orphan/roster`, { names: ['lee'] })).status,
+      200,
+    );
+    const hw = await users.tess.post(`${API}/courses/orphan/assignments`, {
       name: 'hw',
-      source: source('hw2'),
+      source: { root: 'Storage', owner: 'tess', volume: 'persistent', path: 'hw' },
       mode: 'copy',
     });
+    assert.equal(hw.status, 201, hw.text);
     const id = (await db.query(`SELECT id FROM courses WHERE slug = 'orphan'`)).rows[0].id;
     const area = path.join(hubArea(files.volumes.root('Storage')), 'courses', String(id));
-    assert.ok(
-      await exists(
-        path.join(
-          area,
-          `a${(await db.query(`SELECT id FROM course_assignments WHERE name = 'hw'`)).rows[0].id}`,
-          'release',
-          'task.ipynb',
-        ),
-      ),
-    );
-    assert.equal((await users.tina!.delete(`${API}/groups/${made.json.group_id}`)).status, 204);
-    assert.equal((await users.tina!.get(`${API}/courses/orphan`)).status, 404);
+    assert.ok(await exists(area));
+    // The groups API never deletes a course's group, not even its owner's call.
+    assert.equal((await users.tess.delete(`${API}/groups/${made.json.group_id}`)).status, 409);
+    assert.equal((await admin.delete(`${API}/users/tess`)).status, 204);
+    assert.equal((await users.lee!.get(`${API}/courses/orphan`)).status, 404);
     await courses.sweep();
     assert.equal(await exists(area), false);
+    const left = await db.query('SELECT 1 FROM groups WHERE id = $1', [made.json.group_id]);
+    assert.equal(left.rowCount, 0, 'the group went with its course');
   });
 });
 

@@ -3639,7 +3639,7 @@ export interface operations {
                             id: number;
                             name: string;
                             description: string;
-                            kind: "group" | "domain" | "public";
+                            kind: "group" | "domain" | "public" | "course";
                             /** Format: date-time */
                             created_at: string;
                             role: "OWNER" | "ADMIN" | "MEMBER";
@@ -3685,7 +3685,7 @@ export interface operations {
                         id: number;
                         name: string;
                         description: string;
-                        kind: "group" | "domain" | "public";
+                        kind: "group" | "domain" | "public" | "course";
                         /** Format: date-time */
                         created_at: string;
                         role: "OWNER" | "ADMIN" | "MEMBER";
@@ -3725,7 +3725,7 @@ export interface operations {
                         id: number;
                         name: string;
                         description: string;
-                        kind: "group" | "domain" | "public";
+                        kind: "group" | "domain" | "public" | "course";
                         /** Format: date-time */
                         created_at: string;
                         role: ("OWNER" | "ADMIN" | "MEMBER") | null;
@@ -3818,7 +3818,7 @@ export interface operations {
                         id: number;
                         name: string;
                         description: string;
-                        kind: "group" | "domain" | "public";
+                        kind: "group" | "domain" | "public" | "course";
                         /** Format: date-time */
                         created_at: string;
                     };
@@ -4197,7 +4197,7 @@ export interface operations {
                         id: number;
                         name: string;
                         description: string;
-                        kind: "group" | "domain" | "public";
+                        kind: "group" | "domain" | "public" | "course";
                         /** Format: date-time */
                         created_at: string;
                         joined: boolean;

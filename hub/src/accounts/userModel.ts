@@ -102,7 +102,7 @@ export async function factsOf(db: Queryable, users: UserRecord[]): Promise<UserF
   // JupyterHub's groups are plain names: the groups joined directly (not the Public group).
   const { rows: groups } = await db.query(
     `SELECT m.user_id AS "userId", g.name FROM group_members m JOIN groups g ON g.id = m.group_id
-     WHERE m.user_id = ANY($1::bigint[]) AND g.kind = 'group' ORDER BY lower(g.name)`,
+     WHERE m.user_id = ANY($1::bigint[]) AND g.kind IN ('group', 'course') ORDER BY lower(g.name)`,
     [ids],
   );
   const { rows: jobs } = await db.query(

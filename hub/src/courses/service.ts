@@ -90,6 +90,7 @@ export class CoursesService {
    */
   async sweep(): Promise<void> {
     await this.assignments.releaseDue();
+    await this.dropOrphanGroups();
     const area = coursesArea(this.storage);
     const folders = await fsp.readdir(area).catch(() => [] as string[]);
     const ids = folders.filter((name) => /^\d+$/.test(name));
@@ -100,6 +101,28 @@ export class CoursesService {
     const live = new Set(rows.map((row) => String(row.id)));
     for (const id of ids.filter((id) => !live.has(id)))
       await fsp.rm(courseArea(this.storage, Number(id)), { recursive: true, force: true });
+  }
+
+  /**
+   * A course's group outlives its course only when the teacher's account is deleted (the course
+   * row goes with it, the group does not); nobody may delete it through the groups API, so the
+   * sweep does, and its members lose the lecture volume.
+   */
+  private async dropOrphanGroups(): Promise<void> {
+    const members = await inTransaction(this.db, async (client) => {
+      const { rows } = await client.query(
+        `SELECT g.id FROM groups g
+          WHERE g.kind = 'course' AND NOT EXISTS (SELECT 1 FROM courses c WHERE c.group_id = g.id)
+          FOR UPDATE OF g`,
+      );
+      const affected: number[] = [];
+      for (const { id } of rows) {
+        affected.push(...(await rosterOf(client, id)).map((m) => m.id));
+        await deleteGroupAndPaths(client, id);
+      }
+      return affected;
+    });
+    if (members.length) await this.groups.membershipChanged(members);
   }
 
   /** Courses I teach, assist or take. */
@@ -142,7 +165,7 @@ export class CoursesService {
       const group = await createGroup(client, {
         name: groupName,
         description: title,
-        kind: 'group',
+        kind: 'course',
         creatorId: actor.userId,
       });
       await insertCourse(client, {

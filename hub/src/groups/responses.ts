@@ -2,7 +2,12 @@
 import { Type } from '@sinclair/typebox';
 import { Id, Nullable, Role, Strict, Timestamp } from '../http/schemas.ts';
 
-const Kind = Type.Union([Type.Literal('group'), Type.Literal('domain'), Type.Literal('public')]);
+const Kind = Type.Union([
+  Type.Literal('group'),
+  Type.Literal('domain'),
+  Type.Literal('public'),
+  Type.Literal('course'),
+]);
 const InvitableRole = Type.Union([Type.Literal('ADMIN'), Type.Literal('MEMBER')]);
 const InvitationStatus = Type.Union(
   ['pending', 'accepted', 'declined', 'cancelled'].map((s) => Type.Literal(s)),

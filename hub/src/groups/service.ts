@@ -51,6 +51,13 @@ export interface NewGroupSpec {
   description?: string | undefined;
 }
 
+/**
+ * A course's roster is changed through the course (hub/src/courses), which copies files, shares
+ * the lecture and grading volumes and logs it; the groups API only reads it.
+ */
+const courseGroup = () =>
+  new Conflict('course_group', "This group is a course's roster; change it through the course");
+
 /** Told, after the change is committed, whose group memberships changed (their ids). */
 export type MembershipListener = (userIds: number[]) => void;
 
@@ -256,6 +263,7 @@ export class GroupsService {
       if (!group) throw groupNotFound();
       if (group.kind === 'public')
         throw new Conflict('public_group', 'Everyone is in the Public group; nobody can leave it');
+      if (group.kind === 'course') throw courseGroup();
       const acting = await actingRole(client, group.id, actor);
       if (!acting) throw groupNotFound();
       const target = await userNamed(client, normaliseUsername(username));
@@ -292,6 +300,7 @@ export class GroupsService {
       if (!child || !childRole) throw new NotFound('group', 'The group to nest was not found');
       if (parent.kind === 'public' || child.kind === 'public')
         throw new Conflict('public_group', 'The Public group cannot be nested');
+      if (child.kind === 'course') throw courseGroup();
       if (!atLeast(childRole, 'ADMIN'))
         throw new Forbidden('group_role', 'You need the ADMIN role in the group you nest');
       await nestGroup(client, parent.id, child.id);
@@ -355,6 +364,7 @@ export class GroupsService {
       throw new Forbidden('group_role', `This needs the ${minimum} role in the group`);
     if (group.kind === 'public' && !options.allowPublic)
       throw new Conflict('public_group', 'Everyone is in the Public group; it cannot be changed');
+    if (group.kind === 'course') throw courseGroup();
     if (group.kind === 'domain' && !actor.admin) {
       throw new Forbidden(
         'domain_managed',

@@ -2,7 +2,8 @@
 import type { Queryable } from '../db/pool.ts';
 import type { Role } from './roles.ts';
 
-export type GroupKind = 'group' | 'domain' | 'public';
+/** `course`: a course's roster (hub/src/courses), changed only through the course. */
+export type GroupKind = 'group' | 'domain' | 'public' | 'course';
 
 /** A group, its fields named as the API answers them (snake_case). */
 export interface GroupRecord {
@@ -27,7 +28,7 @@ export async function createGroup(
   await db.query('INSERT INTO group_closure (ancestor_id, descendant_id) VALUES ($1, $1)', [
     group.id,
   ]);
-  if (spec.kind === 'group' && spec.creatorId !== null) {
+  if ((spec.kind === 'group' || spec.kind === 'course') && spec.creatorId !== null) {
     await addMember(db, group.id, spec.creatorId, 'OWNER');
   }
   return group;
@@ -141,11 +142,11 @@ export async function countOwners(db: Queryable, groupId: number): Promise<numbe
   return rows[0].n;
 }
 
-/** Ordinary groups the user owns: what the per-user group cap counts. */
+/** Ordinary groups and courses the user owns: what the per-user group cap counts. */
 export async function countOwnedGroups(db: Queryable, userId: number): Promise<number> {
   const { rows } = await db.query(
     `SELECT count(*)::int AS n FROM group_members m JOIN groups g ON g.id = m.group_id
-     WHERE m.user_id = $1 AND m.role = 'OWNER' AND g.kind = 'group'`,
+     WHERE m.user_id = $1 AND m.role = 'OWNER' AND g.kind IN ('group', 'course')`,
     [userId],
   );
   return rows[0].n;
