@@ -65,13 +65,8 @@ async function copyInto(
         await child.close();
       }
     } else if (stat?.isFile()) {
-      // O_NONBLOCK: a FIFO swapped in after the lstat must not hold the open (and a thread).
-      const file = await openFileIn(
-        source,
-        name,
-        [...at, name].join('/'),
-        constants.O_RDONLY | constants.O_NONBLOCK,
-      ).catch(() => undefined);
+      // A FIFO swapped in after the lstat is opened without waiting, and refused.
+      const file = await openFileIn(source, name, [...at, name].join('/')).catch(() => undefined);
       if (!file) {
         result.skipped++;
         continue;

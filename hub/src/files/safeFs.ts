@@ -13,7 +13,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { Forbidden, Invalid, NotFound } from '../errors.ts';
 
 // libuv opens every file with O_CLOEXEC already: no descriptor leaks into a spawned process.
-const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = constants;
+const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
 const DIR_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
 
 /** The path of `name` inside the folder `dir` holds open, resolved by the kernel from that folder. */
@@ -87,14 +87,19 @@ export async function withDir<T>(
   }
 }
 
-/** Open a regular file in `dir` without following a link; anything else is refused. */
+/**
+ * Open a regular file in `dir` without following a link; anything else is refused. O_NONBLOCK:
+ * opening a FIFO a user made in their volume would otherwise wait for a writer, holding one of
+ * the hub's few file-system threads for good (a handful of downloads would stall every file
+ * operation); opened at once, it is refused below like any other non-file.
+ */
 export async function openFileIn(
   dir: FileHandle,
   name: string,
   shown: string,
   flags = O_RDONLY,
 ): Promise<FileHandle> {
-  const file = await fsp.open(inDir(dir, name), flags | O_NOFOLLOW).catch((err) => {
+  const file = await fsp.open(inDir(dir, name), flags | O_NOFOLLOW | O_NONBLOCK).catch((err) => {
     if ((err as NodeJS.ErrnoException).code === 'EISDIR')
       throw new Invalid('is_a_folder', `"${shown}" is a folder`);
     throw walkError(err, shown);
