@@ -96,9 +96,12 @@ test('the Share This Server command shares with a user and makes a code, and the
         'the lab runs this checkout’s build of the extension',
       );
 
-    // As a person would: the command palette, the command by its label.
-    await page.keyboard.press('Control+Shift+C');
+    // As a person would: the command palette (opened from the View menu: a shortcut pressed
+    // before the page has focus goes nowhere), the command by its label.
+    await page.locator('.lm-MenuBar-itemLabel', { hasText: /^View$/ }).click();
+    await page.locator('.lm-Menu-itemLabel', { hasText: 'Command Palette' }).first().click();
     const palette = page.locator('#modal-command-palette');
+    await palette.locator('input').waitFor({ state: 'visible', timeout: 30_000 });
     await palette.locator('input').fill('Share This Server');
     await palette.locator('.lm-CommandPalette-item', { hasText: 'Share This Server' }).click();
     const dialog = page.locator('.jp-Dialog', { has: page.locator('.jp-OrreryServerShare') });

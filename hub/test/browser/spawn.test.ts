@@ -149,7 +149,7 @@ test('register, start a server with progress, run a cell in JupyterLab through t
 
 test('before an idle stop JupyterLab counts down, and "Keep it running" postpones it', {
   skip,
-  timeout: 240_000,
+  timeout: 360_000,
 }, async () => {
   // A hub whose idle limit is inside the warning window from the start, so the warning shows at once.
   const soon = await startTestHub('browser_cull', {
@@ -165,7 +165,9 @@ test('before an idle stop JupyterLab counts down, and "Keep it running" postpone
     await page.click('button[type=submit]');
     await page.waitForURL('**/hub/home');
     await page.click('#start button[type=submit]');
-    await page.waitForURL('**/user/carol/lab**', { timeout: 90_000 });
+    // A local-process server: its start waits on an unprivileged probe of `jupyter`, slow when
+    // the other test lane loads the machine (as long as the other browser tests allow a spawn).
+    await page.waitForURL('**/user/carol/lab**', { timeout: 180_000 });
     const warning = page.locator('.Toastify__toast', { hasText: 'will be stopped in' });
     await warning.waitFor({ timeout: 60_000 });
     assert.match((await warning.textContent()) ?? '', /stopped in 1[0-4] min/);
