@@ -84,8 +84,12 @@ interface Person {
   page: Page;
 }
 
+/** A screenshot for docs/courses.md, without the notifications that pile up over the panel. */
 const shot = (page: Page | ReturnType<Page['locator']>, name: string) =>
-  page.screenshot({ path: path.join(DOC_IMAGES, `courses-${name}.png`) });
+  page.screenshot({
+    path: path.join(DOC_IMAGES, `courses-${name}.png`),
+    style: '.Toastify, .jp-toastContainer, .Toastify__toast { display: none !important; }',
+  });
 
 /** A file browser entry of the listing shown, by its exact name. */
 const entry = (page: Page, name: string) =>
