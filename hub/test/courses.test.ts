@@ -616,7 +616,7 @@ describe('courses', () => {
     });
     assert.equal(made.status, 201, made.text);
     assert.equal(
-      (await users.tess.post(`${API}/courses/orphan/roster`, { names: ['lee'] })).status,
+      (await users.tess.post(`${API}/courses/orphan/roster`, { names: ['lee', 'olga'] })).status,
       200,
     );
     const hw = await users.tess.post(`${API}/courses/orphan/assignments`, {
@@ -628,6 +628,27 @@ describe('courses', () => {
     const id = (await db.query(`SELECT id FROM courses WHERE slug = 'orphan'`)).rows[0].id;
     const area = path.join(hubArea(files.volumes.root('Storage')), 'courses', String(id));
     assert.ok(await exists(area));
+    // A student's account deleted: their snapshots go, the others' stay; the admin's
+    // confirmation for the teacher names the course.
+    const aid = Number(
+      (await db.query(`SELECT id FROM course_assignments WHERE course_id = $1`, [id])).rows[0].id,
+    );
+    const storage = files.volumes.root('Storage');
+    for (const student of ['lee', 'olga'])
+      assert.equal(
+        (await users[student]!.post(`${API}/courses/orphan/assignments/hw/submissions`, {})).status,
+        201,
+      );
+    const olgas = submissionsFolder(storage, Number(id), aid, ids.olga!);
+    assert.ok(await exists(olgas));
+    assert.equal((await admin.delete(`${API}/users/olga`)).status, 204);
+    assert.equal(await exists(olgas), false);
+    assert.ok(await exists(submissionsFolder(storage, Number(id), aid, ids.lee!)));
+    const confirm = await admin.get('/hub/admin/users/tess/delete');
+    assert.match(
+      confirm.text,
+      /data-feature="courses">1 course taught, with rosters, assignments and students&#39; submissions: orphan</,
+    );
     // The groups API never deletes a course's group, not even its owner's call.
     assert.equal((await users.tess.delete(`${API}/groups/${made.json.group_id}`)).status, 409);
     assert.equal((await admin.delete(`${API}/users/tess`)).status, 204);

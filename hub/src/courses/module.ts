@@ -7,6 +7,7 @@ import { filesModule } from '../files/module.ts';
 import { groupsModule } from '../groups/module.ts';
 import type { FeatureModule } from '../module.ts';
 import { Assignments } from './assignments.ts';
+import { coursesInventory, removeSubmissionsOf } from './inventory.ts';
 import { joinPageRoutes } from './joinPage.ts';
 import { courseRoutes } from './routes.ts';
 import { CoursesService } from './service.ts';
@@ -47,6 +48,8 @@ export function coursesModuleWith(
         clock,
         hub.log,
       );
+      hub.accountRemovers.add('courses', (removal) => removeSubmissionsOf(storage, removal.userId));
+      hub.accountRemovers.describe('courses', (account) => coursesInventory(hub.db, account));
       let timer: NodeJS.Timeout | undefined;
       let running: Promise<void> = Promise.resolve();
       return {
