@@ -23,7 +23,9 @@
  * Knobs: ORRERY_BENCH_JOBS (default 1000), ORRERY_BENCH_JOB_SLOTS (8), ORRERY_BENCH_JOB_POLL_MS
  * (the dispatcher's poll interval, default the hub's own 1000).
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -32,6 +34,7 @@ import { createToken } from '../hub/src/auth/tokens.ts';
 import { domain } from '../hub/src/compute/domainConfig.ts';
 import { type HubConfig, loadConfig } from '../hub/src/config.ts';
 import { createPool, inTransaction } from '../hub/src/db/pool.ts';
+import { viewsRootOf } from '../hub/src/files/config.ts';
 import { buildJobSpec, JOB_LABELS } from '../hub/src/jobs/jobSpec.ts';
 import { transition } from '../hub/src/jobs/status.ts';
 import { claimNext, insertJob, insertSweep, type JobRecord } from '../hub/src/jobs/store.ts';
@@ -377,6 +380,12 @@ async function main() {
     await admin.connect();
     await admin.query(`DROP DATABASE IF EXISTS ${database.name}_science WITH (FORCE)`);
     await admin.end();
+    // A hub keeps its volume views mounted across restarts (running servers use them); the
+    // benchmark's hub is gone for good, so its views and state folder go too.
+    const views = viewsRootOf(config.files, config.stateDir);
+    for (const folder of [views, `${views}-stage`])
+      await new Promise((resolve) => execFile('umount', ['-R', folder], resolve));
+    await rm(config.stateDir, { recursive: true, force: true });
   }
   console.log(`wrote ${writeResult('jobs', result)}`);
 }
