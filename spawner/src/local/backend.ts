@@ -142,10 +142,22 @@ async function isOurProcess(pid: number, name: string): Promise<boolean> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false; // zombie
-    const environ = await readFile(`/proc/${pid}/environ`, 'utf8');
-    return environ.split('\0').includes(`ORRERY_RESOURCE_NAME=${name}`);
+    return (await readEnviron(pid)).split('\0').includes(`ORRERY_RESOURCE_NAME=${name}`);
   } catch {
     return false;
+  }
+}
+
+/**
+ * A process's environment. While it execs (the launch chain execs four times: unshare, sh,
+ * setpriv, jupyter) the kernel shows an empty one for a moment; a server's is never empty,
+ * so an empty read is waited out (at most half a second) rather than taken as "not ours".
+ */
+async function readEnviron(pid: number): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    const environ = await readFile(`/proc/${pid}/environ`, 'utf8');
+    if (environ !== '' || attempt === 20) return environ;
+    await sleep(25);
   }
 }
 
