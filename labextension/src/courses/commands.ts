@@ -3,17 +3,11 @@
  * missing are asked for in dialogs (a course, an assignment, a student). Every failure is
  * shown in an error dialog with the hub's message.
  */
-import {
-  Clipboard,
-  Dialog,
-  InputDialog,
-  Notification,
-  showDialog,
-  showErrorMessage,
-} from '@jupyterlab/apputils';
+import { Clipboard, Notification } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { CommandRegistry } from '@lumino/commands';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
+import { ask, confirm, pick, run } from '../dialogs.js';
 import { CommandIDs, type IAssignment, type IVolumeFolder } from '../tokens.js';
 import { askForm } from './dialog.js';
 import { courseLabel, formatWhen } from './format.js';
@@ -44,9 +38,6 @@ export interface ICoursesCommandsOptions {
   openFile: (path: string) => Promise<void>;
 }
 
-/** The user cancelled a dialog: stop quietly. */
-class Cancelled extends Error {}
-
 const str = (raw: ReadonlyPartialJSONObject, key: string): string | undefined =>
   typeof raw[key] === 'string' ? (raw[key] as string) : undefined;
 
@@ -54,44 +45,6 @@ const DAY = 24 * 3600 * 1000;
 
 export function registerCoursesCommands(options: ICoursesCommandsOptions): void {
   const { commands, model, trans } = options;
-
-  const run = async (title: string, action: () => Promise<unknown>): Promise<void> => {
-    try {
-      await action();
-    } catch (e) {
-      if (e instanceof Cancelled) {
-        return;
-      }
-      await showErrorMessage(title, e instanceof Error ? e.message : String(e));
-    }
-  };
-
-  const ask = async (title: string, label: string, text = ''): Promise<string> => {
-    const r = await InputDialog.getText({ title, label, text });
-    if (!r.button.accept || r.value === null) {
-      throw new Cancelled();
-    }
-    return r.value;
-  };
-
-  const pick = async <T>(
-    title: string,
-    items: { label: string; value: T }[],
-    emptyMessage: string,
-  ): Promise<T> => {
-    if (items.length === 0) {
-      throw new Error(emptyMessage);
-    }
-    if (items.length === 1) {
-      return items[0]!.value;
-    }
-    const r = await InputDialog.getItem({ title, items: items.map((i) => i.label) });
-    const chosen = items.find((i) => i.label === r.value);
-    if (!r.button.accept || !chosen) {
-      throw new Cancelled();
-    }
-    return chosen.value;
-  };
 
   /** The course of the arguments (selected in the panel), else the selected one, else asked. */
   const chooseCourse = async (raw: ReadonlyPartialJSONObject, staffOnly = false): Promise<void> => {
@@ -315,16 +268,12 @@ export function registerCoursesCommands(options: ICoursesCommandsOptions): void 
       run(trans.__('Could not leave the course'), async () => {
         await chooseCourse(raw);
         const course = model.course!;
-        const r = await showDialog({
-          title: trans.__('Leave %1', courseLabel(course)),
-          body: trans.__(
-            'You lose the lecture folders at once; your own copies stay in your workspace.',
-          ),
-          buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('Leave') })],
-        });
-        if (r.button.accept) {
-          await model.leave();
-        }
+        await confirm(
+          trans.__('Leave %1', courseLabel(course)),
+          trans.__('You lose the lecture folders at once; your own copies stay in your workspace.'),
+          trans.__('Leave'),
+        );
+        await model.leave();
       }),
   });
 

@@ -3,16 +3,11 @@
  * run these; arguments that are missing are asked for in dialogs. Every failure is shown
  * in an error dialog: nothing fails silently.
  */
-import {
-  Dialog,
-  InputDialog,
-  Notification,
-  showDialog,
-  showErrorMessage,
-} from '@jupyterlab/apputils';
+import { Notification } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { CommandRegistry } from '@lumino/commands';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
+import { ask, confirm, pick as pickOne, run } from '../dialogs.js';
 import { CommandIDs, type HubId, type IGroupCommandArgs, type InvitableRole } from '../tokens.js';
 import type { GroupsModel } from './model.js';
 
@@ -48,61 +43,14 @@ function argsOf(raw: ReadonlyPartialJSONObject): IGroupCommandArgs {
   };
 }
 
-/** The user cancelled a dialog: stop quietly (this is the user's choice, not a failure). */
-class Cancelled extends Error {}
-
 export function registerGroupsCommands(options: IGroupsCommandsOptions): void {
   const { commands, model, trans } = options;
   const argsFrom = (raw: ReadonlyPartialJSONObject): IGroupCommandArgs =>
     argsOf(raw['fromContextMenu'] === true ? options.contextArgs() : raw);
 
-  /** Run an action, showing any failure in a dialog titled `title`. */
-  const run = async (title: string, action: () => Promise<unknown>): Promise<void> => {
-    try {
-      await action();
-    } catch (e) {
-      if (e instanceof Cancelled) {
-        return;
-      }
-      const message = e instanceof Error ? e.message : String(e);
-      await showErrorMessage(title, message);
-    }
-  };
-
-  const ask = async (title: string, label: string, text = ''): Promise<string> => {
-    const r = await InputDialog.getText({ title, label, text });
-    if (!r.button.accept || r.value === null) {
-      throw new Cancelled();
-    }
-    return r.value;
-  };
-
-  const confirm = async (title: string, body: string, label: string): Promise<void> => {
-    const r = await showDialog({
-      title,
-      body,
-      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label })],
-    });
-    if (!r.button.accept) {
-      throw new Cancelled();
-    }
-  };
-
-  const pick = async <T>(
-    title: string,
-    items: { label: string; value: T }[],
-    emptyMessage: string,
-  ): Promise<T> => {
-    if (items.length === 0) {
-      throw new Error(emptyMessage);
-    }
-    const r = await InputDialog.getItem({ title, items: items.map((i) => i.label) });
-    const chosen = items.find((i) => i.label === r.value);
-    if (!r.button.accept || !chosen) {
-      throw new Cancelled();
-    }
-    return chosen.value;
-  };
+  /** Groups always ask, even when there is only one to choose. */
+  const pick = <T>(title: string, items: { label: string; value: T }[], emptyMessage: string) =>
+    pickOne(title, items, emptyMessage, { alwaysAsk: true });
 
   /** The group from the arguments, else the selected one, else ask among `filter`ed groups. */
   const groupArg = async (

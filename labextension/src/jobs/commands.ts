@@ -2,10 +2,11 @@
  * The Jobs commands. The notebook toolbar, the File menu, the file browser's context menu, the
  * panel's buttons and the palette all run these. Every failure is shown in an error dialog.
  */
-import { Dialog, Notification, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+import { Notification } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { CommandRegistry } from '@lumino/commands';
 import { type ReadonlyPartialJSONObject, UUID } from '@lumino/coreutils';
+import { Cancelled, confirm, run } from '../dialogs.js';
 import { CommandIDs, type IJob, type IServersClient, type IUserClient } from '../tokens.js';
 import { showRunJobDialog } from './dialog.js';
 import { isActive, jobTitle } from './format.js';
@@ -40,22 +41,8 @@ export interface IJobsCommandsOptions {
   showFolder: (path: string) => Promise<void>;
 }
 
-/** The user cancelled a dialog: stop quietly. */
-class Cancelled extends Error {}
-
 export function registerJobsCommands(options: IJobsCommandsOptions): void {
   const { commands, model, trans } = options;
-
-  const run = async (title: string, action: () => Promise<unknown>): Promise<void> => {
-    try {
-      await action();
-    } catch (e) {
-      if (e instanceof Cancelled) {
-        return;
-      }
-      await showErrorMessage(title, e instanceof Error ? e.message : String(e));
-    }
-  };
 
   const me = async () => model.user?.name ?? (await options.users.currentUser()).name;
   const mapping = async (): Promise<IWorkspaceMapping> => ({
@@ -206,23 +193,19 @@ export function registerJobsCommands(options: IJobsCommandsOptions): void {
     execute: (raw) =>
       run(trans.__('Could not cancel the job'), async () => {
         const job = await jobArg(raw);
-        const r = await showDialog({
-          title: trans.__('Cancel job %1', job.id),
-          body: isActive(job)
+        await confirm(
+          trans.__('Cancel job %1', job.id),
+          isActive(job)
             ? trans.__(
                 'Cancel %1? A running job is stopped; what it wrote so far stays.',
                 jobTitle(job),
               )
             : trans.__('Job %1 has already ended.', job.id),
-          buttons: [
-            Dialog.cancelButton({ label: trans.__('Keep it') }),
-            Dialog.warnButton({ label: trans.__('Cancel job') }),
-          ],
-        });
-        if (r.button.accept) {
-          await model.cancel(job.id);
-          options.poll();
-        }
+          trans.__('Cancel job'),
+          trans.__('Keep it'),
+        );
+        await model.cancel(job.id);
+        options.poll();
       }),
   });
 

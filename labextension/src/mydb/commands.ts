@@ -3,17 +3,12 @@
  * Missing arguments are asked for in dialogs; every failure is shown (a dialog, or the
  * panel's error line for a query, with the editor's cursor put at PostgreSQL's position).
  */
-import {
-  Dialog,
-  InputDialog,
-  Notification,
-  showDialog,
-  showErrorMessage,
-} from '@jupyterlab/apputils';
+import { Dialog, Notification, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { CommandRegistry } from '@lumino/commands';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { Widget } from '@lumino/widgets';
+import { ask, Cancelled, confirm, messageOf, pick, run as runWithMessage } from '../dialogs.js';
 import { CommandIDs, type ExportFormat, type ImportFormat } from '../tokens.js';
 import { isMissingRoute, type MyDBModel } from './model.js';
 import type { MyDBPanel } from './panel.js';
@@ -28,8 +23,6 @@ export interface IMyDBCommandsOptions {
   /** Inserts a code cell into the active notebook (a new one if none is open). */
   insertCell: (code: string) => Promise<void>;
 }
-
-class Cancelled extends Error {}
 
 const str = (args: ReadonlyPartialJSONObject, key: string): string | undefined => {
   const v = args[key];
@@ -102,30 +95,13 @@ function download(blob: Blob, filename: string): void {
 export function registerMyDBCommands(options: IMyDBCommandsOptions): void {
   const { commands, model, trans } = options;
 
-  const run = async (title: string, action: () => Promise<unknown>): Promise<void> => {
-    try {
-      await action();
-    } catch (e) {
-      if (e instanceof Cancelled) {
-        return;
-      }
-      const missing = isMissingRoute(e);
-      const message = missing
-        ? trans.__('This hub does not offer this yet (%1).', e instanceof Error ? e.message : '')
-        : e instanceof Error
-          ? e.message
-          : String(e);
-      await showErrorMessage(title, message);
-    }
-  };
-
-  const ask = async (title: string, label: string, text = ''): Promise<string> => {
-    const r = await InputDialog.getText({ title, label, text });
-    if (!r.button.accept || r.value === null) {
-      throw new Cancelled();
-    }
-    return r.value;
-  };
+  /** A route this hub does not serve yet is said as such, not as its 404. */
+  const failure = (e: unknown): string =>
+    isMissingRoute(e)
+      ? trans.__('This hub does not offer this yet (%1).', messageOf(e))
+      : messageOf(e);
+  const run = (title: string, action: () => Promise<unknown>) =>
+    runWithMessage(title, action, failure);
 
   commands.addCommand(CommandIDs.openMyDB, {
     label: trans.__('Open MyDB'),
@@ -306,14 +282,12 @@ export function registerMyDBCommands(options: IMyDBCommandsOptions): void {
         const table = str(args, 'table') ?? (await ask(trans.__('Export'), trans.__('MyDB table')));
         let format = str(args, 'format') as ExportFormat | undefined;
         if (!format) {
-          const r = await InputDialog.getItem({
-            title: trans.__('Export "%1" as', table),
-            items: ['csv', 'votable', 'fits', 'parquet'],
-          });
-          if (!r.button.accept || !r.value) {
-            throw new Cancelled();
-          }
-          format = r.value as ExportFormat;
+          const formats: ExportFormat[] = ['csv', 'votable', 'fits', 'parquet'];
+          format = await pick(
+            trans.__('Export "%1" as', table),
+            formats.map((f) => ({ label: f, value: f })),
+            '',
+          );
         }
         const blob = await model.exportTable(table, format);
         const extension = { csv: 'csv', votable: 'vot', fits: 'fits', parquet: 'parquet' }[format];
@@ -327,14 +301,11 @@ export function registerMyDBCommands(options: IMyDBCommandsOptions): void {
       run(trans.__('Could not drop the table'), async () => {
         const table =
           str(args, 'table') ?? (await ask(trans.__('Drop table'), trans.__('MyDB table')));
-        const r = await showDialog({
-          title: trans.__('Drop table'),
-          body: trans.__('Drop "%1" and all its rows? This cannot be undone.', table),
-          buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('Drop') })],
-        });
-        if (!r.button.accept) {
-          throw new Cancelled();
-        }
+        await confirm(
+          trans.__('Drop table'),
+          trans.__('Drop "%1" and all its rows? This cannot be undone.', table),
+          trans.__('Drop'),
+        );
         await model.dropTable(table);
       }),
   });

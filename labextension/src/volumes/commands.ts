@@ -3,16 +3,11 @@
  * the Orrery menu and the palette all run these; arguments that are missing are asked for
  * in dialogs. Every failure is shown in an error dialog.
  */
-import {
-  Dialog,
-  InputDialog,
-  Notification,
-  showDialog,
-  showErrorMessage,
-} from '@jupyterlab/apputils';
+import { Notification } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { CommandRegistry } from '@lumino/commands';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
+import { ask, confirm, pick, run } from '../dialogs.js';
 import { CommandIDs, type IVolumeInfo, type IVolumeRef } from '../tokens.js';
 import type { VolumesModel } from './model.js';
 import { volumeLabel } from './paths.js';
@@ -30,9 +25,6 @@ export interface IVolumesCommandsOptions {
   folderVolume: () => IVolumeRef | null;
 }
 
-/** The user cancelled a dialog: stop quietly. */
-class Cancelled extends Error {}
-
 function refOf(raw: ReadonlyPartialJSONObject): IVolumeRef | null {
   const { root, owner, volume } = raw;
   return typeof root === 'string' && typeof owner === 'string' && typeof volume === 'string'
@@ -42,44 +34,6 @@ function refOf(raw: ReadonlyPartialJSONObject): IVolumeRef | null {
 
 export function registerVolumesCommands(options: IVolumesCommandsOptions): void {
   const { commands, model, trans } = options;
-
-  const run = async (title: string, action: () => Promise<unknown>): Promise<void> => {
-    try {
-      await action();
-    } catch (e) {
-      if (e instanceof Cancelled) {
-        return;
-      }
-      await showErrorMessage(title, e instanceof Error ? e.message : String(e));
-    }
-  };
-
-  const ask = async (title: string, label: string, text = ''): Promise<string> => {
-    const r = await InputDialog.getText({ title, label, text });
-    if (!r.button.accept || r.value === null) {
-      throw new Cancelled();
-    }
-    return r.value;
-  };
-
-  const pick = async <T>(
-    title: string,
-    items: { label: string; value: T }[],
-    emptyMessage: string,
-  ): Promise<T> => {
-    if (items.length === 0) {
-      throw new Error(emptyMessage);
-    }
-    if (items.length === 1) {
-      return items[0]!.value;
-    }
-    const r = await InputDialog.getItem({ title, items: items.map((i) => i.label) });
-    const chosen = items.find((i) => i.label === r.value);
-    if (!r.button.accept || !chosen) {
-      throw new Cancelled();
-    }
-    return chosen.value;
-  };
 
   /** The volume from the arguments, the context menu row, the selection, or a choice. */
   const volumeArg = async (
@@ -186,14 +140,11 @@ export function registerVolumesCommands(options: IVolumesCommandsOptions): void 
     execute: (raw) =>
       run(trans.__('Could not delete the volume'), async () => {
         const ref = await volumeArg(raw, mine);
-        const r = await showDialog({
-          title: trans.__('Delete volume'),
-          body: await model.deletionSummary(ref),
-          buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('Delete') })],
-        });
-        if (!r.button.accept) {
-          return;
-        }
+        await confirm(
+          trans.__('Delete volume'),
+          await model.deletionSummary(ref),
+          trans.__('Delete'),
+        );
         await model.deleteVolume(ref);
         Notification.success(trans.__('Volume %1 deleted.', volumeLabel(ref)), {
           autoClose: 3000,
