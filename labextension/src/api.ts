@@ -97,6 +97,25 @@ export function isHubError(e: unknown): e is HubError {
   return e instanceof HubError;
 }
 
+/** A failure as a model keeps it for its panel to show. */
+export interface IHubFailure {
+  /** The HTTP status; 0 when the hub was not reached or the error is not the hub's. */
+  status: number;
+  error: string;
+  message: string;
+}
+
+/** The message of any error (a `HubError`'s is fit for a dialog). */
+export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** Any error as a failure to show: the hub's status and code, else 0 and `unexpected`. */
+export function hubFailureOf(e: unknown): IHubFailure {
+  if (e instanceof HubError) {
+    return { status: e.status, error: e.error, message: e.message };
+  }
+  return { status: 0, error: 'unexpected', message: messageOf(e) };
+}
+
 type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
 /** URL path segment (ids and user names may contain anything). */
@@ -153,11 +172,11 @@ export async function requestHub<T>(
   return data as T;
 }
 
-/** Every hub client over the Jupyter server proxy; each plugin provides it as one feature's client. */
-export class HubClient implements IUserClient, IGroupsClient, IServersClient, ISharesClient {
+/** What the JSON hub clients share: the Jupyter server's settings and one request through them. */
+abstract class JSONHubClient {
   constructor(readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
 
-  private req<T>(
+  protected req<T>(
     method: Method,
     path: string,
     body?: unknown,
@@ -165,7 +184,13 @@ export class HubClient implements IUserClient, IGroupsClient, IServersClient, IS
   ): Promise<T> {
     return requestHub<T>(this.settings, method, path, body, query);
   }
+}
 
+/** Every hub client over the Jupyter server proxy; each plugin provides it as one feature's client. */
+export class HubClient
+  extends JSONHubClient
+  implements IUserClient, IGroupsClient, IServersClient, ISharesClient
+{
   currentUser(): Promise<IHubUser> {
     return this.req('GET', 'user');
   }
@@ -539,18 +564,7 @@ const shareeQuery = (sharee: Sharee): Record<string, string> =>
   'user' in sharee ? { user: sharee.user } : { group: String(sharee.group) };
 
 /** Volumes, sharing, invite codes and usage through the Jupyter server proxy. */
-export class FilesHubClient implements IFilesClient {
-  constructor(readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
-
-  private req<T>(
-    method: Method,
-    path: string,
-    body?: unknown,
-    query?: Record<string, string>,
-  ): Promise<T> {
-    return requestHub<T>(this.settings, method, path, body, query);
-  }
-
+export class FilesHubClient extends JSONHubClient implements IFilesClient {
   listVolumes(): Promise<IVolumeList> {
     return this.req('GET', 'volumes');
   }
@@ -604,18 +618,7 @@ export class FilesHubClient implements IFilesClient {
 }
 
 /** Batch jobs through the Jupyter server proxy (docs/jobs.md). */
-export class JobsHubClient implements IJobsClient {
-  constructor(readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
-
-  private req<T>(
-    method: Method,
-    path: string,
-    body?: unknown,
-    query?: Record<string, string>,
-  ): Promise<T> {
-    return requestHub<T>(this.settings, method, path, body, query);
-  }
-
+export class JobsHubClient extends JSONHubClient implements IJobsClient {
   submitNotebook(user: string, request: INotebookJobRequest): Promise<IJob> {
     return this.req('POST', `users/${seg(user)}/jobs`, request);
   }
@@ -662,13 +665,7 @@ const assignmentPath = (slug: string, name: string, ...rest: string[]): string =
   coursePath(slug, 'assignments', seg(name), ...rest);
 
 /** Courses through the Jupyter server proxy (docs/courses.md). */
-export class CoursesHubClient implements ICoursesClient {
-  constructor(readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
-
-  private req<T>(method: Method, path: string, body?: unknown): Promise<T> {
-    return requestHub<T>(this.settings, method, path, body);
-  }
-
+export class CoursesHubClient extends JSONHubClient implements ICoursesClient {
   async listCourses(): Promise<ICourse[]> {
     return (await this.req<{ courses: ICourse[] }>('GET', 'courses')).courses;
   }

@@ -4,12 +4,10 @@
  * action) ends quietly; any other failure it shows in an error dialog.
  */
 import { Dialog, InputDialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+import { messageOf } from './api.js';
 
 /** The user cancelled a dialog: stop quietly (this is the user's choice, not a failure). */
 export class Cancelled extends Error {}
-
-/** What an error dialog says of a failure: its message. */
-export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /**
  * Run a command's action, showing any failure in a dialog titled `title` (what it says is

@@ -6,7 +6,7 @@
  * `error` and shown in the panel.
  */
 import { type ISignal, Signal } from '@lumino/signaling';
-import { HubError } from '../api.js';
+import { HubError, hubFailureOf, type IHubFailure } from '../api.js';
 import type {
   IAssignment,
   ICollected,
@@ -34,19 +34,6 @@ import {
   rosterEntries,
 } from './forms.js';
 
-export interface ICoursesError {
-  status: number;
-  error: string;
-  message: string;
-}
-
-function toError(e: unknown): ICoursesError {
-  if (e instanceof HubError) {
-    return { status: e.status, error: e.error, message: e.message };
-  }
-  return { status: 0, error: 'unexpected', message: e instanceof Error ? e.message : String(e) };
-}
-
 const byName = <T extends { name: string }>(a: T, b: T) => a.name.localeCompare(b.name);
 
 export class CoursesModel {
@@ -65,7 +52,7 @@ export class CoursesModel {
   private _invitation: ICourseInvitation | null = null;
   private _loading = false;
   private _loaded = false;
-  private _error: ICoursesError | null = null;
+  private _error: IHubFailure | null = null;
   private _seq = 0;
   private _changed = new Signal<this, void>(this);
 
@@ -108,7 +95,7 @@ export class CoursesModel {
   get loaded(): boolean {
     return this._loaded;
   }
-  get error(): ICoursesError | null {
+  get error(): IHubFailure | null {
     return this._error;
   }
 
@@ -147,7 +134,7 @@ export class CoursesModel {
       this._loaded = true;
     } catch (e) {
       if (seq === this._seq) {
-        this._error = toError(e);
+        this._error = hubFailureOf(e);
       }
       throw e;
     } finally {

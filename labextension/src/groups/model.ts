@@ -5,7 +5,7 @@
  * `error` and shown in the panel.
  */
 import { type ISignal, Signal } from '@lumino/signaling';
-import { HubError } from '../api.js';
+import { HubError, hubFailureOf, type IHubFailure } from '../api.js';
 import type {
   GroupRole,
   HubId,
@@ -20,12 +20,6 @@ import type {
   IUserClient,
 } from '../tokens.js';
 
-export interface IGroupsError {
-  status: number;
-  error: string;
-  message: string;
-}
-
 const sameId = (a: HubId | null | undefined, b: HubId | null | undefined): boolean =>
   a !== null && a !== undefined && b !== null && b !== undefined && String(a) === String(b);
 
@@ -38,13 +32,6 @@ function requireText(value: string | undefined, what: string): string {
     throw new HubError(400, 'invalid_input', `Please give ${what}.`);
   }
   return v;
-}
-
-function toError(e: unknown): IGroupsError {
-  if (e instanceof HubError) {
-    return { status: e.status, error: e.error, message: e.message };
-  }
-  return { status: 0, error: 'unexpected', message: e instanceof Error ? e.message : String(e) };
 }
 
 export class GroupsModel {
@@ -61,7 +48,7 @@ export class GroupsModel {
   private _selected: IGroupDetail | null = null;
   private _loading = false;
   private _loaded = false;
-  private _error: IGroupsError | null = null;
+  private _error: IHubFailure | null = null;
   private _refreshSeq = 0;
   private _changed = new Signal<this, void>(this);
 
@@ -96,7 +83,7 @@ export class GroupsModel {
     return this._loaded;
   }
   /** The last refresh failure, cleared by the next successful refresh. */
-  get error(): IGroupsError | null {
+  get error(): IHubFailure | null {
     return this._error;
   }
 
@@ -157,7 +144,7 @@ export class GroupsModel {
       }
     } catch (e) {
       if (seq === this._refreshSeq) {
-        this._error = toError(e);
+        this._error = hubFailureOf(e);
       }
       throw e;
     } finally {

@@ -5,7 +5,7 @@
  * Actions reject with `HubError`; refresh failures are kept in `error` and shown in the panel.
  */
 import { type ISignal, Signal } from '@lumino/signaling';
-import { HubError } from '../api.js';
+import { HubError, messageOf } from '../api.js';
 import type {
   HubId,
   IHubUser,
@@ -22,10 +22,6 @@ import { isActive } from './format.js';
 export const LIST_LIMIT = 100;
 /** How much of each log stream the panel keeps: the last 1 MiB of characters. */
 export const LOG_KEEP = 1024 * 1024;
-
-export function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 /** A job's stdout and stderr, followed by byte offsets (the hub's logs route). */
 export class JobLog {

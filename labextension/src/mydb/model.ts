@@ -8,7 +8,7 @@
  * (batch, history, import/export) make their feature `unavailable` instead of an error.
  */
 import { type ISignal, Signal } from '@lumino/signaling';
-import { HubError, HubQueryError } from '../api.js';
+import { HubError, HubQueryError, hubFailureOf, type IHubFailure } from '../api.js';
 import type {
   ExportFormat,
   HubId,
@@ -50,10 +50,7 @@ export const DEFAULT_SETTINGS: IMyDBSettings = {
   batchPollSeconds: 5,
 };
 
-export interface IMyDBError {
-  status: number;
-  error: string;
-  message: string;
+export interface IMyDBError extends IHubFailure {
   /** PostgreSQL's 1-based character position in the SQL, and its line and column. */
   position: number | null;
   line: number | null;
@@ -276,10 +273,7 @@ export class MyDBModel {
   }
 
   private fail(e: unknown, sql: string): never {
-    const error =
-      e instanceof HubError
-        ? { status: e.status, error: e.error, message: e.message }
-        : { status: 0, error: 'unexpected', message: e instanceof Error ? e.message : String(e) };
+    const error = hubFailureOf(e);
     const position = e instanceof HubQueryError ? e.position : null;
     const at = position !== null ? lineAndColumn(sql, position) : null;
     this._error = { ...error, position, line: at?.line ?? null, column: at?.column ?? null };

@@ -9,7 +9,8 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import type { ISignal } from '@lumino/signaling';
 import * as React from 'react';
-import { type AnySharee, type ISharingError, type ShareCandidate, shareeKey } from './model.js';
+import type { IHubFailure } from '../api.js';
+import { type AnySharee, type ShareCandidate, shareeKey } from './model.js';
 
 /** Lumino's message type, named through the widget (its package is not a dependency here). */
 type Message = Parameters<ReactWidget['processMessage']>[0];
@@ -139,7 +140,7 @@ export function SharePicker(
 }
 
 /** The refusal of the last action, if any. */
-export function ShareError(props: { error: ISharingError | null }): React.ReactElement | null {
+export function ShareError(props: { error: IHubFailure | null }): React.ReactElement | null {
   if (!props.error) return null;
   return (
     <div className="jp-OrreryGroups-error" role="alert">

@@ -6,19 +6,8 @@
  * model says how its hub calls and its grantees look. Unit-tested through both models.
  */
 import { type ISignal, Signal } from '@lumino/signaling';
-import { HubError } from '../api.js';
+import { HubError, hubFailureOf, type IHubFailure } from '../api.js';
 import type { IGroupsClient, IUserClient } from '../tokens.js';
-
-export interface ISharingError {
-  status: number;
-  error: string;
-  message: string;
-}
-
-export function toSharingError(e: unknown): ISharingError {
-  if (e instanceof HubError) return { status: e.status, error: e.error, message: e.message };
-  return { status: 0, error: 'unexpected', message: e instanceof Error ? e.message : String(e) };
-}
 
 /** One completion for the "share with" field. */
 export type ShareCandidate =
@@ -51,7 +40,7 @@ export abstract class SharingModel<
   private _shares: TShare[] = [];
   private _codes: TCode[] = [];
   private _lastCode: TMade | null = null;
-  private _error: ISharingError | null = null;
+  private _error: IHubFailure | null = null;
   private readonly _changed = new Signal<this, void>(this);
 
   /** The hub's calls for this thing. */
@@ -75,7 +64,7 @@ export abstract class SharingModel<
   get lastCode(): TMade | null {
     return this._lastCode;
   }
-  get error(): ISharingError | null {
+  get error(): IHubFailure | null {
     return this._error;
   }
 
@@ -87,7 +76,7 @@ export abstract class SharingModel<
       this._codes = codes;
       this._error = null;
     } catch (e) {
-      this._error = toSharingError(e);
+      this._error = hubFailureOf(e);
       throw e;
     } finally {
       this._changed.emit();
@@ -100,7 +89,7 @@ export abstract class SharingModel<
     try {
       result = await action();
     } catch (e) {
-      this._error = toSharingError(e);
+      this._error = hubFailureOf(e);
       this._changed.emit();
       throw e;
     }
@@ -171,7 +160,7 @@ export abstract class SharingModel<
   /** A refusal before the hub is asked, shown in the dialog like the hub's own. */
   protected refuse(message: string): HubError {
     const error = new HubError(400, 'invalid_input', message);
-    this._error = toSharingError(error);
+    this._error = hubFailureOf(error);
     this._changed.emit();
     return error;
   }

@@ -5,13 +5,8 @@
  * client.
  */
 import { type ISignal, Signal } from '@lumino/signaling';
-import {
-  type ISharingError,
-  type ShareCandidate,
-  SharingModel,
-  shareeKey,
-  toSharingError,
-} from '../share-picker/model.js';
+import { hubFailureOf, type IHubFailure } from '../api.js';
+import { type ShareCandidate, SharingModel, shareeKey } from '../share-picker/model.js';
 import type {
   IGroupsClient,
   IServerShare,
@@ -104,7 +99,7 @@ export class SharedWithMeModel {
   ) {}
 
   private _items: IServerShare[] = [];
-  private _error: ISharingError | null = null;
+  private _error: IHubFailure | null = null;
   private readonly _changed = new Signal<this, void>(this);
 
   get changed(): ISignal<this, void> {
@@ -113,7 +108,7 @@ export class SharedWithMeModel {
   get items(): readonly IServerShare[] {
     return this._items;
   }
-  get error(): ISharingError | null {
+  get error(): IHubFailure | null {
     return this._error;
   }
 
@@ -122,7 +117,7 @@ export class SharedWithMeModel {
       this._items = await this.client.sharedWithMe(this.me);
       this._error = null;
     } catch (e) {
-      this._error = toSharingError(e);
+      this._error = hubFailureOf(e);
     } finally {
       this._changed.emit();
     }

@@ -5,7 +5,7 @@
  * Actions reject with `HubError`; refresh failures are kept in `error` and shown in the panel.
  */
 import { type ISignal, Signal } from '@lumino/signaling';
-import { HubError } from '../api.js';
+import { HubError, hubFailureOf, type IHubFailure } from '../api.js';
 import type {
   IFilesClient,
   IHubUser,
@@ -17,12 +17,6 @@ import type {
   IVolumeRef,
 } from '../tokens.js';
 import { sameVolume, volumeLabel } from './paths.js';
-
-export interface IVolumesError {
-  status: number;
-  error: string;
-  message: string;
-}
 
 /** The hub's rule for volume names (docs/files.md), checked here for an immediate answer. */
 const VOLUME_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/;
@@ -40,13 +34,6 @@ export function checkVolumeName(value: string | undefined): string {
   return name;
 }
 
-export function toVolumesError(e: unknown): IVolumesError {
-  if (e instanceof HubError) {
-    return { status: e.status, error: e.error, message: e.message };
-  }
-  return { status: 0, error: 'unexpected', message: e instanceof Error ? e.message : String(e) };
-}
-
 const byName = (a: IVolumeInfo, b: IVolumeInfo): number =>
   a.owner.localeCompare(b.owner) || a.volume.localeCompare(b.volume);
 
@@ -62,7 +49,7 @@ export class VolumesModel {
   private _selected: IVolumeRef | null = null;
   private _loading = false;
   private _loaded = false;
-  private _error: IVolumesError | null = null;
+  private _error: IHubFailure | null = null;
   private _refreshSeq = 0;
   private _changed = new Signal<this, void>(this);
 
@@ -85,7 +72,7 @@ export class VolumesModel {
   get loaded(): boolean {
     return this._loaded;
   }
-  get error(): IVolumesError | null {
+  get error(): IHubFailure | null {
     return this._error;
   }
   get selected(): IVolumeInfo | null {
@@ -145,7 +132,7 @@ export class VolumesModel {
       }
     } catch (e) {
       if (seq === this._refreshSeq) {
-        this._error = toVolumesError(e);
+        this._error = hubFailureOf(e);
       }
       throw e;
     } finally {
