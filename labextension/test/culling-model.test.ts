@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HubError } from '../src/api.js';
+import type { IClock } from '../src/clock.js';
 import { formatDuration, nextCheckSeconds, secondsUntilCull } from '../src/culling/model.js';
-import { CullWatcher, type IClock } from '../src/culling/watcher.js';
+import { CullWatcher } from '../src/culling/watcher.js';
 import { FakeHub } from './fake-hub.js';
 
 const now = Date.parse('2026-11-22T12:00:00Z');

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { HubError } from '../src/api.js';
-import type { IClock } from '../src/culling/watcher.js';
 import { formatBytes, formatUsage } from '../src/volumes/format.js';
 import { VolumesModel } from '../src/volumes/model.js';
 import { mountPathOf, volumeOfPath } from '../src/volumes/paths.js';
 import { ShareModel } from '../src/volumes/share-model.js';
 import { UsageWatcher } from '../src/volumes/usage-watcher.js';
 import { FakeHub } from './fake-hub.js';
+import { ManualClock } from './manual-clock.js';
 
 const GiB = 1024 ** 3;
 
@@ -248,38 +248,6 @@ describe('ShareModel', () => {
     assert.equal(asBob.error?.status, 403);
   });
 });
-
-/** A clock whose time moves only when the test says so. */
-class ManualClock implements Pick<IClock, 'setInterval' | 'clearInterval'> {
-  private timers = new Map<number, { fn: () => void; every: number; next: number }>();
-  private id = 0;
-  now = 0;
-  setInterval(fn: () => void, ms: number): unknown {
-    this.timers.set(++this.id, { fn, every: ms, next: this.now + ms });
-    return this.id;
-  }
-  clearInterval(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-  get pending(): number {
-    return this.timers.size;
-  }
-  async advance(ms: number): Promise<void> {
-    const end = this.now + ms;
-    for (;;) {
-      const due = [...this.timers.values()].filter((t) => t.next <= end);
-      if (due.length === 0) {
-        break;
-      }
-      const t = due.sort((a, b) => a.next - b.next)[0]!;
-      this.now = t.next;
-      t.next += t.every;
-      t.fn();
-      await new Promise((r) => setImmediate(r));
-    }
-    this.now = end;
-  }
-}
 
 describe('UsageWatcher', () => {
   it('asks at start and every interval; turns to warning at 90%; keeps the last answer on failure', async () => {

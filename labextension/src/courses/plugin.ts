@@ -12,6 +12,8 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { browserClock } from '../clock.js';
+import { PanelRefresher } from '../refresher.js';
 import { ICoursesClient, IUserClient, PluginIDs } from '../tokens.js';
 import { COURSES_PALETTE_COMMANDS, registerCoursesCommands } from './commands.js';
 import { CoursesModel } from './model.js';
@@ -88,17 +90,8 @@ export const coursesPlugin: JupyterFrontEndPlugin<void> = {
 
     // Refresh on start, then every `refreshInterval` seconds while the panel is visible; a
     // failure is kept in model.error, which the panel shows.
-    let timer: number | undefined;
-    const schedule = () => {
-      window.clearInterval(timer);
-      if (settings.refreshInterval > 0) {
-        timer = window.setInterval(() => {
-          if (panel.isVisible && !model.loading) {
-            model.refresh().catch(() => undefined);
-          }
-        }, settings.refreshInterval * 1000);
-      }
-    };
+    const refresher = new PanelRefresher({ panel, model, clock: browserClock });
+    const schedule = () => refresher.every(settings.refreshInterval);
     app.restored
       .then(() => model.refresh().catch(() => undefined))
       .then(schedule)

@@ -8,17 +8,10 @@ import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/applica
 import { Notification } from '@jupyterlab/apputils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { isHubError } from '../api.js';
+import { browserClock } from '../clock.js';
 import { CommandIDs, IServersClient, IUserClient, PluginIDs } from '../tokens.js';
 import { formatDuration } from './model.js';
-import { CullWatcher, type IClock, type ICullWarning } from './watcher.js';
-
-const browserClock: IClock = {
-  now: () => Date.now(),
-  setTimeout: (callback, ms) => window.setTimeout(callback, ms),
-  clearTimeout: (handle) => window.clearTimeout(handle as number | undefined),
-  setInterval: (callback, ms) => window.setInterval(callback, ms),
-  clearInterval: (handle) => window.clearInterval(handle as number | undefined),
-};
+import { CullWatcher, type ICullWarning } from './watcher.js';
 
 export const cullingPlugin: JupyterFrontEndPlugin<void> = {
   id: PluginIDs.culling,

@@ -3,17 +3,9 @@
  * the stop, often near it), counts down each second inside the warning window, and keeps the
  * server alive on request. Timers come from an injected clock, so the timing is unit-tested.
  */
+import type { IClock } from '../clock.js';
 import type { IServerInfo, IServersClient } from '../tokens.js';
 import { nextCheckSeconds, secondsUntilCull } from './model.js';
-
-/** The timers the watcher uses: the browser's in JupyterLab, a hand-advanced one in tests. */
-export interface IClock {
-  now(): number;
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  setInterval(callback: () => void, ms: number): unknown;
-  clearInterval(handle: unknown): void;
-}
 
 /** Where the countdown is shown (a notification in JupyterLab). */
 export interface ICullWarning {

@@ -6,6 +6,8 @@ import {
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { browserClock } from '../clock.js';
+import { PanelRefresher } from '../refresher.js';
 import { IGroupsClient, type InvitableRole, IUserClient, PluginIDs } from '../tokens.js';
 import { PALETTE_COMMANDS, registerGroupsCommands } from './commands.js';
 import { GroupsModel } from './model.js';
@@ -78,18 +80,8 @@ export const groupsPlugin: JupyterFrontEndPlugin<void> = {
     }
 
     // Refresh on start, then every `refreshInterval` seconds while the panel is visible.
-    let timer: number | undefined;
-    const schedule = () => {
-      window.clearInterval(timer);
-      if (settings.refreshInterval > 0) {
-        timer = window.setInterval(() => {
-          if (panel.isVisible && !model.loading) {
-            // A failure is kept in model.error, which the panel shows.
-            model.refresh().catch(() => undefined);
-          }
-        }, settings.refreshInterval * 1000);
-      }
-    };
+    const refresher = new PanelRefresher({ panel, model, clock: browserClock });
+    const schedule = () => refresher.every(settings.refreshInterval);
     // A failed first load is kept in model.error and shown at the top of the panel.
     app.restored.then(() => model.refresh().catch(() => undefined)).then(schedule);
 

@@ -13,7 +13,7 @@ import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
-import type { IClock } from '../culling/watcher.js';
+import { browserClock } from '../clock.js';
 import { CommandIDs, IJobsClient, IServersClient, IUserClient, PluginIDs } from '../tokens.js';
 import { JOBS_PALETTE_COMMANDS, registerJobsCommands } from './commands.js';
 import { jobTitle } from './format.js';
@@ -29,11 +29,6 @@ interface IJobsSettings {
 }
 
 const DEFAULTS: IJobsSettings = { pollInterval: 3, workspaceFolder: '', notifyOnEnd: true };
-
-const browserClock: Pick<IClock, 'setTimeout' | 'clearTimeout'> = {
-  setTimeout: (callback, ms) => window.setTimeout(callback, ms),
-  clearTimeout: (handle) => window.clearTimeout(handle as number | undefined),
-};
 
 export const jobsPlugin: JupyterFrontEndPlugin<void> = {
   id: PluginIDs.jobs,

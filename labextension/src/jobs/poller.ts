@@ -3,7 +3,7 @@
  * running or the shown log is not complete, and not at all otherwise (`kick` starts it again
  * after a submission). On an injected clock, so the rule is unit-tested without waiting.
  */
-import type { IClock } from '../culling/watcher.js';
+import type { IClock } from '../clock.js';
 import type { JobsModel } from './model.js';
 
 export interface IJobsPollerOptions {

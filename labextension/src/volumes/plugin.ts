@@ -8,7 +8,8 @@ import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
-import type { IClock } from '../culling/watcher.js';
+import { browserClock } from '../clock.js';
+import { PanelRefresher } from '../refresher.js';
 import type { IVolumeRef } from '../tokens.js';
 import { CommandIDs, IFilesClient, IGroupsClient, IUserClient, PluginIDs } from '../tokens.js';
 import { PALETTE_COMMANDS, registerVolumesCommands } from './commands.js';
@@ -27,12 +28,6 @@ interface IVolumesSettings {
 }
 
 const DEFAULTS: IVolumesSettings = { refreshInterval: 60, usageInterval: 300 };
-
-/** The browser's timers, for the usage watcher. */
-const browserClock: Pick<IClock, 'setInterval' | 'clearInterval'> = {
-  setInterval: (callback, ms) => window.setInterval(callback, ms),
-  clearInterval: (handle) => window.clearInterval(handle as number | undefined),
-};
 
 /** The root volume the status bar shows. */
 const STATUS_ROOT = 'Storage';
@@ -176,17 +171,8 @@ export const volumesPlugin: JupyterFrontEndPlugin<void> = {
     });
 
     // Refresh on start, then every `refreshInterval` seconds while the panel is visible.
-    let timer: number | undefined;
-    const schedule = () => {
-      window.clearInterval(timer);
-      if (settings.refreshInterval > 0) {
-        timer = window.setInterval(() => {
-          if (panel.isVisible && !model.loading) {
-            model.refresh().catch(() => undefined);
-          }
-        }, settings.refreshInterval * 1000);
-      }
-    };
+    const refresher = new PanelRefresher({ panel, model, clock: browserClock });
+    const schedule = () => refresher.every(settings.refreshInterval);
     app.restored
       .then(() => model.refresh().catch(() => undefined))
       .then(schedule)

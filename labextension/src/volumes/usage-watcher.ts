@@ -4,7 +4,7 @@
  * in tests). A failed question keeps the last answer and says so in `error`.
  */
 import { type ISignal, Signal } from '@lumino/signaling';
-import type { IClock } from '../culling/watcher.js';
+import type { IClock } from '../clock.js';
 import type { IFilesClient, IRootUsage } from '../tokens.js';
 
 export interface IUsageWatcherOptions {
