@@ -10,13 +10,8 @@
  * In CI (CI=true) a missing Docker daemon fails these tests instead of skipping them.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { dockerAvailable } from '@orrery/spawner';
@@ -24,9 +19,8 @@ import pg from 'pg';
 import { defaultRootVolumes } from '../../src/files/config.ts';
 import { volumeFolder } from '../../src/files/disk.ts';
 import { buildJobSpec } from '../../src/jobs/jobSpec.ts';
-import { Client, createTestDatabase, releaseViews, signUp } from '../support.ts';
-import type { FaultHubOptions } from './jobsFaultHub.ts';
-import { deploymentOf, removeDeployment, waitFor } from './support.ts';
+import { type Client, createTestDatabase, signUp } from '../support.ts';
+import { deploymentOf, KillableHub, waitFor } from './support.ts';
 
 const run = promisify(execFile);
 const available = await dockerAvailable();
@@ -44,52 +38,8 @@ const prefix = `orrery-test-${randomBytes(3).toString('hex')}-`;
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let db: pg.Pool;
-let options: FaultHubOptions;
-let child: ChildProcess | undefined;
-let url = '';
+let hub: KillableHub;
 let alice: Client;
-
-/** Start the hub process (on a port of its own each time); resolves once it listens. */
-async function startChild(): Promise<void> {
-  const started = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'test/compute/jobsFaultHub.ts', JSON.stringify(options)],
-    { stdio: ['ignore', 'pipe', 'pipe'], cwd: path.join(import.meta.dirname, '..', '..') },
-  );
-  child = started;
-  let stderr = '';
-  started.stderr!.on('data', (chunk) => {
-    stderr += chunk;
-    process.stderr.write(chunk);
-  });
-  const lines = createInterface({ input: started.stdout! });
-  const line = await new Promise<string>((resolve, reject) => {
-    lines.once('line', resolve);
-    started.once('exit', (code, signal) =>
-      reject(new Error(`the hub process exited (${code ?? signal}) before it listened: ${stderr}`)),
-    );
-  });
-  url = JSON.parse(line).url;
-}
-
-/** Alice's session on the hub process now running. */
-async function aliceHere(): Promise<Client> {
-  const client = new Client(url);
-  const answer = await client.post('/hub/api/login', {
-    username: 'alice',
-    password: 'correct horse',
-  });
-  assert.equal(answer.status, 200, answer.text);
-  return client;
-}
-
-async function killChild(): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
-  child = undefined;
-}
 
 const openJobs = async () =>
   (await db.query(`SELECT count(*)::int AS n FROM jobs WHERE status IN ('queued', 'running')`))
@@ -130,15 +80,8 @@ before(async () => {
   if (skip) return;
   database = await createTestDatabase('jobs_fault');
   db = new pg.Pool({ connectionString: database.url, max: 2 });
-  options = {
-    databaseUrl: database.url,
-    secretKey: randomBytes(32).toString('base64url'),
-    stateDir: path.join(tmpdir(), `${prefix}state`),
-    prefix,
-    image: IMAGE,
-    slots: SLOTS,
-  };
-  await startChild();
+  hub = new KillableHub({ databaseUrl: database.url, prefix, image: IMAGE, slots: SLOTS });
+  await hub.start();
   // Every status change of every job, as the database saw it: the outcomes are counted here.
   await db.query(`
     CREATE TABLE test_job_changes (job_id bigint, from_status text, to_status text);
@@ -151,17 +94,14 @@ before(async () => {
       END $$;
     CREATE TRIGGER test_job_change AFTER UPDATE ON jobs
       FOR EACH ROW EXECUTE FUNCTION test_job_change();`);
-  alice = await signUp(url, 'alice');
+  alice = await signUp(hub.url, 'alice');
 });
 
 after(async () => {
   if (skip) return;
-  await killChild();
+  await hub.kill();
   await db?.end();
-  await removeDeployment(await deploymentOf(database.url, prefix));
-  // A killed hub never unmounts its volume views: the test does, then drops its state.
-  await releaseViews({ files: {}, stateDir: options.stateDir });
-  await rm(options.stateDir, { recursive: true, force: true });
+  await hub.removeLeftovers();
   await database.drop();
 });
 
@@ -179,12 +119,12 @@ test(`SIGKILL of the dispatcher's hub while ${JOBS} jobs run: each completes, is
     const delay = Math.floor(Math.random() * 3000);
     moments.push(delay);
     await new Promise((resolve) => setTimeout(resolve, delay));
-    await killChild();
+    await hub.kill();
     kills++;
-    await startChild();
+    await hub.start();
   }
   await waitFor('every job to end', 900_000, async () => (await openJobs()) === 0);
-  alice = await aliceHere();
+  alice = await hub.signIn('alice');
   await waitFor('ended jobs to leave no container', 120_000, async () => {
     return (await jobContainers()).length === 0;
   });
@@ -233,9 +173,9 @@ test('a re-queued job whose container a dead hub created after all is adopted, n
 }, async () => {
   // A job first, so alice has her Storage workspace (jobs mount it, as her servers would).
   assert.equal((await ended(await submit('true'))).status, 'succeeded');
-  await killChild();
+  await hub.kill();
   const names = await deploymentOf(database.url, prefix);
-  const storage = defaultRootVolumes(options.stateDir).find((root) => root.name === 'Storage');
+  const storage = defaultRootVolumes(hub.options.stateDir).find((root) => root.name === 'Storage');
   assert.ok(storage);
   const { rows: volume } = await db.query(
     `SELECT v.id, v.owner_id FROM file_volumes v JOIN users u ON u.id = v.owner_id
@@ -274,8 +214,8 @@ test('a re-queued job whose container a dead hub created after all is adopted, n
   const { default: Docker } = await import('dockerode');
   const docker = new Docker({ socketPath: '/var/run/docker.sock' });
   await (await docker.createContainer(spec)).start();
-  await startChild();
-  alice = await aliceHere();
+  await hub.start();
+  alice = await hub.signIn('alice');
   const job = await ended(id);
   assert.equal(job.status, 'succeeded', JSON.stringify(job));
   assert.equal(job.attempts, 2, 'claimed again');

@@ -1,7 +1,8 @@
 /**
  * A hub with a job dispatcher in a process of its own, for the fault tests to kill with
- * SIGKILL (jobsFault.test.ts; jobsSwarm.test.ts with `backend: "swarm"`). Its one compute
- * domain is named after its backend. Prints one JSON line `{"url"}` once it listens.
+ * SIGKILL (jobsFault.test.ts; jobsSwarm.test.ts with `backend: "swarm"`), through
+ * `KillableHub` (support.ts). Its one compute domain is named after its backend. Prints one
+ * JSON line `{"url"}` once it listens.
  *
  *   node --import tsx hub/test/compute/jobsFaultHub.ts <json options>
  */

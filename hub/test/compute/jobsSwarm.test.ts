@@ -8,20 +8,15 @@
  * In CI (CI=true) a missing Docker daemon fails these tests instead of skipping them.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { dockerAvailable } from '@orrery/spawner';
 import pg from 'pg';
-import { Client, createTestDatabase, releaseViews, signUp } from '../support.ts';
-import type { FaultHubOptions } from './jobsFaultHub.ts';
-import { deploymentOf, removeDeployment, waitFor } from './support.ts';
+import { type Client, createTestDatabase, signUp } from '../support.ts';
+import { KillableHub, waitFor } from './support.ts';
 
 const run = promisify(execFile);
 const available = await dockerAvailable();
@@ -39,51 +34,8 @@ let joinedSwarm = false;
 let hadGatewayBridge = true;
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let db: pg.Pool;
-let options: FaultHubOptions;
-let child: ChildProcess | undefined;
-let url = '';
+let hub: KillableHub;
 let alice: Client;
-
-/** Start the hub process; resolves once it listens. */
-async function startChild(): Promise<void> {
-  const started = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'test/compute/jobsFaultHub.ts', JSON.stringify(options)],
-    { stdio: ['ignore', 'pipe', 'pipe'], cwd: path.join(import.meta.dirname, '..', '..') },
-  );
-  child = started;
-  let stderr = '';
-  started.stderr!.on('data', (chunk) => {
-    stderr += chunk;
-    process.stderr.write(chunk);
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: started.stdout! }).once('line', resolve);
-    started.once('exit', (code, signal) =>
-      reject(new Error(`the hub process exited (${code ?? signal}) before it listened: ${stderr}`)),
-    );
-  });
-  url = JSON.parse(line).url;
-}
-
-async function killChild(): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
-  child = undefined;
-}
-
-/** Alice's session on the hub process now running. */
-async function aliceHere(): Promise<Client> {
-  const client = new Client(url);
-  const answer = await client.post('/hub/api/login', {
-    username: 'alice',
-    password: 'correct horse',
-  });
-  assert.equal(answer.status, 200, answer.text);
-  return client;
-}
 
 /** This test's job services and job networks on the swarm (`<prefix><deployment>-job-<id>`). */
 const services = async () =>
@@ -104,24 +56,22 @@ before(async () => {
   }
   database = await createTestDatabase('jobs_swarm');
   db = new pg.Pool({ connectionString: database.url, max: 2 });
-  options = {
+  hub = new KillableHub({
     databaseUrl: database.url,
-    secretKey: randomBytes(32).toString('base64url'),
-    stateDir: path.join(tmpdir(), `${prefix}state`),
     prefix,
     image: IMAGE,
     slots: 4,
     backend: 'swarm',
-  };
-  await startChild();
-  alice = await signUp(url, 'alice');
+  });
+  await hub.start();
+  alice = await signUp(hub.url, 'alice');
 });
 
 after(async () => {
   if (skip) return;
   let left: { services: string[]; networks: string[] } | undefined;
   try {
-    await killChild();
+    await hub.kill();
     await db?.end();
     // The swarm may have been left by another test run meanwhile: then there is nothing of it.
     if ((await docker('info', '--format', '{{.Swarm.LocalNodeState}}')) === 'active') {
@@ -135,10 +85,7 @@ after(async () => {
       for (const name of await networks()) await docker('network', 'rm', name).catch(() => '');
     }
   } finally {
-    await removeDeployment(await deploymentOf(database.url, prefix));
-    // A killed hub never unmounts its volume views: the test does, then drops its state.
-    await releaseViews({ files: {}, stateDir: options.stateDir });
-    await rm(options.stateDir, { recursive: true, force: true });
+    await hub.removeLeftovers();
     await database.drop();
     // (Already left, if another run left it meanwhile.)
     if (joinedSwarm) await docker('swarm', 'leave', '--force').catch(() => '');
@@ -345,10 +292,10 @@ test('a job whose hub is killed is adopted by the next hub and recorded once', {
     return logs.stdout === 'begun\n';
   });
   const before = (await db.query('SELECT dispatcher FROM jobs WHERE id = $1', [id])).rows[0];
-  await killChild();
+  await hub.kill();
   assert.deepEqual(await services(), [service.Spec.Name], 'the service outlives its hub');
-  await startChild();
-  alice = await aliceHere();
+  await hub.start();
+  alice = await hub.signIn('alice');
   const job = await ended(id);
   assert.equal(job.status, 'succeeded', JSON.stringify(job));
   assert.equal(job.attempts, 1, 'adopted, not started again');

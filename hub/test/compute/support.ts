@@ -1,13 +1,22 @@
-/** Helpers for compute tests: wait for a server, talk to a kernel over the proxy. */
-import { execFile } from 'node:child_process';
+/**
+ * Helpers for compute tests: wait for a server, talk to a kernel over the proxy, clean a
+ * deployment up, run a hub in a process of its own to kill.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { deploymentIdentity, deploymentNames } from '../../src/compute/deployment.ts';
-import type { Client } from '../support.ts';
+import { Client, releaseViews } from '../support.ts';
+import type { FaultHubOptions } from './jobsFaultHub.ts';
 
 /**
  * The names a hub on `databaseUrl` with `prefix` gives its resources (its deployment identity
@@ -202,4 +211,77 @@ export function sleepingJupyter(): string {
   );
   chmodSync(command, 0o755);
   return command;
+}
+
+/**
+ * A hub with a job dispatcher in a process of its own (jobsFaultHub.ts), for the tests that
+ * kill it with SIGKILL and start another on the same database, state folder and name prefix.
+ */
+export class KillableHub {
+  readonly options: FaultHubOptions;
+  /** The URL of the hub process started last. */
+  url = '';
+  private child: ChildProcess | undefined;
+
+  /** Its state folder is `<tmp>/<prefix>state`; its secret key is new. */
+  constructor(options: Omit<FaultHubOptions, 'secretKey' | 'stateDir'>) {
+    this.options = {
+      secretKey: randomBytes(32).toString('base64url'),
+      stateDir: path.join(tmpdir(), `${options.prefix}state`),
+      ...options,
+    };
+  }
+
+  /** Start a hub process (on a port of its own each time); resolves once it listens. */
+  async start(): Promise<void> {
+    const started = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/compute/jobsFaultHub.ts', JSON.stringify(this.options)],
+      { stdio: ['ignore', 'pipe', 'pipe'], cwd: path.join(import.meta.dirname, '..', '..') },
+    );
+    this.child = started;
+    let stderr = '';
+    started.stderr!.on('data', (chunk) => {
+      stderr += chunk;
+      process.stderr.write(chunk);
+    });
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: started.stdout! }).once('line', resolve);
+      started.once('exit', (code, signal) =>
+        reject(
+          new Error(`the hub process exited (${code ?? signal}) before it listened: ${stderr}`),
+        ),
+      );
+    });
+    this.url = JSON.parse(line).url;
+  }
+
+  /** SIGKILL the hub process, if one runs; resolves once it has exited. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+    this.child = undefined;
+  }
+
+  /** A session of `username` (signed up before, password "correct horse") on the hub now running. */
+  async signIn(username: string): Promise<Client> {
+    const client = new Client(this.url);
+    const answer = await client.post('/hub/api/login', { username, password: 'correct horse' });
+    assert.equal(answer.status, 200, answer.text);
+    return client;
+  }
+
+  /**
+   * After the tests: remove its deployment's containers and volumes, unmount its volume views
+   * (a killed hub never does) and delete its state folder.
+   */
+  async removeLeftovers(): Promise<void> {
+    const { databaseUrl, prefix, stateDir } = this.options;
+    await removeDeployment(await deploymentOf(databaseUrl, prefix));
+    await releaseViews({ files: {}, stateDir });
+    await rm(stateDir, { recursive: true, force: true });
+  }
 }
