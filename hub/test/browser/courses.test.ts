@@ -14,16 +14,15 @@
  * views are mounts); in CI a missing one fails.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { dockerAvailable } from '@orrery/spawner';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { lockDockerTests } from '../../../spawner/test/helpers.ts';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { domain } from '../../src/compute/domainConfig.ts';
-import { deploymentOf, removeDeployment, waitForStatus } from '../compute/support.ts';
-import { type Client, signUp, startTestHub, type TestHub } from '../support.ts';
-import { ARTIFACTS, CHROMIUM, CHROMIUM_ARGS } from './chromium.ts';
+import { waitForStatus } from '../compute/support.ts';
+import { type Client, signUp, type TestHub } from '../support.ts';
+import { ARTIFACTS } from './chromium.ts';
+import { DockerLabs, dockerLabsSkip, entry } from './dockerLabs.ts';
 
 const IMAGE = process.env['ORRERY_TEST_IMAGE'] ?? 'orrery/lab:latest';
 const DOC_IMAGES = path.resolve(import.meta.dirname, '../../../docs/images');
@@ -32,48 +31,22 @@ const SLUG = 'astro101';
 const LECTURE = `volumes/Storage/tess/course-${SLUG}/week1`;
 const COPY = `courses/${SLUG}/hw1`;
 
-const docker = await dockerAvailable();
-if (process.env.CI === 'true') {
-  if (!existsSync(CHROMIUM))
-    throw new Error('Chromium is required in CI: run scripts/provision-lab.sh');
-  if (!docker) throw new Error('Docker is required in CI: run scripts/provision-docker.sh');
-}
-const skip = !existsSync(CHROMIUM)
-  ? 'Debian chromium is not installed'
-  : !docker
-    ? 'no Docker daemon answers (CI=true makes this a failure)'
-    : process.getuid?.() !== 0
-      ? 'the hub must run as root to mount volume views'
-      : false;
-
+const skip = await dockerLabsSkip();
+const labs = new DockerLabs();
 let hub: TestHub;
 let browser: Browser;
-let release: (() => void) | undefined;
 
 before(async () => {
   if (skip) return;
-  mkdirSync(ARTIFACTS, { recursive: true });
   mkdirSync(DOC_IMAGES, { recursive: true });
-  release = await lockDockerTests();
-  hub = await startTestHub('browser_courses', {
+  ({ hub, browser } = await labs.start('browser_courses', {
     compute: { domains: [domain('docker', 'docker')], images: [IMAGE] },
-  });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  }));
 });
 
 after(async () => {
   if (skip) return;
-  try {
-    await browser?.close();
-    if (hub?.logLines.length) console.error(`hub warnings:\n${hub.logLines.join('')}`);
-    const names = hub
-      ? await deploymentOf(hub.databaseUrl, hub.hub.config.compute.namePrefix)
-      : null;
-    await hub?.stop();
-    if (names) await removeDeployment(names);
-  } finally {
-    release?.();
-  }
+  await labs.stop();
 });
 
 /** One person: their hub API client and, once signed in, their JupyterLab page. */
@@ -89,12 +62,6 @@ const shot = (page: Page | ReturnType<Page['locator']>, name: string) =>
   page.screenshot({
     path: path.join(DOC_IMAGES, `courses-${name}.png`),
     style: '.Toastify, .jp-toastContainer, .Toastify__toast { display: none !important; }',
-  });
-
-/** A file browser entry of the listing shown, by its exact name. */
-const entry = (page: Page, name: string) =>
-  page.locator('.jp-DirListing-item', {
-    has: page.locator('.jp-DirListing-itemText', { hasText: new RegExp(`^${name}$`) }),
   });
 
 /** The lab's contents API, as JupyterLab itself calls it (with its XSRF token). */

@@ -9,65 +9,33 @@
  * Needs Docker and Debian's chromium; in CI a missing one fails.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { dockerAvailable } from '@orrery/spawner';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { lockDockerTests } from '../../../spawner/test/helpers.ts';
+import type { Browser, Page } from 'playwright-core';
 import { domain } from '../../src/compute/domainConfig.ts';
-import { deploymentOf, removeDeployment, waitForStatus } from '../compute/support.ts';
-import { signUp, startTestHub, type TestHub } from '../support.ts';
-import { ARTIFACTS, CHROMIUM, CHROMIUM_ARGS } from './chromium.ts';
+import { waitForStatus } from '../compute/support.ts';
+import { signUp, type TestHub } from '../support.ts';
+import { ARTIFACTS } from './chromium.ts';
+import { DockerLabs, dockerLabsSkip, entry } from './dockerLabs.ts';
 
 const IMAGE = process.env['ORRERY_TEST_IMAGE'] ?? 'orrery/lab:latest';
 const PASSWORD = 'correct horse';
 
-const docker = await dockerAvailable();
-if (process.env.CI === 'true') {
-  if (!existsSync(CHROMIUM))
-    throw new Error('Chromium is required in CI: run scripts/provision-lab.sh');
-  if (!docker) throw new Error('Docker is required in CI: run scripts/provision-docker.sh');
-}
-const skip = !existsSync(CHROMIUM)
-  ? 'Debian chromium is not installed'
-  : !docker
-    ? 'no Docker daemon answers (CI=true makes this a failure)'
-    : process.getuid?.() !== 0
-      ? 'the hub must run as root to mount volume views'
-      : false;
-
+const skip = await dockerLabsSkip();
+const labs = new DockerLabs();
 let hub: TestHub;
 let browser: Browser;
-let release: (() => void) | undefined;
 
 before(async () => {
   if (skip) return;
-  mkdirSync(ARTIFACTS, { recursive: true });
-  release = await lockDockerTests();
-  hub = await startTestHub('browser_volumes', {
+  ({ hub, browser } = await labs.start('browser_volumes', {
     compute: { domains: [domain('local', 'docker')], images: [IMAGE] },
-  });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  }));
 });
 
 after(async () => {
   if (skip) return;
-  try {
-    await browser?.close();
-    if (hub.logLines.length) console.error(`hub warnings:\n${hub.logLines.join('')}`);
-    const names = await deploymentOf(hub.databaseUrl, hub.hub.config.compute.namePrefix);
-    await hub.stop();
-    await removeDeployment(names);
-  } finally {
-    release?.();
-  }
+  await labs.stop();
 });
-
-/** A file browser entry of the listing shown, by its exact name. */
-const entry = (page: Page, name: string) =>
-  page.locator('.jp-DirListing-item', {
-    has: page.locator('.jp-DirListing-itemText', { hasText: new RegExp(`^${name}$`) }),
-  });
 
 /** The folder the file browser shows, from its breadcrumbs. */
 async function openFolder(page: Page, name: string): Promise<void> {
