@@ -99,9 +99,9 @@ export class DockerJobContainers implements JobContainers {
     } catch (error) {
       if (isNotFound(error)) throw new ImageMissing(`the image ${spec.Image} is not on the host`);
       if ((error as { statusCode?: number }).statusCode !== 409) throw error;
+      // It existed (made by a hub that died): started at most once, so only if never started.
+      if ((await this.inspect(name)).state !== 'created') return;
     }
-    const found = await this.inspect(name);
-    if (found.state !== 'created') return;
     try {
       await this.docker.getContainer(name).start();
     } catch (error) {
