@@ -3,6 +3,9 @@
  * containers, watches them and records how each ended. Its state is the database and the
  * containers' names and labels, nothing in memory that a restart would lose:
  * - a heartbeat on the jobs it watches; jobs whose dispatcher went silent are adopted;
+ * - a container's exit (Docker's wait) is recorded at once and the next job of its domain
+ *   claimed in the same breath, so a slot is handed on after one look at one container; the
+ *   round below, every poll, is what makes that safe (a missed exit is found there);
  * - a watched job's container is looked up by name each round: running → kept (or killed at
  *   its time limit), exited → its outcome recorded from the exit code, never created → the
  *   job queued again;
@@ -84,6 +87,24 @@ export class JobDispatcher {
   private readonly waiting = new Set<number>();
   /** Containers of recorded jobs being removed, off the path that frees their slots. */
   private readonly removing = new Set<Promise<void>>();
+  /** Jobs whose exit is being recorded off the round. */
+  private readonly settling = new Map<number, Promise<void>>();
+  /**
+   * What this process is doing with each job, one thing at a time: the round killing a job at
+   * its time limit and the exit that kill causes must not both record an end (the first would
+   * win: "failed" instead of "timed out").
+   */
+  private readonly handling = new Map<number, Promise<void>>();
+  /** Claims made off the round (a job queued on this hub), so that stop can wait for them. */
+  private readonly nudges = new Set<Promise<void>>();
+  /**
+   * Each user's mounts on a domain while a job of theirs started by this process runs there:
+   * their view stays applied and is kept current by the files module while a job of theirs runs
+   * (onViewChanged reaches users with running jobs), so the next job of a sweep binds the same
+   * folders without applying the view again (a script run on every mount host).
+   */
+  private readonly mounts = new Map<string, { mounts: Promise<JobMounts>; jobs: Set<number> }>();
+  private started = false;
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
   private inRound = false;
@@ -94,7 +115,20 @@ export class JobDispatcher {
   constructor(private readonly options: DispatcherOptions) {}
 
   start(): void {
+    this.started = true;
     this.tick();
+  }
+
+  /**
+   * A job was queued on `domain` (or a slot freed there) through this hub: claim now rather than
+   * at the next poll. Other hubs' dispatchers find it at their poll.
+   */
+  nudge(domain: string): void {
+    if (!this.started || this.stopped || !this.options.domains.has(domain)) return;
+    const claimed = this.claimIn(domain)
+      .catch((err) => this.options.log.warn({ domain, err: String(err) }, 'job claim failed'))
+      .finally(() => this.nudges.delete(claimed));
+    this.nudges.add(claimed);
   }
 
   private readonly tick = (): void => {
@@ -113,28 +147,44 @@ export class JobDispatcher {
       });
   };
 
-  /**
-   * A job's container ended: look now rather than at the next poll, so its slot frees at once.
-   * Only a hint: the round reads the database and Docker as it always does.
-   */
+  /** Run a round now (or right after the one under way) rather than at the next poll. */
   private wake(): void {
     if (this.stopped) return;
     if (this.inRound) this.again = true;
     else this.tick();
   }
 
-  /** Wait on a running job's container in the background; its exit wakes the dispatcher. */
+  /** Wait on a running job's container in the background; its exit is settled at once. */
   private follow(job: JobRecord): void {
     if (this.waiting.has(job.id) || this.stopped) return;
     this.waiting.add(job.id);
     this.containersOf(job)
       .wait(job.containerName!)
       .then(
-        () => this.wake(),
+        () => {
+          this.waiting.delete(job.id);
+          this.settle(job);
+        },
         // The poll still finds the exit; a broken wait only costs its promptness.
-        () => {},
+        () => this.waiting.delete(job.id),
       )
-      .finally(() => this.waiting.delete(job.id));
+      .finally(() => this.releaseMounts(job));
+  }
+
+  /**
+   * A job's container ended: record how (one look at its container) and claim the next job of
+   * its domain, without the rest of a round. A failure here is logged and left to the round.
+   */
+  private settle(job: JobRecord): void {
+    if (this.stopped || this.settling.has(job.id)) return;
+    const settled = this.inTurn(job.id, () => this.watch(job))
+      .then(() => this.claimIn(job.domain))
+      .catch((err) => {
+        this.options.log.warn({ job: job.id, err: String(err) }, 'job exit not settled');
+        this.wake();
+      })
+      .finally(() => this.settling.delete(job.id));
+    this.settling.set(job.id, settled);
   }
 
   /**
@@ -145,6 +195,7 @@ export class JobDispatcher {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.round;
+    await Promise.allSettled([...this.settling.values(), ...this.nudges]);
     await Promise.allSettled(this.starting.values());
     await Promise.allSettled(this.removing);
   }
@@ -158,25 +209,40 @@ export class JobDispatcher {
     const watched = (await runningOf(db, this.id)).filter((job) => !this.starting.has(job.id));
     await Promise.all(
       watched.map((job) =>
-        this.watch(job).catch((err) =>
+        this.inTurn(job.id, () => this.watch(job)).catch((err) =>
           this.options.log.warn({ job: job.id, err: String(err) }, 'job watch failed'),
         ),
       ),
     );
     await this.sweep();
-    for (const [domain] of domains) {
-      while (!this.stopped) {
-        const job = await claimNext(
-          db,
-          domain,
-          limitsOf(config, domain),
-          config.halfLifeSeconds,
-          this.id,
-          this.options.containerNameOf,
-        );
-        if (!job) break;
-        this.launch(job);
-      }
+    for (const [domain] of domains) await this.claimIn(domain);
+  }
+
+  /** Run `action` on a job after what this process is already doing with it. */
+  private inTurn(jobId: number, action: () => Promise<void>): Promise<void> {
+    const next = (this.handling.get(jobId) ?? Promise.resolve()).catch(() => {}).then(action);
+    this.handling.set(jobId, next);
+    const forget = () => {
+      if (this.handling.get(jobId) === next) this.handling.delete(jobId);
+    };
+    next.then(forget, forget);
+    return next;
+  }
+
+  /** Claim and launch jobs of `domain` while its caps allow (the claim holds them across hubs). */
+  private async claimIn(domain: string): Promise<void> {
+    const { db, config } = this.options;
+    while (!this.stopped) {
+      const job = await claimNext(
+        db,
+        domain,
+        limitsOf(config, domain),
+        config.halfLifeSeconds,
+        this.id,
+        this.options.containerNameOf,
+      );
+      if (!job) return;
+      this.launch(job);
     }
   }
 
@@ -196,6 +262,7 @@ export class JobDispatcher {
           failure: missing ? 'image_missing' : 'start_failed',
           message: missing ? err.message : `The container did not start: ${String(err)}`,
         });
+        this.releaseMounts(job);
         await this.containersOf(job).remove(job.containerName!);
       })
       .catch((err) =>
@@ -209,7 +276,7 @@ export class JobDispatcher {
     const user = await findUserById(this.options.db, job.userId);
     if (!user) throw new Error(`the job's user ${job.userId} is gone`);
     const containers = this.containersOf(job);
-    const mounts = await this.options.mountsOf(user, job.domain);
+    const mounts = await this.mountsFor(user, job);
     // A workspace bound from the user's Storage folder needs no volume (as for servers).
     if (!mounts.workspaceHostPath) await containers.ensureVolume(mounts.workspaceVolume, user.name);
     await containers.start(
@@ -221,6 +288,31 @@ export class JobDispatcher {
       }),
     );
     this.follow(job);
+  }
+
+  /** The user's mounts for `job`: those of a job of theirs running on its domain, or made now. */
+  private mountsFor(user: UserRecord, job: JobRecord): Promise<JobMounts> {
+    const key = `${user.id}/${job.domain}`;
+    let held = this.mounts.get(key);
+    if (!held) {
+      const made = { mounts: this.options.mountsOf(user, job.domain), jobs: new Set<number>() };
+      // A failed preparation is not kept for the next job to reuse.
+      made.mounts.catch(() => {
+        if (this.mounts.get(key) === made) this.mounts.delete(key);
+      });
+      this.mounts.set(key, made);
+      held = made;
+    }
+    held.jobs.add(job.id);
+    return held.mounts;
+  }
+
+  /** The job's container runs no more (or never started): its user's mounts may go stale. */
+  private releaseMounts(job: JobRecord): void {
+    const key = `${job.userId}/${job.domain}`;
+    const held = this.mounts.get(key);
+    if (!held?.jobs.delete(job.id)) return;
+    if (held.jobs.size === 0) this.mounts.delete(key);
   }
 
   /** Look at a running job's container and act on what it says. */

@@ -41,7 +41,6 @@ export const jobsModule: FeatureModule<JobsService> = {
         domains.set(domain.name, containers);
       }
     }
-    const service = new JobsService(db, config, compute, domains);
     const dispatcher = new JobDispatcher({
       db,
       log,
@@ -56,6 +55,9 @@ export const jobsModule: FeatureModule<JobsService> = {
         ...(await compute.containerVolumes(user, domain)),
       }),
     });
+    const service = new JobsService(db, config, compute, domains, (domain) =>
+      dispatcher.nudge(domain),
+    );
     hub.accountRemovers.describe('jobs', (account) => jobsInventory(db, account));
     return {
       service,

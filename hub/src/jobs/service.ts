@@ -55,6 +55,8 @@ export class JobsService {
     private readonly compute: Compute,
     /** The Docker host of each compute domain that runs jobs. */
     private readonly domains: ReadonlyMap<string, JobContainers>,
+    /** Told when a job was queued or a slot freed on a domain, so this hub claims at once. */
+    private readonly queueChanged: (domain: string) => void = () => {},
   ) {}
 
   /** Queue a job; `created` is false when the idempotency key found an earlier one. */
@@ -79,7 +81,10 @@ export class JobsService {
       idempotencyKey: submission.idempotencyKey ?? null,
       ...(resubmittedFrom === undefined ? {} : { resubmittedFrom }),
     });
-    if (created) await this.logSubmitted(user, [id], definition);
+    if (created) {
+      await this.logSubmitted(user, [id], definition);
+      this.queueChanged(definition.domain);
+    }
     return { job: await this.get(user.id, id), created };
   }
 
@@ -116,6 +121,7 @@ export class JobsService {
     const sets = parameterSets.map((set) => checkParameters(set, definition.kind));
     const { sweepId, ids } = await insertSweep(this.db, user.id, definition, sets);
     await this.logSubmitted(user, ids, definition, sweepId);
+    this.queueChanged(definition.domain);
     const shown = await this.show(
       await listJobs(
         this.db,
@@ -258,6 +264,7 @@ export class JobsService {
       throw new Conflict('job_ended', `Job ${id} has ended (${now.status})`);
     }
     if (job.containerName && containers) await containers.remove(job.containerName);
+    this.queueChanged(job.domain);
     return this.get(userId, id);
   }
 
@@ -288,6 +295,7 @@ export class JobsService {
       resubmittedFrom: old.id,
     });
     await this.logSubmitted(user, [newId], definition);
+    this.queueChanged(definition.domain);
     return this.get(user.id, newId);
   }
 

@@ -309,6 +309,52 @@ test('fair share and caps with real containers', { skip }, async () => {
   assert.equal(order[1], daves, 'dave’s one job started right after carol’s first');
 });
 
+test('with no poll due, a job queued here starts at once and a freed slot is handed on at once', {
+  skip,
+}, async () => {
+  await hub.close();
+  // Polls an hour apart: only this hub's own hints (a job queued here, a container's exit) can
+  // start these jobs.
+  hub = await open(
+    hubConfig({
+      pollMs: 3_600_000,
+      defaults: { maxRunning: 2, maxRunningPerUser: 2, maxSeconds: 600 },
+    }),
+  );
+  const erin = await signUp(hub.url, 'erin');
+  const frank = await signUp(hub.url, 'frank');
+  assert.equal((await frank.post('/hub/api/volumes/Storage', { name: 'late' })).status, 201);
+  await putWorkspaceFile(frank, 'Storage/frank/late', 'note.txt', 'shared later\n');
+  const first = await submit(erin, 'erin', { command: 'sleep 4; echo one', image: IMAGE });
+  await waitFor('the first job to run', 30_000, async () => {
+    const job = (await erin.get(`/hub/api/users/erin/jobs/${first}`)).json;
+    return job.status === 'running';
+  });
+  // Shared while her first job runs: the second starts on the view the first keeps applied,
+  // and sees the share there (the view is live: it appears without a restart).
+  const shared = await frank.request('PUT', '/hub/api/volumes/Storage/frank/late/shares', {
+    user: 'erin',
+    access: 'read',
+  });
+  assert.equal(shared.status, 200, shared.text);
+  const note = 'volumes/Storage/frank/late/note.txt';
+  const second = await submit(erin, 'erin', {
+    command: `for i in $(seq 100); do [ -f ${note} ] && break; sleep 0.1; done; cat ${note}; sleep 2`,
+    image: IMAGE,
+  });
+  // Both slots taken: this one starts when one of them exits.
+  const third = await submit(erin, 'erin', { command: 'echo three', image: IMAGE });
+  const outputs = [];
+  for (const id of [first, second, third]) {
+    const job = await ended(erin, 'erin', id);
+    assert.equal(job.status, 'succeeded', JSON.stringify(job));
+    outputs.push((await erin.get(`/hub/api/users/erin/jobs/${id}/logs`)).json.stdout);
+  }
+  assert.deepEqual(outputs, ['one\n', 'shared later\n', 'three\n']);
+  await hub.close();
+  hub = await open(hubConfig());
+});
+
 test('a hub closed mid-job: the next hub finds the job, records it once, re-queues a lost start', {
   skip,
 }, async () => {
@@ -346,7 +392,10 @@ test('a hub closed mid-job: the next hub finds the job, records it once, re-queu
   const requeued = await ended(alice, 'alice', lost);
   assert.equal(requeued.status, 'succeeded', JSON.stringify(requeued));
   assert.equal(requeued.attempts, 2, 'queued again and started by the new hub');
-  assert.deepEqual(await jobContainers(), []);
+  // Removed right after their ends are recorded, off the path that frees the slot.
+  await waitFor('their containers to be removed', 30_000, async () => {
+    return (await jobContainers()).length === 0;
+  });
 });
 
 test('a job sees the files and volumes the user’s servers see, with the access RACM gives', {
