@@ -95,6 +95,11 @@ export class JobDispatcher {
    * win: "failed" instead of "timed out").
    */
   private readonly handling = new Map<number, Promise<void>>();
+  /**
+   * Jobs whose end this process recorded, until their container is removed: a look queued
+   * behind the one that recorded it (the round's, with the job as it was) has nothing to do.
+   */
+  private readonly ended = new Set<number>();
   /** Claims made off the round (a job queued on this hub), so that stop can wait for them. */
   private readonly nudges = new Set<Promise<void>>();
   /**
@@ -104,6 +109,9 @@ export class JobDispatcher {
    * folders without applying the view again (a script run on every mount host).
    */
   private readonly mounts = new Map<string, { mounts: Promise<JobMounts>; jobs: Set<number> }>();
+  /** Each domain's claims under way here, and the domains asked to claim again after them. */
+  private readonly claiming = new Map<string, Promise<void>>();
+  private readonly claimAgain = new Set<string>();
   private started = false;
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
@@ -229,8 +237,29 @@ export class JobDispatcher {
     return next;
   }
 
-  /** Claim and launch jobs of `domain` while its caps allow (the claim holds them across hubs). */
-  private async claimIn(domain: string): Promise<void> {
+  /**
+   * Claim and launch jobs of `domain` while its caps allow. One claimer per domain in this
+   * process (a burst of submissions or exits does not queue a claim each on the domain's lock);
+   * asked again meanwhile, it claims once more when done.
+   */
+  private claimIn(domain: string): Promise<void> {
+    const under = this.claiming.get(domain);
+    if (under) {
+      this.claimAgain.add(domain);
+      return under;
+    }
+    this.claimAgain.delete(domain);
+    const claims = this.claimWhileFree(domain).finally(() => {
+      this.claiming.delete(domain);
+      // Asked while claiming (a slot may have freed after the last claim looked): once more.
+      if (this.claimAgain.has(domain)) this.nudge(domain);
+    });
+    this.claiming.set(domain, claims);
+    return claims;
+  }
+
+  /** Claim and launch jobs of `domain` until its caps are reached or its queue is empty. */
+  private async claimWhileFree(domain: string): Promise<void> {
     const { db, config } = this.options;
     while (!this.stopped) {
       const job = await claimNext(
@@ -317,6 +346,7 @@ export class JobDispatcher {
 
   /** Look at a running job's container and act on what it says. */
   private async watch(job: JobRecord): Promise<void> {
+    if (this.ended.has(job.id)) return;
     const containers = this.containersOf(job);
     const name = job.containerName!;
     const found = await containers.inspect(name);
@@ -379,12 +409,16 @@ export class JobDispatcher {
     // Only the one who recorded the end removes the container (after the round, so the slot
     // is free for the next claim at once); the sweep catches the rest.
     if (moved === null) return;
+    this.ended.add(job.id);
     const removal = containers
       .remove(job.containerName!)
       .catch((err) =>
         this.options.log.warn({ job: job.id, err: String(err) }, 'job container removal failed'),
       )
-      .finally(() => this.removing.delete(removal));
+      .finally(() => {
+        this.removing.delete(removal);
+        this.ended.delete(job.id);
+      });
     this.removing.add(removal);
   }
 
