@@ -5,9 +5,12 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { removeSystemUser, systemUserName } from '@orrery/spawner';
 import pg from 'pg';
+import { deploymentIdentity, deploymentNames } from '../src/compute/deployment.ts';
 import { domain } from '../src/compute/domainConfig.ts';
 import { computeModule } from '../src/compute/module.ts';
 import type { Compute } from '../src/compute/orchestrator.ts';
@@ -150,9 +153,41 @@ export async function startTestHub(
       }
       await running.close();
       await releaseViews(config);
+      await removeServerUsers(config);
+      await removeStateDir(config.stateDir);
       await database.drop();
     },
   };
+}
+
+/**
+ * The system users a hub running as root made for its local servers, removed (they are named
+ * after the deployment's resource prefix, known from its database).
+ */
+async function removeServerUsers(config: HubConfig): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  if (!config.compute.domains.some((d) => d.backend === 'local')) return;
+  const db = new pg.Pool({ connectionString: config.databaseUrl, max: 1 });
+  try {
+    const { resourcePrefix } = deploymentNames(
+      config.compute.namePrefix,
+      await deploymentIdentity(db),
+      [],
+    );
+    const { rows } = await db.query('SELECT name, safe_name AS "safeName" FROM users');
+    for (const user of rows) await removeSystemUser(systemUserName(resourcePrefix, user));
+  } finally {
+    await db.end();
+  }
+}
+
+/** The hub's state folder, removed unless something is still mounted under it (kept then). */
+async function removeStateDir(stateDir: string): Promise<void> {
+  const mountPoints = (await readFile('/proc/self/mountinfo', 'utf8'))
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '');
+  if (mountPoints.some((point) => point === stateDir || point.startsWith(`${stateDir}/`))) return;
+  await rm(stateDir, { recursive: true, force: true });
 }
 
 /**

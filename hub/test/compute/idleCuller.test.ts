@@ -9,7 +9,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { removeSystemUser, systemUserName } from '@orrery/spawner';
 import pg from 'pg';
 import { type Client, signUp, startTestHub, type TestHub, testConfig } from '../support.ts';
 import { readProgress, waitFor } from './support.ts';
@@ -39,9 +38,6 @@ after(async () => {
   culler?.kill('SIGTERM');
   await db.end();
   await hub.stop();
-  await removeSystemUser(
-    systemUserName(hub.hub.config.compute.namePrefix, { name: 'alice', safeName: 'alice' }),
-  );
 });
 
 async function startDefaultServer(): Promise<void> {

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
-import { removeSystemUser, systemUserName } from '@orrery/spawner';
 import pg from 'pg';
 import { domain } from '../../src/compute/domainConfig.ts';
 import { SERVER_TOKEN_SCOPES } from '../../src/routes.ts';
@@ -28,14 +27,6 @@ let alice: Client;
 let bob: Client;
 let db: pg.Pool;
 
-/** Stop `test`'s hub and remove the system users its servers ran as (the hub runs as root). */
-async function stopHub(test: TestHub, users: string[]): Promise<void> {
-  await test.stop();
-  const prefix = test.hub.config.compute.namePrefix;
-  for (const name of users)
-    await removeSystemUser(systemUserName(prefix, { name, safeName: name }));
-}
-
 before(async () => {
   hub = await startTestHub('compute', {
     compute: { ...testConfig('').compute, maxServersPerUser: 2 },
@@ -56,7 +47,7 @@ after(async () => {
     );
   }
   await db.end();
-  await stopHub(hub, ['alice', 'bob']);
+  await hub.stop();
 });
 
 test('start streams progress to ready; the owner reaches JupyterLab through the proxy, others do not', async () => {
@@ -230,7 +221,7 @@ test('a spawn that fails leaves no row, no route, no process; the reason reaches
       return activity.json.events.length === 1;
     });
   } finally {
-    await stopHub(broken, ['carol']);
+    await broken.stop();
   }
 });
 
@@ -280,7 +271,7 @@ test('above the global spawn limit a start answers 429 with Retry-After', async 
     assert.equal(second.headers.get('retry-after'), '10');
     assert.equal(second.json.rule, 'spawn_busy');
   } finally {
-    await stopHub(busy, ['dan']);
+    await busy.stop();
   }
 });
 

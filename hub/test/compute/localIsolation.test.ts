@@ -12,7 +12,7 @@ import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { LocalProcessBackend, removeSystemUser, systemUserName } from '@orrery/spawner';
+import { LocalProcessBackend } from '@orrery/spawner';
 import pg from 'pg';
 import type WebSocket from 'ws';
 import { databaseEndpoints } from '../../src/compute/setup.ts';
@@ -57,10 +57,6 @@ after(async () => {
   }
   await db?.end();
   await hub?.stop();
-  for (const name of ['alice', 'bob'])
-    await removeSystemUser(
-      systemUserName(hub.hub.config.compute.namePrefix, { name, safeName: name }),
-    );
 });
 
 const stateDir = () => hub.hub.config.stateDir;

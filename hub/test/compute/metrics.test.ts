@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { removeSystemUser, systemUserName } from '@orrery/spawner';
 import pg from 'pg';
 import { Client, signUp, startTestHub, type TestHub } from '../support.ts';
 import { readProgress, waitForStatus } from './support.ts';
@@ -26,8 +25,6 @@ before(async () => {
 after(async () => {
   await db?.end();
   await hub?.stop();
-  const prefix = hub.hub.config.compute.namePrefix;
-  await removeSystemUser(systemUserName(prefix, { name: 'alice', safeName: 'alice' }));
 });
 
 async function samples(): Promise<Map<string, number>> {
