@@ -3,14 +3,19 @@
  * floor measured in the same run on the same machine.
  *
  * 1. Floor: N trivial containers of exactly the job's spec (buildJobSpec: same image, command
- *    wrapper, limits, workspace volume, no network) through dockerode, at most SLOTS at once:
- *    create → start → wait → logs → remove. No database, no hub.
+ *    wrapper, limits, the same user's Storage folder and volume view bound, no network) through
+ *    dockerode, at most SLOTS at once: create → start → wait → logs → remove. No database, no
+ *    queue.
  * 2. Hub: a real hub (startHub, dispatcher on, the domain capped at SLOTS running at once and
  *    SLOTS per user) runs the same N trivial jobs of user A submitted through the API; once A
  *    fills every slot, user B submits one job. Wall time from the first claim to the last
  *    recorded outcome, versus the floor's wall time at the same concurrency:
  *    overhead per job = (hub wall − floor wall) × SLOTS / N, the time a slot is held per job
  *    beyond what Docker itself needs. Target < 50 ms.
+ *    The queue's own time per job, measured directly (Docker's events for the job containers
+ *    against the jobs' own claim and record times): claim → container started, less the
+ *    floor's create + start; plus container died → outcome recorded, less the floor's died →
+ *    (wait, logs) removed.
  *    Fair share: how many of A's jobs were claimed after B submitted and before B's job (0 is
  *    "B starts at the next free slot"), and B's wait next to one floor container's run.
  * 3. The database's part alone: claimNext and the recording compare-and-set with N jobs queued
@@ -30,8 +35,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { createAccount } from '../hub/src/accounts/service.ts';
+import type { UserRecord } from '../hub/src/auth/principal.ts';
 import { createToken } from '../hub/src/auth/tokens.ts';
 import { domain } from '../hub/src/compute/domainConfig.ts';
+import { computeModule } from '../hub/src/compute/module.ts';
+import { bindRootsOf } from '../hub/src/compute/setup.ts';
 import { type HubConfig, loadConfig } from '../hub/src/config.ts';
 import { createPool, inTransaction } from '../hub/src/db/pool.ts';
 import { viewsRootOf } from '../hub/src/files/config.ts';
@@ -78,10 +86,28 @@ async function pool(count: number, width: number, work: (i: number) => Promise<v
   );
 }
 
-/** The floor: the job's own container spec, bare through dockerode. */
-async function floor(): Promise<{ wallMs: number; perContainer: ReturnType<typeof summarise> }> {
+/** What a job's container binds besides its workspace volume: the user's folders. */
+type FloorMounts = {
+  bindRoots: string[];
+  workspaceHostPath?: string;
+  volumesViewHostPath?: string;
+};
+
+/**
+ * The floor: the job's own container spec, with the same user's folders bound as their jobs
+ * bind, bare through dockerode.
+ */
+async function floor(mounts: FloorMounts): Promise<{
+  wallMs: number;
+  perContainer: ReturnType<typeof summarise>;
+  createAndStart: ReturnType<typeof summarise>;
+  diedToRemoved: ReturnType<typeof summarise>;
+}> {
   await docker.createVolume({ Name: FLOOR_VOLUME });
   const samples: number[] = [];
+  const startSamples: number[] = [];
+  const removedAt = new Map<string, number>();
+  const events = await containerEvents();
   const began = process.hrtime.bigint();
   await pool(N, SLOTS, async (i) => {
     const job = {
@@ -100,18 +126,58 @@ async function floor(): Promise<{ wallMs: number; perContainer: ReturnType<typeo
       deployment: `${PREFIX}floor`,
       owner: 'floor',
       workspaceVolume: FLOOR_VOLUME,
-      bindRoots: [],
+      ...mounts,
     });
     const start = process.hrtime.bigint();
     const container = await docker.createContainer(spec);
     await container.start();
+    startSamples.push(msSince(start));
     const { StatusCode } = await container.wait();
     if (StatusCode !== 0) throw new Error(`floor container ${i} exited ${StatusCode}`);
     await container.logs({ stdout: true, stderr: true, follow: false });
     await container.remove({ force: true });
+    removedAt.set(spec.name!, Date.now());
     samples.push(msSince(start));
   });
-  return { wallMs: Math.round(msSince(began)), perContainer: summarise(samples) };
+  const wallMs = Math.round(msSince(began));
+  events.stop();
+  const afterExit: number[] = [];
+  for (const [name, removed] of removedAt) {
+    const died = events.seen.get(name)?.die;
+    if (died !== undefined) afterExit.push(removed - died);
+  }
+  return {
+    wallMs,
+    perContainer: summarise(samples),
+    createAndStart: summarise(startSamples),
+    diedToRemoved: summarise(afterExit),
+  };
+}
+
+/** When each job container started and died, from Docker's event stream (ms since the epoch). */
+async function containerEvents() {
+  const seen = new Map<string, { start?: number; die?: number }>();
+  const stream = (await docker.getEvents({
+    filters: { type: ['container'], event: ['start', 'die'], label: [JOB_LABELS.job] },
+  })) as unknown as NodeJS.ReadableStream & { destroy(): void };
+  let pending = '';
+  stream.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('utf8');
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      const event = JSON.parse(line) as {
+        Action: string;
+        timeNano: number;
+        Actor: { Attributes: { name: string } };
+      };
+      const entry = seen.get(event.Actor.Attributes.name) ?? {};
+      entry[event.Action as 'start' | 'die'] = event.timeNano / 1e6;
+      seen.set(event.Actor.Attributes.name, entry);
+    }
+  });
+  return { seen, stop: () => stream.destroy() };
 }
 
 function hubConfig(databaseUrl: string): HubConfig {
@@ -225,9 +291,16 @@ async function main() {
 
     if (PART !== 'claims') {
       console.log(`floor: ${N} bare containers, ${SLOTS} at once`);
-      const bare = await floor();
+      // Alice's folders, prepared as for her jobs, bound by the floor's containers too.
+      const aliceMounts = await hub.modules
+        .serviceOf(computeModule)
+        .containerVolumes(users[0] as UserRecord, 'docker');
+      const bare = await floor({ bindRoots: bindRootsOf(config), ...aliceMounts });
       result.floor = bare;
-      console.log(`  wall ${bare.wallMs} ms, per container p50 ${bare.perContainer.p50} ms`);
+      console.log(
+        `  wall ${bare.wallMs} ms, per container p50 ${bare.perContainer.p50} ms, create + start p50 ${bare.createAndStart.p50} ms, died → removed p50 ${bare.diedToRemoved.p50} ms`,
+      );
+      const events = await containerEvents();
 
       console.log(`hub: ${N} jobs of alice, then one of bob once alice fills every slot`);
       const submitMs: number[] = [];
@@ -264,6 +337,38 @@ async function main() {
                 max(attempts) AS attempts
            FROM jobs WHERE user_id = $1`,
         [users[0]!.id],
+      );
+      events.stop();
+      const { rows: times } = await db.query(
+        `SELECT container_name AS name, extract(epoch FROM started_at) * 1000 AS claimed,
+                extract(epoch FROM finished_at) * 1000 AS recorded
+           FROM jobs WHERE user_id = $1`,
+        [users[0]!.id],
+      );
+      const toStart: number[] = [];
+      const toRecord: number[] = [];
+      for (const row of times) {
+        const seen = events.seen.get(row.name);
+        if (seen?.start === undefined || seen.die === undefined) continue;
+        toStart.push(seen.start - Number(row.claimed));
+        toRecord.push(Number(row.recorded) - seen.die);
+      }
+      const claimToStart = summarise(toStart);
+      const exitToRecord = summarise(toRecord);
+      const ownMs = Math.round(
+        claimToStart.p50 - bare.createAndStart.p50 + exitToRecord.p50 - bare.diedToRemoved.p50,
+      );
+      result.queueOwnTime = {
+        jobsSeen: toStart.length,
+        claimToStarted: claimToStart,
+        floorCreateAndStart: bare.createAndStart,
+        diedToRecorded: exitToRecord,
+        floorDiedToRemoved: bare.diedToRemoved,
+        perJobMs: ownMs,
+        meetsTarget: ownMs < TARGET_MS,
+      };
+      console.log(
+        `  queue's own time per job (p50s, ${toStart.length} jobs seen): claim → started ${claimToStart.p50} ms − floor create + start ${bare.createAndStart.p50} ms + died → recorded ${exitToRecord.p50} ms − floor died → removed ${bare.diedToRemoved.p50} ms = ${ownMs} ms`,
       );
       const hubWallMs = Math.round(Number(spans[0].wall));
       const overheadMs = Math.round(((hubWallMs - bare.wallMs) * SLOTS) / N);
