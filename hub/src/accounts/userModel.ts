@@ -89,29 +89,44 @@ export function userModel({ user, servers, groups, jobActivityAt }: UserFacts, v
   };
 }
 
+/** The facts of the users `where` picks: one row per server, or one per user without any. */
+const factsSql = (where: string) =>
+  // JupyterHub's groups are plain names: the groups joined directly (not the Public group).
+  `SELECT u.id AS "factsOf", f.groups, f.at AS "jobActivityAt",
+     s.id, s.user_id AS "userId", u.name AS owner, u.safe_name AS "ownerSafeName", s.name,
+     s.image, s.domain, s.status, s.state, s.url, s.started_at AS "startedAt",
+     s.ready_at AS "readyAt", s.last_activity_at AS "lastActivityAt", s.user_options AS "userOptions"
+   FROM users u
+   CROSS JOIN LATERAL (SELECT
+     ARRAY(SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id
+           WHERE m.user_id = u.id AND g.kind IN ('group', 'course') ORDER BY lower(g.name)) AS groups,
+     (SELECT max(CASE WHEN j.status = 'running' THEN j.heartbeat_at ELSE j.finished_at END)
+        FROM jobs j WHERE j.user_id = u.id AND j.started_at IS NOT NULL) AS at) f
+   LEFT JOIN servers s ON s.user_id = u.id
+   WHERE ${where} ORDER BY s.name`;
+
+// One user (every `GET /user`) has a statement of its own: PostgreSQL keeps one generic plan
+// for `u.id = $1`, while `= ANY($1)` is planned anew at each execution (0.3 ms more here).
+const FACTS_OF_ONE = { name: 'user-facts-one', text: factsSql('u.id = $1') };
+const FACTS_OF_MANY = { name: 'user-facts', text: factsSql('u.id = ANY($1::bigint[])') };
+
+/** A row of `factsSql`: a server's columns (all null for a user without one) and the user's. */
+interface FactsRow extends Omit<ServerRecord, 'id'> {
+  id: number | null;
+  factsOf: number;
+  groups: string[];
+  jobActivityAt: Date | null;
+}
+
 /**
- * The facts for several users at once, in one named statement whatever their number (every
- * `GET /user` asks): one row per server, or one per user without any, each with the user's
- * group names and latest job activity.
+ * The facts for several users at once, in one named statement whatever their number: each
+ * user's servers, group names and latest job activity.
  */
 export async function factsOf(db: Queryable, users: UserRecord[]): Promise<UserFacts[]> {
-  const { rows } = await db.query({
-    name: 'user-facts',
-    // JupyterHub's groups are plain names: the groups joined directly (not the Public group).
-    text: `SELECT u.id AS "factsOf", f.groups, f.at AS "jobActivityAt",
-       s.id, s.user_id AS "userId", u.name AS owner, u.safe_name AS "ownerSafeName", s.name,
-       s.image, s.domain, s.status, s.state, s.url, s.started_at AS "startedAt",
-       s.ready_at AS "readyAt", s.last_activity_at AS "lastActivityAt", s.user_options AS "userOptions"
-     FROM users u
-     CROSS JOIN LATERAL (SELECT
-       ARRAY(SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id
-             WHERE m.user_id = u.id AND g.kind IN ('group', 'course') ORDER BY lower(g.name)) AS groups,
-       (SELECT max(CASE WHEN j.status = 'running' THEN j.heartbeat_at ELSE j.finished_at END)
-          FROM jobs j WHERE j.user_id = u.id AND j.started_at IS NOT NULL) AS at) f
-     LEFT JOIN servers s ON s.user_id = u.id
-     WHERE u.id = ANY($1::bigint[]) ORDER BY s.name`,
-    values: [users.map((user) => user.id)],
-  });
+  const ids = users.map((user) => user.id);
+  const { rows } = await db.query<FactsRow, unknown[]>(
+    ids.length === 1 ? { ...FACTS_OF_ONE, values: ids } : { ...FACTS_OF_MANY, values: [ids] },
+  );
   type Found = { groups: string[]; at: Date | null; servers: ServerRecord[] };
   const found = new Map<string, Found>();
   for (const { factsOf: userId, groups, jobActivityAt, ...server } of rows) {
