@@ -139,6 +139,36 @@ test('user models of several users at once: each with its own groups (by name, n
   }
 });
 
+test('routing as express does it: HEAD, any case, a trailing slash, OPTIONS, and 404 for the wrong method', async () => {
+  // A token, so that the wrong-method POST meets the router, not the XSRF check.
+  const made = await alice.post('/hub/api/users/alice/tokens', { note: 'routing' });
+  const headers = { authorization: `token ${made.json.token}` };
+  const head = await fetch(`${hub.url}/hub/api/user`, { method: 'HEAD', headers });
+  assert.equal(head.status, 200);
+  assert.equal(await head.text(), '');
+  for (const path of ['/hub/api/USER', '/hub/api/user/', '/hub/api/Users/alice/'])
+    assert.equal((await alice.get(path)).json?.name, 'alice', path);
+  const options = await fetch(`${hub.url}/hub/api/users/alice/tokens`, {
+    method: 'OPTIONS',
+    headers,
+  });
+  assert.equal(options.headers.get('allow'), 'GET, HEAD, POST');
+  for (const [method, path] of [
+    ['POST', '/hub/api/user'],
+    ['GET', '/hub/api/users/alice/mydb/query'],
+    ['PROPFIND', '/hub/api/user'],
+    ['GET', '/hub/api/nope'],
+  ]) {
+    const wrong = await fetch(`${hub.url}${path}`, { method, headers });
+    assert.equal(wrong.status, 404, `${method} ${path}`);
+    assert.equal((await wrong.json()).error, 'not_found');
+  }
+  assert.equal(
+    (await alice.get('/hub/api')).json.version,
+    (await alice.get('/hub/api/')).json.version,
+  );
+});
+
 test('GET /users: a list, or pages with JupyterHub’s media type, filtered by state', async () => {
   await runningServer('bob', '');
   try {
