@@ -137,6 +137,74 @@ test('API tokens: created once, listed without their value, scoped, never more t
   assert.equal((await narrow.get('/hub/api/groups')).status, 401);
 });
 
+test('a token and its owner are found in one look-up: expired tokens and unapproved owners are refused, last use is reported', async () => {
+  const fay = await signUp(hub.url, 'fay');
+  const made = await fay.post('/hub/api/users/fay/tokens', { note: 'rules' });
+  assert.equal(made.status, 201, made.text);
+  assert.equal(made.json.last_activity, null, 'never used yet');
+  const token = Client.withToken(hub.url, made.json.token);
+  const lastUse = async () =>
+    (await fay.get('/hub/api/users/fay/tokens')).json.api_tokens.find(
+      (t: { id: number }) => t.id === made.json.id,
+    ).last_activity as string | null;
+  /** The recorded last use once it differs from `before` (written beside the answer). */
+  const lastUseAfter = async (before: string | null) => {
+    for (let tries = 0; tries < 100; tries++) {
+      const now = await lastUse();
+      if (now !== before) return now;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return before;
+  };
+
+  const me = await token.get('/hub/api/user');
+  assert.equal(me.status, 200);
+  assert.equal(me.json.name, 'fay');
+  assert.equal(me.json.admin, false);
+  const first = await lastUseAfter(null);
+  assert.ok(first, 'a use is recorded');
+
+  // Refreshed at most once a minute: a use after a recorded one over a minute old moves it.
+  const db = new pg.Client({ connectionString: hub.databaseUrl });
+  await db.connect();
+  try {
+    const old = await db.query(
+      `UPDATE api_tokens SET last_used_at = now() - interval '2 minutes' WHERE id = $1
+       RETURNING last_used_at`,
+      [made.json.id],
+    );
+    const stale = (old.rows[0].last_used_at as Date).toISOString();
+    assert.equal(new Date((await lastUse())!).toISOString(), stale);
+    assert.equal((await token.get('/hub/api/groups')).status, 200);
+    const moved = await lastUseAfter((await lastUse())!);
+    assert.ok(new Date(moved!).getTime() > new Date(stale).getTime(), 'a stale use is refreshed');
+
+    // The owner's account decides, as read in the same look-up: admin, then not approved.
+    await db.query(`UPDATE users SET admin = true WHERE name = 'fay'`);
+    assert.equal((await token.get('/hub/api/user')).json.admin, true);
+    await db.query(`UPDATE users SET admin = false, approved = false WHERE name = 'fay'`);
+    assert.equal((await token.get('/hub/api/user')).status, 403);
+    assert.equal((await token.get('/hub/api/groups')).status, 401);
+    assert.equal((await fay.get('/hub/api/groups')).status, 401, 'the session too');
+    await db.query(`UPDATE users SET approved = true WHERE name = 'fay'`);
+    assert.equal((await token.get('/hub/api/groups')).status, 200);
+    assert.equal((await fay.get('/hub/api/groups')).status, 200);
+
+    // An expired token and an expired session are nobody.
+    await db.query(`UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE id = $1`, [
+      made.json.id,
+    ]);
+    assert.equal((await token.get('/hub/api/groups')).status, 401);
+    await db.query(
+      `UPDATE sessions SET expires_at = now() - interval '1 second'
+       WHERE user_id = (SELECT id FROM users WHERE name = 'fay')`,
+    );
+    assert.equal((await fay.get('/hub/api/groups')).status, 401);
+  } finally {
+    await db.end();
+  }
+});
+
 test('a token made with a token never outlives it: a 60-second token cannot mint a one-year one', async () => {
   const ivy = await signUp(hub.url, 'ivy');
   const parent = await ivy.post('/hub/api/users/ivy/tokens', {

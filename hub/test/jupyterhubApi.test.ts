@@ -92,6 +92,83 @@ test('the user model: JupyterHub fields, servers keyed by name with "" the defau
   }
 });
 
+test('user models of several users at once: each with its own groups (by name, not Public), servers and latest activity', async () => {
+  for (const name of ['beta', 'Alpha']) {
+    assert.equal((await alice.post('/hub/api/groups', { name: `${name}-models` })).status, 201);
+  }
+  assert.equal((await bob.post('/hub/api/groups', { name: 'bobs-models' })).status, 201);
+  await runningServer('alice', '', "now() - interval '3 hours'");
+  await runningServer('alice', 'gpu', "now() - interval '2 hours'");
+  // A job that ended an hour ago is bob's latest sign of life (no server, signed in before).
+  const ended = new Date(Date.now() - 3600_000);
+  const signedIn = await db.query(
+    `UPDATE users SET last_login_at = now() - interval '2 hours' WHERE name = 'bob'
+     RETURNING (SELECT last_login_at FROM users WHERE name = 'bob') AS was`,
+  );
+  const { rows } = await db.query(
+    `INSERT INTO jobs (user_id, command, image, domain, cpus, memory_bytes, time_limit_seconds,
+                       status, started_at, finished_at)
+     SELECT id, 'true', 'orrery/lab', 'local', 1, 268435456, 60, 'succeeded', $2, $2
+     FROM users WHERE name = $1 RETURNING id`,
+    ['bob', ended],
+  );
+  try {
+    const all = (await admin.get('/hub/api/users')).json as {
+      name: string;
+      groups: string[];
+      servers: Record<string, unknown>;
+      last_activity: string | null;
+    }[];
+    const byName = new Map(all.map((model) => [model.name, model]));
+    assert.deepEqual(byName.get('alice')!.groups, ['Alpha-models', 'beta-models']);
+    assert.deepEqual(Object.keys(byName.get('alice')!.servers).sort(), ['', 'gpu']);
+    assert.deepEqual(byName.get('bob')!.groups, ['bobs-models']);
+    assert.deepEqual(byName.get('bob')!.servers, {});
+    assert.equal(new Date(byName.get('bob')!.last_activity!).getTime(), ended.getTime());
+    assert.deepEqual(byName.get('zed')!.groups, []);
+    assert.deepEqual(byName.get('zed')!.servers, {});
+    const me = (await alice.get('/hub/api/user')).json;
+    assert.deepEqual(me.groups, ['Alpha-models', 'beta-models']);
+    assert.deepEqual(Object.keys(me.servers).sort(), ['', 'gpu']);
+  } finally {
+    await removeServers();
+    await db.query('DELETE FROM jobs WHERE id = $1', [rows[0].id]);
+    await db.query(`UPDATE users SET last_login_at = $1 WHERE name = 'bob'`, [
+      signedIn.rows[0].was,
+    ]);
+  }
+});
+
+test('routing as express does it: HEAD, any case, a trailing slash, OPTIONS, and 404 for the wrong method', async () => {
+  // A token, so that the wrong-method POST meets the router, not the XSRF check.
+  const made = await alice.post('/hub/api/users/alice/tokens', { note: 'routing' });
+  const headers = { authorization: `token ${made.json.token}` };
+  const head = await fetch(`${hub.url}/hub/api/user`, { method: 'HEAD', headers });
+  assert.equal(head.status, 200);
+  assert.equal(await head.text(), '');
+  for (const path of ['/hub/api/USER', '/hub/api/user/', '/hub/api/Users/alice/'])
+    assert.equal((await alice.get(path)).json?.name, 'alice', path);
+  const options = await fetch(`${hub.url}/hub/api/users/alice/tokens`, {
+    method: 'OPTIONS',
+    headers,
+  });
+  assert.equal(options.headers.get('allow'), 'GET, HEAD, POST');
+  for (const [method, path] of [
+    ['POST', '/hub/api/user'],
+    ['GET', '/hub/api/users/alice/mydb/query'],
+    ['PROPFIND', '/hub/api/user'],
+    ['GET', '/hub/api/nope'],
+  ]) {
+    const wrong = await fetch(`${hub.url}${path}`, { method, headers });
+    assert.equal(wrong.status, 404, `${method} ${path}`);
+    assert.equal((await wrong.json()).error, 'not_found');
+  }
+  assert.equal(
+    (await alice.get('/hub/api')).json.version,
+    (await alice.get('/hub/api/')).json.version,
+  );
+});
+
 test('GET /users: a list, or pages with JupyterHub’s media type, filtered by state', async () => {
   await runningServer('bob', '');
   try {

@@ -165,6 +165,11 @@ test('bob cannot see or make alice’s MyDB through the API', async () => {
 test('deleting the account drops its schema and role, even with a session of it open', async () => {
   const erin = await signUp(hub.url, 'erin');
   const space = (await erin.get('/hub/api/users/erin/mydb')).json;
+  // A quick query first, so the hub knows erin's space when the account goes.
+  const whoFirst = await erin.post('/hub/api/users/erin/mydb/query', {
+    sql: 'SELECT current_user',
+  });
+  assert.deepEqual(whoFirst.json.rows, [[space.role]]);
   const asErin = await connectAs('erin');
   await asErin.query('CREATE TABLE mydb_erin.t (x int)');
   // An open transaction holding a lock on the table: the drop must end it, not wait for it.
@@ -183,4 +188,12 @@ test('deleting the account drops its schema and role, even with a session of it 
     (await db.query("SELECT 1 FROM mydb_spaces WHERE schema_name = 'mydb_erin'")).rowCount,
     0,
   );
+  // A new account of the same name queries a space of its own, under a role of its own.
+  const again = await signUp(hub.url, 'erin');
+  const who = await again.post('/hub/api/users/erin/mydb/query', {
+    sql: "SELECT current_user, to_regclass('mydb_erin.t') IS NULL AS fresh",
+  });
+  assert.equal(who.status, 200, who.text);
+  assert.notEqual(who.json.rows[0][0], space.role);
+  assert.equal(who.json.rows[0][1], true);
 });

@@ -67,6 +67,27 @@ test('XSRF: a cookie-authenticated state change without the header, or with a wr
   );
 });
 
+test('XSRF: a request with an API token is not checked and gets no _xsrf cookie; a browser’s first visit does', async () => {
+  const made = await alice.post('/hub/api/users/alice/tokens', { note: 'script' });
+  assert.equal(made.status, 201, made.text);
+  const headers = { authorization: `token ${made.json.token}` };
+  const read = await fetch(`${hub.url}/hub/api/user`, { headers });
+  assert.equal(read.status, 200);
+  assert.deepEqual(read.headers.getSetCookie(), []);
+  const change = await fetch(`${hub.url}/hub/api/groups`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'by-script' }),
+  });
+  assert.equal(change.status, 201);
+  assert.deepEqual(change.headers.getSetCookie(), []);
+  const visit = await fetch(`${hub.url}/hub/api/`);
+  assert.ok(
+    visit.headers.getSetCookie().some((cookie) => cookie.startsWith('_xsrf=')),
+    'without a token the cookie is set',
+  );
+});
+
 test('the login form keeps next= on the hub', async () => {
   for (const [next, expected] of [
     ['//evil.example', '/hub/home'],

@@ -2,8 +2,13 @@
 import type { UserRecord } from '../auth/principal.ts';
 import type { Queryable } from '../db/pool.ts';
 
-const COLUMNS = `id, name, safe_name AS "safeName", email, admin, approved,
-  created_at AS "createdAt", last_login_at AS "lastLoginAt"`;
+const columnsOf = (from: string) =>
+  `${from}id, ${from}name, ${from}safe_name AS "safeName", ${from}email, ${from}admin,
+  ${from}approved, ${from}created_at AS "createdAt", ${from}last_login_at AS "lastLoginAt"`;
+const COLUMNS = columnsOf('');
+
+/** A UserRecord's columns of the users table joined as `alias` (a token's or session's owner). */
+export const userColumnsOf = (alias: string) => columnsOf(`${alias}.`);
 
 export interface NewUser {
   name: string;

@@ -89,37 +89,58 @@ export function userModel({ user, servers, groups, jobActivityAt }: UserFacts, v
   };
 }
 
-/** The facts for several users at once: three queries, whatever their number. */
+/** The facts of the users `where` picks: one row per server, or one per user without any. */
+const factsSql = (where: string) =>
+  // JupyterHub's groups are plain names: the groups joined directly (not the Public group).
+  `SELECT u.id AS "factsOf", f.groups, f.at AS "jobActivityAt",
+     s.id, s.user_id AS "userId", u.name AS owner, u.safe_name AS "ownerSafeName", s.name,
+     s.image, s.domain, s.status, s.state, s.url, s.started_at AS "startedAt",
+     s.ready_at AS "readyAt", s.last_activity_at AS "lastActivityAt", s.user_options AS "userOptions"
+   FROM users u
+   CROSS JOIN LATERAL (SELECT
+     ARRAY(SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id
+           WHERE m.user_id = u.id AND g.kind IN ('group', 'course') ORDER BY lower(g.name)) AS groups,
+     (SELECT max(CASE WHEN j.status = 'running' THEN j.heartbeat_at ELSE j.finished_at END)
+        FROM jobs j WHERE j.user_id = u.id AND j.started_at IS NOT NULL) AS at) f
+   LEFT JOIN servers s ON s.user_id = u.id
+   WHERE ${where} ORDER BY s.name`;
+
+// One user (every `GET /user`) has a statement of its own: PostgreSQL keeps one generic plan
+// for `u.id = $1`, while `= ANY($1)` is planned anew at each execution (0.3 ms more here).
+const FACTS_OF_ONE = { name: 'user-facts-one', text: factsSql('u.id = $1') };
+const FACTS_OF_MANY = { name: 'user-facts', text: factsSql('u.id = ANY($1::bigint[])') };
+
+/** A row of `factsSql`: a server's columns (all null for a user without one) and the user's. */
+interface FactsRow extends Omit<ServerRecord, 'id'> {
+  id: number | null;
+  factsOf: number;
+  groups: string[];
+  jobActivityAt: Date | null;
+}
+
+/**
+ * The facts for several users at once, in one named statement whatever their number: each
+ * user's servers, group names and latest job activity.
+ */
 export async function factsOf(db: Queryable, users: UserRecord[]): Promise<UserFacts[]> {
   const ids = users.map((user) => user.id);
-  const { rows: servers } = await db.query(
-    `SELECT s.id, s.user_id AS "userId", u.name AS owner, u.safe_name AS "ownerSafeName", s.name,
-       s.image, s.domain, s.status, s.state, s.url, s.started_at AS "startedAt",
-       s.ready_at AS "readyAt", s.last_activity_at AS "lastActivityAt", s.user_options AS "userOptions"
-     FROM servers s JOIN users u ON u.id = s.user_id WHERE s.user_id = ANY($1::bigint[]) ORDER BY s.name`,
-    [ids],
+  const { rows } = await db.query<FactsRow, unknown[]>(
+    ids.length === 1 ? { ...FACTS_OF_ONE, values: ids } : { ...FACTS_OF_MANY, values: [ids] },
   );
-  // JupyterHub's groups are plain names: the groups joined directly (not the Public group).
-  const { rows: groups } = await db.query(
-    `SELECT m.user_id AS "userId", g.name FROM group_members m JOIN groups g ON g.id = m.group_id
-     WHERE m.user_id = ANY($1::bigint[]) AND g.kind IN ('group', 'course') ORDER BY lower(g.name)`,
-    [ids],
-  );
-  const { rows: jobs } = await db.query(
-    `SELECT user_id AS "userId",
-            max(CASE WHEN status = 'running' THEN heartbeat_at ELSE finished_at END) AS at
-       FROM jobs WHERE user_id = ANY($1::bigint[]) AND started_at IS NOT NULL GROUP BY user_id`,
-    [ids],
-  );
-  return users.map((user) => ({
-    user,
-    jobActivityAt:
-      (jobs as { userId: number; at: Date | null }[]).find(
-        (j) => String(j.userId) === String(user.id),
-      )?.at ?? null,
-    servers: (servers as ServerRecord[]).filter((s) => String(s.userId) === String(user.id)),
-    groups: (groups as { userId: number; name: string }[])
-      .filter((g) => String(g.userId) === String(user.id))
-      .map((g) => g.name),
-  }));
+  type Found = { groups: string[]; at: Date | null; servers: ServerRecord[] };
+  const found = new Map<string, Found>();
+  for (const { factsOf: userId, groups, jobActivityAt, ...server } of rows) {
+    const facts: Found = found.get(String(userId)) ?? { groups, at: jobActivityAt, servers: [] };
+    if (server.id !== null) facts.servers.push(server as ServerRecord);
+    found.set(String(userId), facts);
+  }
+  return users.map((user) => {
+    const facts = found.get(String(user.id));
+    return {
+      user,
+      jobActivityAt: facts?.at ?? null,
+      servers: facts?.servers ?? [],
+      groups: facts?.groups ?? [],
+    };
+  });
 }

@@ -1,10 +1,9 @@
 /** Finds who is calling: a session cookie or an API token. Never refuses by itself. */
 import type { Request } from 'express';
-import { findUserById } from '../accounts/store.ts';
 import type { Hub } from '../hub.ts';
 import type { Principal } from './principal.ts';
 import { effectiveScopes } from './scopes.ts';
-import { SESSION_COOKIE, sessionUser } from './sessions.ts';
+import { SESSION_COOKIE, sessionOwner } from './sessions.ts';
 import { lookupToken } from './tokens.ts';
 
 /** The token from `Authorization: token <t>` or `Authorization: Bearer <t>`. */
@@ -16,10 +15,10 @@ export function tokenFromHeader(header: string | undefined): string | undefined 
 export async function authenticate(hub: Hub, req: Request): Promise<Principal | null> {
   const token = tokenFromHeader(req.get('authorization'));
   if (token) {
+    // The token and its owner in one query.
     const found = await lookupToken(hub.db, token);
-    if (!found) return null;
-    const user = await findUserById(hub.db, found.userId);
-    if (!user?.approved) return null;
+    const user = found?.owner;
+    if (!found || !user?.approved) return null;
     return {
       user,
       scopes: effectiveScopes(found.scopes, user.admin),
@@ -33,9 +32,7 @@ export async function authenticate(hub: Hub, req: Request): Promise<Principal | 
   }
   const cookie = req.cookies?.[SESSION_COOKIE];
   if (typeof cookie === 'string' && cookie) {
-    const userId = await sessionUser(hub.db, cookie);
-    if (userId === undefined) return null;
-    const user = await findUserById(hub.db, userId);
+    const user = await sessionOwner(hub.db, cookie);
     if (!user?.approved) return null;
     return { user, scopes: effectiveScopes(['all'], user.admin), via: 'session' };
   }

@@ -1,5 +1,7 @@
 /** Browser sessions: a random cookie value whose sha256 is stored. */
+import { userColumnsOf } from '../accounts/store.ts';
 import type { Queryable } from '../db/pool.ts';
+import type { UserRecord } from './principal.ts';
 import { hashSecret, newSecret } from './secrets.ts';
 
 export const SESSION_COOKIE = 'orrery-session';
@@ -19,14 +21,16 @@ export async function createSession(
   return secret;
 }
 
-/** The user id of a live session, or undefined. */
-export async function sessionUser(db: Queryable, secret: string): Promise<number | undefined> {
+/** The account of a live session, in one named statement (every page and API request asks). */
+export async function sessionOwner(db: Queryable, secret: string): Promise<UserRecord | undefined> {
   const { rows } = await db.query({
-    name: 'session-user',
-    text: 'SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > now()',
+    name: 'session-owner',
+    text: `SELECT ${userColumnsOf('u')}
+     FROM sessions s JOIN users u ON u.id = s.user_id
+     WHERE s.token_hash = $1 AND s.expires_at > now()`,
     values: [hashSecret(secret)],
   });
-  return rows[0]?.user_id;
+  return rows[0];
 }
 
 export async function deleteSession(db: Queryable, secret: string): Promise<void> {

@@ -2,7 +2,9 @@
  * API tokens: made by users, issued to a server for the code inside it, or issued by OAuth to a
  * server for one of its users (kind 'oauth', reaching that server only). Stored as sha256.
  */
+import { userColumnsOf } from '../accounts/store.ts';
 import type { Queryable } from '../db/pool.ts';
+import type { UserRecord } from './principal.ts';
 import { hashSecret, newSecret } from './secrets.ts';
 
 export type TokenKind = 'api' | 'server' | 'oauth';
@@ -64,42 +66,51 @@ export async function createToken(
   return { token, record: rows[0] };
 }
 
+/** A live token, with its owner's account. */
+export interface FoundToken {
+  id: number;
+  kind: TokenKind;
+  scopes: string[];
+  serverName: string | null;
+  expiresAt: Date;
+  owner: UserRecord;
+}
+
 /**
- * A live token's owner and scopes. A read, so concurrent requests with one token never queue
- * on its row; last_used_at is refreshed separately, at most once a minute per token.
+ * A live token and its owner, in one named statement (every API request asks). A read, so
+ * concurrent requests with one token never queue on its row; last_used_at is refreshed
+ * separately, at most once a minute per token.
  */
-export async function lookupToken(
-  db: Queryable,
-  token: string,
-): Promise<
-  | {
-      id: number;
-      userId: number;
-      kind: TokenKind;
-      scopes: string[];
-      serverName: string | null;
-      expiresAt: Date;
-    }
-  | undefined
-> {
+export async function lookupToken(db: Queryable, token: string): Promise<FoundToken | undefined> {
   const { rows } = await db.query({
-    name: 'token-lookup',
-    text: `SELECT id, user_id AS "userId", kind, scopes, server_name AS "serverName", expires_at AS "expiresAt",
-       last_used_at IS NULL OR last_used_at < now() - interval '1 minute' AS stale
-     FROM api_tokens WHERE token_hash = $1 AND expires_at > now()`,
+    name: 'token-owner',
+    text: `SELECT t.id AS "tokenId", t.kind AS "tokenKind", t.scopes AS "tokenScopes",
+       t.server_name AS "tokenServerName", t.expires_at AS "tokenExpiresAt",
+       t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute' AS stale,
+       ${userColumnsOf('u')}
+     FROM api_tokens t JOIN users u ON u.id = t.user_id
+     WHERE t.token_hash = $1 AND t.expires_at > now()`,
     values: [hashSecret(token)],
   });
   const found = rows[0];
   if (!found) return undefined;
-  if (found.stale) {
+  const { tokenId, tokenKind, tokenScopes, tokenServerName, tokenExpiresAt, stale, ...owner } =
+    found;
+  if (stale) {
     // Fire and forget: a lost update only makes "last used" a minute older.
     db.query(
       `UPDATE api_tokens SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
-      [found.id],
+      [tokenId],
     ).catch(() => {});
   }
-  const { stale: _stale, ...token_ } = found;
-  return token_;
+  return {
+    id: tokenId,
+    kind: tokenKind,
+    scopes: tokenScopes,
+    serverName: tokenServerName,
+    expiresAt: tokenExpiresAt,
+    owner,
+  };
 }
 
 /**

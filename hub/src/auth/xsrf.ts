@@ -53,6 +53,9 @@ const sessionOf = (req: Request): string => {
 
 export function xsrf(secureCookies: boolean): RequestHandler {
   return (req, res, next) => {
+    // A request with an API token is no page's: it is never checked (a browser does not add
+    // the header by itself), and it gets no cookie, whose HMAC every API call would pay for.
+    if (tokenFromHeader(req.get('authorization'))) return next();
     const session = sessionOf(req);
     const cookie: unknown = req.cookies?.[XSRF_COOKIE];
     // A request whose cookie is missing or made for another session cannot have echoed a
@@ -62,7 +65,7 @@ export function xsrf(secureCookies: boolean): RequestHandler {
     // answering it with a new one would replace the cookie the hub's page has just read.
     if (!fits && req.path.startsWith(XSRF_COOKIE_PATH))
       setXsrfCookie(res, secureCookies || req.secure, session);
-    if (SAFE_METHODS.has(req.method) || tokenFromHeader(req.get('authorization'))) return next();
+    if (SAFE_METHODS.has(req.method)) return next();
     // The OAuth token endpoint is called by servers, never by a browser's page: the client's
     // secret in the body is its proof, and no cookie counts there.
     if (req.method === 'POST' && req.path === OAUTH_TOKEN_PATH) return next();

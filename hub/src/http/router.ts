@@ -23,8 +23,44 @@ function withoutCacheBuster(query: Record<string, unknown>): Record<string, unkn
   return kept;
 }
 
+/**
+ * The route table split by method and first path segment (`get users`), each part a router of
+ * its own: express tries a router's routes one by one, and a request for the 81st route paid
+ * ~0.25 ms of pattern matching before it ran.
+ */
+class RouteShelves {
+  /** Every route, for what express answers by itself across methods (OPTIONS' Allow). */
+  readonly all = express.Router();
+  private readonly shelves = new Map<string, express.Router>();
+
+  add(def: RouteDef, handle: express.RequestHandler): void {
+    const first = def.path.split('/')[1] ?? '';
+    if (!/^[a-z0-9._-]*$/.test(first))
+      throw new Error(`A route's path starts with a fixed segment: ${routeId(def)}`);
+    const key = `${def.method} ${first}`;
+    let shelf = this.shelves.get(key);
+    if (!shelf) {
+      shelf = express.Router();
+      this.shelves.set(key, shelf);
+    }
+    shelf[def.method](def.path, handle);
+    this.all[def.method](def.path, handle);
+  }
+
+  /** The router for a request: its method's (GET's for HEAD, as express does) and first segment's. */
+  dispatch: express.RequestHandler = (req, res, next) => {
+    const method = req.method === 'HEAD' ? 'get' : req.method.toLowerCase();
+    // Express matches paths case-insensitively, so the shelves are found that way too.
+    const first = (req.path.split('/')[1] ?? '').toLowerCase();
+    const shelf = this.shelves.get(`${method} ${first}`);
+    if (shelf) shelf(req, res, next);
+    else if (req.method === 'OPTIONS') this.all(req, res, next);
+    else next();
+  };
+}
+
 export function buildRouter(hub: Hub, routes: RouteDef[]): express.Router {
-  const router = express.Router();
+  const shelves = new RouteShelves();
   for (const def of routes) {
     const params = def.params && compileValidator(def.params, 'path');
     const query = def.query && compileValidator(def.query, 'query');
@@ -32,7 +68,7 @@ export function buildRouter(hub: Hub, routes: RouteDef[]): express.Router {
     const checkResponse = hub.config.validateResponses ? responseChecker(def, hub.log) : undefined;
     const handler = routeId(def);
     const open = 'anonymous' in def.access || (def.access.publicWhen?.(hub.config) ?? false);
-    router[def.method](def.path, async (req: Request, res: Response, next: NextFunction) => {
+    shelves.add(def, async (req: Request, res: Response, next: NextFunction) => {
       const started = process.hrtime.bigint();
       res.once('finish', () =>
         hub.events.emit('request', {
@@ -96,5 +132,7 @@ export function buildRouter(hub: Hub, routes: RouteDef[]): express.Router {
       void next;
     });
   }
+  const router = express.Router();
+  router.use(shelves.dispatch);
   return router;
 }

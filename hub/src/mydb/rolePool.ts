@@ -188,7 +188,11 @@ export class RoleConnectionPool {
       end(kept.client);
       return;
     }
-    const reset = this.reset(kept).finally(() => this.resetting.delete(reset));
+    // After the answer: the query's caller writes it in this same turn of the event loop, and
+    // the reset's round trip waits until then (setImmediate runs once those callbacks are done).
+    const reset = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.reset(kept))
+      .finally(() => this.resetting.delete(reset));
     this.resetting.add(reset);
   }
 

@@ -71,6 +71,15 @@ export interface MydbSpace {
   created_at: string;
 }
 
+/** A user's space as their quick queries log in to it. */
+interface KnownSpace {
+  name: string;
+  role: string;
+  schema: string;
+  /** The science database's URL with the role and its derived password. */
+  url: string;
+}
+
 export class MydbService {
   /** The contexts (MyDB and catalogs) users may query, and the schema browser. */
   readonly contexts: DatabaseContexts;
@@ -89,6 +98,12 @@ export class MydbService {
   readonly batch: BatchQueries;
   /** Tables as files: export, import, drop. */
   private readonly tables: MydbTables;
+  /**
+   * Each user's space as their queries log in to it, once looked up: a space is made once and
+   * removed only with its account, whose id is never reused, so later queries of the same
+   * caller skip the hub database's round trip.
+   */
+  private readonly knownSpaces = new Map<number, KnownSpace>();
 
   constructor(
     private readonly db: Db,
@@ -405,19 +420,31 @@ export class MydbService {
     username: string,
     context: string,
   ): Promise<{ userId: number; schema: string; login: RoleLogin }> {
-    // The user and the hub's record of the space in one look-up (no size to measure); the
-    // space is made if there is none.
+    const known = this.knownSpaces.get(actor.userId);
+    const space = known?.name === username ? known : await this.lookUpSpace(actor, username);
+    const searchPath = await this.searchPathOf(actor.userId, context, space.schema);
+    return {
+      userId: actor.userId,
+      schema: space.schema,
+      login: { role: space.role, url: space.url, searchPath },
+    };
+  }
+
+  /** The caller's own space, from the hub's database (made now if need be), then known. */
+  private async lookUpSpace(actor: Actor, username: string): Promise<KnownSpace> {
+    // The user and the hub's record of the space in one look-up (no size to measure).
     const found = await findUserSpace(this.db, username);
     if (!found) throw new NotFound('user', `No user named "${username}"`);
     const userId = found.userId;
     if (userId !== actor.userId)
       throw new Forbidden('own_mydb_queries', 'You can only use your own MyDB queries');
-    const space =
+    const { role, schema } =
       found.roleName !== null && found.schemaName !== null
         ? { role: found.roleName, schema: found.schemaName }
         : await this.spaceOf(actor, username);
-    const searchPath = await this.searchPathOf(userId, context, space.schema);
-    return { userId, schema: space.schema, login: this.loginOf(userId, space.role, searchPath) };
+    const space = { name: username, role, schema, url: this.loginOf(userId, role, []).url };
+    this.knownSpaces.set(userId, space);
+    return space;
   }
 
   /** The caller's own space for batch queries (made now if need be). */
@@ -502,6 +529,7 @@ export class MydbService {
 
   /** Account remover: the schema with all its tables, then the role, then the hub's record. */
   async removeAccount(removal: AccountRemoval): Promise<void> {
+    this.knownSpaces.delete(removal.userId);
     this.sessions.closeAllOf(removal.userId);
     this.rolePool.closeUser(removal.userId);
     // A record still on its way would land after the delete.

@@ -5,7 +5,6 @@
  * with its own token as the client secret, for an access token that reaches that server only.
  */
 import { Type } from '@sinclair/typebox';
-import { findUserById } from '../accounts/store.ts';
 import { createToken, lookupToken } from '../auth/tokens.ts';
 import { HttpError } from '../http/errors.ts';
 import { route } from '../http/route.ts';
@@ -108,7 +107,7 @@ export const oauthRoutes = [
       const client = serverOfClient(body.client_id);
       // The client's secret is its server's token.
       const server = body.client_secret ? await lookupToken(hub.db, body.client_secret) : undefined;
-      const owner = server?.kind === 'server' ? await findUserById(hub.db, server.userId) : null;
+      const owner = server?.kind === 'server' ? server.owner : null;
       if (
         !client ||
         !server ||
