@@ -132,7 +132,9 @@ export class DockerJobContainers implements JobContainers {
         .logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
       return demultiplex(raw);
     } catch (error) {
-      if (isNotFound(error)) return { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
+      // 409: being removed, which only happens once its job's end is recorded (with its logs).
+      if (isNotFound(error) || (error as { statusCode?: number }).statusCode === 409)
+        return { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
       throw error;
     }
   }

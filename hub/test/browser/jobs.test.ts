@@ -206,7 +206,18 @@ test('run a notebook as a job with a parameter; follow it; open the executed not
     await dialog.getByRole('button', { name: 'Run' }).click();
 
     const panel = page.locator('#orrery-jobs');
-    await panel.waitFor({ state: 'visible', timeout: 30_000 });
+    // The notebook is saved (through the collaboration server) before the job is submitted
+    // and the panel opened; an error dialog instead says what it says.
+    await panel.waitFor({ state: 'visible', timeout: 90_000 }).catch(async (err) => {
+      const shown = await page
+        .locator('.jp-Dialog')
+        .allInnerTexts()
+        .catch(() => []);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'jobs-no-panel.png') }).catch(() => {});
+      throw new Error(`no Jobs panel after Run; dialogs shown: ${JSON.stringify(shown)}`, {
+        cause: err,
+      });
+    });
     const row = panel.locator('.jp-OrreryJobs-job').first();
     await row.waitFor({ timeout: 30_000 });
     const id = Number(await row.getAttribute('data-job-id'));
